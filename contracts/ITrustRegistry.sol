@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+/**
+ * @dev Issuer governance for certificates of origin: the consortium admits one
+ * competent authority per country; each authority authorises, suspends and
+ * reinstates the issuing bodies of its own country. Every change of an issuer's
+ * standing is checkpointed by block timestamp so a verifier can ask whether an
+ * issuer was authorised at the time it anchored a certificate.
+ */
+interface ITrustRegistry {
+    /// @dev `country` is not two upper-case ASCII letters.
+    error TrustRegistryInvalidCountry(bytes2 country);
+    /// @dev `country` already has a competent authority.
+    error TrustRegistryCountryAlreadyAdmitted(bytes2 country);
+    /// @dev `country` has not been admitted.
+    error TrustRegistryCountryNotAdmitted(bytes2 country);
+    /// @dev `account` already acts as an authority or an issuer, or is the zero address.
+    error TrustRegistryAccountInUse(address account);
+    /// @dev `account` is not the competent authority of `country`.
+    error TrustRegistryNotCountryAuthority(address account, bytes2 country);
+    /// @dev `issuer` is already known to the registry.
+    error TrustRegistryIssuerAlreadyKnown(address issuer);
+    /// @dev `issuer` has never been authorised.
+    error TrustRegistryUnknownIssuer(address issuer);
+
+    /// @dev Emitted when the consortium admits `country` with its competent `authority`.
+    event CountryAdmitted(bytes2 indexed country, address indexed authority);
+    /// @dev Emitted when the authority of `country` changes from `previous` to `authority`.
+    event AuthorityReplaced(bytes2 indexed country, address indexed previous, address indexed authority);
+    /// @dev Emitted when `authority` authorises `issuer` for `country`.
+    event IssuerAuthorised(address indexed issuer, bytes2 indexed country, address indexed authority);
+    /// @dev Emitted when an issuer is suspended.
+    event IssuerSuspended(address indexed issuer, bytes2 indexed country, address indexed authority);
+    /// @dev Emitted when a suspended issuer is reinstated.
+    event IssuerReinstated(address indexed issuer, bytes2 indexed country, address indexed authority);
+
+    /// @notice Admit `country` to the consortium with `authority` as its competent authority.
+    function admitCountry(bytes2 country, address authority) external;
+
+    /// @notice Replace the competent authority of `country` (for example after a key rotation).
+    function replaceAuthority(bytes2 country, address authority) external;
+
+    /// @notice Authorise `issuer` to issue certificates for the caller's country.
+    function authoriseIssuer(address issuer) external;
+
+    /// @notice Suspend `issuer`; certificates it anchored earlier stay valid.
+    function suspendIssuer(address issuer) external;
+
+    /// @notice Reinstate a suspended `issuer`.
+    function reinstateIssuer(address issuer) external;
+
+    /// @notice The competent authority of `country`, or the zero address.
+    function authorityOf(bytes2 country) external view returns (address);
+
+    /// @notice The country `authority` speaks for, or zero.
+    function countryOfAuthority(address authority) external view returns (bytes2);
+
+    /// @notice The country `issuer` issues for, or zero if unknown.
+    function issuerCountry(address issuer) external view returns (bytes2);
+
+    /// @notice Whether `issuer` may anchor certificates now.
+    function isAuthorised(address issuer) external view returns (bool);
+
+    /// @notice Whether `issuer` was authorised for `country` at block timestamp `timestamp`.
+    function wasAuthorisedAt(address issuer, bytes2 country, uint48 timestamp) external view returns (bool);
+}

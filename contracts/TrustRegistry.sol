@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
+import {ITrustRegistry} from "./ITrustRegistry.sol";
+
+/**
+ * @title TrustRegistry
+ * @notice Who may issue certificates of origin for which country, and since when.
+ * @dev The consortium admin holds `DEFAULT_ADMIN_ROLE` and admits countries. Each
+ * country has exactly one competent authority, which governs only its own issuers.
+ * The current standing of an issuer is kept in one packed slot (read by every
+ * anchoring); its history is kept as OpenZeppelin checkpoints keyed by block
+ * timestamp (written only when the standing changes).
+ */
+contract TrustRegistry is AccessControl, ITrustRegistry {
+    using Checkpoints for Checkpoints.Trace208;
+
+    struct IssuerRecord {
+        bytes2 country;
+        bool active;
+    }
+
+    mapping(bytes2 country => address) private _authorities;
+    mapping(address authority => bytes2) private _authorityCountries;
+    mapping(address issuer => IssuerRecord) internal _issuers;
+    mapping(address issuer => Checkpoints.Trace208) private _standing;
+
+    /// @dev Reverts unless the caller is the competent authority of `country`.
+    modifier onlyAuthorityOf(bytes2 country) {
+        _checkAuthority(msg.sender, country);
+        _;
+    }
+
+    /// @param admin the consortium admin, able to admit countries.
+    constructor(address admin) {
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    /**
+     * @inheritdoc ITrustRegistry
+     * @dev Requirements: caller has `DEFAULT_ADMIN_ROLE`; `country` is two upper-case
+     * letters and not yet admitted; `authority` is non-zero and holds no other role.
+     * Emits {CountryAdmitted}.
+     */
+    function admitCountry(bytes2 country, address authority) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _checkCountryCode(country);
+        if (_authorities[country] != address(0)) revert TrustRegistryCountryAlreadyAdmitted(country);
+        _checkFreshAccount(authority);
+        _authorities[country] = authority;
+        _authorityCountries[authority] = country;
+        emit CountryAdmitted(country, authority);
+    }
+
+    /**
+     * @inheritdoc ITrustRegistry
+     * @dev Requirements: caller has `DEFAULT_ADMIN_ROLE`; `country` is admitted;
+     * `authority` is non-zero and holds no other role. Emits {AuthorityReplaced}.
+     */
+    function replaceAuthority(bytes2 country, address authority) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        address previous = _authorities[country];
+        if (previous == address(0)) revert TrustRegistryCountryNotAdmitted(country);
+        _checkFreshAccount(authority);
+        delete _authorityCountries[previous];
+        _authorities[country] = authority;
+        _authorityCountries[authority] = country;
+        emit AuthorityReplaced(country, previous, authority);
+    }
+
+    /**
+     * @inheritdoc ITrustRegistry
+     * @dev Requirements: caller is a competent authority; `issuer` is non-zero, not
+     * yet known, and not an authority. Emits {IssuerAuthorised}.
+     */
+    function authoriseIssuer(address issuer) external {
+        bytes2 country = _authorityCountries[msg.sender];
+        if (country == bytes2(0)) revert TrustRegistryNotCountryAuthority(msg.sender, country);
+        if (_issuers[issuer].country != bytes2(0)) revert TrustRegistryIssuerAlreadyKnown(issuer);
+        _checkFreshAccount(issuer);
+        _issuers[issuer] = IssuerRecord({country: country, active: true});
+        _standing[issuer].push(uint48(block.timestamp), 1);
+        emit IssuerAuthorised(issuer, country, msg.sender);
+    }
+
+    /**
+     * @inheritdoc ITrustRegistry
+     * @dev Requirements: `issuer` is known; caller is its country's authority.
+     * Emits {IssuerSuspended} only if the issuer was active.
+     */
+    function suspendIssuer(address issuer) external onlyAuthorityOf(_knownIssuerCountry(issuer)) {
+        _setActive(issuer, false);
+    }
+
+    /**
+     * @inheritdoc ITrustRegistry
+     * @dev Requirements: `issuer` is known; caller is its country's authority.
+     * Emits {IssuerReinstated} only if the issuer was suspended.
+     */
+    function reinstateIssuer(address issuer) external onlyAuthorityOf(_knownIssuerCountry(issuer)) {
+        _setActive(issuer, true);
+    }
+
+    /// @inheritdoc ITrustRegistry
+    function authorityOf(bytes2 country) public view returns (address) {
+        return _authorities[country];
+    }
+
+    /// @inheritdoc ITrustRegistry
+    function countryOfAuthority(address authority) external view returns (bytes2) {
+        return _authorityCountries[authority];
+    }
+
+    /// @inheritdoc ITrustRegistry
+    function issuerCountry(address issuer) public view returns (bytes2) {
+        return _issuers[issuer].country;
+    }
+
+    /// @inheritdoc ITrustRegistry
+    function isAuthorised(address issuer) external view returns (bool) {
+        return _issuers[issuer].active;
+    }
+
+    /**
+     * @inheritdoc ITrustRegistry
+     * @dev A change made in the same block as `timestamp` counts as already made.
+     */
+    function wasAuthorisedAt(address issuer, bytes2 country, uint48 timestamp) public view returns (bool) {
+        return _issuers[issuer].country == country && _standing[issuer].upperLookup(timestamp) == 1;
+    }
+
+    /// @dev Flip an issuer's standing and checkpoint it; emits only when something changed.
+    function _setActive(address issuer, bool active) internal {
+        IssuerRecord storage record = _issuers[issuer];
+        if (record.active == active) return;
+        record.active = active;
+        _standing[issuer].push(uint48(block.timestamp), active ? 1 : 0);
+        if (active) emit IssuerReinstated(issuer, record.country, msg.sender);
+        else emit IssuerSuspended(issuer, record.country, msg.sender);
+    }
+
+    /// @dev Reverts unless `account` is the authority of `country`.
+    function _checkAuthority(address account, bytes2 country) internal view {
+        if (country == bytes2(0) || _authorities[country] != account) {
+            revert TrustRegistryNotCountryAuthority(account, country);
+        }
+    }
+
+    function _knownIssuerCountry(address issuer) private view returns (bytes2 country) {
+        country = _issuers[issuer].country;
+        if (country == bytes2(0)) revert TrustRegistryUnknownIssuer(issuer);
+    }
+
+    function _checkFreshAccount(address account) private view {
+        if (
+            account == address(0) ||
+            _authorityCountries[account] != bytes2(0) ||
+            _issuers[account].country != bytes2(0)
+        ) revert TrustRegistryAccountInUse(account);
+    }
+
+    function _checkCountryCode(bytes2 country) private pure {
+        bytes1 a = country[0];
+        bytes1 b = country[1];
+        if (a < "A" || a > "Z" || b < "A" || b > "Z") revert TrustRegistryInvalidCountry(country);
+    }
+}

@@ -1,0 +1,172 @@
+"""The registry's exception tree.
+
+Every error the core raises derives from :class:`RegistryError`; the HTTP layer
+maps the tree to ``application/problem+json`` in one place and the CLI prints
+``str(error)`` as one line.
+
+::
+
+    RegistryError
+    ├── ValidationError              bad input; carries the failing field path
+    │   ├── CertificateValidationError
+    │   └── SealedDocumentError      malformed sealed document / proof
+    ├── NotFoundError                unknown certificate, batch, key, receipt
+    ├── ConflictError                idempotency clash, illegal status change
+    ├── PermissionDenied             caller may not do this
+    ├── KeyVaultError                key storage / crypto-shredding
+    │   ├── KeyDestroyedError        the data key was destroyed (erased)
+    │   └── DecryptionError          ciphertext or key failed authentication
+    ├── StoreError                   local database problems
+    └── ChainError                   anything from the EVM node
+        ├── ChainUnavailableError    node unreachable (verification fails closed)
+        ├── ContractNotDeployedError no code at the configured address
+        ├── TransactionFailedError   mined but reverted / dropped
+        └── ContractRevertError      decoded custom error (``name``, ``args``)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class RegistryError(Exception):
+    """Root of every error raised by the registry core."""
+
+    title: str = "Registry error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# -- input ---------------------------------------------------------------------
+
+
+class ValidationError(RegistryError):
+    """Input failed validation; ``errors`` lists ``{"loc": path, "msg": text}``."""
+
+    title = "Invalid input"
+
+    def __init__(self, message: str, errors: list[Mapping[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.errors: list[Mapping[str, Any]] = list(errors or [])
+
+
+class CertificateValidationError(ValidationError):
+    """A certificate did not satisfy the dataset rules (codes, dates, goods)."""
+
+    title = "Invalid certificate"
+
+
+class SealedDocumentError(ValidationError):
+    """A sealed document is structurally malformed (not merely untrusted)."""
+
+    title = "Malformed sealed document"
+
+
+# -- lookups and state -----------------------------------------------------------
+
+
+class NotFoundError(RegistryError):
+    """The thing asked for does not exist here."""
+
+    title = "Not found"
+
+    def __init__(self, kind: str, key: str) -> None:
+        super().__init__(f"{kind} {key!s} not found")
+        self.kind = kind
+        self.key = key
+
+
+class ConflictError(RegistryError):
+    """The request clashes with existing state (idempotency, status rules)."""
+
+    title = "Conflict"
+
+
+class PermissionDenied(RegistryError):
+    """The caller is not entitled to perform this operation."""
+
+    title = "Forbidden"
+
+
+# -- keys and storage ---------------------------------------------------------------
+
+
+class KeyVaultError(RegistryError):
+    """Problems with data keys, the key-encryption key or encryption."""
+
+    title = "Key vault error"
+
+
+class KeyDestroyedError(KeyVaultError):
+    """The data key for a certificate was destroyed; its contents are gone."""
+
+    title = "Key destroyed"
+
+    def __init__(self, certificate_id: str) -> None:
+        super().__init__(f"the data key of certificate {certificate_id} was destroyed")
+        self.certificate_id = certificate_id
+
+
+class DecryptionError(KeyVaultError):
+    """Authenticated decryption failed (wrong key, wrong AAD, or tampering)."""
+
+    title = "Decryption failed"
+
+
+class StoreError(RegistryError):
+    """The local store failed (I/O, schema, integrity)."""
+
+    title = "Store error"
+
+
+# -- chain -------------------------------------------------------------------------
+
+
+class ChainError(RegistryError):
+    """Anything that went wrong talking to the EVM chain."""
+
+    title = "Chain error"
+
+
+class ChainUnavailableError(ChainError):
+    """The chain node could not be reached; callers must fail closed."""
+
+    title = "Chain unavailable"
+
+
+class ContractNotDeployedError(ChainError):
+    """No contract code at the configured address."""
+
+    title = "Contract not deployed"
+
+
+class TransactionFailedError(ChainError):
+    """A transaction was mined but failed, or never got mined."""
+
+    title = "Transaction failed"
+
+
+class ContractRevertError(ChainError):
+    """A contract call reverted with a decoded custom error.
+
+    Attributes:
+        name: the Solidity custom error name, e.g. ``CertificateRegistryNotIssuer``.
+        args: the decoded error arguments in declaration order.
+    """
+
+    title = "Rejected by contract"
+
+    def __init__(self, name: str, args: tuple[Any, ...] = ()) -> None:
+        shown = ", ".join(_show(a) for a in args)
+        super().__init__(f"{name}({shown})")
+        self.name = name
+        self.args_decoded = args
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    return str(value)

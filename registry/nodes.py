@@ -1,0 +1,166 @@
+"""Local EVM node processes: a managed Anvil (and Ganache, for cross-checks).
+
+The node is started from the project's own ``node_modules/.bin`` on a free
+loopback port and stopped cleanly. Anvil runs with ``--state`` so that anchored
+roots survive a restart, and dumps its state every second so that even a hard
+kill loses at most the last second of blocks.
+
+This module talks JSON-RPC only to wait for readiness; everything else goes
+through :mod:`registry.chain`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from registry.compiler import PROJECT_ROOT
+from registry.errors import ChainUnavailableError
+
+NODE_BIN = PROJECT_ROOT / "node_modules" / ".bin"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Ask the OS for a currently free TCP port on *host*."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def rpc_ready(url: str, timeout: float = 1.0) -> bool:
+    """True when *url* answers ``eth_chainId``."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 (loopback URL)
+            return "result" in json.loads(answer.read())
+    except (OSError, urllib.error.URLError, ValueError):
+        return False
+
+
+@dataclass
+class NodeProcess:
+    """A local EVM node the registry started itself.
+
+    Args:
+        kind: ``"anvil"`` or ``"ganache"``.
+        state_file: where Anvil persists its state (ignored by Ganache, which
+            persists a database directory next to it instead).
+        port: loopback port; a free one is chosen when ``None``.
+        chain_id: the chain id the node reports.
+        block_time: seconds between blocks; ``None`` mines on demand.
+        log_path: where the node's output goes (default: discarded).
+    """
+
+    kind: str = "anvil"
+    state_file: Path | None = None
+    port: int | None = None
+    host: str = "127.0.0.1"
+    chain_id: int = 31337
+    block_time: float | None = None
+    log_path: Path | None = None
+    _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    _log: IO[bytes] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def url(self) -> str:
+        """The node's HTTP JSON-RPC URL."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """True while the process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """The process id, while running."""
+        return self._process.pid if self._process is not None else None
+
+    def command(self) -> list[str]:
+        """The command line that starts this node."""
+        if self.port is None:
+            self.port = free_port(self.host)
+        if self.kind == "anvil":
+            cmd = [str(NODE_BIN / "anvil"), "--host", self.host, "--port", str(self.port),
+                   "--chain-id", str(self.chain_id), "--silent"]
+            if self.state_file is not None:
+                cmd += ["--state", str(self.state_file), "--state-interval", "1"]
+            if self.block_time is not None:
+                cmd += ["--block-time", str(self.block_time)]
+            return cmd
+        if self.kind == "ganache":
+            cmd = [str(NODE_BIN / "ganache"), "--server.host", self.host, "--server.port", str(self.port),
+                   "--chain.chainId", str(self.chain_id), "--logging.quiet", "--chain.hardfork", "shanghai"]
+            if self.state_file is not None:
+                cmd += ["--database.dbPath", str(self.state_file.with_suffix(".ganache"))]
+            if self.block_time is not None:
+                cmd += ["--miner.blockTime", str(self.block_time)]
+            return cmd
+        raise ValueError(f"unknown node kind {self.kind!r}")
+
+    def start(self, timeout: float = 30.0) -> NodeProcess:
+        """Start the node and wait until it answers JSON-RPC.
+
+        Raises:
+            ChainUnavailableError: if the binary is missing or the node does not
+                come up within *timeout* seconds.
+        """
+        if self.running:
+            return self
+        cmd = self.command()
+        if not Path(cmd[0]).exists():
+            raise ChainUnavailableError(f"{self.kind} not installed at {cmd[0]}; run `npm ci` (or `make run`)")
+        if self.state_file is not None:
+            self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115
+        self._process = subprocess.Popen(
+            cmd, stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise ChainUnavailableError(f"{self.kind} exited with code {self._process.returncode} at start")
+            if rpc_ready(self.url, timeout=0.5):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise ChainUnavailableError(f"{self.kind} did not answer on {self.url} within {timeout:.0f} s")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the node gracefully (Anvil writes its state file on SIGTERM)."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def kill(self) -> None:
+        """Kill the node hard (SIGKILL), as a crash would. Its port stays reserved for a restart."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def __enter__(self) -> NodeProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,90 @@
+"""Shared fixtures: one Anvil per test session, isolated per test by snapshots.
+
+Anvil is started from ``node_modules/.bin`` on a free loopback port, the
+registry is deployed once with a small consortium (SG and JP, an authority each,
+issuers), and every test that asks for ``chain`` runs between an
+``evm_snapshot`` and an ``evm_revert``, so tests never see each other's state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from registry.chain import ChainClient
+from registry.nodes import NodeProcess
+
+
+@dataclass(frozen=True)
+class Consortium:
+    """The accounts of the test consortium."""
+
+    admin: LocalAccount
+    sg_authority: LocalAccount
+    jp_authority: LocalAccount
+    sg_issuer: LocalAccount
+    sg_issuer_2: LocalAccount
+    jp_issuer: LocalAccount
+    stranger: LocalAccount
+
+
+def new_consortium() -> Consortium:
+    """Fresh random accounts for every role."""
+    return Consortium(*(Account.create() for _ in range(7)))
+
+
+def set_up_consortium(client: ChainClient, people: Consortium) -> None:
+    """Fund every account, deploy the registry and admit SG and JP with their issuers."""
+    for account in vars(people).values():
+        client.fund(account.address)
+    client.deploy(people.admin)
+    client.admit_country(people.admin, "SG", people.sg_authority.address)
+    client.admit_country(people.admin, "JP", people.jp_authority.address)
+    client.authorise_issuer(people.sg_authority, people.sg_issuer.address)
+    client.authorise_issuer(people.sg_authority, people.sg_issuer_2.address)
+    client.authorise_issuer(people.jp_authority, people.jp_issuer.address)
+
+
+@pytest.fixture(scope="session")
+def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
+    """One managed Anvil for the whole session, persisting to a temporary state file."""
+    state = tmp_path_factory.mktemp("anvil") / "state.json"
+    node = NodeProcess(kind="anvil", state_file=state)
+    node.start()
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="session")
+def people() -> Consortium:
+    """The consortium's accounts (same for the whole session)."""
+    return new_consortium()
+
+
+@pytest.fixture(scope="session")
+def session_chain(anvil: NodeProcess, people: Consortium) -> ChainClient:
+    """A client for the registry deployed once on the session's Anvil."""
+    client = ChainClient.connect(anvil.url)
+    set_up_consortium(client, people)
+    return client
+
+
+@pytest.fixture
+def chain(session_chain: ChainClient) -> Iterator[ChainClient]:
+    """The session's client, with every change rolled back after the test."""
+    snapshot = session_chain.snapshot()
+    yield session_chain
+    session_chain.revert_to(snapshot)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A private data directory for one test."""
+    path = tmp_path / "data"
+    path.mkdir()
+    return path

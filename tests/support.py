@@ -1,0 +1,26 @@
+"""Helpers shared by tests (not fixtures)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from registry.errors import ContractRevertError
+
+
+@contextmanager
+def reverts(name: str, *args: Any) -> Iterator[None]:
+    """Assert that the block reverts with the custom error *name* (and *args*, if given)."""
+    with pytest.raises(ContractRevertError) as caught:
+        yield
+    assert caught.value.name == name, f"expected {name}, got {caught.value}"
+    if args:
+        assert caught.value.args_decoded == args
+
+
+def event_names(result: Any) -> list[str]:
+    """Names of the events a transaction emitted, in order."""
+    return [event.name for event in result.events]
