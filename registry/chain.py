@@ -398,6 +398,20 @@ class ChainClient:
         raw = self.call("inspect", document_hash, list(proof))
         return _document_view(document_hash, raw)
 
+    def status_change(self, document_hash: bytes) -> tuple[int, str] | None:
+        """Block time and sender of the latest status event of *document_hash*, if any.
+
+        Needed for documents anchored alone, whose status lives in the batch slot
+        without a timestamp (see ``CertificateRegistry``).
+        """
+        topic0 = [sig for sig, name in self._events.items()
+                  if name in ("CertificateRevoked", "CertificateSuperseded", "KeyDestroyed", "BatchRevoked")]
+        found = self.events(0, topics=[topic0, "0x" + document_hash.hex()])  # type: ignore[list-item]
+        if not found:
+            return None
+        last = found[-1]
+        return self.block_timestamp(last.block_number), str(last.args.get("by"))
+
     def payloads(self, root: bytes, from_block: int = 0) -> dict[bytes, bytes]:
         """Ciphertexts published with *root* in encrypted-payload mode, by document hash."""
         events = self.events(from_block, names={"PayloadPublished"}, topics=[None, None, "0x" + root.hex()])
@@ -430,7 +444,7 @@ class ChainClient:
 
     def events(
         self, from_block: int = 0, to_block: int | str = "latest", *,
-        names: set[str] | None = None, topics: list[str | None] | None = None,
+        names: set[str] | None = None, topics: list[Any] | None = None,
     ) -> list[ChainEvent]:
         """Decoded contract events in ``[from_block, to_block]``, in chain order."""
         self._require_address()

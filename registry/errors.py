@@ -12,6 +12,7 @@ maps the tree to ``application/problem+json`` in one place and the CLI prints
     │   └── SealedDocumentError      malformed sealed document / proof
     ├── NotFoundError                unknown certificate, batch, key, receipt
     ├── ConflictError                idempotency clash, illegal status change
+    ├── AuthenticationError          no or an invalid API key
     ├── PermissionDenied             caller may not do this
     ├── KeyVaultError                key storage / crypto-shredding
     │   ├── KeyDestroyedError        the data key was destroyed (erased)
@@ -83,6 +84,12 @@ class ConflictError(RegistryError):
     """The request clashes with existing state (idempotency, status rules)."""
 
     title = "Conflict"
+
+
+class AuthenticationError(RegistryError):
+    """The caller did not prove who it is (missing or invalid API key)."""
+
+    title = "Unauthorized"
 
 
 class PermissionDenied(RegistryError):

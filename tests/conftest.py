@@ -38,11 +38,12 @@ def new_consortium() -> Consortium:
     return Consortium(*(Account.create() for _ in range(7)))
 
 
-def set_up_consortium(client: ChainClient, people: Consortium) -> None:
-    """Fund every account, deploy the registry and admit SG and JP with their issuers."""
+def set_up_consortium(client: ChainClient, people: Consortium, *, deploy: bool = True) -> None:
+    """Fund every account, deploy the registry (unless already) and admit SG and JP with their issuers."""
     for account in vars(people).values():
         client.fund(account.address)
-    client.deploy(people.admin)
+    if deploy:
+        client.deploy(people.admin)
     client.admit_country(people.admin, "SG", people.sg_authority.address)
     client.admit_country(people.admin, "JP", people.jp_authority.address)
     client.authorise_issuer(people.sg_authority, people.sg_issuer.address)

@@ -1,0 +1,1 @@
+"""HTTP API and command-line interface of the Certificate of Origin registry."""

@@ -1,0 +1,242 @@
+"""``coo``: the command line of the registry (typer + rich).
+
+``coo up`` runs a node. Every other command talks to a node over HTTP with an
+API key (``--api-key`` or ``COO_API_KEY``), except ``coo verify --rpc-url``,
+which verifies a sealed document straight against the chain, with no node.
+Errors print as one readable line and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+app = typer.Typer(help="Certificate of Origin registry", no_args_is_help=True, add_completion=False)
+keys_app = typer.Typer(help="API keys", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+console = Console()
+errors = Console(stderr=True)
+
+NodeOpt = Annotated[str, typer.Option("--node", envvar="COO_NODE_URL", help="node base URL")]
+KeyOpt = Annotated[str | None, typer.Option("--api-key", envvar="COO_API_KEY", help="bearer API key")]
+HASH_RE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+ACCEPTED_EXIT = 0
+REFUSED_EXIT = 1
+ERROR_EXIT = 2
+
+
+def fail(message: str, code: int = ERROR_EXIT) -> NoReturn:
+    """Print one line to stderr and exit with *code*."""
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+def _client(node: str, api_key: str | None) -> httpx.Client:
+    headers = {"Accept": "application/json"}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    return httpx.Client(base_url=node.rstrip("/"), headers=headers, timeout=60)
+
+
+def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
+    try:
+        answer = client.request(method, path, **kwargs)
+    except httpx.HTTPError as error:
+        fail(f"cannot reach the node at {client.base_url}: {type(error).__name__}")
+    if answer.status_code >= 400:
+        try:
+            body = answer.json()
+            fail(f"{answer.status_code} {body.get('title', '')}: {body.get('detail', answer.text)}")
+        except ValueError:
+            fail(f"{answer.status_code}: {answer.text[:200]}")
+    return answer.json()
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        fail(f"cannot read {path}: {error.strerror}")
+    except ValueError as error:
+        fail(f"{path} is not valid JSON: {error}")
+
+
+# -- node ------------------------------------------------------------------------------
+
+
+@app.command()
+def up(
+    demo: Annotated[bool, typer.Option("--demo", help="create a demo consortium and write demo-keys.json")] = False,
+    host: Annotated[str | None, typer.Option(help="listen address (COO_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="listen port (COO_PORT)")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="data directory (COO_DATA_DIR)")] = None,
+) -> None:
+    """Start Anvil (unless COO_RPC_URL is set), deploy or reuse the contracts, and serve the API."""
+    from api.serve import serve
+
+    overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir}.items() if v is not None}
+    try:
+        serve(overrides, demo=demo)
+    except Exception as error:  # one readable line, never a traceback
+        fail(_describe(error))
+
+
+def _describe(error: Exception) -> str:
+    return str(error) or type(error).__name__
+
+
+# -- issuers ---------------------------------------------------------------------------
+
+
+@app.command()
+def issue(
+    files: Annotated[list[Path], typer.Argument(help="certificate JSON files")],
+    node: NodeOpt = "http://127.0.0.1:8000",
+    api_key: KeyOpt = None,
+    mode: Annotated[str, typer.Option(help="hash-only or encrypted")] = "hash-only",
+) -> None:
+    """Register certificates; prints one line per file with its id and status."""
+    results = []
+    with _client(node, api_key) as client, Progress(
+        TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=errors, transient=True, disable=len(files) < 2,
+    ) as progress:
+        task = progress.add_task("registering", total=len(files))
+        for path in files:
+            body = _read_json(path)
+            result = _call(client, "POST", "/v1/certificates", params={"mode": mode}, json=body)
+            results.append((path, result))
+            progress.advance(task)
+    for path, result in results:
+        console.print(f"{path}\t{result['id']}\t{result['status']}\t{result['document_hash']}", highlight=False)
+
+
+@app.command()
+def status(certificate_id: str, node: NodeOpt = "http://127.0.0.1:8000", api_key: KeyOpt = None) -> None:
+    """Show a certificate's status and anchoring."""
+    with _client(node, api_key) as client:
+        console.print_json(data=_call(client, "GET", f"/v1/certificates/{certificate_id}"))
+
+
+@app.command()
+def revoke(
+    certificate_id: str,
+    reason: Annotated[str, typer.Option(help="reason code, e.g. issued-in-error, fraud, not-confirmed")] = "issued-in-error",
+    node: NodeOpt = "http://127.0.0.1:8000",
+    api_key: KeyOpt = None,
+) -> None:
+    """Revoke a certificate with a reason."""
+    with _client(node, api_key) as client:
+        result = _call(client, "POST", f"/v1/certificates/{certificate_id}/revoke", json={"reason": reason})
+    console.print(f"{certificate_id}\t{result['status']}", highlight=False)
+
+
+@app.command()
+def erase(
+    certificate_id: str,
+    yes: Annotated[bool, typer.Option("--yes", help="confirm: destroying the key cannot be undone")] = False,
+    node: NodeOpt = "http://127.0.0.1:8000",
+    api_key: KeyOpt = None,
+) -> None:
+    """Destroy a certificate's key (crypto-shredding) and print the destruction receipt."""
+    if not yes:
+        fail("erasing destroys the certificate's key for good; repeat with --yes")
+    with _client(node, api_key) as client:
+        console.print_json(data=_call(client, "POST", f"/v1/certificates/{certificate_id}/erase"))
+
+
+# -- customs ---------------------------------------------------------------------------
+
+
+@app.command()
+def verify(
+    subject: Annotated[str, typer.Argument(help="sealed document file, QR token/URL, or document hash")],
+    node: NodeOpt = "http://127.0.0.1:8000",
+    rpc_url: Annotated[str | None, typer.Option("--rpc-url", help="verify offline against this chain")] = None,
+    contract: Annotated[str | None, typer.Option("--contract", help="registry address (with --rpc-url)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
+) -> None:
+    """Verify a certificate. Exit 0 only for VALID; 1 for any other verdict; 2 on error."""
+    path = Path(subject)
+    if rpc_url:
+        report = _verify_offline(path, rpc_url, contract)
+    else:
+        with _client(node, None) as client:
+            if path.is_file():
+                report = _call(client, "POST", "/v1/verify", json=_read_json(path))
+            elif HASH_RE.match(subject):
+                report = _call(client, "GET", f"/v1/verify/{subject if subject.startswith('0x') else '0x' + subject}")
+            else:
+                report = _call(client, "GET", f"/v/{subject.rsplit('/v/', 1)[-1]}")
+    _print_report(report, as_json)
+    raise typer.Exit(ACCEPTED_EXIT if report["verdict"] == "VALID" else REFUSED_EXIT)
+
+
+def _verify_offline(path: Path, rpc_url: str, contract: str | None) -> dict[str, Any]:
+    from registry.offline import verify_offline
+
+    if not path.is_file():
+        fail("offline verification needs a sealed document file")
+    try:
+        report = verify_offline(_read_json(path), rpc_url=rpc_url, contract=contract)
+    except Exception as error:
+        fail(_describe(error))
+    return report.model_dump(mode="json")
+
+
+def _print_report(report: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        console.print_json(data=report)
+        return
+    colour = {"VALID": "green", "VALID_WITH_WARNINGS": "yellow"}.get(report["verdict"], "red")
+    console.print(f"[bold {colour}]{report['verdict']}[/]  {report.get('summary', '')}", highlight=False)
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("check")
+    table.add_column("outcome")
+    table.add_column("why")
+    marks = {"pass": "[green]pass[/]", "fail": "[red]FAIL[/]", "warn": "[yellow]warn[/]", "skipped": "[dim]skipped[/]"}
+    for check in report.get("checks", []):
+        table.add_row(check["name"], marks.get(check["status"], check["status"]), check["reason"])
+    console.print(table)
+
+
+# -- keys ------------------------------------------------------------------------------
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Argument(help="admin, authority, issuer or customs")],
+    country: Annotated[str | None, typer.Option(help="country the key acts for (customs, authority)")] = None,
+    account: Annotated[str | None, typer.Option(help="issuer account (issuer keys)")] = None,
+    label: Annotated[str, typer.Option(help="who holds the key")] = "",
+    node: NodeOpt = "http://127.0.0.1:8000",
+    api_key: KeyOpt = None,
+) -> None:
+    """Mint an API key on the node (admin key needed); prints the key once."""
+    with _client(node, api_key) as client:
+        result = _call(client, "POST", "/v1/keys", json={"role": role, "country": country, "account": account, "label": label})
+    console.print(result["api_key"], highlight=False)
+
+
+def main() -> None:
+    """Entry point that never shows a traceback."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

@@ -1,0 +1,68 @@
+"""Dependencies: settings, the registry service, and who is calling."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.config import Settings
+from registry.apikeys import Principal, Role
+from registry.errors import AuthenticationError, PermissionDenied
+from registry.service import RegistryService
+
+_bearer = HTTPBearer(auto_error=False, description="API key minted by the node: `coo_<id>_<secret>`")
+
+
+def get_settings(request: Request) -> Settings:
+    """The node's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_registry(request: Request) -> RegistryService:
+    """The node's registry service."""
+    registry: RegistryService = request.app.state.registry
+    return registry
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RegistryDep = Annotated[RegistryService, Depends(get_registry)]
+
+
+def current_principal(
+    registry: RegistryDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller, from its bearer API key.
+
+    Raises:
+        AuthenticationError: with no key or an invalid one.
+    """
+    if credentials is None:
+        raise AuthenticationError("this endpoint needs an API key: send `Authorization: Bearer <key>`")
+    return registry.api_keys.authenticate(credentials.credentials)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require(*roles: Role):  # type: ignore[no-untyped-def]
+    """Router/endpoint dependency admitting only *roles*."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in roles:
+            allowed = " or ".join(r.value for r in roles)
+            raise PermissionDenied(f"a {principal.role.value} key cannot do this; it needs a {allowed} key")
+        return principal
+
+    return check
+
+
+CurrentIssuer = Annotated[Principal, Depends(require(Role.ISSUER))]
+CurrentIssuerOrAuthority = Annotated[Principal, Depends(require(Role.ISSUER, Role.AUTHORITY))]
+CurrentReader = Annotated[Principal, Depends(require(Role.ISSUER, Role.AUTHORITY, Role.CUSTOMS, Role.ADMIN))]
+CurrentAdmin = Annotated[Principal, Depends(require(Role.ADMIN))]
+CurrentGovernor = Annotated[Principal, Depends(require(Role.ADMIN, Role.AUTHORITY))]
+CurrentAuthority = Annotated[Principal, Depends(require(Role.AUTHORITY))]

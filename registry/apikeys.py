@@ -1,0 +1,107 @@
+"""Bearer API keys: minted once, stored only as scrypt hashes, bound to a role.
+
+A key reads ``coo_<key id>_<secret>``. The node stores the key id, the role and
+what the role is bound to (an issuer account, a country), and
+``scrypt(secret, salt)``; never the secret. Checking a key looks the id up and
+compares hashes in constant time. Because scrypt is deliberately slow, a key
+that checked out once is remembered in memory under an HMAC of the presented
+key with a per-process secret, so busy clients do not pay scrypt per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from registry.errors import AuthenticationError
+
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+_PREFIX = "coo"
+
+
+class Role(StrEnum):
+    """What a key may do."""
+
+    ADMIN = "admin"
+    AUTHORITY = "authority"
+    ISSUER = "issuer"
+    CUSTOMS = "customs"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the role, and the account / country the key is bound to."""
+
+    key_id: str
+    role: Role
+    country: str | None
+    account: str | None
+    label: str
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """What the node keeps of a key."""
+
+    principal: Principal
+    salt: bytes
+    digest: bytes
+
+
+class KeyRepository(Protocol):
+    """Persistence for API keys (implemented by the store)."""
+
+    def save_api_key(self, key: StoredKey) -> None: ...
+
+    def load_api_key(self, key_id: str) -> StoredKey | None: ...
+
+
+def _hash(secret: str, salt: bytes) -> bytes:
+    return hashlib.scrypt(secret.encode(), salt=salt, **_SCRYPT)  # type: ignore[arg-type]
+
+
+class ApiKeys:
+    """Mint and check API keys against a :class:`KeyRepository`."""
+
+    def __init__(self, repository: KeyRepository) -> None:
+        self._repository = repository
+        self._cache_secret = secrets.token_bytes(32)
+        self._cache: dict[bytes, Principal] = {}
+        self._lock = threading.Lock()
+
+    def mint(self, role: Role, *, country: str | None = None, account: str | None = None, label: str = "") -> str:
+        """Create a key for *role* and return its text: the only time it is ever shown."""
+        key_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        salt = secrets.token_bytes(16)
+        principal = Principal(key_id, role, country.upper() if country else None, account, label)
+        self._repository.save_api_key(StoredKey(principal, salt, _hash(secret, salt)))
+        return f"{_PREFIX}_{key_id}_{secret}"
+
+    def authenticate(self, presented: str) -> Principal:
+        """Return the principal of a valid key.
+
+        Raises:
+            AuthenticationError: for a malformed, unknown or wrong key (one message for all).
+        """
+        fingerprint = hmac.new(self._cache_secret, presented.encode(), hashlib.sha256).digest()
+        with self._lock:
+            cached = self._cache.get(fingerprint)
+        if cached is not None:
+            return cached
+        prefix, _, rest = presented.partition("_")
+        key_id, _, secret = rest.partition("_")
+        stored = self._repository.load_api_key(key_id) if prefix == _PREFIX and key_id and secret else None
+        candidate = _hash(secret, stored.salt) if stored else _hash(secret, b"\x00" * 16)
+        if stored is None or not hmac.compare_digest(candidate, stored.digest):
+            raise AuthenticationError("invalid API key")
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[fingerprint] = stored.principal
+        return stored.principal
