@@ -54,3 +54,36 @@ def load_or_create_account(path: Path, password: bytes) -> LocalAccount:
     keystore = Account.encrypt(account.key, password.hex(), kdf="scrypt", iterations=_KDF_ITERATIONS)
     write_private_file(path, json.dumps(keystore).encode())
     return account
+
+
+class AccountBook:
+    """The Ethereum accounts whose keys this node holds (issuers, authorities, admin).
+
+    Keystores live in *directory*, one file per account, named by address;
+    unlocked accounts are cached in memory for signing.
+    """
+
+    def __init__(self, directory: Path, password: bytes) -> None:
+        self._directory = directory
+        self._password = password
+        self._unlocked: dict[str, LocalAccount] = {}
+
+    def create(self) -> LocalAccount:
+        """Create, store and return a new account."""
+        account: LocalAccount = Account.create()
+        keystore = Account.encrypt(account.key, self._password.hex(), kdf="scrypt", iterations=_KDF_ITERATIONS)
+        write_private_file(self._directory / f"{account.address}.json", json.dumps(keystore).encode())
+        self._unlocked[account.address.lower()] = account
+        return account
+
+    def get(self, address: str) -> LocalAccount | None:
+        """The account with *address*, if this node holds its key."""
+        cached = self._unlocked.get(address.lower())
+        if cached is not None:
+            return cached
+        for path in self._directory.glob("*.json"):
+            if path.stem.lower() == address.lower():
+                account = load_or_create_account(path, self._password)
+                self._unlocked[address.lower()] = account
+                return account
+        return None

@@ -1,0 +1,60 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api import problems
+from api.config import Settings
+from api.limits import BodyLimit
+from api.routers import customs, governance, issuers, ops
+from registry.anchoring import BatchPolicy
+from registry.runtime import Node, NodeConfig, open_node
+
+DESCRIPTION = """Register, verify, revoke and erase certificates of origin anchored on an EVM chain.
+
+Issuers, Customs, authorities and admins authenticate with bearer API keys; verification is public.
+Errors are `application/problem+json`."""
+
+
+def node_config(settings: Settings) -> NodeConfig:
+    """Map the API settings onto what the core needs."""
+    return NodeConfig(
+        data_dir=settings.data_dir, rpc_url=settings.rpc_url, contract_address=settings.contract_address,
+        kek=settings.kek.get_secret_value() if settings.kek else None,
+        batch=BatchPolicy(max_size=settings.batch_max_size, max_wait=settings.batch_max_wait_ms / 1000),
+    )
+
+
+def create_app(settings: Settings | None = None, node: Node | None = None) -> FastAPI:
+    """Build the app. With *node* given it is used as is (tests); otherwise the
+    lifespan opens the node from *settings* and closes it on shutdown."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = node is None
+        running = node or open_node(node_config(settings))
+        app.state.node = running
+        app.state.registry = running.service
+        try:
+            yield
+        finally:
+            if owned:
+                running.close()
+
+    app = FastAPI(title="Certificate of Origin registry", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    if node is not None:
+        app.state.node = node
+        app.state.registry = node.service
+    problems.install(app)
+    for router in (issuers.router, customs.router, governance.router, ops.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=ops.STATIC), name="static")
+    app.add_middleware(BodyLimit, default=settings.max_body_bytes, batch=settings.max_batch_body_bytes)
+    return app

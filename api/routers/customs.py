@@ -1,0 +1,100 @@
+"""Importing Customs (and anyone): verify a sealed document, a hash, or a QR token."""
+
+from __future__ import annotations
+
+import html
+from typing import Annotated
+
+from anyio import to_thread
+from fastapi import APIRouter, Body, Header, Response
+from fastapi.responses import HTMLResponse
+
+from api.deps import RegistryDep
+from api.schemas import VerificationPublic, VerifyRequest
+from registry.errors import ValidationError
+from registry.hashing import SealedDocument
+from registry.report import VerificationReport
+from registry.service import VerificationReceipt
+from registry.types import parse_hex32
+from registry.verify import Declaration
+
+router = APIRouter(tags=["customs"])
+
+
+def _public(report: VerificationReport, receipt: VerificationReceipt) -> VerificationPublic:
+    return VerificationPublic(**report.model_dump(), receipt_id=receipt.receipt_id,
+                              receipt_signature=receipt.signature, node_account=receipt.node_account)
+
+
+@router.post("/v1/verify", summary="Verify a sealed document (full or selectively disclosed)")
+async def verify(body: Annotated[VerifyRequest | SealedDocument, Body()], registry: RegistryDep) -> VerificationPublic:
+    """Send the sealed document itself, or `{"document": …, "declaration": {…}}` to match an import declaration."""
+    document = body.document if isinstance(body, VerifyRequest) else body
+    given = body.declaration if isinstance(body, VerifyRequest) else None
+    declaration = Declaration(**given.model_dump()) if given is not None else None
+    report, receipt = await to_thread.run_sync(lambda: registry.verify_document(document, declaration))
+    return _public(report, receipt)
+
+
+@router.get("/v1/verify/{document_hash}", summary="Status-only check of a document hash")
+async def verify_hash(document_hash: str, registry: RegistryDep) -> VerificationPublic:
+    """Anchoring, issuer authorisation and revocation status; no contents."""
+    try:
+        digest = parse_hex32(document_hash)
+    except ValueError:
+        raise ValidationError("document_hash: expected 32 bytes as 64 hex digits",
+                              [{"loc": "document_hash", "msg": "expected 0x followed by 64 hex digits"}]) from None
+    report, receipt = await to_thread.run_sync(lambda: registry.verify_hash(digest))
+    return _public(report, receipt)
+
+
+@router.get("/v1/verifications/{receipt_id}", summary="A verification receipt from the audit log")
+async def verification(receipt_id: str, registry: RegistryDep) -> dict[str, object]:
+    """The signed receipt and the report it covers."""
+    return await to_thread.run_sync(lambda: registry.store.audit_entry(receipt_id))
+
+
+@router.get("/v/{token}", summary="QR target: verdict page (HTML, or JSON with Accept: application/json)",
+            response_model=VerificationPublic,
+            responses={200: {"content": {"text/html": {}, "application/json": {}}}})
+async def verify_token(token: str, registry: RegistryDep, accept: Annotated[str, Header()] = "text/html") -> Response:
+    """What a phone shows after scanning the QR code on a paper certificate."""
+    report, receipt = await to_thread.run_sync(lambda: registry.verify_token(token))
+    public = _public(report, receipt)
+    if "application/json" in accept and "text/html" not in accept:
+        return Response(public.model_dump_json(), media_type="application/json")
+    return HTMLResponse(render_verdict(public))
+
+
+_COLOURS = {"VALID": ("#e6f4ea", "#137333"), "VALID_WITH_WARNINGS": ("#fef7e0", "#b06000")}
+
+
+def render_verdict(report: VerificationPublic) -> str:
+    """A small, self-contained, accessible HTML verdict page."""
+    background, border = _COLOURS.get(report.verdict.value, ("#fce8e6", "#c5221f"))
+    rows = "".join(
+        f"<tr><td>{html.escape(c.name.replace('_', ' '))}</td><td><strong>{html.escape(c.status.value)}</strong></td>"
+        f"<td>{html.escape(c.reason)}</td></tr>" for c in report.checks)
+    fields = ""
+    if report.disclosed:
+        items = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in _flat(report.disclosed))
+        fields = f"<h2>Certificate</h2><dl>{items}</dl>"
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(report.verdict.value)}: certificate of origin</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:50rem;margin:auto;padding:1rem}}
+.v{{background:{background};border-left:.6rem solid {border};padding:.6rem 1rem}}
+td,th{{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd;vertical-align:top}}
+dl{{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}}dt{{font-weight:600}}</style></head><body>
+<h1 class="v" id="verdict">{html.escape(report.verdict.value.replace('_', ' '))}</h1>
+<p>{html.escape(report.summary)}</p>
+<table><caption>Every check</caption><tr><th>Check</th><th>Outcome</th><th>Why</th></tr>{rows}</table>
+{fields}<p><small>Receipt {html.escape(report.receipt_id)} signed by {html.escape(report.node_account)}</small></p>
+</body></html>"""
+
+
+def _flat(value: object, prefix: str = "") -> list[tuple[str, object]]:
+    if isinstance(value, dict):
+        return [kv for k, v in value.items() for kv in _flat(v, f"{prefix}.{k}" if prefix else str(k))]
+    if isinstance(value, list):
+        return [kv for i, v in enumerate(value) for kv in _flat(v, f"{prefix}[{i}]")]
+    return [(prefix, value)]

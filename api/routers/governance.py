@@ -1,0 +1,50 @@
+"""Governance: the consortium admits countries; authorities govern their issuers; admins mint keys."""
+
+from __future__ import annotations
+
+from anyio import to_thread
+from fastapi import APIRouter, Path, status
+
+from api.deps import CurrentAdmin, CurrentAuthority, RegistryDep
+from api.schemas import AccountCreated, CountryCreate, IssuerCreate, KeyCreate, KeyCreated
+from registry.apikeys import Role
+
+router = APIRouter(tags=["governance"])
+
+Address = Path(pattern=r"^0x[0-9a-fA-F]{40}$", description="issuer account")
+
+
+@router.post("/v1/governance/countries", status_code=status.HTTP_201_CREATED, summary="Admit a country")
+async def admit_country(body: CountryCreate, admin: CurrentAdmin, registry: RegistryDep) -> AccountCreated:
+    """Records the country's competent authority on chain and returns an authority API key."""
+    account, key = await to_thread.run_sync(lambda: registry.admit_country(admin, body.country, body.authority))
+    return AccountCreated(account=account, api_key=key)
+
+
+@router.post("/v1/governance/issuers", status_code=status.HTTP_201_CREATED, summary="Authorise an issuing body")
+async def authorise_issuer(body: IssuerCreate, authority: CurrentAuthority, registry: RegistryDep) -> AccountCreated:
+    """For the calling authority's own country; returns the issuer's API key."""
+    account, key = await to_thread.run_sync(lambda: registry.authorise_issuer(authority, body.label, body.account))
+    return AccountCreated(account=account, api_key=key)
+
+
+@router.post("/v1/governance/issuers/{address}/suspend", status_code=status.HTTP_204_NO_CONTENT,
+             summary="Suspend an issuing body")
+async def suspend(authority: CurrentAuthority, registry: RegistryDep, address: str = Address) -> None:
+    """Certificates it anchored before stay valid; it can anchor nothing new."""
+    await to_thread.run_sync(lambda: registry.set_issuer_standing(authority, address, active=False))
+
+
+@router.post("/v1/governance/issuers/{address}/reinstate", status_code=status.HTTP_204_NO_CONTENT,
+             summary="Reinstate a suspended issuing body")
+async def reinstate(authority: CurrentAuthority, registry: RegistryDep, address: str = Address) -> None:
+    """Lifts a suspension."""
+    await to_thread.run_sync(lambda: registry.set_issuer_standing(authority, address, active=True))
+
+
+@router.post("/v1/keys", status_code=status.HTTP_201_CREATED, summary="Mint an API key")
+async def mint_key(body: KeyCreate, admin: CurrentAdmin, registry: RegistryDep) -> KeyCreated:
+    """The key is shown once; the node keeps only its hash."""
+    key = await to_thread.run_sync(
+        lambda: registry.mint_key(admin, Role(body.role), body.country, body.account, body.label))
+    return KeyCreated(api_key=key, role=body.role)

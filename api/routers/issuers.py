@@ -1,0 +1,131 @@
+"""Issuing bodies: register, read, download, QR, replace, revoke, erase."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import segno
+from anyio import to_thread
+from fastapi import APIRouter, Body, Query, Response, status
+
+from api.deps import CurrentIssuer, CurrentIssuerOrAuthority, CurrentReader, RegistryDep, SettingsDep
+from api.schemas import (
+    BatchCreate,
+    BatchPublic,
+    CertificatePublic,
+    DestructionReceiptPublic,
+    ReplaceResponse,
+    RevokeRequest,
+)
+from registry.hashing import SealedDocument
+from registry.reasons import RevocationReason
+from registry.service import RegistryService
+from registry.store import CertificateRow
+
+router = APIRouter(prefix="/v1/certificates", tags=["issuers"])
+
+_EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _examples() -> dict[str, Any]:
+    found = {}
+    for path in sorted(_EXAMPLES.glob("*.json")):
+        found[path.stem] = {"summary": path.stem.replace("-", " "), "value": json.loads(path.read_text())}
+    return found
+
+
+CertificateBody = Annotated[dict[str, Any], Body(openapi_examples=_examples(),
+                                                 description="A certificate of origin (DESIGN §6 dataset)")]
+ModeQuery = Annotated[Literal["hash-only", "encrypted"], Query(description="hash-only (default) or encrypted payload on chain")]
+
+
+def public(registry: RegistryService, row: CertificateRow, base_url: str) -> CertificatePublic:
+    """The public view of a certificate row."""
+    batch = registry.store.batch(row.batch_id) if row.batch_id is not None else None
+    return CertificatePublic.from_row(row, batch, base_url)
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Register one certificate")
+async def register(body: CertificateBody, issuer: CurrentIssuer, registry: RegistryDep, settings: SettingsDep,
+                   mode: ModeQuery = "hash-only") -> CertificatePublic:
+    """Accepted at once as `pending`; `anchored` once its batch is mined (about a second).
+
+    Idempotent on (issuer, certificate number): the same body again returns the same
+    certificate; a different body under the same number is a 409.
+    """
+    rows = await to_thread.run_sync(lambda: registry.register(issuer, [body], mode))
+    return public(registry, rows[0], settings.base_url)
+
+
+@router.post("/batch", status_code=status.HTTP_202_ACCEPTED, summary="Register many certificates")
+async def register_batch(body: BatchCreate, issuer: CurrentIssuer, registry: RegistryDep, settings: SettingsDep,
+                         mode: ModeQuery = "hash-only") -> BatchPublic:
+    """All certificates are accepted or none; they are anchored together."""
+    rows = await to_thread.run_sync(lambda: registry.register(issuer, body.certificates, mode))
+    return BatchPublic(certificates=[public(registry, r, settings.base_url) for r in rows])
+
+
+@router.get("/{certificate_id}", summary="Status and anchoring of a certificate")
+async def read(certificate_id: str, who: CurrentReader, registry: RegistryDep, settings: SettingsDep) -> CertificatePublic:
+    """Visible to its issuer, its country's authority, the importing country's Customs and admins."""
+    row = await to_thread.run_sync(lambda: registry.certificate(who, certificate_id))
+    return public(registry, row, settings.base_url)
+
+
+@router.get("/{certificate_id}/document", summary="The sealed document to hand to the exporter")
+async def document(certificate_id: str, who: CurrentIssuerOrAuthority, registry: RegistryDep) -> SealedDocument:
+    """Certificate, salts, document hash, batch proof and anchoring reference."""
+    return await to_thread.run_sync(lambda: registry.sealed_document(who, certificate_id))
+
+
+def _qr(registry: RegistryService, who: Any, certificate_id: str, base_url: str) -> segno.QRCode:
+    row = registry.certificate(who, certificate_id)
+    return segno.make(f"{base_url}/v/{row.id}", error="m")
+
+
+@router.get("/{certificate_id}/qr.svg", summary="QR code for the paper copy (SVG)",
+            response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
+async def qr_svg(certificate_id: str, who: CurrentIssuerOrAuthority, registry: RegistryDep, settings: SettingsDep) -> Response:
+    """Points at this node's `/v/{token}` verification page."""
+    code = await to_thread.run_sync(lambda: _qr(registry, who, certificate_id, settings.base_url))
+    out = io.BytesIO()
+    code.save(out, kind="svg", scale=4, title="Verify this certificate of origin")
+    return Response(out.getvalue(), media_type="image/svg+xml")
+
+
+@router.get("/{certificate_id}/qr.png", summary="QR code for the paper copy (PNG)",
+            response_class=Response, responses={200: {"content": {"image/png": {}}}})
+async def qr_png(certificate_id: str, who: CurrentIssuerOrAuthority, registry: RegistryDep, settings: SettingsDep) -> Response:
+    """Points at this node's `/v/{token}` verification page."""
+    code = await to_thread.run_sync(lambda: _qr(registry, who, certificate_id, settings.base_url))
+    out = io.BytesIO()
+    code.save(out, kind="png", scale=6)
+    return Response(out.getvalue(), media_type="image/png")
+
+
+@router.post("/{certificate_id}/replace", summary="Register a replacement and supersede this certificate")
+async def replace(certificate_id: str, body: CertificateBody, issuer: CurrentIssuer, registry: RegistryDep,
+                  settings: SettingsDep, mode: ModeQuery = "hash-only") -> ReplaceResponse:
+    """The replacement is anchored at once; the old certificate then verifies as SUPERSEDED."""
+    old, new = await to_thread.run_sync(lambda: registry.replace(issuer, certificate_id, body, mode))
+    return ReplaceResponse(replaced=public(registry, old, settings.base_url),
+                           replacement=public(registry, new, settings.base_url))
+
+
+@router.post("/{certificate_id}/revoke", summary="Revoke with a reason")
+async def revoke(certificate_id: str, body: RevokeRequest, who: CurrentIssuerOrAuthority, registry: RegistryDep,
+                 settings: SettingsDep) -> CertificatePublic:
+    """Recorded on chain; visible to every verifier from the next block."""
+    reason = RevocationReason.from_slug(body.reason)
+    row = await to_thread.run_sync(lambda: registry.revoke(who, certificate_id, reason))
+    return public(registry, row, settings.base_url)
+
+
+@router.post("/{certificate_id}/erase", summary="Destroy the key (crypto-shredding)")
+async def erase(certificate_id: str, who: CurrentIssuerOrAuthority, registry: RegistryDep) -> DestructionReceiptPublic:
+    """Irreversible: the erasure is recorded on chain, then the data key and salts are destroyed."""
+    receipt = await to_thread.run_sync(lambda: registry.erase(who, certificate_id))
+    return DestructionReceiptPublic(**receipt.to_json())

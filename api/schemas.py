@@ -1,0 +1,178 @@
+"""Request and response models at the edge of the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from registry.hashing import SealedDocument
+from registry.reasons import RevocationReason
+from registry.report import VerificationReport
+from registry.store import CertificateRow
+from registry.types import hex32
+
+ReasonSlug = Literal[tuple(r.slug for r in RevocationReason)]  # type: ignore[valid-type]
+
+
+class CertificatePublic(BaseModel):
+    """A registered certificate's status (never its contents, keys or salts)."""
+
+    id: str
+    certificate_number: str
+    issuer: str
+    document_hash: str
+    status: Literal["pending", "anchored", "revoked", "superseded", "erased"]
+    mode: str
+    exporting_country: str
+    importing_country: str
+    batch_root: str | None = None
+    tx_hash: str | None = None
+    block_number: int | None = None
+    anchored_at: datetime | None = None
+    replaces: str | None = None
+    replaced_by: str | None = None
+    revocation_reason: str | None = None
+    links: dict[str, str]
+
+    @classmethod
+    def from_row(cls, row: CertificateRow, batch: Any | None, base_url: str) -> CertificatePublic:
+        """Build from a store row (and its batch, once anchored)."""
+        anchored = batch is not None and batch.state == "anchored"
+        reason = RevocationReason(row.revocation_reason).slug if row.revocation_reason is not None else None
+        return cls(
+            id=row.id, certificate_number=row.certificate_number, issuer=row.issuer,
+            document_hash=hex32(row.document_hash), status=row.status, mode=row.mode,  # type: ignore[arg-type]
+            exporting_country=row.exporting_country, importing_country=row.importing_country,
+            batch_root=hex32(batch.root) if anchored and batch.root else None,
+            tx_hash=batch.tx_hash if anchored else None, block_number=batch.block_number if anchored else None,
+            anchored_at=datetime.fromtimestamp(batch.anchored_at).astimezone() if anchored and batch.anchored_at else None,
+            replaces=row.replaces, replaced_by=row.replaced_by, revocation_reason=reason,
+            links={
+                "self": f"/v1/certificates/{row.id}",
+                "document": f"/v1/certificates/{row.id}/document",
+                "qr": f"/v1/certificates/{row.id}/qr.svg",
+                "verify": f"{base_url}/v/{row.id}",
+            },
+        )
+
+
+class BatchCreate(BaseModel):
+    """Many certificates in one request, anchored under one batch root."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    certificates: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+
+
+class BatchPublic(BaseModel):
+    """The certificates a batch request registered, in request order."""
+
+    certificates: list[CertificatePublic]
+
+
+class RevokeRequest(BaseModel):
+    """Why a certificate is revoked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: ReasonSlug = "issued-in-error"  # type: ignore[valid-type]
+
+
+class ReplaceResponse(BaseModel):
+    """The superseded certificate and its replacement."""
+
+    replaced: CertificatePublic
+    replacement: CertificatePublic
+
+
+class DestructionReceiptPublic(BaseModel):
+    """Signed evidence that a certificate's key was destroyed."""
+
+    certificate_id: str
+    document_hash: str
+    destroyed_at: str
+    node_account: str
+    signature: str
+
+
+class DeclarationInput(BaseModel):
+    """The import declaration to match a certificate against."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hs_code: str | None = Field(default=None, pattern=r"^\d{6,10}$")
+    quantity: Decimal | None = Field(default=None, gt=0)
+    consignee: str | None = Field(default=None, max_length=500)
+    importing_country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+
+
+class VerifyRequest(BaseModel):
+    """A sealed document, optionally with an import declaration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    document: SealedDocument
+    declaration: DeclarationInput | None = None
+
+
+class VerificationPublic(VerificationReport):
+    """A verification report plus the node's signed receipt."""
+
+    receipt_id: str
+    receipt_signature: str
+    node_account: str
+
+
+class CountryCreate(BaseModel):
+    """Admit a country; the node creates the authority account unless one is given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    authority: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
+
+
+class IssuerCreate(BaseModel):
+    """Authorise an issuing body; the node creates its account unless one is given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(min_length=1, max_length=200)
+    account: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
+
+
+class AccountCreated(BaseModel):
+    """A governed account and the API key bound to it (shown once)."""
+
+    account: str
+    api_key: str
+
+
+class KeyCreate(BaseModel):
+    """Mint an API key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["admin", "authority", "issuer", "customs"]
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    account: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
+    label: str = Field(default="", max_length=200)
+
+
+class KeyCreated(BaseModel):
+    """A freshly minted API key (shown once)."""
+
+    api_key: str
+    role: str
+
+
+class Health(BaseModel):
+    """Liveness / readiness answer."""
+
+    status: Literal["ok", "unavailable"]
+    chain_head: int | None = None
+    contract: str | None = None
+    detail: str | None = None

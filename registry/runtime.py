@@ -1,0 +1,134 @@
+"""Bring a node up from its data directory: keys, chain, contracts, store, worker.
+
+``open_node`` is what ``coo up``, the API app and the scripts share. With no
+RPC URL it starts a managed Anvil whose state lives in the data directory, so a
+restart keeps every anchored root. On first start it creates the node's
+key-encryption key, its account (the consortium admin when it deploys the
+contracts) and an admin API key, each in a 0600 file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from registry.accounts import AccountBook, load_or_create_account, write_private_file
+from registry.anchoring import Anchorer, BatchPolicy
+from registry.apikeys import ApiKeys, Role
+from registry.chain import ChainClient, Deployment
+from registry.errors import ChainError
+from registry.keys import KeyVault, load_or_create_kek
+from registry.nodes import NodeProcess
+from registry.service import RegistryService
+from registry.store import Store
+
+log = logging.getLogger("coo.runtime")
+
+ADMIN_KEY_FILE = "admin-api-key"
+
+
+@dataclass
+class NodeConfig:
+    """What a node needs to start (the API's Settings map onto this)."""
+
+    data_dir: Path
+    rpc_url: str | None = None
+    contract_address: str | None = None
+    kek: str | None = None
+    batch: BatchPolicy = field(default_factory=BatchPolicy)
+
+
+@dataclass
+class Node:
+    """A running node: its service and the processes it owns."""
+
+    config: NodeConfig
+    service: RegistryService
+    deployment: Deployment | None
+    anvil: NodeProcess | None
+    admin_key_path: Path | None
+
+    def close(self) -> None:
+        """Stop the worker and the managed chain."""
+        self.service.anchorer.stop()
+        if self.anvil is not None:
+            self.anvil.stop()
+
+
+def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
+    """Start (or reconnect) everything a node needs.
+
+    Raises:
+        KeyVaultError: bad KEK or key files.
+        ChainUnavailableError: the chain cannot be reached or started.
+    """
+    data = config.data_dir
+    data.mkdir(parents=True, exist_ok=True)
+    kek = load_or_create_kek(data / "kek", config.kek)
+    node_account = load_or_create_account(data / "node-account.json", kek.derive("node-account"))
+    anvil = None
+    rpc_url = config.rpc_url
+    if rpc_url is None:
+        anvil = NodeProcess(kind="anvil", state_file=data / "anvil-state.json", log_path=data / "anvil.log")
+        anvil.start()
+        rpc_url = anvil.url
+    try:
+        chain = ChainClient.connect(rpc_url)
+        deployment = _deploy_or_attach(chain, node_account, config, data)
+    except BaseException:
+        if anvil is not None:
+            anvil.stop()
+        raise
+    store = Store(data / "registry.db")
+    vault = KeyVault(store, kek)
+    accounts = AccountBook(data / "accounts", kek.derive("accounts"))
+    api_keys = ApiKeys(store)
+    anchorer = Anchorer(store, chain, vault, _signer_lookup(accounts, node_account), config.batch)
+    service = RegistryService(store=store, vault=vault, chain=chain, accounts=accounts, node_account=node_account,
+                              api_keys=api_keys, anchorer=anchorer)
+    admin_key_path = _first_admin_key(api_keys, store, data)
+    if start_worker:
+        anchorer.start()
+    return Node(config, service, deployment, anvil, admin_key_path)
+
+
+def _deploy_or_attach(chain: ChainClient, node_account: object, config: NodeConfig, data: Path) -> Deployment | None:
+    from eth_account.signers.local import LocalAccount
+
+    assert isinstance(node_account, LocalAccount)
+    if config.contract_address:
+        chain.use(config.contract_address)
+        if not chain.is_deployed():
+            raise ChainError(f"no registry contract at {config.contract_address} on {chain.chain_id}")
+        return None
+    try:
+        chain.fund(node_account.address)
+    except ChainError:
+        log.info("could not fund the node account; the network must do it")
+    return chain.ensure_deployed(node_account, data / "deployment.json")
+
+
+def _signer_lookup(accounts: AccountBook, node_account: object):  # type: ignore[no-untyped-def]
+    def lookup(address: str):  # type: ignore[no-untyped-def]
+        return accounts.get(address)
+
+    return lookup
+
+
+def _first_admin_key(api_keys: ApiKeys, store: Store, data: Path) -> Path | None:
+    """On the very first start, mint an admin API key into a 0600 file."""
+    path = data / ADMIN_KEY_FILE
+    if store.count_api_keys() > 0:
+        return path if path.exists() else None
+    key = api_keys.mint(Role.ADMIN, label="first admin")
+    write_private_file(path, (key + "\n").encode())
+    return path
+
+
+def write_json_private(path: Path, content: object) -> None:
+    """Write JSON to a new 0600 file, replacing an older one."""
+    if path.exists():
+        path.unlink()
+    write_private_file(path, (json.dumps(content, indent=2) + "\n").encode())

@@ -1,0 +1,346 @@
+"""The registry service: what issuers, Customs and governance can do on a node.
+
+Thin orchestration over the core modules: validate (:mod:`certificate`), seal
+(:mod:`hashing`), encrypt and store (:mod:`keys`, :mod:`store`), anchor
+(:mod:`anchoring`, :mod:`chain`) and verify (:mod:`verify`). Every operation
+takes the calling :class:`~registry.apikeys.Principal` and enforces who may do
+what before touching anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import rfc8785
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+
+from registry.accounts import AccountBook
+from registry.anchoring import Anchorer
+from registry.apikeys import ApiKeys, Principal, Role
+from registry.certificate import parse_certificate
+from registry.chain import ChainClient, DocumentState
+from registry.errors import (
+    ChainError,
+    ConflictError,
+    ContractRevertError,
+    KeyDestroyedError,
+    NotFoundError,
+    PermissionDenied,
+)
+from registry.hashing import Sealed, SealedDocument, build_sealed_document, seal
+from registry.keys import DestructionReceipt, KeyVault, encrypt
+from registry.reasons import RevocationReason
+from registry.report import VerificationReport
+from registry.store import CertificateRow, NewCertificate, Store
+from registry.types import hex32, parse_hex32
+from registry.verify import Declaration, NodeFacts, Verifier
+
+Mode = Literal["hash-only", "encrypted"]
+MODES: tuple[str, ...] = ("hash-only", "encrypted")
+
+
+@dataclass(frozen=True)
+class VerificationReceipt:
+    """A signed record of one verification, for Customs to file with the declaration."""
+
+    receipt_id: str
+    report_hash: str
+    checked_at: str
+    chain_head: int | None
+    node_account: str
+    signature: str
+
+
+class RegistryService:
+    """Everything a node does, behind role checks."""
+
+    def __init__(self, *, store: Store, vault: KeyVault, chain: ChainClient, accounts: AccountBook,
+                 node_account: LocalAccount, api_keys: ApiKeys, anchorer: Anchorer) -> None:
+        self.store = store
+        self.vault = vault
+        self.chain = chain
+        self.accounts = accounts
+        self.node_account = node_account
+        self.api_keys = api_keys
+        self.anchorer = anchorer
+        self.verifier = Verifier(chain)
+
+    # -- issuing -------------------------------------------------------------------------
+
+    def register(self, principal: Principal, payloads: Sequence[Mapping[str, Any]], mode: str = "hash-only",
+                 *, replaces: str | None = None) -> list[CertificateRow]:
+        """Validate, seal, encrypt and queue certificates for anchoring (all or none).
+
+        Raises:
+            PermissionDenied: not an issuer key, or a certificate of another country.
+            CertificateValidationError: a certificate breaks the dataset rules.
+            ConflictError: a number already used with different contents.
+        """
+        issuer = self._issuer_of(principal)
+        if mode not in MODES:
+            raise ConflictError(f"unknown mode {mode!r}; use hash-only or encrypted")
+        items: list[NewCertificate] = []
+        seen: set[str] = set()
+        for index, payload in enumerate(payloads):
+            certificate = parse_certificate(payload)
+            where = f"certificates[{index}]: " if len(payloads) > 1 else ""
+            if certificate.exporting_country != principal.country:
+                raise PermissionDenied(f"{where}this issuer certifies exports from {principal.country}, "
+                                       f"not from {certificate.exporting_country}")
+            if certificate.certificate_number in seen:
+                raise ConflictError(f"{where}certificate number {certificate.certificate_number} appears twice in the batch")
+            seen.add(certificate.certificate_number)
+            body = certificate.to_json()
+            fingerprint = hashlib.sha256(rfc8785.dumps(body)).digest()
+            existing = self.store.by_number(issuer, certificate.certificate_number)
+            if existing is not None:
+                if existing.fingerprint != fingerprint:
+                    raise ConflictError(f"{where}certificate number {certificate.certificate_number} is already "
+                                        "registered by this issuer with different contents")
+                continue
+            items.append(self._prepare(issuer, body, fingerprint, mode, replaces))
+        rows = self.store.insert_certificates(items) if items else []
+        self.anchorer.wake()
+        by_number = {r.certificate_number: r for r in rows}
+        out = []
+        for payload in payloads:
+            number = str(payload.get("certificate_number"))
+            row = by_number.get(number) or self.store.by_number(issuer, number)
+            assert row is not None
+            out.append(row)
+        return out
+
+    def _prepare(self, issuer: str, body: dict[str, Any], fingerprint: bytes, mode: str,
+                 replaces: str | None) -> NewCertificate:
+        sealed: Sealed = seal(body)
+        certificate_id = str(uuid.uuid4())
+        key, wrapped = self.vault.new_wrapped_key(certificate_id)
+        record = json.dumps({"certificate": body, "salts": {p: s.hex() for p, s in sealed.salts.items()}}).encode()
+        return NewCertificate(
+            id=certificate_id, issuer=issuer, certificate_number=body["certificate_number"], fingerprint=fingerprint,
+            document_hash=sealed.document_hash, mode=mode, exporting_country=body["exporting_country"],
+            importing_country=body["importing_country"], sealed_record=encrypt(key, record, certificate_id, issuer),
+            wrapped_key=wrapped, replaces=replaces,
+        )
+
+    def certificate(self, principal: Principal, certificate_id: str) -> CertificateRow:
+        """A certificate the caller may see (its issuer, its authority, importing Customs, admin).
+
+        Raises:
+            NotFoundError: unknown, or not visible to the caller (no existence oracle).
+        """
+        row = self.store.certificate(certificate_id)
+        visible = (
+            principal.role is Role.ADMIN
+            or (principal.role is Role.ISSUER and _same(principal.account, row.issuer))
+            or (principal.role is Role.AUTHORITY and principal.country == row.exporting_country)
+            or (principal.role is Role.CUSTOMS and principal.country == row.importing_country)
+        )
+        if not visible:
+            raise NotFoundError("certificate", certificate_id)
+        return row
+
+    def sealed_document(self, principal: Principal | None, certificate_id: str) -> SealedDocument:
+        """The full sealed document (certificate, salts, proof) of an anchored certificate.
+
+        Raises:
+            ConflictError: not anchored yet.
+            KeyDestroyedError: erased.
+        """
+        row = self.store.certificate(certificate_id) if principal is None else self.certificate(principal, certificate_id)
+        return self._sealed(row)
+
+    def _sealed(self, row: CertificateRow) -> SealedDocument:
+        if row.proof is None or row.batch_id is None:
+            raise ConflictError(f"certificate {row.id} is not anchored yet; try again in a moment")
+        record = json.loads(self.vault.decrypt_record(row.id, row.issuer))
+        batch = self.store.batch(row.batch_id)
+        assert batch.root is not None
+        sealed = Sealed(row.document_hash, {p: bytes.fromhex(s) for p, s in record["salts"].items()}, {})
+        return build_sealed_document(record["certificate"], sealed, batch.root, [parse_hex32(p) for p in row.proof],
+                                     chain_id=self.chain.chain_id, contract=self.chain.address)
+
+    def revoke(self, principal: Principal, certificate_id: str, reason: RevocationReason) -> CertificateRow:
+        """Revoke on chain, then record it here."""
+        row, signer = self._changeable(principal, certificate_id)
+        self._on_chain(lambda: self.chain.revoke(signer, row.document_hash, _proof(row), int(reason)), row)
+        self.store.set_status(row.id, "revoked", reason=int(reason))
+        return self.store.certificate(row.id)
+
+    def replace(self, principal: Principal, certificate_id: str, payload: Mapping[str, Any],
+                mode: str = "hash-only") -> tuple[CertificateRow, CertificateRow]:
+        """Register a replacement, anchor it now, and mark the old certificate superseded."""
+        old, signer = self._changeable(principal, certificate_id)
+        new = self.register(principal, [payload], mode, replaces=old.certificate_number)[0]
+        if new.id == old.id:
+            raise ConflictError("the replacement must differ from the certificate it replaces")
+        self.anchorer.flush()
+        new = self.store.certificate(new.id)
+        if new.proof is None:
+            raise ChainError("the replacement could not be anchored yet; retry the replacement")
+        self._on_chain(lambda: self.chain.supersede(signer, old.document_hash, _proof(old), new.document_hash,
+                                                    _proof(new)), old)
+        self.store.set_status(old.id, "superseded", replaced_by=new.id)
+        return self.store.certificate(old.id), new
+
+    def erase(self, principal: Principal, certificate_id: str) -> DestructionReceipt:
+        """Crypto-shred a certificate: record the erasure on chain, then destroy its key.
+
+        WARNING: irreversible.
+        """
+        row, signer = self._changeable(principal, certificate_id, allow_final=True)
+        try:
+            self.chain.erase(signer, row.document_hash, _proof(row))
+        except ContractRevertError as error:
+            if not (error.name == "CertificateRegistryInvalidStatusChange" and error.args_decoded[1] == DocumentState.ERASED):
+                raise
+        return self.vault.destroy_key(row.id, row.document_hash, self.node_account)
+
+    def _changeable(self, principal: Principal, certificate_id: str,
+                    allow_final: bool = False) -> tuple[CertificateRow, LocalAccount]:
+        row = self.store.certificate(certificate_id)
+        if principal.role is Role.ISSUER and _same(principal.account, row.issuer):
+            account = row.issuer
+        elif principal.role is Role.AUTHORITY and principal.country == row.exporting_country and principal.account:
+            account = principal.account
+        else:
+            raise PermissionDenied("only the issuing body or its country's authority may change this certificate")
+        if row.status == "erased":
+            raise KeyDestroyedError(row.id)
+        if row.status in ("revoked", "superseded") and not allow_final:
+            raise ConflictError(f"certificate {row.id} is already {row.status}")
+        if row.proof is None:
+            self.anchorer.flush()
+            row = self.store.certificate(certificate_id)
+            if row.proof is None:
+                raise ConflictError(f"certificate {row.id} is not anchored yet; try again in a moment")
+        signer = self.accounts.get(account)
+        if signer is None:
+            raise PermissionDenied(f"this node holds no signing key for {account}")
+        return row, signer
+
+    def _on_chain(self, action: Any, row: CertificateRow) -> None:
+        try:
+            action()
+        except ContractRevertError as error:
+            if error.name == "CertificateRegistryInvalidStatusChange":
+                raise ConflictError(f"the chain refuses this change: certificate {row.id} is "
+                                    f"{DocumentState(error.args_decoded[1]).name.lower()}") from error
+            raise
+
+    # -- verification ------------------------------------------------------------------
+
+    def verify_document(self, document: SealedDocument,
+                        declaration: Declaration | None = None) -> tuple[VerificationReport, VerificationReceipt]:
+        """Verify a (possibly selectively disclosed) sealed document and sign a receipt."""
+        row = self.store.by_document_hash(parse_hex32(document.document_hash))
+        report = self.verifier.verify_document(document, declaration, self._facts(row))
+        return report, self._receipt(report)
+
+    def verify_hash(self, document_hash: bytes) -> tuple[VerificationReport, VerificationReceipt]:
+        """Status-only verification of a hash (with its proof, if this node issued it)."""
+        row = self.store.by_document_hash(document_hash)
+        proof = [parse_hex32(p) for p in row.proof] if row and row.proof else None
+        report = self.verifier.verify_hash(document_hash, proof, self._facts(row))
+        return report, self._receipt(report)
+
+    def verify_token(self, token: str) -> tuple[VerificationReport, VerificationReceipt]:
+        """Verification behind a QR code: full contents while the key exists, status after."""
+        try:
+            row = self.store.certificate(str(uuid.UUID(token)))
+        except ValueError:
+            raise NotFoundError("verification code", token) from None
+        if row.status == "erased" or self.store.wrapped_key(row.id) is None:
+            return self.verify_hash(row.document_hash)
+        return self.verify_document(self._sealed(row))
+
+    def _facts(self, row: CertificateRow | None) -> NodeFacts:
+        if row is None:
+            return NodeFacts()
+        return NodeFacts(key_exists=self.store.wrapped_key(row.id) is not None)
+
+    def _receipt(self, report: VerificationReport) -> VerificationReceipt:
+        body = report.model_dump(mode="json")
+        report_hash = "0x" + hashlib.sha256(rfc8785.dumps(body)).hexdigest()
+        receipt_id = str(uuid.uuid4())
+        checked_at = datetime.now(UTC).isoformat(timespec="seconds")
+        message = f"coo-verification/1|{receipt_id}|{report_hash}|{checked_at}|{report.chain_head}".encode()
+        signature = self.node_account.sign_message(encode_defunct(message)).signature
+        receipt = VerificationReceipt(receipt_id, report_hash, checked_at, report.chain_head,
+                                      self.node_account.address, "0x" + bytes(signature).hex())
+        self.store.append_audit(receipt_id, {"receipt": receipt.__dict__, "report": body})
+        return receipt
+
+    # -- governance ----------------------------------------------------------------------
+
+    def admit_country(self, principal: Principal, country: str, authority: str | None) -> tuple[str, str]:
+        """Admit *country*; create its authority account here unless one is given. Returns (address, API key)."""
+        admin = self._signer(principal, Role.ADMIN)
+        account = authority or self._new_funded_account()
+        self.chain.admit_country(admin, country, account)
+        key = self.api_keys.mint(Role.AUTHORITY, country=country, account=account, label=f"authority of {country}")
+        return account, key
+
+    def authorise_issuer(self, principal: Principal, label: str, issuer: str | None) -> tuple[str, str]:
+        """Authorise an issuing body for the authority's country. Returns (address, API key)."""
+        authority = self._signer(principal, Role.AUTHORITY)
+        account = issuer or self._new_funded_account()
+        self.chain.authorise_issuer(authority, account)
+        key = self.api_keys.mint(Role.ISSUER, country=principal.country, account=account, label=label)
+        return account, key
+
+    def set_issuer_standing(self, principal: Principal, issuer: str, active: bool) -> None:
+        """Suspend or reinstate an issuing body of the authority's own country."""
+        authority = self._signer(principal, Role.AUTHORITY)
+        if active:
+            self.chain.reinstate_issuer(authority, issuer)
+        else:
+            self.chain.suspend_issuer(authority, issuer)
+
+    def mint_key(self, principal: Principal, role: Role, country: str | None, account: str | None, label: str) -> str:
+        """Mint an API key (admin only)."""
+        if principal.role is not Role.ADMIN:
+            raise PermissionDenied("only an admin key may mint API keys")
+        return self.api_keys.mint(role, country=country, account=account, label=label)
+
+    def _signer(self, principal: Principal, role: Role) -> LocalAccount:
+        if principal.role is not role:
+            raise PermissionDenied(f"this needs a {role.value} key")
+        address = principal.account or (self.node_account.address if role is Role.ADMIN else None)
+        signer = self.accounts.get(address) if address else None
+        if signer is None and role is Role.ADMIN:
+            signer = self.node_account
+        if signer is None:
+            raise PermissionDenied("this node holds no signing key for the caller's account")
+        return signer
+
+    def _new_funded_account(self) -> str:
+        account = self.accounts.create()
+        try:
+            self.chain.fund(account.address)
+        except ChainError:
+            pass  # a permissioned network funds accounts (or charges no gas) by its own rules
+        return account.address
+
+    def _issuer_of(self, principal: Principal) -> str:
+        if principal.role is not Role.ISSUER or not principal.account:
+            raise PermissionDenied("registering certificates needs an issuer key")
+        return principal.account
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and a.lower() == b.lower()
+
+
+def _proof(row: CertificateRow) -> list[bytes]:
+    return [parse_hex32(p) for p in row.proof or []]
+
+
+__all__ = ["MODES", "Mode", "RegistryService", "VerificationReceipt", "hex32"]
