@@ -206,7 +206,7 @@ def _rule_problems(c: Certificate) -> list[str]:
                 problems.append(f"goods[{index}].invoice_date: after issue_date (mark the certificate issued_retrospectively)")
         departure = c.transport.departure_date
         if departure is not None and c.issue_date > departure + RETROSPECTIVE_GRACE:
-            problems.append("issue_date: more than 3 days after departure; mark the certificate issued_retrospectively")
+            problems.append("issue_date: more than 3 days after departure (mark the certificate issued_retrospectively)")
     for flag, field in (("third_party_invoicing", "invoicing_party"), ("back_to_back", "parent_reference"),
                         ("certified_true_copy", "original_reference")):
         if getattr(c, flag) and getattr(c, field) is None:

@@ -38,6 +38,7 @@ from registry.merkle import MerkleTree, merkle_root, process_proof
 from registry.types import hex32, parse_hex32
 
 DOMAIN_TAG = b"CoO-document-v1"
+_SAFE_INTEGER = 2**53 - 1
 SEALED_VERSION = "coo-sealed/1"
 _HEX32 = r"^0x[0-9a-fA-F]{64}$"
 _Hex32 = Field(pattern=_HEX32)
@@ -65,6 +66,8 @@ def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
     else:
         if isinstance(value, float):
             raise SealedDocumentError(f"{prefix}: floating-point values are not sealed; use a decimal string")
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _SAFE_INTEGER:
+            raise SealedDocumentError(f"{prefix}: integer beyond 2^53 cannot be hashed canonically; use a string")
         yield prefix, value
 
 

@@ -18,6 +18,7 @@ from eth_account.signers.local import LocalAccount
 
 from registry.chain import ChainClient
 from registry.nodes import NodeProcess
+from registry.runtime import Node
 
 
 @dataclass(frozen=True)
@@ -89,3 +90,56 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     return path
+
+
+# -- a whole node (store, vault, worker) on its own Anvil -------------------------------
+#
+# Service and API tests do not use snapshots: reverting the chain under a running
+# node would desynchronise its store and nonces. They run on a second Anvil and
+# stay independent by giving every certificate a fresh number.
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def example(name: str = "rcep-sg-jp", **changes: object) -> dict[str, object]:
+    """An example certificate with a fresh certificate number (and *changes* applied)."""
+    import json
+    import uuid
+
+    data: dict[str, object] = json.loads((EXAMPLES / f"{name}.json").read_text())
+    data["certificate_number"] = f"T-{uuid.uuid4().hex[:16].upper()}"
+    data.update(changes)
+    return data
+
+
+@pytest.fixture(scope="session")
+def node_anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
+    """The Anvil behind the session's node."""
+    node = NodeProcess(kind="anvil", state_file=tmp_path_factory.mktemp("node-anvil") / "state.json")
+    node.start()
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="session")
+def node(node_anvil: NodeProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    """A running node (SG issuer, JP customs) with the demo consortium set up."""
+    from registry.anchoring import BatchPolicy
+    from registry.runtime import NodeConfig, open_node
+
+    data = tmp_path_factory.mktemp("node-data")
+    running = open_node(NodeConfig(data_dir=data, rpc_url=node_anvil.url, batch=BatchPolicy(max_size=256, max_wait=0.05)))
+    from api.serve import set_up_demo
+
+    set_up_demo(running, "http://testserver")
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="session")
+def demo_keys(node: Node) -> dict[str, dict[str, str]]:
+    """The demo consortium's API keys, by role."""
+    import json
+
+    keys: dict[str, dict[str, str]] = json.loads((node.config.data_dir / "demo-keys.json").read_text())
+    return keys
