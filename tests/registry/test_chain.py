@@ -60,7 +60,7 @@ def test_the_client_works_on_anvil(chain: ChainClient, people: Consortium) -> No
 
 def test_deployment_is_recorded_and_reused(chain: ChainClient, people: Consortium, data_dir: Path) -> None:
     record = data_dir / "deployment.json"
-    first = chain.ensure_deployed(people.admin, record)
+    first = ChainClient(chain.w3).ensure_deployed(people.admin, record)
     second = ChainClient(chain.w3).ensure_deployed(people.admin, record)
     assert first == second and record.exists()
     assert ChainClient(chain.w3, first.address).is_deployed()
@@ -73,7 +73,7 @@ def test_a_stale_deployment_record_leads_to_a_fresh_deployment(
     record.write_text(
         f'{{"chain_id": {chain.chain_id}, "address": "{Account.create().address}", "block_number": 1, "tx_hash": "0x00"}}'
     )
-    deployment = chain.ensure_deployed(people.admin, record)
+    deployment = ChainClient(chain.w3).ensure_deployed(people.admin, record)
     assert ChainClient(chain.w3, deployment.address).is_deployed()
     assert deployment.address in record.read_text()
 
