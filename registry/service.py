@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ from registry.types import hex32, parse_hex32
 from registry.verify import Declaration, NodeFacts, Verifier
 
 Mode = Literal["hash-only", "encrypted"]
+STANDING_TTL = 2.0
+"""Seconds an issuer's on-chain standing is trusted before it is read again."""
 MODES: tuple[str, ...] = ("hash-only", "encrypted")
 
 
@@ -71,6 +74,7 @@ class RegistryService:
         self.api_keys = api_keys
         self.anchorer = anchorer
         self.verifier = Verifier(chain)
+        self._standing: dict[str, tuple[float, bool]] = {}
 
     # -- issuing -------------------------------------------------------------------------
 
@@ -84,6 +88,7 @@ class RegistryService:
             ConflictError: a number already used with different contents.
         """
         issuer = self._issuer_of(principal)
+        self._check_standing(issuer)
         if mode not in MODES:
             raise ConflictError(f"unknown mode {mode!r}; use hash-only or encrypted")
         items: list[NewCertificate] = []
@@ -299,6 +304,7 @@ class RegistryService:
     def set_issuer_standing(self, principal: Principal, issuer: str, active: bool) -> None:
         """Suspend or reinstate an issuing body of the authority's own country."""
         authority = self._signer(principal, Role.AUTHORITY)
+        self._standing.pop(issuer.lower(), None)
         if active:
             self.chain.reinstate_issuer(authority, issuer)
         else:
@@ -328,6 +334,19 @@ class RegistryService:
         except ChainError:
             pass  # a permissioned network funds accounts (or charges no gas) by its own rules
         return account.address
+
+    def _check_standing(self, issuer: str) -> None:
+        """Refuse a suspended issuer up front (cached briefly; an unreachable chain does not block acceptance)."""
+        now = time.monotonic()
+        cached = self._standing.get(issuer.lower())
+        if cached is None or now - cached[0] > STANDING_TTL:
+            try:
+                cached = (now, self.chain.is_authorised(issuer))
+            except ChainError:
+                return
+            self._standing[issuer.lower()] = cached
+        if not cached[1]:
+            raise PermissionDenied(f"issuer {issuer} is not authorised (suspended or never admitted) on the registry")
 
     def _issuer_of(self, principal: Principal) -> str:
         if principal.role is not Role.ISSUER or not principal.account:

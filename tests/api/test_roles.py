@@ -1,0 +1,97 @@
+"""Role boundaries: who may call what, through HTTP."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.api.support import anchored, assert_problem, auth
+from tests.conftest import example
+
+
+async def jp_issuer(client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> dict[str, str]:
+    answer = await client.post("/v1/governance/issuers", json={"label": "Japan Chamber (test)"},
+                               headers=auth(keys, "authority_jp"))
+    assert answer.status_code == 201, answer.text
+    return {"Authorization": f"Bearer {answer.json()['api_key']}"}
+
+
+async def anchored_sg_certificate(client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> str:
+    created = (await client.post("/v1/certificates", json=example(), headers=auth(keys, "issuer"))).json()
+    await anchored(client, auth(keys, "issuer"), created["id"])
+    return str(created["id"])
+
+
+async def test_without_a_key_the_answer_is_401(client: httpx.AsyncClient) -> None:
+    answer = await client.post("/v1/certificates", json=example())
+    assert_problem(answer, 401, "API key")
+    assert answer.headers["www-authenticate"] == "Bearer"
+    assert_problem(await client.post("/v1/certificates", json=example(), headers={"Authorization": "Bearer coo_x_y"}),
+                   401, "invalid")
+
+
+@pytest.mark.parametrize("role", ["admin", "authority", "customs"])
+async def test_only_issuer_keys_register(client: httpx.AsyncClient, keys: dict[str, dict[str, str]], role: str) -> None:
+    assert_problem(await client.post("/v1/certificates", json=example(), headers=auth(keys, role)), 403, "issuer key")
+
+
+async def test_an_issuer_certifies_only_its_own_countrys_exports(
+    client: httpx.AsyncClient, keys: dict[str, dict[str, str]]
+) -> None:
+    assert_problem(await client.post("/v1/certificates", json=example(), headers=await jp_issuer(client, keys)),
+                   403, "exports from JP")
+
+
+async def test_another_countrys_issuer_or_authority_cannot_revoke(
+    client: httpx.AsyncClient, keys: dict[str, dict[str, str]]
+) -> None:
+    certificate = await anchored_sg_certificate(client, keys)
+    for headers in (await jp_issuer(client, keys), auth(keys, "authority_jp"), auth(keys, "customs")):
+        answer = await client.post(f"/v1/certificates/{certificate}/revoke", json={"reason": "fraud"}, headers=headers)
+        assert answer.status_code == 403, answer.text
+    answer = await client.post(f"/v1/certificates/{certificate}/revoke", json={"reason": "fraud"},
+                               headers=auth(keys, "authority"))
+    assert answer.status_code == 200 and answer.json()["status"] == "revoked"
+
+
+async def test_who_may_read_a_certificate(client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> None:
+    certificate = await anchored_sg_certificate(client, keys)
+    for role in ("issuer", "authority", "customs", "admin"):
+        assert (await client.get(f"/v1/certificates/{certificate}", headers=auth(keys, role))).status_code == 200
+    for headers in (await jp_issuer(client, keys), auth(keys, "authority_jp")):
+        assert_problem(await client.get(f"/v1/certificates/{certificate}", headers=headers), 404, "not found")
+    assert_problem(await client.get(f"/v1/certificates/{certificate}/document", headers=auth(keys, "customs")), 403)
+
+
+async def test_governance_is_for_admins_and_authorities(client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> None:
+    assert_problem(await client.post("/v1/governance/countries", json={"country": "DE"}, headers=auth(keys, "issuer")), 403)
+    assert_problem(await client.post("/v1/governance/issuers", json={"label": "x"}, headers=auth(keys, "admin")), 403)
+    assert_problem(await client.post("/v1/keys", json={"role": "admin"}, headers=auth(keys, "authority")), 403)
+
+
+async def test_an_authority_cannot_suspend_another_countrys_issuer(
+    client: httpx.AsyncClient, keys: dict[str, dict[str, str]]
+) -> None:
+    issuer = keys["issuer"]["account"]
+    answer = await client.post(f"/v1/governance/issuers/{issuer}/suspend", headers=auth(keys, "authority_jp"))
+    body = assert_problem(answer, 409, "TrustRegistryNotCountryAuthority")
+    assert body["contract_error"] == "TrustRegistryNotCountryAuthority"
+
+
+async def test_a_suspended_issuer_is_refused_and_reinstated(client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> None:
+    jp = await jp_issuer(client, keys)
+    authority = auth(keys, "authority_jp")
+    key = jp["Authorization"].removeprefix("Bearer ")
+    account = next(v for v in [await _account_of(client, keys, key)] if v)
+    assert (await client.post(f"/v1/governance/issuers/{account}/suspend", headers=authority)).status_code == 204
+    certificate = example("rcep-sg-jp", exporting_country="JP", importing_country="SG")
+    certificate["exporter"] = {**certificate["exporter"], "country": "JP"}  # type: ignore[dict-item]
+    certificate["transport"] = {"mode": "4", "port_of_loading": "JPTYO", "port_of_discharge": "SGSIN"}
+    assert_problem(await client.post("/v1/certificates", json=certificate, headers=jp), 403, "not authorised")
+    assert (await client.post(f"/v1/governance/issuers/{account}/reinstate", headers=authority)).status_code == 204
+    assert (await client.post("/v1/certificates", json=certificate, headers=jp)).status_code == 202
+
+
+async def _account_of(client: httpx.AsyncClient, keys: dict[str, dict[str, str]], api_key: str) -> str:
+    app = client._transport.app  # type: ignore[attr-defined]
+    return str(app.state.registry.api_keys.authenticate(api_key).account)
