@@ -6,13 +6,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+BROWSER_STAMP := $(VENV)/.browser
 
 .PHONY: run test setup contracts bench compare clean
 
 run: setup
 	$(BIN)/coo up
 
-test: setup
+test: setup $(BROWSER_STAMP)
 	$(BIN)/pytest -q
 
 setup: $(PY_STAMP) $(NODE_STAMP)
@@ -25,6 +26,12 @@ $(PY_STAMP): pyproject.toml
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Headless Chromium for the browser test, from Debian's packages when missing (never a downloaded browser).
+$(BROWSER_STAMP): $(PY_STAMP)
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { apt-get update -q && apt-get install -y -q chromium chromium-driver; }
 	touch $@
 
 contracts: setup

@@ -281,7 +281,8 @@ class Verifier:
             verdict=verdict, summary=summary, checks=run.checks, document_hash=hex32(document_hash),
             certificate_number=certificate.get("certificate_number"), issuer=view.issuer,
             exporting_country=certificate.get("exporting_country") or view.country, checked_at=self.clock(),
-            chain_id=self.chain.chain_id, chain_head=head, disclosed=dict(certificate) or None,
+            chain_id=self.chain.chain_id, chain_head=head,
+            disclosed=(dict(certificate) or None) if run.status("integrity") is not FAIL else None,
         )
 
 
