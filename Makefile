@@ -24,8 +24,10 @@ $(PY_STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# `npm install` (not `npm ci`): the lock pins every version, but npm records only this
+# platform's Anvil binary package in it, which `npm ci` rejects as out of sync.
 $(NODE_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
 # Headless Chromium for the browser test, from Debian's packages when missing (never a downloaded browser).

@@ -18,6 +18,7 @@ from typing import Annotated, Any, NoReturn
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -38,7 +39,7 @@ ERROR_EXIT = 2
 
 def fail(message: str, code: int = ERROR_EXIT) -> NoReturn:
     """Print one line to stderr and exit with *code*."""
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -119,7 +120,7 @@ def issue(
             results.append((path, result))
             progress.advance(task)
     for path, result in results:
-        console.print(f"{path}\t{result['id']}\t{result['status']}\t{result['document_hash']}", highlight=False)
+        typer.echo(f"{path}\t{result['id']}\t{result['status']}\t{result['document_hash']}")
 
 
 @app.command()
@@ -139,7 +140,7 @@ def revoke(
     """Revoke a certificate with a reason."""
     with _client(node, api_key) as client:
         result = _call(client, "POST", f"/v1/certificates/{certificate_id}/revoke", json={"reason": reason})
-    console.print(f"{certificate_id}\t{result['status']}", highlight=False)
+    typer.echo(f"{certificate_id}\t{result['status']}")
 
 
 @app.command()
@@ -164,7 +165,8 @@ def verify(
     subject: Annotated[str, typer.Argument(help="sealed document file, QR token/URL, or document hash")],
     node: NodeOpt = "http://127.0.0.1:8000",
     rpc_url: Annotated[str | None, typer.Option("--rpc-url", help="verify offline against this chain")] = None,
-    contract: Annotated[str | None, typer.Option("--contract", help="registry address (with --rpc-url)")] = None,
+    contract: Annotated[str | None, typer.Option("--contract", envvar="COO_CONTRACT_ADDRESS",
+                                                 help="registry address you trust (with --rpc-url)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
 ) -> None:
     """Verify a certificate. Exit 0 only for VALID; 1 for any other verdict; 2 on error."""
@@ -226,7 +228,7 @@ def keys_create(
     """Mint an API key on the node (admin key needed); prints the key once."""
     with _client(node, api_key) as client:
         result = _call(client, "POST", "/v1/keys", json={"role": role, "country": country, "account": account, "label": label})
-    console.print(result["api_key"], highlight=False)
+    typer.echo(result["api_key"])
 
 
 def main() -> None:

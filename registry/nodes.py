@@ -120,7 +120,7 @@ class NodeProcess:
             return self
         cmd = self.command()
         if not Path(cmd[0]).exists():
-            raise ChainUnavailableError(f"{self.kind} not installed at {cmd[0]}; run `npm ci` (or `make run`)")
+            raise ChainUnavailableError(f"{self.kind} not installed at {cmd[0]}; run `npm install` (or `make run`)")
         if self.state_file is not None:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115

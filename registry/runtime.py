@@ -19,6 +19,7 @@ from registry.anchoring import Anchorer, BatchPolicy
 from registry.apikeys import ApiKeys, Role
 from registry.chain import ChainClient, Deployment
 from registry.errors import ChainError
+from registry.indexer import ChainIndexer
 from registry.keys import KeyVault, load_or_create_kek
 from registry.nodes import NodeProcess
 from registry.service import RegistryService
@@ -85,7 +86,8 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
     vault = KeyVault(store, kek)
     accounts = AccountBook(data / "accounts", kek.derive("accounts"))
     api_keys = ApiKeys(store)
-    anchorer = Anchorer(store, chain, vault, _signer_lookup(accounts, node_account), config.batch)
+    anchorer = Anchorer(store, chain, vault, _signer_lookup(accounts, node_account), config.batch,
+                        indexer=ChainIndexer(store, chain))
     service = RegistryService(store=store, vault=vault, chain=chain, accounts=accounts, node_account=node_account,
                               api_keys=api_keys, anchorer=anchorer)
     admin_key_path = _first_admin_key(api_keys, store, data)

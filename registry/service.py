@@ -256,6 +256,20 @@ class RegistryService:
         report = self.verifier.verify_hash(document_hash, proof, self._facts(row))
         return report, self._receipt(report)
 
+    def verify_number(self, issuer: str, certificate_number: str) -> tuple[VerificationReport, VerificationReceipt]:
+        """Look a certificate up by (issuer, certificate number), unique only per issuer, and verify it.
+
+        Raises:
+            NotFoundError: this node holds no such certificate.
+        """
+        row = self.store.by_number(issuer, certificate_number) or self.store.by_number(issuer.lower(), certificate_number)
+        if row is None:
+            rows = [r for r in [self.store.by_number(_checksum(issuer), certificate_number)] if r]
+            if not rows:
+                raise NotFoundError("certificate", f"{certificate_number} of issuer {issuer}")
+            row = rows[0]
+        return self.verify_token(row.id)
+
     def verify_token(self, token: str) -> tuple[VerificationReport, VerificationReceipt]:
         """Verification behind a QR code: full contents while the key exists, status after."""
         try:
@@ -352,6 +366,15 @@ class RegistryService:
         if principal.role is not Role.ISSUER or not principal.account:
             raise PermissionDenied("registering certificates needs an issuer key")
         return principal.account
+
+
+def _checksum(address: str) -> str:
+    from eth_utils import to_checksum_address
+
+    try:
+        return str(to_checksum_address(address))
+    except ValueError:
+        return address
 
 
 def _same(a: str | None, b: str | None) -> bool:

@@ -77,6 +77,20 @@ MIGRATIONS: list[str] = [
         salt BLOB NOT NULL, digest BLOB NOT NULL, created_at REAL NOT NULL
     );
     """,
+    # 2: index of chain events, kept current by the indexer
+    """
+    CREATE TABLE chain_events (
+        tx_hash TEXT NOT NULL,
+        log_index INTEGER NOT NULL,
+        block_number INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        subject BLOB,
+        args TEXT NOT NULL,
+        PRIMARY KEY (tx_hash, log_index)
+    );
+    CREATE INDEX chain_events_subject ON chain_events (subject, block_number);
+    CREATE TABLE sync_state (id INTEGER PRIMARY KEY CHECK (id = 1), last_block INTEGER NOT NULL);
+    """,
 ]
 
 
@@ -116,6 +130,18 @@ class BatchRow:
     anchored_at: int | None
     size: int
     created_at: float
+
+
+@dataclass(frozen=True)
+class IndexedEvent:
+    """A contract event as kept in the index (``args`` as JSON text)."""
+
+    tx_hash: str
+    log_index: int
+    block_number: int
+    name: str
+    subject: bytes | None
+    args: str
 
 
 @dataclass(frozen=True)
@@ -388,6 +414,28 @@ class Store:
             f"SELECT {', '.join('c.' + c for c in CertificateRow.__dataclass_fields__)} FROM certificates c"
             " JOIN outbox o ON o.certificate_id = c.id WHERE o.batch_id = ? ORDER BY o.seq", (batch_id,))
         return [c for c in map(_cert, rows) if c is not None]
+
+    # -- chain event index -------------------------------------------------------------
+
+    def last_indexed_block(self) -> int:
+        """The last block whose events are indexed (-1 before the first sync)."""
+        rows = self._query("SELECT last_block FROM sync_state WHERE id = 1")
+        return int(rows[0][0]) if rows else -1
+
+    def record_events(self, events: Sequence[IndexedEvent], last_block: int) -> None:
+        """Add decoded events (idempotently) and move the sync mark, atomically."""
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO chain_events VALUES (?, ?, ?, ?, ?, ?)",
+                [(e.tx_hash, e.log_index, e.block_number, e.name, e.subject, e.args) for e in events])
+            conn.execute("INSERT INTO sync_state VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET last_block = excluded.last_block",
+                         (last_block,))
+
+    def events_for(self, subject: bytes) -> list[IndexedEvent]:
+        """Indexed events about one document hash, batch root or account, in chain order."""
+        rows = self._query("SELECT tx_hash, log_index, block_number, name, subject, args FROM chain_events"
+                           " WHERE subject = ? ORDER BY block_number, log_index", (subject,))
+        return [IndexedEvent(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
     # -- audit log and API keys ----------------------------------------------------------
 

@@ -6,7 +6,7 @@ import html
 from typing import Annotated
 
 from anyio import to_thread
-from fastapi import APIRouter, Body, Header, Response
+from fastapi import APIRouter, Body, Header, Query, Response
 from fastapi.responses import HTMLResponse
 
 from api.deps import RegistryDep
@@ -33,6 +33,16 @@ async def verify(body: Annotated[VerifyRequest | SealedDocument, Body()], regist
     given = body.declaration if isinstance(body, VerifyRequest) else None
     declaration = Declaration(**given.model_dump()) if given is not None else None
     report, receipt = await to_thread.run_sync(lambda: registry.verify_document(document, declaration))
+    return _public(report, receipt)
+
+
+@router.get("/v1/verify", summary="Verify by issuer and certificate number")
+async def verify_number(registry: RegistryDep,
+                        issuer: Annotated[str, Query(pattern=r"^0x[0-9a-fA-F]{40}$", description="issuer account")],
+                        number: Annotated[str, Query(min_length=1, max_length=64, description="certificate number")],
+                        ) -> VerificationPublic:
+    """Certificate numbers are unique only per issuer, so both are needed (answered by the issuing node)."""
+    report, receipt = await to_thread.run_sync(lambda: registry.verify_number(issuer, number))
     return _public(report, receipt)
 
 

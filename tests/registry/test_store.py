@@ -83,3 +83,16 @@ def test_unknown_ids_raise_not_found(store: Store) -> None:
         store.certificate("nope")
     with pytest.raises(NotFoundError):
         store.audit_entry("nope")
+
+
+def test_a_version_one_database_gains_the_event_index(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    conn.execute("INSERT INTO api_keys VALUES ('k', 'admin', NULL, NULL, 'kept', x'00', x'00', 0)")
+    conn.commit()
+    conn.close()
+    store = Store(path)
+    assert store.schema_version() == len(MIGRATIONS) >= 2
+    assert store.last_indexed_block() == -1
+    assert store.load_api_key("k") is not None  # data survives the migration

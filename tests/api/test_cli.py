@@ -1,0 +1,86 @@
+"""The coo CLI: progress over many files, exit codes, one-line errors, offline verification."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from typer.testing import CliRunner
+
+from api.app import create_app
+from api.cli import app
+from api.config import Settings
+from registry.nodes import NodeProcess, free_port
+from registry.runtime import Node
+from tests.conftest import example
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def served(node: Node) -> Iterator[str]:
+    """The session's node served over real HTTP on a free port."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(Settings(port=port), node), port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        thread.join(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_issue_registers_every_file_then_verify_exit_codes_follow_the_verdict(
+    served: str, demo_keys: dict[str, dict[str, str]], tmp_path: Path, node: Node
+) -> None:
+    files = []
+    for i in range(3):
+        path = tmp_path / f"c{i}.json"
+        path.write_text(json.dumps(example()))
+        files.append(str(path))
+    key = demo_keys["issuer"]["api_key"]
+    result = runner.invoke(app, ["issue", *files, "--node", served, "--api-key", key])
+    assert result.exit_code == 0, result.output
+    lines = [line.split("\t") for line in result.stdout.strip().splitlines()]
+    assert len(lines) == 3 and all(line[2] == "pending" for line in lines)
+    node.service.anchorer.flush()
+    document = node.service.sealed_document(None, lines[0][1])
+    sealed = tmp_path / "sealed.json"
+    sealed.write_text(document.model_dump_json())
+    assert runner.invoke(app, ["verify", str(sealed), "--node", served]).exit_code == 0
+    assert runner.invoke(app, ["verify", document.document_hash, "--node", served]).exit_code == 0
+    assert runner.invoke(app, ["revoke", lines[0][1], "--node", served, "--api-key", key]).exit_code == 0
+    refused = runner.invoke(app, ["verify", str(sealed), "--node", served])
+    assert refused.exit_code == 1 and "REVOKED" in refused.stdout
+
+
+def test_offline_verification_needs_only_an_rpc_url_and_the_trusted_address(
+    node: Node, node_anvil: NodeProcess, demo_keys: dict[str, dict[str, str]], tmp_path: Path
+) -> None:
+    service = node.service
+    issuer = service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
+    row = service.register(issuer, [example()])[0]
+    service.anchorer.flush()
+    sealed = tmp_path / "sealed.json"
+    sealed.write_text(service.sealed_document(issuer, row.id).model_dump_json())
+    ok = runner.invoke(app, ["verify", str(sealed), "--rpc-url", node_anvil.url, "--contract", service.chain.address])
+    assert ok.exit_code == 0 and "VALID" in ok.stdout
+    untrusted = runner.invoke(app, ["verify", str(sealed), "--rpc-url", node_anvil.url])
+    assert untrusted.exit_code == 2 and "registry address you trust" in untrusted.stderr
+
+
+def test_errors_are_one_readable_line(tmp_path: Path) -> None:
+    missing = runner.invoke(app, ["issue", str(tmp_path / "nope.json"), "--node", "http://127.0.0.1:9"])
+    assert missing.exit_code == 2 and len(missing.stderr.strip().splitlines()) == 1 and "cannot read" in missing.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text("{oops")
+    broken = runner.invoke(app, ["issue", str(bad)])
+    assert broken.exit_code == 2 and "not valid JSON" in broken.stderr
+    down = runner.invoke(app, ["verify", "0x" + "11" * 32, "--node", f"http://127.0.0.1:{free_port()}"])
+    assert down.exit_code == 2 and "cannot reach the node" in down.stderr
+    assert runner.invoke(app, ["erase", "x"]).exit_code == 2
