@@ -83,13 +83,16 @@ async def test_a_suspended_issuer_is_refused_and_reinstated(client: httpx.AsyncC
     authority = auth(keys, "authority_jp")
     key = jp["Authorization"].removeprefix("Bearer ")
     account = next(v for v in [await _account_of(client, keys, key)] if v)
-    assert (await client.post(f"/v1/governance/issuers/{account}/suspend", headers=authority)).status_code == 204
+    suspended = await client.post(f"/v1/governance/issuers/{account}/suspend", headers=authority)
+    assert suspended.status_code == 204, suspended.text
     certificate = example("rcep-sg-jp", exporting_country="JP", importing_country="SG")
     certificate["exporter"] = {**certificate["exporter"], "country": "JP"}  # type: ignore[dict-item]
     certificate["transport"] = {"mode": "4", "port_of_loading": "JPTYO", "port_of_discharge": "SGSIN"}
     assert_problem(await client.post("/v1/certificates", json=certificate, headers=jp), 403, "not authorised")
-    assert (await client.post(f"/v1/governance/issuers/{account}/reinstate", headers=authority)).status_code == 204
-    assert (await client.post("/v1/certificates", json=certificate, headers=jp)).status_code == 202
+    reinstated = await client.post(f"/v1/governance/issuers/{account}/reinstate", headers=authority)
+    assert reinstated.status_code == 204, reinstated.text
+    accepted = await client.post("/v1/certificates", json=certificate, headers=jp)
+    assert accepted.status_code == 202, accepted.text
 
 
 async def _account_of(client: httpx.AsyncClient, keys: dict[str, dict[str, str]], api_key: str) -> str:
