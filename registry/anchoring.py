@@ -25,7 +25,6 @@ from eth_account.signers.local import LocalAccount
 from registry.chain import ChainClient
 from registry.errors import ChainError, ContractRevertError, RegistryError
 from registry.hashing import build_batch
-from registry.indexer import ChainIndexer
 from registry.keys import KeyVault, encrypt
 from registry.store import BatchRow, CertificateRow, Store
 from registry.types import hex32
@@ -48,20 +47,17 @@ class Anchorer:
         store: the node's store.
         chain: the registry contract client.
         vault: to encrypt payloads in encrypted mode.
-        indexer: keeps the event index current between flushes (optional).
         signer_for: the issuer's signing account, by address.
         policy: flush thresholds.
     """
 
     def __init__(self, store: Store, chain: ChainClient, vault: KeyVault,
-                 signer_for: Callable[[str], LocalAccount | None], policy: BatchPolicy | None = None,
-                 indexer: ChainIndexer | None = None) -> None:
+                 signer_for: Callable[[str], LocalAccount | None], policy: BatchPolicy | None = None) -> None:
         self.store = store
         self.chain = chain
         self.vault = vault
         self.signer_for = signer_for
         self.policy = policy or BatchPolicy()
-        self.indexer = indexer
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -96,8 +92,6 @@ class Anchorer:
                     self.recover()
                     recovered = True
                 self.flush(force=False)
-                if self.indexer is not None:
-                    self.indexer.sync()
                 self.last_error = None
             except ChainError as error:
                 self.last_error = str(error)

@@ -85,6 +85,7 @@ class ChainEvent:
     log_index: int
     tx_hash: str
     args: dict[str, Any]
+    block_time: int | None = None
 
 
 @dataclass(frozen=True)
@@ -487,6 +488,7 @@ class ChainClient:
                 log_index=int(log["logIndex"]),
                 tx_hash="0x" + bytes(log["transactionHash"]).hex(),
                 args={k: _plain(v) for k, v in event["args"].items()},
+                block_time=_int_or_none(log.get("blockTimestamp")),
             ))
         return out
 
@@ -557,6 +559,12 @@ class ChainClient:
         if isinstance(data, (str, bytes)) and len(data) >= 4 and data not in ("0x", b""):
             return self.decode_revert(data)
         return ContractRevertError("Reverted", (message,))
+
+
+def _int_or_none(value: Any) -> int | None:
+    if value is None:
+        return None
+    return int(value, 16) if isinstance(value, str) else int(value)
 
 
 def _tester_revert_data(error: Exception) -> bytes | None:

@@ -1,18 +1,28 @@
-"""Keeps the store's index of contract events current with the chain head.
+"""Keeps the store's event index, and the state projected from it, at the chain head.
 
-Each :meth:`ChainIndexer.sync` reads the events of the blocks since the last
-sync in one ``eth_getLogs`` and records them with the new mark in one
-transaction. The index answers "what happened to this document, and when"
-without scanning the chain.
+:class:`ChainIndexer` reads the events since the last sync in one
+``eth_getLogs`` and records them, the projected state (:mod:`registry.projection`)
+and the new mark in one transaction. :class:`Follower` polls the chain head
+in a thread and syncs whenever it moves; while it is fresh (head checked within
+``max_age`` and fully indexed) a verification is answered from the index with no
+RPC round trip, otherwise the verifier reads the chain directly or answers
+``UNAVAILABLE``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import threading
+import time
 from typing import Any
 
-from registry.chain import ChainClient, ChainEvent
-from registry.store import IndexedEvent, Store
+from registry import projection
+from registry.chain import ChainClient, ChainEvent, DocumentView
+from registry.errors import ChainError
+from registry.store import Store
+
+log = logging.getLogger("coo.indexer")
 
 _SUBJECT_KEYS = ("documentHash", "root", "issuer", "authority")
 
@@ -44,23 +54,102 @@ class ChainIndexer:
         self.store = store
         self.chain = chain
         self.max_span = max_span
+        self._lock = threading.Lock()
 
-    def sync(self) -> int:
-        """Index everything up to the current head; return how many events were added.
+    def sync(self, head: int | None = None) -> int:
+        """Index everything up to *head* (default: the current head); return how many events were added.
 
         Raises:
             ChainError: the chain could not be read (the mark does not move).
         """
-        head = self.chain.block_number()
-        added = 0
-        start = self.store.last_indexed_block() + 1
-        while start <= head:
-            end = min(head, start + self.max_span - 1)
-            events = self.chain.events(start, end)
-            self.store.record_events([
-                IndexedEvent(e.tx_hash, e.log_index, e.block_number, e.name, _subject(e),
-                             json.dumps({k: _jsonable(v) for k, v in e.args.items()}))
-                for e in events], end)
-            added += len(events)
-            start = end + 1
-        return added
+        with self._lock:
+            head = self.chain.block_number() if head is None else head
+            added = 0
+            start = self.store.last_indexed_block() + 1
+            while start <= head:
+                end = min(head, start + self.max_span - 1)
+                events = self.chain.events(start, end)
+                times = self._block_times(events)
+                with self.store.transaction() as conn:
+                    for event in events:
+                        block_time = times[event.block_number]
+                        conn.execute(
+                            "INSERT OR IGNORE INTO chain_events VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (event.tx_hash, event.log_index, event.block_number, event.name, _subject(event),
+                             json.dumps({k: _jsonable(v) for k, v in event.args.items()}), block_time))
+                        projection.apply(conn, event, block_time)
+                    conn.execute("INSERT INTO sync_state VALUES (1, ?) ON CONFLICT (id) DO UPDATE"
+                                 " SET last_block = excluded.last_block", (end,))
+                added += len(events)
+                start = end + 1
+            return added
+
+    def _block_times(self, events: list[ChainEvent]) -> dict[int, int]:
+        times: dict[int, int] = {}
+        for event in events:
+            if event.block_number not in times:
+                times[event.block_number] = (event.block_time if event.block_time is not None
+                                             else self.chain.block_timestamp(event.block_number))
+        return times
+
+
+class Follower:
+    """Poll the chain head and keep the index at it; report whether the index is fresh.
+
+    Args:
+        indexer: what syncs.
+        interval: seconds between head polls.
+        max_age: how old the last successful head check may be for the index to count as fresh.
+    """
+
+    def __init__(self, indexer: ChainIndexer, interval: float = 0.1, max_age: float = 1.0) -> None:
+        self.indexer = indexer
+        self.interval = interval
+        self.max_age = max_age
+        self.head: int | None = None
+        self.checked_at = 0.0
+        self.view = projection.IndexedView(indexer.store.connection)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Run the polling thread."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="coo-follower", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop polling."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def poll(self) -> None:
+        """Check the head once and index up to it.
+
+        Raises:
+            ChainError: the chain could not be read.
+        """
+        head = self.indexer.chain.block_number()
+        self.indexer.sync(head)
+        self.head = head
+        self.checked_at = time.monotonic()
+
+    def fresh(self) -> bool:
+        """True when the index is at a head seen within ``max_age`` seconds."""
+        return (self.head is not None and time.monotonic() - self.checked_at <= self.max_age
+                and self.indexer.store.last_indexed_block() >= self.head)
+
+    def inspect(self, document_hash: bytes, proof: list[bytes]) -> tuple[DocumentView, int]:
+        """A document's on-chain state from the index, and the head it reflects."""
+        assert self.head is not None
+        return self.view.inspect(document_hash, proof), self.head
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll()
+            except ChainError as error:
+                log.debug("follower: %s", error)
+            self._stop.wait(self.interval)

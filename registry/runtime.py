@@ -19,7 +19,7 @@ from registry.anchoring import Anchorer, BatchPolicy
 from registry.apikeys import ApiKeys, Role
 from registry.chain import ChainClient, Deployment
 from registry.errors import ChainError
-from registry.indexer import ChainIndexer
+from registry.indexer import ChainIndexer, Follower
 from registry.keys import KeyVault, load_or_create_kek
 from registry.nodes import NodeProcess
 from registry.service import RegistryService
@@ -54,6 +54,7 @@ class Node:
     def close(self) -> None:
         """Stop the worker and the managed chain."""
         self.service.anchorer.stop()
+        self.service.follower.stop()
         if self.anvil is not None:
             self.anvil.stop()
 
@@ -86,13 +87,14 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
     vault = KeyVault(store, kek)
     accounts = AccountBook(data / "accounts", kek.derive("accounts"))
     api_keys = ApiKeys(store)
-    anchorer = Anchorer(store, chain, vault, _signer_lookup(accounts, node_account), config.batch,
-                        indexer=ChainIndexer(store, chain))
+    anchorer = Anchorer(store, chain, vault, _signer_lookup(accounts, node_account), config.batch)
+    follower = Follower(ChainIndexer(store, chain))
     service = RegistryService(store=store, vault=vault, chain=chain, accounts=accounts, node_account=node_account,
-                              api_keys=api_keys, anchorer=anchorer)
+                              api_keys=api_keys, anchorer=anchorer, follower=follower)
     admin_key_path = _first_admin_key(api_keys, store, data)
     if start_worker:
         anchorer.start()
+        follower.start()
     return Node(config, service, deployment, anvil, admin_key_path)
 
 

@@ -35,6 +35,7 @@ from registry.errors import (
     NotFoundError,
     PermissionDenied,
 )
+from registry.indexer import Follower
 from registry.hashing import Sealed, SealedDocument, build_sealed_document, seal
 from registry.keys import DestructionReceipt, KeyVault, encrypt
 from registry.reasons import RevocationReason
@@ -65,7 +66,7 @@ class RegistryService:
     """Everything a node does, behind role checks."""
 
     def __init__(self, *, store: Store, vault: KeyVault, chain: ChainClient, accounts: AccountBook,
-                 node_account: LocalAccount, api_keys: ApiKeys, anchorer: Anchorer) -> None:
+                 node_account: LocalAccount, api_keys: ApiKeys, anchorer: Anchorer, follower: Follower) -> None:
         self.store = store
         self.vault = vault
         self.chain = chain
@@ -73,7 +74,8 @@ class RegistryService:
         self.node_account = node_account
         self.api_keys = api_keys
         self.anchorer = anchorer
-        self.verifier = Verifier(chain)
+        self.follower = follower
+        self.verifier = Verifier(chain, index=follower)
         self._standing: dict[str, tuple[float, bool]] = {}
 
     # -- issuing -------------------------------------------------------------------------
@@ -177,6 +179,7 @@ class RegistryService:
         row, signer = self._changeable(principal, certificate_id)
         self._on_chain(lambda: self.chain.revoke(signer, row.document_hash, _proof(row), int(reason)), row)
         self.store.set_status(row.id, "revoked", reason=int(reason))
+        self._refresh_index()
         return self.store.certificate(row.id)
 
     def replace(self, principal: Principal, certificate_id: str, payload: Mapping[str, Any],
@@ -193,6 +196,7 @@ class RegistryService:
         self._on_chain(lambda: self.chain.supersede(signer, old.document_hash, _proof(old), new.document_hash,
                                                     _proof(new)), old)
         self.store.set_status(old.id, "superseded", replaced_by=new.id)
+        self._refresh_index()
         return self.store.certificate(old.id), new
 
     def erase(self, principal: Principal, certificate_id: str) -> DestructionReceipt:
@@ -206,7 +210,9 @@ class RegistryService:
         except ContractRevertError as error:
             if not (error.name == "CertificateRegistryInvalidStatusChange" and error.args_decoded[1] == DocumentState.ERASED):
                 raise
-        return self.vault.destroy_key(row.id, row.document_hash, self.node_account)
+        receipt = self.vault.destroy_key(row.id, row.document_hash, self.node_account)
+        self._refresh_index()
+        return receipt
 
     def _changeable(self, principal: Principal, certificate_id: str,
                     allow_final: bool = False) -> tuple[CertificateRow, LocalAccount]:
@@ -230,6 +236,13 @@ class RegistryService:
         if signer is None:
             raise PermissionDenied(f"this node holds no signing key for {account}")
         return row, signer
+
+    def _refresh_index(self) -> None:
+        """Index our own change now, so this node's next verification already sees it."""
+        try:
+            self.follower.poll()
+        except ChainError:
+            pass  # the follower catches up; until then verification reads the chain
 
     def _on_chain(self, action: Any, row: CertificateRow) -> None:
         try:
@@ -323,6 +336,7 @@ class RegistryService:
             self.chain.reinstate_issuer(authority, issuer)
         else:
             self.chain.suspend_issuer(authority, issuer)
+        self._refresh_index()
 
     def mint_key(self, principal: Principal, role: Role, country: str | None, account: str | None, label: str) -> str:
         """Mint an API key (admin only)."""

@@ -91,6 +91,23 @@ MIGRATIONS: list[str] = [
     CREATE INDEX chain_events_subject ON chain_events (subject, block_number);
     CREATE TABLE sync_state (id INTEGER PRIMARY KEY CHECK (id = 1), last_block INTEGER NOT NULL);
     """,
+    # 3: block times, and the on-chain state rebuilt from events (see registry.projection)
+    """
+ALTER TABLE chain_events ADD COLUMN block_time INTEGER;
+CREATE TABLE onchain_batches (
+    root BLOB PRIMARY KEY, issuer TEXT NOT NULL, anchored_at INTEGER NOT NULL, document_count INTEGER NOT NULL,
+    state INTEGER NOT NULL DEFAULT 0, reason INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE onchain_documents (
+    document_hash BLOB PRIMARY KEY, state INTEGER NOT NULL, reason INTEGER NOT NULL, changed_at INTEGER NOT NULL,
+    changed_by TEXT NOT NULL, replacement BLOB
+);
+CREATE TABLE onchain_issuers (issuer TEXT PRIMARY KEY, country TEXT NOT NULL, active INTEGER NOT NULL);
+CREATE TABLE onchain_standing (seq INTEGER PRIMARY KEY AUTOINCREMENT, issuer TEXT NOT NULL, at INTEGER NOT NULL,
+                               active INTEGER NOT NULL);
+CREATE INDEX onchain_standing_issuer ON onchain_standing (issuer, at)
+
+    """,
 ]
 
 
@@ -142,6 +159,7 @@ class IndexedEvent:
     name: str
     subject: bytes | None
     args: str
+    block_time: int | None = None
 
 
 @dataclass(frozen=True)
@@ -422,20 +440,15 @@ class Store:
         rows = self._query("SELECT last_block FROM sync_state WHERE id = 1")
         return int(rows[0][0]) if rows else -1
 
-    def record_events(self, events: Sequence[IndexedEvent], last_block: int) -> None:
-        """Add decoded events (idempotently) and move the sync mark, atomically."""
-        with self.transaction() as conn:
-            conn.executemany(
-                "INSERT OR IGNORE INTO chain_events VALUES (?, ?, ?, ?, ?, ?)",
-                [(e.tx_hash, e.log_index, e.block_number, e.name, e.subject, e.args) for e in events])
-            conn.execute("INSERT INTO sync_state VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET last_block = excluded.last_block",
-                         (last_block,))
-
     def events_for(self, subject: bytes) -> list[IndexedEvent]:
         """Indexed events about one document hash, batch root or account, in chain order."""
-        rows = self._query("SELECT tx_hash, log_index, block_number, name, subject, args FROM chain_events"
+        rows = self._query("SELECT tx_hash, log_index, block_number, name, subject, args, block_time FROM chain_events"
                            " WHERE subject = ? ORDER BY block_number, log_index", (subject,))
-        return [IndexedEvent(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+        return [IndexedEvent(*r) for r in rows]
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (read-only use by projections)."""
+        return self._connection()
 
     # -- audit log and API keys ----------------------------------------------------------
 

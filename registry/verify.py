@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 from registry.chain import ChainClient, DocumentState, DocumentView
 from registry.errors import ChainError, ChainUnavailableError, SealedDocumentError
@@ -50,6 +50,14 @@ class NodeFacts:
     exhausted: bool = False
 
 
+class IndexSource(Protocol):
+    """An up-to-date local copy of the chain's state (see :class:`registry.indexer.Follower`)."""
+
+    def fresh(self) -> bool: ...
+
+    def inspect(self, document_hash: bytes, proof: list[bytes]) -> tuple[DocumentView, int]: ...
+
+
 @dataclass
 class _Run:
     checks: list[Check] = field(default_factory=list)
@@ -69,9 +77,20 @@ class Verifier:
         clock: returns "now" (UTC); injectable for tests.
     """
 
-    def __init__(self, chain: ChainClient, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, chain: ChainClient, clock: Callable[[], datetime] | None = None,
+                 index: IndexSource | None = None) -> None:
         self.chain = chain
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.index = index
+
+    def _read(self, document_hash: bytes, proof: list[bytes]) -> tuple[DocumentView, int]:
+        """From the event index when it is at the chain head (no RPC), else from the chain."""
+        if self.index is not None and self.index.fresh():
+            view, head = self.index.inspect(document_hash, proof)
+            if view.anchored:
+                return view, head
+            # a negative answer may only mean the follower has not seen the newest block: ask the chain
+        return self.chain.inspect(document_hash, proof), self.chain.block_number()
 
     def verify_document(
         self, document: SealedDocument, declaration: Declaration | None = None, facts: NodeFacts | None = None
@@ -93,8 +112,7 @@ class Verifier:
         else:
             run.add("integrity", PASS, "every disclosed field hashes to the document hash, and the proof reaches the batch root")
         try:
-            view = self.chain.inspect(document_hash, [parse_hex32(p) for p in document.proof.path])
-            head = self.chain.block_number()
+            view, head = self._read(document_hash, [parse_hex32(p) for p in document.proof.path])
         except ChainUnavailableError as error:
             return self._unavailable(run, document_hash, certificate, str(error))
         claimed_root = document.proof.batch_root
@@ -114,8 +132,7 @@ class Verifier:
         run = _Run()
         run.add("integrity", SKIPPED, "only a hash was given: contents not checked")
         try:
-            view = self.chain.inspect(document_hash, proof or [])
-            head = self.chain.block_number()
+            view, head = self._read(document_hash, proof or [])
         except ChainUnavailableError as error:
             return self._unavailable(run, document_hash, {}, str(error))
         self._anchoring_checks(run, view, {}, None)
