@@ -145,7 +145,8 @@ class Anchorer:
             self.store.release_batch(batch.id, "chain error")
             raise
         self.store.mark_batch_sent(batch.id, tree.root, result.tx_hash)
-        anchored_at = self.chain.batch_of(tree.root).anchored_at
+        anchored_at = next((e.block_time for e in result.events if e.name == "BatchAnchored" and e.block_time), None) \
+            or self.chain.batch_of(tree.root).anchored_at
         proofs = {m.id: [hex32(p) for p in tree.proof(i)] for i, m in enumerate(members)}
         self.store.mark_batch_anchored(batch.id, result.block_number, anchored_at, proofs)
         log.info("anchored batch %s: %d certificate(s) in block %d", batch.id, len(members), result.block_number)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ T = TypeVar("T")
 
 CONTRACT_NAME = "CertificateRegistry"
 DEFAULT_FUNDING_WEI = 10**21  # 1,000 ether on a development chain
+ANCHOR_GAS_LIMIT = 120_000  # a single anchoring uses about 49,300
+FEE_CACHE_SECONDS = 2.0
 
 
 class DocumentState(IntEnum):
@@ -173,6 +176,7 @@ class ChainClient:
         self._nonces: dict[str, int] = {}
         self._nonce_lock = threading.Lock()
         self._chain_id: int | None = None
+        self._fee_cache: tuple[float, dict[str, int]] | None = None
         self.contract = self.w3.eth.contract(abi=self._abi)
         self._events = {
             "0x" + keccak(text=_signature(e)).hex(): e["name"]
@@ -360,8 +364,13 @@ class ChainClient:
     # -- certificates -------------------------------------------------------------------------
 
     def anchor(self, issuer: LocalAccount, root: bytes, document_count: int) -> TxResult:
-        """Anchor a batch *root* of *document_count* documents (hash-only mode)."""
-        return self.transact(issuer, "anchor", root, document_count)
+        """Anchor a batch *root* of *document_count* documents (hash-only mode).
+
+        Sent with a fixed gas limit (no ``eth_estimateGas`` round trip): the cost
+        does not depend on the batch size. A refusal still surfaces as the decoded
+        custom error, read back with ``eth_call``.
+        """
+        return self.transact(issuer, "anchor", root, document_count, gas=ANCHOR_GAS_LIMIT)
 
     def anchor_with_payloads(
         self, issuer: LocalAccount, root: bytes, document_hashes: Sequence[bytes], payloads: Sequence[bytes]
@@ -506,10 +515,16 @@ class ChainClient:
             self._nonces[address] = nonce + 1
 
     def _fees(self) -> dict[str, int]:
+        """EIP-1559 fees from the latest base fee, cached briefly (2x headroom covers the drift)."""
+        now = time.monotonic()
+        if self._fee_cache is not None and now - self._fee_cache[0] < FEE_CACHE_SECONDS:
+            return self._fee_cache[1]
         block = self._rpc(lambda: self.w3.eth.get_block("latest"))
         base = int(block.get("baseFeePerGas", 0) or 0)
         tip = 10**9
-        return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
+        fees = {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
+        self._fee_cache = (now, fees)
+        return fees
 
     def _send(self, signer: LocalAccount, to: str | None, data: str, gas: int | None) -> Any:
         tx: dict[str, Any] = {"from": signer.address, "data": data, "value": 0, "chainId": self.chain_id}
@@ -519,7 +534,7 @@ class ChainClient:
             estimate = self._rpc(lambda: int(self.w3.eth.estimate_gas(tx)))  # type: ignore[arg-type]
             gas = estimate + estimate // 5 + 10_000
         tx.update(self._fees(), gas=gas)
-        del tx["from"]
+        sender = tx.pop("from")
         with self._nonce(signer.address) as nonce:
             tx["nonce"] = nonce
             signed = signer.sign_transaction(tx)
@@ -530,8 +545,14 @@ class ChainClient:
         except (TimeExhausted, TransactionNotFound) as error:
             raise TransactionFailedError(f"transaction {bytes(tx_hash).hex()} was not mined: {error}") from error
         if receipt["status"] != 1:
+            self._explain_failure({**tx, "from": sender}, int(receipt["blockNumber"]))
             raise TransactionFailedError(f"transaction 0x{bytes(tx_hash).hex()} reverted in block {receipt['blockNumber']}")
         return receipt
+
+    def _explain_failure(self, tx: dict[str, Any], block: int) -> None:
+        """Replay a reverted transaction as a call to surface its custom error (raises it if found)."""
+        call = {"to": tx.get("to"), "data": tx["data"], "from": tx.get("from")}
+        self._rpc(lambda: self.w3.eth.call(call, block))  # type: ignore[arg-type]
 
     def _rpc(self, thunk: Callable[[], T]) -> T:
         """Run one node interaction, translating web3/transport errors into ours."""
