@@ -213,6 +213,27 @@ def _print_report(report: dict[str, Any], as_json: bool) -> None:
     console.print(table)
 
 
+# -- research ------------------------------------------------------------------------
+
+
+@app.command()
+def bench(
+    n: Annotated[int, typer.Option(help="certificates per registration run")] = 10_000,
+    out: Annotated[Path, typer.Option(help="where bench.json and bench.md go")] = Path("results"),
+) -> None:
+    """Run the throughput benchmark (scripts/bench.py) and write results/bench.{json,md}."""
+    _run_script("bench.py", ["--n", str(n), "--out", str(out)])
+
+
+def _run_script(name: str, args: list[str]) -> None:
+    import subprocess
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / name
+    if not script.exists():
+        fail(f"{script} not found: run from a checkout of the project")
+    raise typer.Exit(subprocess.call([sys.executable, str(script), *args]))
+
+
 # -- keys ------------------------------------------------------------------------------
 
 

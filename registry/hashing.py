@@ -30,11 +30,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import rfc8785
-from eth_hash.auto import keccak
 from pydantic import BaseModel, ConfigDict, Field
 
 from registry.errors import SealedDocumentError
-from registry.merkle import MerkleTree, merkle_root, process_proof
+from registry.merkle import MerkleTree, keccak, merkle_root, process_proof
 from registry.types import hex32, parse_hex32
 
 DOMAIN_TAG = b"CoO-document-v1"

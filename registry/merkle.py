@@ -15,9 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from eth_hash.auto import keccak
-
 from registry.errors import ValidationError
+
+try:  # the C implementation is about six times faster than eth-hash's default backend
+    from sha3 import keccak_256 as _keccak_256
+
+    def keccak(data: bytes) -> bytes:
+        """keccak256 of *data*."""
+        return _keccak_256(data).digest()  # type: ignore[no-any-return]
+except ImportError:  # pragma: no cover - safe-pysha3 is a declared dependency
+    from eth_hash.auto import keccak
 
 
 def hash_pair(a: bytes, b: bytes) -> bytes:

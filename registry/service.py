@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import rfc8785
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
@@ -105,7 +104,7 @@ class RegistryService:
                 raise ConflictError(f"{where}certificate number {certificate.certificate_number} appears twice in the batch")
             seen.add(certificate.certificate_number)
             body = certificate.to_json()
-            fingerprint = hashlib.sha256(rfc8785.dumps(body)).digest()
+            fingerprint = hashlib.sha256(_canonical(body)).digest()
             existing = self.store.by_number(issuer, certificate.certificate_number)
             if existing is not None:
                 if existing.fingerprint != fingerprint:
@@ -300,7 +299,7 @@ class RegistryService:
 
     def _receipt(self, report: VerificationReport) -> VerificationReceipt:
         body = report.model_dump(mode="json")
-        report_hash = "0x" + hashlib.sha256(rfc8785.dumps(body)).hexdigest()
+        report_hash = "0x" + hashlib.sha256(_canonical(body)).hexdigest()
         receipt_id = str(uuid.uuid4())
         checked_at = datetime.now(UTC).isoformat(timespec="seconds")
         message = f"coo-verification/1|{receipt_id}|{report_hash}|{checked_at}|{report.chain_head}".encode()
@@ -380,6 +379,11 @@ class RegistryService:
         if principal.role is not Role.ISSUER or not principal.account:
             raise PermissionDenied("registering certificates needs an issuer key")
         return principal.account
+
+
+def _canonical(body: Any) -> bytes:
+    """Deterministic JSON of our own report (sorted keys, no spaces) for its hash."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _checksum(address: str) -> str:
