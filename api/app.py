@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from api import problems
 from api.config import Settings
 from api.limits import BodyLimit
-from api.routers import customs, governance, issuers, ops
+from api.routers import credentials, customs, governance, issuers, ops
 from registry.anchoring import BatchPolicy
 from registry.runtime import Node, NodeConfig, open_node
 
@@ -24,7 +24,7 @@ Errors are `application/problem+json`."""
 def node_config(settings: Settings) -> NodeConfig:
     """Map the API settings onto what the core needs."""
     return NodeConfig(
-        data_dir=settings.data_dir, rpc_url=settings.rpc_url, contract_address=settings.contract_address,
+        data_dir=settings.data_dir, base_url=settings.base_url, rpc_url=settings.rpc_url, contract_address=settings.contract_address,
         kek=settings.kek.get_secret_value() if settings.kek else None,
         batch=BatchPolicy(max_size=settings.batch_max_size, max_wait=settings.batch_max_wait_ms / 1000),
     )
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None, node: Node | None = None) -> Fa
         app.state.node = node
         app.state.registry = node.service
     problems.install(app)
-    for router in (issuers.router, customs.router, governance.router, ops.router):
+    for router in (issuers.router, customs.router, governance.router, credentials.router, ops.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=ops.STATIC), name="static")
     app.add_middleware(BodyLimit, default=settings.max_body_bytes, batch=settings.max_batch_body_bytes)

@@ -9,19 +9,25 @@ ISO 4217). The UN/ECE lists ship with the package under ``registry/data``:
 
 Every ``check_*`` function returns its (unchanged) argument when it is a valid
 code and raises :class:`ValueError` with a message meant for the person who
-filled in the form otherwise. Codes are never case-folded: ``jp`` is refused,
-not corrected, so what is sealed is exactly what was submitted.
+filled in the form otherwise. Codes are never case-folded or trimmed: ``jp`` is
+refused, not corrected, so what is sealed is exactly what was submitted. The
+annotated types at the end (:data:`Country`, :data:`Unit`, ...) apply the checks
+to strict-string pydantic fields.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
+from typing import Annotated
 
 import pycountry
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 
 NON_PREFERENTIAL = "non-preferential"
 """The ``certificate_type`` of a certificate issued under no trade agreement."""
@@ -48,10 +54,15 @@ ORIGIN_CRITERIA: Mapping[str, str] = MappingProxyType({
 })
 """Origin criterion tokens; ``RVC`` with a two-digit threshold (``RVC40``) is allowed too."""
 
+MASS_UNITS_IN_KG: Mapping[str, Decimal] = MappingProxyType({
+    "GRM": Decimal("0.001"), "KGM": Decimal(1), "DTN": Decimal(100), "TNE": Decimal(1000), "KTN": Decimal(1000000),
+})
+"""Rec 20 units of mass and their size in kilograms (for comparing net quantity and gross weight)."""
+
 _CERTIFICATE_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9/._-]{0,63}")
 _LOCODE = re.compile(r"([A-Z]{2})([A-Z2-9]{3})")
-_HS_CODE = re.compile(r"\d{6,10}")
-_VALUE_CONTENT = re.compile(r"RVC\d{2}")
+_HS_CODE = re.compile(r"[0-9]{6,10}")
+_VALUE_CONTENT = re.compile(r"RVC[0-9]{2}")
 _NOT_MONEY = frozenset({
     "XXX",  # no currency
     "XTS",  # reserved for testing
@@ -180,3 +191,29 @@ def check_certificate_number(value: str) -> str:
         raise ValueError("a certificate number is 1 to 64 letters, digits or / . _ -, "
                          "starting with a letter or digit")
     return value
+
+
+# -- pydantic field types -------------------------------------------------------------------
+
+
+def _code(check: Callable[[str], str], kind: str) -> AfterValidator:
+    """Run *check* as a pydantic validator whose error message is the check's own."""
+
+    def run(value: str) -> str:
+        try:
+            return check(value)
+        except ValueError as error:
+            raise PydanticCustomError(kind, str(error)) from None
+
+    return AfterValidator(run)
+
+
+Country = Annotated[str, Field(strict=True), _code(check_country, "country_code")]
+Currency = Annotated[str, Field(strict=True), _code(check_currency, "currency_code")]
+Unit = Annotated[str, Field(strict=True), _code(check_unit, "unit_code")]
+TransportMode = Annotated[str, Field(strict=True), _code(check_transport_mode, "transport_mode")]
+LoCode = Annotated[str, Field(strict=True), _code(check_locode, "locode")]
+HsCode = Annotated[str, Field(strict=True), _code(check_hs_code, "hs_code")]
+OriginCriterion = Annotated[str, Field(strict=True), _code(check_origin_criterion, "origin_criterion")]
+CertificateType = Annotated[str, Field(strict=True), _code(check_certificate_type, "certificate_type")]
+CertificateNumber = Annotated[str, Field(strict=True), _code(check_certificate_number, "certificate_number")]

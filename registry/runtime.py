@@ -24,6 +24,8 @@ from registry.keys import KeyVault, load_or_create_kek
 from registry.nodes import NodeProcess
 from registry.service import RegistryService
 from registry.store import Store
+from registry.vc.issuer import VcIssuer
+from registry.vc.keys import did_web
 
 log = logging.getLogger("coo.runtime")
 
@@ -35,6 +37,7 @@ class NodeConfig:
     """What a node needs to start (the API's Settings map onto this)."""
 
     data_dir: Path
+    base_url: str = "http://127.0.0.1:8000"
     rpc_url: str | None = None
     contract_address: str | None = None
     kek: str | None = None
@@ -50,6 +53,7 @@ class Node:
     deployment: Deployment | None
     anvil: NodeProcess | None
     admin_key_path: Path | None
+    vc_issuer: VcIssuer | None = None
 
     def close(self) -> None:
         """Stop the worker and the managed chain."""
@@ -95,7 +99,9 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
     if start_worker:
         anchorer.start()
         follower.start()
-    return Node(config, service, deployment, anvil, admin_key_path)
+    host = config.base_url.split("://", 1)[-1].split("/", 1)[0]
+    vc_issuer = VcIssuer(data, kek, did_web(host), config.base_url)
+    return Node(config, service, deployment, anvil, admin_key_path, vc_issuer)
 
 
 def _deploy_or_attach(chain: ChainClient, node_account: object, config: NodeConfig, data: Path) -> Deployment | None:

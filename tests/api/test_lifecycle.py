@@ -97,3 +97,16 @@ async def test_a_declaration_is_matched_when_given(client: httpx.AsyncClient, ke
     verdict = (await client.post("/v1/verify", json=body)).json()
     assert verdict["verdict"] == "INVALID"
     assert any(c["name"] == "declaration_match" and c["status"] == "fail" for c in verdict["checks"])
+
+
+async def test_the_node_serves_its_did_document_and_status_list(client: httpx.AsyncClient) -> None:
+    from registry.vc.status_list import MIN_ENTRIES, StatusList
+    from registry.vc.verify import _b64json
+
+    did = (await client.get("/.well-known/did.json")).json()
+    assert did["id"].startswith("did:web:") and did["assertionMethod"] == [did["verificationMethod"][0]["id"]]
+    answer = await client.get("/v1/status-lists/revocation-1")
+    assert answer.headers["content-type"] == "application/vc+jwt"
+    credential = _b64json(answer.text.split(".")[1])
+    assert credential["issuer"] == did["id"]
+    assert StatusList.decode(credential["credentialSubject"]["encodedList"]).size == MIN_ENTRIES
