@@ -225,6 +225,15 @@ def bench(
     _run_script("bench.py", ["--n", str(n), "--out", str(out)])
 
 
+@app.command()
+def compare(
+    n: Annotated[int, typer.Option(help="certificates issued, verified and 1% revoked through both paths")] = 1_000,
+    out: Annotated[Path, typer.Option(help="where comparison.{json,md} and the plots go")] = Path("results"),
+) -> None:
+    """Run the blockchain vs verifiable-credential comparison (scripts/compare.py)."""
+    _run_script("compare.py", ["--n", str(n), "--out", str(out)])
+
+
 def _run_script(name: str, args: list[str]) -> None:
     import subprocess
 
