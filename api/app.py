@@ -30,14 +30,15 @@ def node_config(settings: Settings) -> NodeConfig:
     )
 
 
-def create_app(settings: Settings | None = None, node: Node | None = None) -> FastAPI:
-    """Build the app. With *node* given it is used as is (tests); otherwise the
-    lifespan opens the node from *settings* and closes it on shutdown."""
+def create_app(settings: Settings | None = None, node: Node | None = None, *, close_node: bool = False) -> FastAPI:
+    """Build the app. With *node* given it is used as is (and closed on shutdown only
+    when *close_node*); otherwise the lifespan opens the node from *settings* and
+    closes it on shutdown."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owned = node is None
+        owned = node is None or close_node
         running = node or open_node(node_config(settings))
         app.state.node = running
         app.state.registry = running.service

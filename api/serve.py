@@ -60,6 +60,10 @@ def serve(overrides: dict[str, Any], demo: bool = False) -> None:
             console.print(f"demo consortium keys: {path} (roles: {', '.join(json.loads(path.read_text()))})",
                           highlight=False)
         console.print(f"serving on {settings.base_url}  (verification page: {settings.base_url}/)", highlight=False)
-        uvicorn.run(create_app(settings, node), host=settings.host, port=settings.port, log_level="warning")
-    finally:
+        # The app's lifespan closes the node (worker, follower, managed Anvil) on shutdown:
+        # uvicorn re-raises SIGTERM/SIGINT after a graceful shutdown, so code after run() may never execute.
+        uvicorn.run(create_app(settings, node, close_node=True), host=settings.host, port=settings.port,
+                    log_level="warning")
+    except BaseException:
         node.close()
+        raise

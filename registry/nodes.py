@@ -29,6 +29,18 @@ from registry.errors import ChainUnavailableError
 NODE_BIN = PROJECT_ROOT / "node_modules" / ".bin"
 
 
+def anvil_binary() -> Path:
+    """The native Anvil shipped by npm (``@foundry-rs/anvil-<os>-<arch>``), else the Node wrapper.
+
+    Running the native binary directly means the process we signal, kill and
+    measure is Anvil itself, not a Node.js launcher in front of it.
+    """
+    for native in sorted((PROJECT_ROOT / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil")):
+        if os.access(native, os.X_OK):
+            return native
+    return NODE_BIN / "anvil"
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """Ask the OS for a currently free TCP port on *host*."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -46,6 +58,14 @@ def rpc_ready(url: str, timeout: float = 1.0) -> bool:
             return "result" in json.loads(answer.read())
     except (OSError, urllib.error.URLError, ValueError):
         return False
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
+    """Signal the node's whole process group (a launcher and what it started)."""
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 @dataclass
@@ -92,7 +112,7 @@ class NodeProcess:
         if self.port is None:
             self.port = free_port(self.host)
         if self.kind == "anvil":
-            cmd = [str(NODE_BIN / "anvil"), "--host", self.host, "--port", str(self.port),
+            cmd = [str(anvil_binary()), "--host", self.host, "--port", str(self.port),
                    "--chain-id", str(self.chain_id), "--silent"]
             if self.state_file is not None:
                 cmd += ["--state", str(self.state_file), "--state-interval", "1"]
@@ -142,11 +162,11 @@ class NodeProcess:
         """Stop the node gracefully (Anvil writes its state file on SIGTERM)."""
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+            _signal_group(process, signal.SIGTERM)
             try:
                 process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                process.kill()
+                _signal_group(process, signal.SIGKILL)
                 process.wait()
         if self._log is not None:
             self._log.close()
@@ -156,7 +176,7 @@ class NodeProcess:
         """Kill the node hard (SIGKILL), as a crash would. Its port stays reserved for a restart."""
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
-            os.kill(process.pid, signal.SIGKILL)
+            _signal_group(process, signal.SIGKILL)
             process.wait()
 
     def __enter__(self) -> NodeProcess:
