@@ -422,6 +422,27 @@ class ChainClient:
         last = found[-1]
         return self.block_timestamp(last.block_number), str(last.args.get("by"))
 
+    def inspect_at_head(self, document_hash: bytes, proof: Sequence[bytes] = ()) -> tuple[DocumentView, int]:
+        """:meth:`inspect` and the block number in one JSON-RPC batch (one round trip).
+
+        Falls back to two requests on providers without batching (the in-process chain).
+        """
+        self._require_address()
+
+        def batched() -> list[Any]:
+            with self.w3.batch_requests() as batch:
+                batch.add(self.contract.functions.inspect(document_hash, list(proof)))
+                batch.add(self.w3.eth.get_block_number())
+                return list(batch.execute())
+
+        try:
+            raw, head = self._rpc(batched)
+        except ChainUnavailableError:
+            raise
+        except (ChainError, NotImplementedError, TypeError, ValueError):
+            return self.inspect(document_hash, proof), self.block_number()
+        return _document_view(document_hash, raw), int(head)
+
     def payloads(self, root: bytes, from_block: int = 0) -> dict[bytes, bytes]:
         """Ciphertexts published with *root* in encrypted-payload mode, by document hash."""
         events = self.events(from_block, names={"PayloadPublished"}, topics=[None, None, "0x" + root.hex()])

@@ -90,7 +90,7 @@ class Verifier:
             if view.anchored:
                 return view, head
             # a negative answer may only mean the follower has not seen the newest block: ask the chain
-        return self.chain.inspect(document_hash, proof), self.chain.block_number()
+        return self.chain.inspect_at_head(document_hash, proof)
 
     def verify_document(
         self, document: SealedDocument, declaration: Declaration | None = None, facts: NodeFacts | None = None

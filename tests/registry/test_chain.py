@@ -27,6 +27,8 @@ def lifecycle(client: ChainClient, people: Consortium) -> None:
     client.revoke(people.sg_authority, document, [], 2)
     view = client.inspect(document)
     assert view.issuer == people.sg_issuer.address and view.state is DocumentState.REVOKED and view.reason == 2
+    batched, head = client.inspect_at_head(document)
+    assert batched == view and head == client.block_number()
     names = [e.name for e in client.events(0)]
     assert names[-2:] == ["BatchAnchored", "CertificateRevoked"]
     assert names.count("CountryAdmitted") == 2

@@ -79,8 +79,8 @@ def test_a_stale_index_falls_back_to_the_chain(
     service.anchorer.flush()
     document = service.sealed_document(issuer, row.id)
     reads: list[bytes] = []
-    direct = service.chain.inspect
-    monkeypatch.setattr(service.chain, "inspect", lambda h, p=(): reads.append(h) or direct(h, p))
+    direct = service.chain.inspect_at_head
+    monkeypatch.setattr(service.chain, "inspect_at_head", lambda h, p=(): reads.append(h) or direct(h, p))
     service.follower.stop()
     try:
         service.follower.checked_at = 0.0  # as if the follower had lost the chain
