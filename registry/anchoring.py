@@ -187,7 +187,7 @@ class Anchorer:
             self.store.release_batch(batch.id, "root not anchored by this issuer")
             return
         proofs = {m.id: [hex32(p) for p in tree.proof(i)] for i, m in enumerate(members)}
-        self.store.mark_batch_anchored(batch.id, 0, record.anchored_at, proofs)
+        self.store.mark_batch_anchored(batch.id, 0, record.anchored_at, proofs, root=tree.root)
 
     def recover(self) -> None:
         """Settle batches left unfinished by a crash: anchored ones are marked, the rest released."""

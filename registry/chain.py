@@ -559,7 +559,7 @@ class ChainClient:
         with self._nonce(signer.address) as nonce:
             tx["nonce"] = nonce
             signed = signer.sign_transaction(tx)
-            tx_hash = self._rpc(lambda: self.w3.eth.send_raw_transaction(signed.raw_transaction))
+            tx_hash = self._submit(signed.raw_transaction, bytes(signed.hash))
         try:
             receipt = self._rpc(lambda: self.w3.eth.wait_for_transaction_receipt(
                 tx_hash, timeout=self.receipt_timeout, poll_latency=0.02))
@@ -569,6 +569,22 @@ class ChainClient:
             self._explain_failure({**tx, "from": sender}, int(receipt["blockNumber"]))
             raise TransactionFailedError(f"transaction 0x{bytes(tx_hash).hex()} reverted in block {receipt['blockNumber']}")
         return receipt
+
+    def _submit(self, raw: bytes, tx_hash: bytes) -> bytes:
+        """Send a signed transaction, once more if the connection dropped (a pooled keep-alive
+        connection the node closed); a node that already has it counts as sent."""
+        for attempt in (1, 2):
+            try:
+                self._rpc(lambda: self.w3.eth.send_raw_transaction(raw))
+                return tx_hash
+            except ChainUnavailableError:
+                if attempt == 2:
+                    raise
+            except ChainError as error:
+                if "already known" in str(error).lower():
+                    return tx_hash
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _explain_failure(self, tx: dict[str, Any], block: int) -> None:
         """Replay a reverted transaction as a call to surface its custom error (raises it if found)."""

@@ -1,17 +1,28 @@
 """Key vault: per-certificate data keys, wrapped by the node's KEK; crypto-shredding.
 
-* The **key-encryption key** (KEK, 256 bits) comes from ``COO_KEK`` or from a
-  file created with mode 0600 on first start; it is never logged or shown.
-* Each certificate gets a random AES-256-GCM **data key**. Its sealed document
-  and salts are encrypted under it with a 96-bit random nonce and
-  AAD = length-prefixed certificate id ‖ issuer, so a ciphertext cannot be moved
-  to another certificate. The data key is stored only wrapped (AES-GCM under the
-  KEK, AAD bound to the certificate id).
-* :meth:`KeyVault.destroy_key` deletes the wrapped key and the encrypted record
-  in one transaction (SQLite ``secure_delete`` overwrites the freed pages) and
-  returns a destruction receipt signed by the node's account. Without the key and
-  the salts nobody can read the record or re-link the on-chain hash to a guessed
-  plaintext.
+* The **key-encryption key** (:class:`KEK`, 256 bits) comes from ``COO_KEK``
+  (hex or base64url) or from a key file created with mode 0600 on first start.
+  A key file that group or others may access is refused. The key never appears
+  in a repr, a log line or an error message, and cannot be pickled.
+* Each certificate gets a random AES-256-GCM **data key** (:class:`DataKey`).
+  Its sealed document (with the salts) is encrypted under it with a fresh
+  96-bit random nonce and AAD = length-prefixed certificate id ‖ issuer
+  (:func:`record_aad`), so a ciphertext cannot be moved to another certificate
+  or issuer. Stored form: ``nonce ‖ ciphertext ‖ tag``.
+* Data keys are stored only **wrapped**: AES-256-GCM under the KEK with its own
+  random nonce and AAD ``"coo-kek-wrap/1" ‖ certificate id``. AES key wrap
+  (RFC 3394) was the alternative; it takes no associated data, so a wrapped key
+  copied onto another certificate's row would unwrap without complaint. GCM
+  binds each wrapped key to its certificate and uses the same primitive as the
+  records. Random 96-bit nonces keep within NIST's 2^32 messages per key:
+  the KEK wraps once per certificate, a data key encrypts a handful of records.
+* :meth:`KeyVault.destroy_key` deletes the wrapped key and the sealed document
+  in one SQLite transaction (``secure_delete`` overwrites the freed pages, the
+  WAL is truncated) and returns a :class:`DestructionReceipt` signed (EIP-191)
+  by the node's account. Without the key and the salts nobody can read the
+  record or re-link the on-chain hash to a guessed plaintext. The caller
+  records the erasure on chain. Limit: SQLite overwrites its own pages, not
+  the disk's history (SSD remapping, backups); a key left there is still wrapped.
 """
 
 from __future__ import annotations
@@ -19,123 +30,262 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
 import os
+import re
 import secrets
-from dataclasses import asdict, dataclass
+import stat
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
+import rfc8785
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
+from eth_keys.exceptions import BadSignature
+from eth_utils.exceptions import ValidationError as SignatureValidationError
 
-from registry.errors import DecryptionError, KeyDestroyedError, KeyVaultError
+from registry.errors import ConflictError, DecryptionError, KeyDestroyedError, KeyVaultError, NotFoundError
 
 if TYPE_CHECKING:
     from registry.store import Store
 
-_NONCE = 12
+KEY_BYTES = 32
+NONCE_BYTES = 12
+_TAG_BYTES = 16
 _WRAP_AAD = b"coo-kek-wrap/1"
+_DERIVE = b"coo-derive/1:"
+RECEIPT_TYPE = "coo-destruction-receipt/1"
+"""Domain tag folded into every signed receipt body, so the signature means nothing elsewhere."""
 
 
-class KEK:
-    """The node's key-encryption key. Its repr never shows the key."""
+class _Secret:
+    """32 secret bytes that never show in repr/str, compare in constant time and refuse pickling."""
 
     __slots__ = ("_key",)
 
     def __init__(self, key: bytes) -> None:
-        if len(key) != 32:
-            raise KeyVaultError("the key-encryption key must be 32 bytes")
+        if not isinstance(key, bytes) or len(key) != KEY_BYTES:
+            raise KeyVaultError(f"a {type(self).__name__} must be {KEY_BYTES} bytes")
         self._key = key
 
     def __repr__(self) -> str:
-        return "KEK(<hidden>)"
+        return f"{type(self).__name__}(<hidden>)"
 
     __str__ = __repr__
 
-    def wrap(self, data_key: bytes, certificate_id: str) -> bytes:
-        """Encrypt a data key for storage."""
-        nonce = secrets.token_bytes(_NONCE)
-        return nonce + AESGCM(self._key).encrypt(nonce, data_key, _WRAP_AAD + certificate_id.encode())
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and hmac.compare_digest(self._key, other._key)
 
-    def unwrap(self, wrapped: bytes, certificate_id: str) -> bytes:
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError(f"a {type(self).__name__} cannot be pickled")
+
+
+class KEK(_Secret):
+    """The node's key-encryption key (AES-256). Its repr never shows the key."""
+
+    __slots__ = ()
+
+    def wrap(self, data_key: DataKey, certificate_id: str) -> bytes:
+        """Encrypt *data_key* for storage, bound to *certificate_id*.
+
+        Returns:
+            ``nonce ‖ ciphertext ‖ tag`` (60 bytes).
+        """
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        return nonce + AESGCM(self._key).encrypt(nonce, data_key.unsafe_bytes(), _wrap_aad(certificate_id))
+
+    def unwrap(self, wrapped: bytes, certificate_id: str) -> DataKey:
         """Decrypt a stored data key.
 
         Raises:
-            DecryptionError: wrong KEK, wrong certificate, or tampering.
+            DecryptionError: wrong KEK, wrapped for another certificate, or tampered.
         """
         try:
-            return AESGCM(self._key).decrypt(wrapped[:_NONCE], wrapped[_NONCE:], _WRAP_AAD + certificate_id.encode())
+            raw = AESGCM(self._key).decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _wrap_aad(certificate_id))
         except (InvalidTag, ValueError):
             raise DecryptionError("cannot unwrap the data key: wrong key-encryption key or tampered record") from None
+        return DataKey(raw)
 
     def derive(self, purpose: str) -> bytes:
-        """A 32-byte secret for *purpose* (e.g. the account keystore password)."""
-        return hmac.new(self._key, b"coo-derive/1:" + purpose.encode(), "sha256").digest()
+        """A 32-byte secret for *purpose* (e.g. the node account's keystore password), HMAC-SHA256 of the KEK."""
+        return hmac.new(self._key, _DERIVE + purpose.encode(), "sha256").digest()
 
 
-def _decode_kek(text: str) -> bytes:
+class DataKey(_Secret):
+    """One certificate's AES-256-GCM data key. Its repr never shows the key."""
+
+    __slots__ = ()
+
+    @classmethod
+    def generate(cls) -> DataKey:
+        """A fresh random data key."""
+        return cls(AESGCM.generate_key(bit_length=256))
+
+    def encrypt(self, plaintext: bytes, aad: bytes) -> bytes:
+        """Encrypt and authenticate *plaintext* with associated data *aad*.
+
+        Returns:
+            ``nonce ‖ ciphertext ‖ tag`` with a fresh random 96-bit nonce.
+        """
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        return nonce + AESGCM(self._key).encrypt(nonce, plaintext, aad)
+
+    def decrypt(self, blob: bytes, aad: bytes) -> bytes:
+        """Reverse :meth:`encrypt`.
+
+        Raises:
+            DecryptionError: wrong key, wrong AAD, truncated or tampered ciphertext.
+        """
+        if len(blob) < NONCE_BYTES + _TAG_BYTES:
+            raise DecryptionError("the encrypted record is truncated")
+        try:
+            return AESGCM(self._key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
+        except (InvalidTag, ValueError):
+            raise DecryptionError("the encrypted record failed authentication") from None
+
+    def unsafe_bytes(self) -> bytes:
+        """The raw key.
+
+        WARNING: whoever holds these bytes can read the certificate until it is
+        erased, and a copy outside the vault survives :meth:`KeyVault.destroy_key`.
+        Only for wrapping and for key release to an entitled party.
+        """
+        return self._key
+
+
+# -- the KEK --------------------------------------------------------------------------
+
+
+def _decode_kek(text: str, source: str) -> bytes:
     text = text.strip()
+    digits = text[2:] if text[:2] in ("0x", "0X") else text
     try:
-        raw = bytes.fromhex(text.removeprefix("0x")) if len(text.removeprefix("0x")) == 64 else \
-            base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        if len(digits) == 2 * KEY_BYTES:
+            raw = bytes.fromhex(digits)
+        else:
+            raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
     except (ValueError, binascii.Error):
-        raise KeyVaultError("COO_KEK must be 32 bytes as hex or base64url") from None
-    if len(raw) != 32:
-        raise KeyVaultError("COO_KEK must be 32 bytes as hex or base64url")
+        raise KeyVaultError(f"{source} is not a key: expected 32 bytes as hex or base64url") from None
+    if len(raw) != KEY_BYTES:
+        raise KeyVaultError(f"{source} is not a key: expected 32 bytes as hex or base64url")
     return raw
 
 
-def load_or_create_kek(path: Path, env_value: str | None = None) -> KEK:
-    """The KEK from *env_value* if given, else from *path* (created 0600 if absent).
+def _read_kek_file(path: Path) -> KEK:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise KeyVaultError(f"the key-encryption key file {path} is not a regular file")
+        if info.st_mode & 0o077:
+            raise KeyVaultError(
+                f"refusing the key-encryption key file {path}: its mode {info.st_mode & 0o777:04o} lets group or "
+                f"others access it; run `chmod 600 {path}`")
+        data = os.read(fd, 4096)
+    finally:
+        os.close(fd)
+    return KEK(_decode_kek(data.decode("ascii", errors="replace"), f"the key file {path}"))
 
-    Raises:
-        KeyVaultError: malformed key, or a key file readable by other users.
-    """
-    if env_value:
-        return KEK(_decode_kek(env_value))
-    if path.exists():
-        if path.stat().st_mode & 0o077:
-            raise KeyVaultError(f"{path.name} is readable by other users; run `chmod 600` on it")
-        return KEK(_decode_kek(path.read_text(encoding="ascii")))
-    key = secrets.token_bytes(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(key.hex() + "\n")
+
+def _create_kek_file(path: Path) -> KEK:
+    """Write a new random KEK to *path* atomically: a private temp file, then a hard link (never replaces)."""
+    key = secrets.token_bytes(KEY_BYTES)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o600)  # whatever the umask
+            handle.write((key.hex() + "\n").encode("ascii"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temp, path)  # FileExistsError if another process won the race; never replaces
+    finally:
+        temp.unlink(missing_ok=True)
     return KEK(key)
 
 
-def _aad(certificate_id: str, issuer: str) -> bytes:
-    parts = [certificate_id.encode(), issuer.lower().encode()]
+def load_or_create_kek(path: Path, env_value: str | None = None) -> KEK:
+    """The node's KEK: from *env_value* (``COO_KEK``) if set, else from *path*, created 0600 if absent.
+
+    Args:
+        path: the key file (hex, one line); never commit it.
+        env_value: 32 bytes as hex or base64url; wins over the file, which is then not touched.
+
+    Returns:
+        The key-encryption key.
+
+    Raises:
+        KeyVaultError: a malformed key, or a key file that group or others may access.
+    """
+    if env_value is not None and env_value.strip():
+        return KEK(_decode_kek(env_value, "COO_KEK"))
+    try:
+        return _read_kek_file(path)
+    except FileNotFoundError:
+        pass
+    try:
+        return _create_kek_file(path)
+    except FileExistsError:
+        return _read_kek_file(path)
+
+
+# -- records ------------------------------------------------------------------------------
+
+
+def record_aad(certificate_id: str, issuer: str) -> bytes:
+    """Associated data binding a record to its certificate and issuer (address compared case-insensitively).
+
+    Each part is prefixed with its 2-byte length, so no two (id, issuer) pairs share an encoding.
+
+    Raises:
+        KeyVaultError: a part longer than 65,535 bytes.
+    """
+    parts = (certificate_id.encode(), issuer.lower().encode())
+    if any(len(p) > 0xFFFF for p in parts):
+        raise KeyVaultError("certificate id or issuer too long for the record AAD")
     return b"".join(len(p).to_bytes(2, "big") + p for p in parts)
 
 
-def encrypt(data_key: bytes, plaintext: bytes, certificate_id: str, issuer: str) -> bytes:
-    """AES-256-GCM encrypt: ``nonce ‖ ciphertext+tag``."""
-    nonce = secrets.token_bytes(_NONCE)
-    return nonce + AESGCM(data_key).encrypt(nonce, plaintext, _aad(certificate_id, issuer))
+def _wrap_aad(certificate_id: str) -> bytes:
+    return _WRAP_AAD + certificate_id.encode()
 
 
-def decrypt(data_key: bytes, blob: bytes, certificate_id: str, issuer: str) -> bytes:
+def _as_key(data_key: DataKey | bytes) -> DataKey:
+    return data_key if isinstance(data_key, DataKey) else DataKey(data_key)
+
+
+def encrypt(data_key: DataKey | bytes, plaintext: bytes, certificate_id: str, issuer: str) -> bytes:
+    """Encrypt a record of *certificate_id* / *issuer*: ``nonce ‖ ciphertext ‖ tag``."""
+    return _as_key(data_key).encrypt(plaintext, record_aad(certificate_id, issuer))
+
+
+def decrypt(data_key: DataKey | bytes, blob: bytes, certificate_id: str, issuer: str) -> bytes:
     """Reverse :func:`encrypt`.
 
     Raises:
         DecryptionError: wrong key, wrong certificate/issuer, or tampering.
     """
-    try:
-        return AESGCM(data_key).decrypt(blob[:_NONCE], blob[_NONCE:], _aad(certificate_id, issuer))
-    except (InvalidTag, ValueError):
-        raise DecryptionError("the encrypted record failed authentication") from None
+    return _as_key(data_key).decrypt(blob, record_aad(certificate_id, issuer))
+
+
+# -- destruction receipts --------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class DestructionReceipt:
-    """Signed evidence that a certificate's key was destroyed."""
+    """Signed evidence that a certificate's key was destroyed.
+
+    ``signature`` is an EIP-191 (``personal_sign``) signature by ``node_account``
+    over :meth:`body`: RFC 8785 canonical JSON of the other fields plus ``type``.
+    """
 
     certificate_id: str
     document_hash: str
@@ -144,77 +294,168 @@ class DestructionReceipt:
     signature: str = ""
 
     def body(self) -> bytes:
-        """The canonical bytes that are signed."""
-        fields = {k: v for k, v in asdict(self).items() if k != "signature"}
-        return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
+        """The canonical bytes that are signed (everything but the signature, plus the domain tag)."""
+        fields: dict[str, str] = {k: v for k, v in asdict(self).items() if k != "signature"}
+        return rfc8785.dumps({**fields, "type": RECEIPT_TYPE})
 
     def to_json(self) -> dict[str, str]:
         """The receipt as a JSON object."""
         return asdict(self)
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DestructionReceipt:
+        """Rebuild a receipt from :meth:`to_json` output (unknown keys are ignored)."""
+        return cls(**{name: str(data[name]) for name in cls.__dataclass_fields__ if name in data})
+
+
+_SIGNATURE = re.compile(r"^0x[0-9a-fA-F]{130}$")
+
 
 def verify_receipt(receipt: DestructionReceipt) -> bool:
-    """True when the receipt was signed by its ``node_account``."""
-    try:
-        signer = Account.recover_message(encode_defunct(receipt.body()), signature=receipt.signature)
-    except (ValueError, TypeError):
+    """True when ``receipt.signature`` recovers to ``receipt.node_account`` over the receipt body."""
+    if not _SIGNATURE.match(receipt.signature):
         return False
-    return hmac.compare_digest(signer.lower(), receipt.node_account.lower())
+    try:
+        signer = Account.recover_message(encode_defunct(receipt.body()), signature=bytes.fromhex(receipt.signature[2:]))
+    except (ValueError, BadSignature, SignatureValidationError):
+        return False
+    return hmac.compare_digest(signer.lower().encode(), receipt.node_account.lower().encode())
+
+
+# -- the vault ------------------------------------------------------------------------------
 
 
 class KeyVault:
-    """Data keys over the store; the only code that sees them unwrapped."""
+    """Per-certificate data keys over the store; the only code that sees them unwrapped.
+
+    Args:
+        store: where wrapped keys, sealed documents and receipts live.
+        kek: the node's key-encryption key.
+    """
 
     def __init__(self, store: Store, kek: KEK) -> None:
         self._store = store
         self._kek = kek
 
-    def new_wrapped_key(self, certificate_id: str) -> tuple[bytes, bytes]:
-        """A fresh data key and its wrapped form (store the latter with the certificate)."""
-        key = AESGCM.generate_key(bit_length=256)
+    def __repr__(self) -> str:
+        return f"KeyVault(store={self._store.path!s})"
+
+    def new_wrapped_key(self, certificate_id: str) -> tuple[DataKey, bytes]:
+        """A fresh data key and its wrapped form, for :meth:`registry.store.Store.insert_certificates`.
+
+        Nothing is stored: the caller writes the wrapped key in the same
+        transaction as the certificate, so neither exists without the other.
+        """
+        key = DataKey.generate()
         return key, self._kek.wrap(key, certificate_id)
 
-    def data_key(self, certificate_id: str) -> bytes:
-        """The unwrapped data key (for decryption or release to an entitled party).
+    def create_key(self, certificate_id: str, issuer: str) -> DataKey:
+        """Create, wrap and store the data key of an already recorded certificate.
+
+        Raises:
+            NotFoundError: unknown certificate.
+            ConflictError: *issuer* is not the certificate's issuer, it already has a key,
+                or its key was destroyed (an erased certificate is never re-keyed).
+        """
+        row = self._store.certificate(certificate_id)
+        if row.issuer.lower() != issuer.lower():
+            raise ConflictError(f"certificate {certificate_id} belongs to another issuer")
+        key = DataKey.generate()
+        self._store.put_wrapped_key(certificate_id, self._kek.wrap(key, certificate_id))
+        return key
+
+    def data_key(self, certificate_id: str) -> DataKey:
+        """The unwrapped data key of *certificate_id*.
 
         Raises:
             KeyDestroyedError: after :meth:`destroy_key`.
+            NotFoundError: the certificate has no key.
+            DecryptionError: the wrapped key fails authentication (wrong KEK, tampering).
         """
         wrapped = self._store.wrapped_key(certificate_id)
         if wrapped is None:
-            raise KeyDestroyedError(certificate_id)
+            if self._store.destruction_receipt(certificate_id) is not None:
+                raise KeyDestroyedError(certificate_id)
+            raise NotFoundError("data key", certificate_id)
         return self._kek.unwrap(wrapped, certificate_id)
 
-    def decrypt_record(self, certificate_id: str, issuer: str) -> bytes:
-        """Decrypt the stored sealed record of a certificate.
+    def export_key(self, certificate_id: str) -> bytes:
+        """The raw data key, for key release to a party entitled to the contents.
+
+        WARNING: an exported key is out of the vault's reach: destroying the key
+        later does not destroy the copy. Release it only to an entitled party.
 
         Raises:
-            KeyDestroyedError: the key (and record) were destroyed.
-            DecryptionError: the record failed authentication.
+            KeyDestroyedError: after :meth:`destroy_key`.
+            NotFoundError: the certificate has no key.
+        """
+        return self.data_key(certificate_id).unsafe_bytes()
+
+    def encrypt_for(self, certificate_id: str, issuer: str, plaintext: bytes) -> bytes:
+        """Encrypt *plaintext* under the certificate's data key, bound to certificate id and issuer.
+
+        Raises:
+            KeyDestroyedError: after :meth:`destroy_key`.
+            NotFoundError: the certificate has no key.
+        """
+        return encrypt(self.data_key(certificate_id), plaintext, certificate_id, issuer)
+
+    def decrypt_for(self, certificate_id: str, issuer: str, ciphertext: bytes) -> bytes:
+        """Decrypt a record of the certificate.
+
+        Raises:
+            KeyDestroyedError: after :meth:`destroy_key`.
+            NotFoundError: the certificate has no key.
+            DecryptionError: wrong certificate or issuer, or tampered ciphertext.
+        """
+        return decrypt(self.data_key(certificate_id), ciphertext, certificate_id, issuer)
+
+    def decrypt_record(self, certificate_id: str, issuer: str) -> bytes:
+        """Decrypt the stored sealed document (certificate and salts) of a certificate.
+
+        Raises:
+            KeyDestroyedError: the key and the document were destroyed.
+            NotFoundError: nothing stored for the certificate.
+            DecryptionError: the document failed authentication.
         """
         key = self.data_key(certificate_id)
         blob = self._store.sealed_record(certificate_id)
         if blob is None:
-            raise KeyDestroyedError(certificate_id)
+            raise NotFoundError("sealed document", certificate_id)
         return decrypt(key, blob, certificate_id, issuer)
 
     def destroy_key(self, certificate_id: str, document_hash: bytes, signer: LocalAccount) -> DestructionReceipt:
-        """Destroy the data key and the encrypted record of a certificate.
+        """Crypto-shred a certificate: delete its data key and sealed document, return a signed receipt.
 
-        WARNING: irreversible. After this nobody, the node included, can read the
-        certificate's contents or salts. The caller records the erasure on chain.
+        WARNING: irreversible. Afterwards nobody, this node included, can read the
+        certificate's contents or salts, on this node or (encrypted mode) on chain.
+        The wrapped key, the sealed document and the receipt change in one
+        transaction. The caller records the erasure on chain.
+
+        Args:
+            certificate_id: the certificate to erase.
+            document_hash: its 32-byte document hash (must match the record).
+            signer: the node's account; it signs the receipt (EIP-191).
+
+        Returns:
+            The signed receipt (also kept in the store).
 
         Raises:
-            KeyDestroyedError: if the key was already destroyed.
+            NotFoundError: unknown certificate.
+            ConflictError: *document_hash* is not the certificate's.
+            KeyDestroyedError: the key was already destroyed.
         """
-        receipt = DestructionReceipt(
+        row = self._store.certificate(certificate_id)
+        if not hmac.compare_digest(row.document_hash, document_hash):
+            raise ConflictError(f"0x{document_hash.hex()} is not the document hash of certificate {certificate_id}")
+        unsigned = DestructionReceipt(
             certificate_id=certificate_id,
             document_hash="0x" + document_hash.hex(),
             destroyed_at=datetime.now(UTC).isoformat(timespec="seconds"),
             node_account=signer.address,
         )
-        signature = signer.sign_message(encode_defunct(receipt.body())).signature
-        signed = DestructionReceipt(**{**asdict(receipt), "signature": "0x" + bytes(signature).hex()})
-        if not self._store.shred(certificate_id, json.dumps(signed.to_json())):
+        signature = signer.sign_message(encode_defunct(unsigned.body())).signature
+        receipt = replace(unsigned, signature="0x" + bytes(signature).hex())
+        if not self._store.shred(certificate_id, receipt.to_json()):
             raise KeyDestroyedError(certificate_id)
-        return signed
+        return receipt

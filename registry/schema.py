@@ -1,0 +1,407 @@
+"""The store's database: connections, ordered migrations, and the row types of its tables.
+
+:class:`Database` opens the SQLite file in WAL mode with **one connection per
+thread** (see its docstring for why) and runs :func:`migrate` on open;
+:class:`registry.store.Store` builds the typed operations on top.
+
+The schema is built and upgraded by code only. ``PRAGMA user_version`` holds the
+number of migrations applied; :func:`migrate` applies the missing ones, in
+order, inside one ``BEGIN IMMEDIATE`` transaction, so a database is always at
+one whole version (never half-migrated), and two processes opening the same
+file at once cannot both migrate it. A database written by newer code is
+refused rather than guessed at.
+
+Migrations are never edited once released: a change to the schema is a new
+entry at the end of :data:`MIGRATIONS`.
+
+Tables (version 4):
+
+* ``certificates`` — one row per accepted certificate; ``UNIQUE(issuer,
+  certificate_number)`` and ``UNIQUE(document_hash)``; ``fingerprint`` is the
+  SHA-256 of the canonical request body (idempotency). Anchoring facts (root,
+  tx, block, time) live once per batch in ``batches``, reached by ``batch_id``.
+* ``sealed_documents`` / ``wrapped_keys`` — ciphertext of the sealed document
+  (with its salts) and the KEK-wrapped data key; both deleted on erasure.
+* ``outbox`` — accepted-but-not-anchored certificates in acceptance order
+  (``seq``); ``batch_id`` is set while a batch holds them.
+* ``batches`` — ``sending`` → ``sent`` → ``anchored``, or ``failed`` (released).
+* ``chain_events`` + ``sync_state`` — the event index and the last indexed block;
+  ``onchain_*`` — state projected from the events (:mod:`registry.projection`).
+* ``destruction_receipts``, ``audit_log`` (signed verification receipts), ``api_keys``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from registry.errors import StoreError
+
+CERTIFICATE_STATUSES: tuple[str, ...] = ("pending", "anchored", "revoked", "superseded", "erased")
+MODES: tuple[str, ...] = ("hash-only", "encrypted")
+BATCH_STATES: tuple[str, ...] = ("sending", "sent", "anchored", "failed")
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: the statements that take version ``version - 1`` to ``version``."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+    def apply(self, conn: sqlite3.Connection) -> None:
+        """Run the statements on *conn* (inside the caller's transaction)."""
+        for statement in self.statements:
+            conn.execute(statement)
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", (
+        """CREATE TABLE certificates (
+            id TEXT PRIMARY KEY, issuer TEXT NOT NULL, certificate_number TEXT NOT NULL,
+            fingerprint BLOB NOT NULL, document_hash BLOB NOT NULL UNIQUE, mode TEXT NOT NULL,
+            status TEXT NOT NULL, exporting_country TEXT NOT NULL, importing_country TEXT NOT NULL,
+            batch_id INTEGER REFERENCES batches(id), proof TEXT, replaces TEXT, replaced_by TEXT,
+            revocation_reason INTEGER, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+            UNIQUE (issuer, certificate_number))""",
+        "CREATE TABLE sealed_records (certificate_id TEXT PRIMARY KEY REFERENCES certificates(id),"
+        " ciphertext BLOB NOT NULL)",
+        "CREATE TABLE wrapped_keys (certificate_id TEXT PRIMARY KEY REFERENCES certificates(id),"
+        " wrapped BLOB NOT NULL)",
+        """CREATE TABLE batches (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, issuer TEXT NOT NULL, mode TEXT NOT NULL, root BLOB,
+            state TEXT NOT NULL, tx_hash TEXT, block_number INTEGER, anchored_at INTEGER,
+            size INTEGER NOT NULL, created_at REAL NOT NULL)""",
+        """CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            certificate_id TEXT NOT NULL UNIQUE REFERENCES certificates(id), issuer TEXT NOT NULL,
+            mode TEXT NOT NULL, batch_id INTEGER REFERENCES batches(id), enqueued_at REAL NOT NULL)""",
+        "CREATE INDEX outbox_pending ON outbox (issuer, mode, batch_id, seq)",
+        "CREATE TABLE destruction_receipts (certificate_id TEXT PRIMARY KEY, receipt TEXT NOT NULL,"
+        " created_at REAL NOT NULL)",
+        "CREATE TABLE audit_log (id TEXT PRIMARY KEY, receipt TEXT NOT NULL, created_at REAL NOT NULL)",
+        """CREATE TABLE api_keys (
+            key_id TEXT PRIMARY KEY, role TEXT NOT NULL, country TEXT, account TEXT, label TEXT NOT NULL,
+            salt BLOB NOT NULL, digest BLOB NOT NULL, created_at REAL NOT NULL)""",
+    )),
+    Migration(2, "index of chain events", (
+        """CREATE TABLE chain_events (
+            tx_hash TEXT NOT NULL, log_index INTEGER NOT NULL, block_number INTEGER NOT NULL,
+            name TEXT NOT NULL, subject BLOB, args TEXT NOT NULL, PRIMARY KEY (tx_hash, log_index))""",
+        "CREATE INDEX chain_events_subject ON chain_events (subject, block_number)",
+        "CREATE TABLE sync_state (id INTEGER PRIMARY KEY CHECK (id = 1), last_block INTEGER NOT NULL)",
+    )),
+    Migration(3, "block times and the projected on-chain state", (
+        "ALTER TABLE chain_events ADD COLUMN block_time INTEGER",
+        """CREATE TABLE onchain_batches (
+            root BLOB PRIMARY KEY, issuer TEXT NOT NULL, anchored_at INTEGER NOT NULL,
+            document_count INTEGER NOT NULL, state INTEGER NOT NULL DEFAULT 0, reason INTEGER NOT NULL DEFAULT 0)""",
+        """CREATE TABLE onchain_documents (
+            document_hash BLOB PRIMARY KEY, state INTEGER NOT NULL, reason INTEGER NOT NULL,
+            changed_at INTEGER NOT NULL, changed_by TEXT NOT NULL, replacement BLOB)""",
+        "CREATE TABLE onchain_issuers (issuer TEXT PRIMARY KEY, country TEXT NOT NULL, active INTEGER NOT NULL)",
+        """CREATE TABLE onchain_standing (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, issuer TEXT NOT NULL, at INTEGER NOT NULL,
+            active INTEGER NOT NULL)""",
+        "CREATE INDEX onchain_standing_issuer ON onchain_standing (issuer, at)",
+    )),
+    Migration(4, "sealed_documents, key timestamps, batch nonce/error, value checks", (
+        "ALTER TABLE sealed_records RENAME TO sealed_documents",
+        "ALTER TABLE wrapped_keys ADD COLUMN created_at REAL",
+        "ALTER TABLE batches ADD COLUMN nonce INTEGER",
+        "ALTER TABLE batches ADD COLUMN error TEXT",
+        "UPDATE batches SET error = trim(substr(state, 8)), state = 'failed' WHERE state LIKE 'failed:%'",
+        "UPDATE batches SET state = 'sending' WHERE state = 'claimed'",
+        "CREATE INDEX certificates_batch ON certificates (batch_id)",
+        f"""CREATE TRIGGER certificates_checked_insert BEFORE INSERT ON certificates
+            WHEN NEW.status NOT IN {_in(CERTIFICATE_STATUSES)} OR NEW.mode NOT IN {_in(MODES)}
+            BEGIN SELECT RAISE(ABORT, 'certificates: unknown status or mode'); END""",
+        f"""CREATE TRIGGER certificates_checked_update BEFORE UPDATE OF status, mode ON certificates
+            WHEN NEW.status NOT IN {_in(CERTIFICATE_STATUSES)} OR NEW.mode NOT IN {_in(MODES)}
+                 OR (OLD.status = 'erased' AND NEW.status <> 'erased')
+            BEGIN SELECT RAISE(ABORT, 'certificates: unknown status or mode, or leaving erased'); END""",
+        f"""CREATE TRIGGER batches_checked_insert BEFORE INSERT ON batches
+            WHEN NEW.state NOT IN {_in(BATCH_STATES)}
+            BEGIN SELECT RAISE(ABORT, 'batches: unknown state'); END""",
+        f"""CREATE TRIGGER batches_checked_update BEFORE UPDATE OF state ON batches
+            WHEN NEW.state NOT IN {_in(BATCH_STATES)}
+            BEGIN SELECT RAISE(ABORT, 'batches: unknown state'); END""",
+    )),
+)
+"""Every migration, in order; ``MIGRATIONS[i].version == i + 1``."""
+
+LATEST: int = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Bring the database behind *conn* to the latest version, atomically.
+
+    Args:
+        conn: an autocommit connection (``isolation_level=None``) not inside a transaction.
+        migrations: the ordered steps (tests pass their own).
+
+    Returns:
+        The schema version after migrating.
+
+    Raises:
+        StoreError: the database is newer than this code, or a step failed (nothing is applied).
+    """
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > len(migrations):
+                raise StoreError(f"the database is at schema version {version} but this code only knows "
+                                 f"{len(migrations)}; upgrade the software")
+            for migration in migrations[version:]:
+                migration.apply(conn)
+                conn.execute(f"PRAGMA user_version = {int(migration.version)}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as error:
+        raise StoreError(f"cannot migrate the store: {error}") from error
+    return len(migrations)
+
+
+# -- connections -------------------------------------------------------------------------
+
+
+class Database:
+    """An SQLite file in WAL mode, migrated on open, with one connection per thread.
+
+    Why per thread: WAL lets FastAPI's worker threads read while the anchoring
+    worker writes; writers serialise on ``BEGIN IMMEDIATE`` (30 s busy timeout).
+    One shared connection behind a lock would make every read wait for every
+    write. Connections live in a registry guarded by a lock: a connection whose
+    thread has ended is closed when the next thread opens one, and
+    :meth:`close` closes them all.
+
+    Every connection runs with ``journal_mode=WAL``, ``synchronous=NORMAL``,
+    ``foreign_keys=ON`` and ``secure_delete=ON`` (deleted content is overwritten
+    with zeros, which crypto-shredding relies on).
+
+    Raises:
+        StoreError: the file cannot be opened, WAL is unavailable, or migration failed.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._connections: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
+        self._closed = False
+        migrate(self._connection())
+
+    def _connection(self) -> sqlite3.Connection:
+        me = threading.current_thread()
+        with self._lock:
+            if self._closed:
+                raise StoreError("the store is closed")
+            entry = self._connections.get(me.ident or 0)
+            if entry is not None and entry[0] is me:
+                return entry[1]
+            for ident, (thread, conn) in list(self._connections.items()):
+                if not thread.is_alive() or thread is not me and ident == me.ident:
+                    conn.close()
+                    del self._connections[ident]
+            conn = self._open()
+            self._connections[me.ident or 0] = (me, conn)
+            return conn
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            for pragma in ("synchronous=NORMAL", "foreign_keys=ON", "secure_delete=ON"):
+                conn.execute(f"PRAGMA {pragma}")
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot open the store at {self.path}: {error}") from error
+        if str(mode).lower() != "wal":
+            conn.close()
+            raise StoreError(f"the store at {self.path} cannot use WAL mode (journal mode {mode})")
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``), committed on success, rolled back on any error.
+
+        Raises:
+            StoreError: SQLite failed (busy past the timeout, I/O, constraint) or transactions were nested.
+        """
+        conn = self._connection()
+        if conn.in_transaction:
+            raise StoreError("store transactions do not nest")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            raise StoreError(f"store write failed: {error}") from error
+
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        try:
+            return self._connection().execute(sql, args).fetchall()
+        except sqlite3.Error as error:
+            raise StoreError(f"store query failed: {error}") from error
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (read-only use by :mod:`registry.projection`)."""
+        return self._connection()
+
+    def schema_version(self) -> int:
+        """The number of migrations applied (``PRAGMA user_version``)."""
+        return int(self._query("PRAGMA user_version")[0][0])
+
+    def journal_mode(self) -> str:
+        """SQLite's journal mode (``wal``)."""
+        return str(self._query("PRAGMA journal_mode")[0][0])
+
+    def close(self) -> None:
+        """Close every connection of this store; later calls raise :class:`StoreError`. Call at shutdown."""
+        with self._lock:
+            self._closed = True
+            for _thread, conn in self._connections.values():
+                conn.close()
+            self._connections.clear()
+
+    def _truncate_wal(self) -> bool:
+        """Checkpoint and empty the WAL so erased pages leave no copy there; False if readers blocked it."""
+        busy = self._query("PRAGMA wal_checkpoint(TRUNCATE)")[0][0]
+        return not busy
+
+
+# -- row types ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CertificateRow:
+    """One registered certificate, as the node knows it (``proof`` as 0x-hex siblings)."""
+
+    id: str
+    issuer: str
+    certificate_number: str
+    fingerprint: bytes
+    document_hash: bytes
+    mode: str
+    status: str
+    exporting_country: str
+    importing_country: str
+    batch_id: int | None
+    proof: list[str] | None
+    replaces: str | None
+    replaced_by: str | None
+    revocation_reason: int | None
+    created_at: float
+    updated_at: float
+
+
+CERTIFICATE_COLUMNS: str = ", ".join(CertificateRow.__dataclass_fields__)
+
+
+def certificate_row(row: sqlite3.Row | None) -> CertificateRow | None:
+    """Map a ``SELECT {CERTIFICATE_COLUMNS}`` row to a :class:`CertificateRow`."""
+    if row is None:
+        return None
+    data: dict[str, Any] = dict(row)
+    data["fingerprint"] = bytes(data["fingerprint"])
+    data["document_hash"] = bytes(data["document_hash"])
+    data["proof"] = json.loads(data["proof"]) if data["proof"] else None
+    return CertificateRow(**data)
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """One anchoring batch; ``root``/``tx_hash`` are set once sent, block/time once anchored."""
+
+    id: int
+    issuer: str
+    mode: str
+    root: bytes | None
+    state: str
+    tx_hash: str | None
+    block_number: int | None
+    anchored_at: int | None
+    size: int
+    created_at: float
+    nonce: int | None = None
+    error: str | None = None
+
+
+BATCH_COLUMNS: str = ", ".join(BatchRow.__dataclass_fields__)
+
+
+def batch_row(row: sqlite3.Row) -> BatchRow:
+    """Map a ``SELECT {BATCH_COLUMNS}`` row to a :class:`BatchRow`."""
+    data: dict[str, Any] = dict(row)
+    data["root"] = None if data["root"] is None else bytes(data["root"])
+    return BatchRow(**data)
+
+
+@dataclass(frozen=True)
+class IndexedEvent:
+    """A contract event as kept in the index (``args`` as JSON text)."""
+
+    tx_hash: str
+    log_index: int
+    block_number: int
+    name: str
+    subject: bytes | None
+    args: str
+    block_time: int | None = None
+
+
+@dataclass(frozen=True)
+class NewCertificate:
+    """Everything written, atomically, when a certificate is accepted.
+
+    ``sealed_record`` (the encrypted sealed document) and ``wrapped_key`` are
+    normally both given; None leaves them to be added later
+    (:meth:`registry.keys.KeyVault.create_key`, ``Store.put_sealed_document``).
+    """
+
+    id: str
+    issuer: str
+    certificate_number: str
+    fingerprint: bytes
+    document_hash: bytes
+    mode: str
+    exporting_country: str
+    importing_country: str
+    sealed_record: bytes | None
+    wrapped_key: bytes | None
+    replaces: str | None = None
+
+
+class PendingGroup(NamedTuple):
+    """Unclaimed outbox entries of one (issuer, mode)."""
+
+    issuer: str
+    mode: str
+    waiting: int
+
+
+class ClaimedBatch(NamedTuple):
+    """A freshly claimed batch and its certificates in acceptance order."""
+
+    batch: BatchRow
+    members: list[CertificateRow]
