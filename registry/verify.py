@@ -248,7 +248,7 @@ class Verifier:
     def _declaration_check(self, run: _Run, certificate: Mapping[str, Any], declaration: Declaration) -> None:
         problems: list[str] = []
         minor: list[str] = []
-        goods = certificate.get("goods") or []
+        goods = [g for g in certificate.get("goods") or [] if isinstance(g, dict)]  # withheld items are null
         if declaration.importing_country and certificate.get("importing_country") not in (None, declaration.importing_country):
             problems.append(f"certificate is for import into {certificate.get('importing_country')}, "
                             f"declaration into {declaration.importing_country}")
