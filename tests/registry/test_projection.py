@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,12 @@ def docs(service: RegistryService, issuer: Principal, n: int) -> list[tuple[byte
         fresh = service.store.certificate(row.id)
         out.append((fresh.document_hash, [parse_hex32(p) for p in fresh.proof or []], fresh.id))
     return out
+
+
+def anchored_document(service: RegistryService, issuer: Principal) -> tuple[Any, Any]:
+    row = service.register(issuer, [example()])[0]
+    service.anchorer.flush()
+    return row, service.sealed_document(issuer, row.id)
 
 
 def comparable(view: object) -> dict[str, object]:
@@ -55,10 +62,7 @@ def test_a_fresh_index_answers_verifications_without_touching_the_chain(
     node: Node, demo_keys: dict[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service = node.service
-    issuer = service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
-    row = service.register(issuer, [example()])[0]
-    service.anchorer.flush()
-    document = service.sealed_document(issuer, row.id)
+    row, document = anchored_document(service, service.api_keys.authenticate(demo_keys["issuer"]["api_key"]))
     service.follower.poll()
 
     def no_rpc(*_: object) -> None:
@@ -74,10 +78,7 @@ def test_a_stale_index_falls_back_to_the_chain(
     node: Node, demo_keys: dict[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service = node.service
-    issuer = service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
-    row = service.register(issuer, [example()])[0]
-    service.anchorer.flush()
-    document = service.sealed_document(issuer, row.id)
+    row, document = anchored_document(service, service.api_keys.authenticate(demo_keys["issuer"]["api_key"]))
     reads: list[bytes] = []
     direct = service.chain.inspect_at_head
     monkeypatch.setattr(service.chain, "inspect_at_head", lambda h, p=(): reads.append(h) or direct(h, p))
