@@ -6,20 +6,26 @@ transaction signed by that issuer's account, and marks the batch anchored from
 the receipt. A batch flushes when it reaches ``max_size`` certificates or its
 oldest entry has waited ``max_wait`` seconds.
 
-Crash safety: a batch is claimed in one transaction, its root and tx hash are
-recorded before waiting for the receipt, and on start :meth:`Anchorer.recover`
-settles every unfinished batch: anchored on chain → marked so; otherwise given
-back to the outbox. A root is never anchored twice (the contract refuses it).
+Exactly once, across crashes and chain faults: a batch is claimed in one
+transaction and its root is recorded (``sent``) *before* its transaction goes
+out. A ``sent`` batch is never given back to the outbox: each round settles it
+from the chain (anchored: marked so; not anchored: the *same* root is sent
+again), so its certificates can never end up under two roots. Only batches that
+never got a root are released. A certificate is reported ``anchored`` once its
+transaction has ``confirmations`` blocks; batches anchored within the last
+``reorg_window`` blocks are re-checked every round, and one whose root left the
+canonical chain (a reorg) goes back to the outbox to be anchored again.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
@@ -58,8 +64,12 @@ class BatchPolicy:
     max_size: int = 1024
     max_wait: float = 0.25
     max_encrypted_size: int = 64
-    """Encrypted-payload batches carry ~3.6 KB of ciphertext (~150,000 gas) per certificate:
+    """Encrypted-payload batches carry ~4.4 KB of ciphertext (~200,000 gas) per certificate:
     64 keep one anchoring well inside a 30M block gas limit."""
+    confirmations: int = 1
+    """Blocks a transaction needs (itself included) before its certificates count as anchored."""
+    reorg_window: int = 32
+    """How many recent blocks of anchored batches are re-checked for a reorg each round."""
 
 
 class Anchorer:
@@ -70,7 +80,7 @@ class Anchorer:
         chain: the registry contract client.
         vault: to encrypt payloads in encrypted mode.
         signer_for: the issuer's signing account, by address.
-        policy: flush thresholds.
+        policy: flush thresholds, confirmations, reorg window.
     """
 
     def __init__(self, store: Store, chain: ChainClient, vault: KeyVault,
@@ -82,14 +92,15 @@ class Anchorer:
         self.policy = policy or BatchPolicy()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
+        self._watched_at = 0.0
 
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Settle unfinished batches, then run the worker thread."""
+        """Run the worker thread (it settles what a crash left unfinished first)."""
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="coo-anchorer", daemon=True)
         self._thread.start()
@@ -114,11 +125,13 @@ class Anchorer:
                     self.recover()
                     recovered = True
                 self.flush(force=False)
+                self.watch_reorgs()
                 self.last_error = None
             except ChainError as error:
                 self.last_error = str(error)
+                self.chain.reset_nonces()
                 log.warning("anchoring paused: %s", error)
-                self._stop.wait(1.0)
+                self._stop.wait(0.5)
             except RegistryError as error:  # pragma: no cover - defensive: keep the worker alive
                 self.last_error = str(error)
                 log.error("anchoring error: %s", error)
@@ -129,9 +142,17 @@ class Anchorer:
     # -- work ------------------------------------------------------------------------------
 
     def flush(self, force: bool = True) -> int:
-        """Anchor what is due (everything pending when *force*); return how many certificates."""
+        """Settle sent batches, then anchor what is due (everything pending when *force*).
+
+        Returns:
+            How many certificates were anchored or settled.
+
+        Raises:
+            ChainError: the chain failed; what was sent stays ``sent`` and is settled later.
+        """
         done = 0
         with self._lock:
+            done += self.settle_sent()
             age = self.store.oldest_pending_age()
             for issuer, mode, count in self.store.pending_groups():
                 if not force and count < self.policy.max_size and (age is None or age < self.policy.max_wait):
@@ -151,51 +172,91 @@ class Anchorer:
             self.store.release_batch(batch.id, "no key for issuer")
             raise ChainError(f"this node holds no key for issuer {batch.issuer}")
         tree = build_batch([m.document_hash for m in members])
+        self.store.mark_batch_sent(batch.id, tree.root, "")  # the root is fixed before anything goes out
+        return self._send(batch.id, batch.issuer, batch.mode, signer, members)
+
+    def _send(self, batch_id: int, issuer: str, mode: str, signer: LocalAccount, members: list[CertificateRow]) -> int:
+        tree = build_batch([m.document_hash for m in members])
         try:
-            if batch.mode == "encrypted":
+            if mode == "encrypted":
                 payloads = [self._payload(m) for m in members]
                 result = self.chain.anchor_with_payloads(signer, tree.root, [m.document_hash for m in members], payloads)
             else:
                 result = self.chain.anchor(signer, tree.root, len(members))
         except ContractRevertError as error:
             if error.name == "CertificateRegistryAlreadyAnchored":
-                # sent before a crash and mined: settle from the chain
-                self._settle_from_chain(batch, members)
-                return len(members)
-            self.store.release_batch(batch.id, error.name)
+                return self._settle(batch_id, issuer, members)
+            self.store.release_batch(batch_id, error.name)
             raise ChainError(f"anchoring refused by the contract: {error}") from error
-        except ChainError:
-            self.store.release_batch(batch.id, "chain error")
-            raise
-        self.store.mark_batch_sent(batch.id, tree.root, result.tx_hash)
+        self.store.mark_batch_sent(batch_id, tree.root, result.tx_hash)
+        if self.policy.confirmations > 1:
+            return 0  # settled by a later round once deep enough
         anchored_at = next((e.block_time for e in result.events if e.name == "BatchAnchored" and e.block_time), None) \
             or self.chain.batch_of(tree.root).anchored_at
-        proofs = {m.id: [hex32(p) for p in tree.proof(i)] for i, m in enumerate(members)}
-        self.store.mark_batch_anchored(batch.id, result.block_number, anchored_at, proofs)
-        log.info("anchored batch %s: %d certificate(s) in block %d", batch.id, len(members), result.block_number)
+        self._mark(batch_id, members, tree, result.block_number, anchored_at)
+        log.info("anchored batch %s: %d certificate(s) in block %d", batch_id, len(members), result.block_number)
         return len(members)
+
+    def _mark(self, batch_id: int, members: list[CertificateRow], tree: Any, block: int, anchored_at: int) -> None:
+        proofs = {m.id: [hex32(p) for p in tree.proof(i)] for i, m in enumerate(members)}
+        self.store.mark_batch_anchored(batch_id, block, anchored_at, proofs, root=tree.root)
 
     def _payload(self, member: CertificateRow) -> bytes:
         """Ciphertext published on chain for one certificate (see :func:`chain_payload`)."""
         plaintext = self.vault.decrypt_record(member.id, member.issuer)
         return chain_payload(self.vault.data_key(member.id), plaintext, member.document_hash, member.issuer)
 
-    def _settle_from_chain(self, batch: BatchRow, members: list[CertificateRow]) -> None:
+    def settle_sent(self) -> int:
+        """Settle every ``sent`` batch from the chain: mark it anchored, or send the same root again."""
+        done = 0
+        for batch in self.store.unfinished_batches():
+            if batch.state != "sent" or batch.root is None:
+                continue
+            members = self.store.batch_members(batch.id)
+            record = self.chain.batch_of(batch.root)
+            if record.issuer is None:
+                signer = self.signer_for(batch.issuer)
+                if signer is not None:
+                    done += self._send(batch.id, batch.issuer, batch.mode, signer, members)
+                continue
+            done += self._settle(batch.id, batch.issuer, members)
+        return done
+
+    def _settle(self, batch_id: int, issuer: str, members: list[CertificateRow]) -> int:
         tree = build_batch([m.document_hash for m in members])
         record = self.chain.batch_of(tree.root)
-        if record.issuer is None or record.issuer.lower() != batch.issuer.lower():
-            self.store.release_batch(batch.id, "root not anchored by this issuer")
-            return
-        proofs = {m.id: [hex32(p) for p in tree.proof(i)] for i, m in enumerate(members)}
-        self.store.mark_batch_anchored(batch.id, 0, record.anchored_at, proofs, root=tree.root)
+        if record.issuer is None or record.issuer.lower() != issuer.lower():
+            return 0
+        events = self.chain.events(0, names={"BatchAnchored"}, topics=[None, "0x" + tree.root.hex()])
+        block = events[-1].block_number if events else 0
+        if block and self.chain.block_number() - block + 1 < self.policy.confirmations:
+            return 0
+        self._mark(batch_id, members, tree, block, record.anchored_at)
+        return len(members)
+
+    def watch_reorgs(self, *, force: bool = False) -> int:
+        """Return to the outbox every recently anchored batch whose root is no longer on chain (at most once a second)."""
+        now = time.monotonic()
+        if not force and now - self._watched_at < 1.0:
+            return 0
+        self._watched_at = now
+        head = self.chain.block_number()
+        moved = 0
+        for batch in self.store.anchored_since(head - self.policy.reorg_window):
+            if batch.root is not None and self.chain.batch_of(batch.root).issuer is None:
+                log.warning("batch %s left the canonical chain (reorg): anchoring it again", batch.id)
+                self.store.unanchor_batch(batch.id, "reorg")
+                self.chain.reset_nonces()
+                moved += 1
+        if moved:
+            self.wake()
+        return moved
 
     def recover(self) -> None:
-        """Settle batches left unfinished by a crash: anchored ones are marked, the rest released."""
+        """After a crash: release batches that never got a root; settle the ``sent`` ones."""
         with self._lock:
             for batch in self.store.unfinished_batches():
-                members = self.store.batch_members(batch.id)
-                if not members:
-                    self.store.release_batch(batch.id, "empty")
-                    continue
-                self._settle_from_chain(batch, members)
-                log.info("recovered batch %s (%s)", batch.id, json.dumps(batch.state))
+                if batch.state == "sending" or batch.root is None:
+                    self.store.release_batch(batch.id, "interrupted before sending")
+                    log.info("released batch %s (never sent)", batch.id)
+            self.settle_sent()

@@ -228,6 +228,16 @@ class ChainClient:
         """The current chain head."""
         return self._rpc(lambda: int(self.w3.eth.block_number))
 
+    def block_hash(self, block: int) -> bytes | None:
+        """Hash of block *block*, or None past the head."""
+        try:
+            found = self._rpc(lambda: self.w3.eth.get_block(block))
+        except ChainUnavailableError:
+            raise
+        except ChainError:
+            return None
+        return bytes(found["hash"])
+
     def block_timestamp(self, block: int | str = "latest") -> int:
         """Timestamp of *block*."""
         return self._rpc(lambda: int(self.w3.eth.get_block(block)["timestamp"]))
@@ -553,7 +563,9 @@ class ChainClient:
             tx["to"] = to
         if gas is None:
             estimate = self._rpc(lambda: int(self.w3.eth.estimate_gas(tx)))  # type: ignore[arg-type]
-            gas = estimate + estimate // 5 + 10_000
+            # generous: state can differ between estimation and inclusion (e.g. a checkpoint appended
+            # rather than updated when the block timestamp moves on); unused gas is not charged
+            gas = estimate + estimate // 2 + 30_000
         tx.update(self._fees(), gas=gas)
         sender = tx.pop("from")
         with self._nonce(signer.address) as nonce:

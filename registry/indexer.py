@@ -64,6 +64,7 @@ class ChainIndexer:
         """
         with self._lock:
             head = self.chain.block_number() if head is None else head
+            self._drop_if_reorged()
             added = 0
             start = self.store.last_indexed_block() + 1
             while start <= head:
@@ -78,11 +79,25 @@ class ChainIndexer:
                             (event.tx_hash, event.log_index, event.block_number, event.name, _subject(event),
                              json.dumps({k: _jsonable(v) for k, v in event.args.items()}), block_time))
                         projection.apply(conn, event, block_time)
-                    conn.execute("INSERT INTO sync_state VALUES (1, ?) ON CONFLICT (id) DO UPDATE"
-                                 " SET last_block = excluded.last_block", (end,))
+                    conn.execute("INSERT INTO sync_state (id, last_block, block_hash) VALUES (1, ?, ?)"
+                                 " ON CONFLICT (id) DO UPDATE SET last_block = excluded.last_block,"
+                                 " block_hash = excluded.block_hash", (end, self.chain.block_hash(end)))
                 added += len(events)
                 start = end + 1
             return added
+
+    def _drop_if_reorged(self) -> None:
+        """If the last indexed block is no longer on the canonical chain, rebuild the index from scratch."""
+        row = self.store.connection().execute("SELECT last_block, block_hash FROM sync_state WHERE id = 1").fetchone()
+        if row is None or row[1] is None:
+            return
+        if self.chain.block_hash(int(row[0])) == bytes(row[1]):
+            return
+        log.warning("the chain reorganised below block %s: rebuilding the event index", row[0])
+        with self.store.transaction() as conn:
+            for table in ("chain_events", "onchain_batches", "onchain_documents", "onchain_issuers",
+                          "onchain_standing", "sync_state"):
+                conn.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed table names)
 
     def _block_times(self, events: list[ChainEvent]) -> dict[int, int]:
         times: dict[int, int] = {}

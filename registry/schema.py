@@ -138,6 +138,9 @@ MIGRATIONS: tuple[Migration, ...] = (
             WHEN NEW.state NOT IN {_in(BATCH_STATES)}
             BEGIN SELECT RAISE(ABORT, 'batches: unknown state'); END""",
     )),
+    Migration(5, "hash of the last indexed block, to notice reorgs", (
+        "ALTER TABLE sync_state ADD COLUMN block_hash BLOB",
+    )),
 )
 """Every migration, in order; ``MIGRATIONS[i].version == i + 1``."""
 

@@ -325,6 +325,30 @@ class Store(Database):
             conn.execute("UPDATE outbox SET batch_id = NULL WHERE batch_id = ?", (batch_id,))
             conn.execute("UPDATE certificates SET batch_id = NULL WHERE batch_id = ?", (batch_id,))
 
+    def anchored_since(self, block_number: int) -> list[BatchRow]:
+        """Anchored batches mined after *block_number* (the ones a reorg could still undo)."""
+        return [batch_row(r) for r in self._query(
+            f"SELECT {BATCH_COLUMNS} FROM batches WHERE state = 'anchored' AND block_number > ? ORDER BY id",
+            (block_number,))]
+
+    def unanchor_batch(self, batch_id: int, why: str) -> int:
+        """A reorg dropped this batch's root: mark it ``failed`` and put its certificates back in the outbox.
+
+        Returns:
+            How many certificates went back to ``pending``.
+        """
+        now = time.time()
+        with self.transaction() as conn:
+            ids = [r[0] for r in conn.execute(
+                "SELECT id FROM certificates WHERE batch_id = ? AND status = 'anchored'", (batch_id,))]
+            conn.execute("UPDATE batches SET state = 'failed', error = ? WHERE id = ?", (why[:200], batch_id))
+            for certificate_id in ids:
+                conn.execute("UPDATE certificates SET status = 'pending', batch_id = NULL, proof = NULL, updated_at = ?"
+                             " WHERE id = ?", (now, certificate_id))
+                conn.execute("INSERT INTO outbox (certificate_id, issuer, mode, enqueued_at)"
+                             " SELECT id, issuer, mode, ? FROM certificates WHERE id = ?", (now, certificate_id))
+        return len(ids)
+
     def unfinished_batches(self) -> list[BatchRow]:
         """Batches ``sending`` or ``sent`` (to settle after a crash), oldest first."""
         return [batch_row(r) for r in self._query(
