@@ -13,7 +13,7 @@ from api.deps import RegistryDep
 from api.schemas import VerificationPublic, VerifyRequest
 from registry.errors import ValidationError
 from registry.hashing import SealedDocument
-from registry.report import VerificationReport
+from registry.report import Verdict, VerificationReport
 from registry.service import VerificationReceipt
 from registry.types import parse_hex32
 from registry.verify import Declaration
@@ -26,28 +26,40 @@ def _public(report: VerificationReport, receipt: VerificationReceipt) -> Verific
                               receipt_signature=receipt.signature, node_account=receipt.node_account)
 
 
-@router.post("/v1/verify", summary="Verify a sealed document (full or selectively disclosed)")
-async def verify(body: Annotated[VerifyRequest | SealedDocument, Body()], registry: RegistryDep) -> VerificationPublic:
+def _answer(public: VerificationPublic) -> Response:
+    """The report as JSON; 503 with Retry-After when the chain could not be reached (fail closed)."""
+    if public.verdict is Verdict.UNAVAILABLE:
+        return Response(public.model_dump_json(), status_code=503, media_type="application/json",
+                        headers={"Retry-After": "5"})
+    return Response(public.model_dump_json(), media_type="application/json")
+
+
+_VERIFIED = {"response_model": VerificationPublic,
+             "responses": {503: {"model": VerificationPublic, "description": "chain unreachable: verdict UNAVAILABLE"}}}
+
+
+@router.post("/v1/verify", summary="Verify a sealed document (full or selectively disclosed)", **_VERIFIED)
+async def verify(body: Annotated[VerifyRequest | SealedDocument, Body()], registry: RegistryDep) -> Response:
     """Send the sealed document itself, or `{"document": …, "declaration": {…}}` to match an import declaration."""
     document = body.document if isinstance(body, VerifyRequest) else body
     given = body.declaration if isinstance(body, VerifyRequest) else None
     declaration = Declaration(**given.model_dump()) if given is not None else None
     report, receipt = await to_thread.run_sync(lambda: registry.verify_document(document, declaration))
-    return _public(report, receipt)
+    return _answer(_public(report, receipt))
 
 
-@router.get("/v1/verify", summary="Verify by issuer and certificate number")
+@router.get("/v1/verify", summary="Verify by issuer and certificate number", **_VERIFIED)
 async def verify_number(registry: RegistryDep,
                         issuer: Annotated[str, Query(pattern=r"^0x[0-9a-fA-F]{40}$", description="issuer account")],
                         number: Annotated[str, Query(min_length=1, max_length=64, description="certificate number")],
-                        ) -> VerificationPublic:
+                        ) -> Response:
     """Certificate numbers are unique only per issuer, so both are needed (answered by the issuing node)."""
     report, receipt = await to_thread.run_sync(lambda: registry.verify_number(issuer, number))
-    return _public(report, receipt)
+    return _answer(_public(report, receipt))
 
 
-@router.get("/v1/verify/{document_hash}", summary="Status-only check of a document hash")
-async def verify_hash(document_hash: str, registry: RegistryDep) -> VerificationPublic:
+@router.get("/v1/verify/{document_hash}", summary="Status-only check of a document hash", **_VERIFIED)
+async def verify_hash(document_hash: str, registry: RegistryDep) -> Response:
     """Anchoring, issuer authorisation and revocation status; no contents."""
     try:
         digest = parse_hex32(document_hash)
@@ -55,7 +67,7 @@ async def verify_hash(document_hash: str, registry: RegistryDep) -> Verification
         raise ValidationError("document_hash: expected 32 bytes as 64 hex digits",
                               [{"loc": "document_hash", "msg": "expected 0x followed by 64 hex digits"}]) from None
     report, receipt = await to_thread.run_sync(lambda: registry.verify_hash(digest))
-    return _public(report, receipt)
+    return _answer(_public(report, receipt))
 
 
 @router.get("/v1/verifications/{receipt_id}", summary="A verification receipt from the audit log")
@@ -72,8 +84,10 @@ async def verify_token(token: str, registry: RegistryDep, accept: Annotated[str,
     report, receipt = await to_thread.run_sync(lambda: registry.verify_token(token))
     public = _public(report, receipt)
     if "application/json" in accept and "text/html" not in accept:
-        return Response(public.model_dump_json(), media_type="application/json")
-    return HTMLResponse(render_verdict(public))
+        return _answer(public)
+    status = 503 if public.verdict is Verdict.UNAVAILABLE else 200
+    return HTMLResponse(render_verdict(public), status_code=status,
+                        headers={"Retry-After": "5"} if status == 503 else None)
 
 
 _COLOURS = {"VALID": ("#e6f4ea", "#137333"), "VALID_WITH_WARNINGS": ("#fef7e0", "#b06000")}

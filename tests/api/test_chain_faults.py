@@ -1,0 +1,97 @@
+"""Chain faults: an unreachable RPC node, a restart from the state file, and a reorg."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.app import create_app
+from api.config import Settings
+from api.serve import set_up_demo
+from registry.anchoring import BatchPolicy
+from registry.chain import ChainClient
+from registry.nodes import NodeProcess
+from registry.runtime import Node, NodeConfig, open_node
+from tests.api.support import anchored, auth
+from tests.conftest import example
+
+
+@pytest.fixture
+def chain_node(tmp_path: Path) -> Iterator[tuple[NodeProcess, Node, dict[str, Any]]]:
+    anvil = NodeProcess(kind="anvil", state_file=tmp_path / "anvil.json").start()
+    node = open_node(NodeConfig(data_dir=tmp_path / "node", rpc_url=anvil.url,
+                                batch=BatchPolicy(max_size=64, max_wait=0.05)))
+    keys = json.loads(set_up_demo(node, "http://testserver").read_text())
+    try:
+        yield anvil, node, keys
+    finally:
+        node.close()
+        anvil.stop()
+
+
+@pytest.fixture
+async def http(chain_node: tuple[NodeProcess, Node, dict[str, Any]]) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(Settings(public_url="http://testserver"), chain_node[1])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        yield client
+
+
+async def test_an_unreachable_chain_still_accepts_fails_closed_and_catches_up(
+    chain_node: tuple[NodeProcess, Node, dict[str, Any]], http: httpx.AsyncClient
+) -> None:
+    anvil, node, keys = chain_node
+    issuer = auth(keys, "issuer")
+    first = (await http.post("/v1/certificates", json=example(), headers=issuer)).json()
+    await anchored(http, issuer, first["id"])
+
+    anvil.stop()
+    accepted = await http.post("/v1/certificates", json=example(), headers=issuer)
+    assert accepted.status_code == 202 and accepted.json()["status"] == "pending"
+    assert (await http.get("/readyz")).status_code == 503
+    await asyncio.sleep(1.2)  # the follower's last good head check goes stale
+    verdict = await http.get(f"/v1/verify/{first['document_hash']}")
+    assert verdict.status_code == 503 and verdict.headers["retry-after"]
+    assert verdict.json()["verdict"] == "UNAVAILABLE"
+
+    restarted = NodeProcess(kind="anvil", state_file=anvil.state_file, port=anvil.port).start()  # same port, state
+    try:
+        record = await anchored(http, issuer, accepted.json()["id"], timeout=30)
+        assert record["status"] == "anchored"
+        assert (await http.get("/readyz")).status_code == 200
+        assert (await http.get(f"/v1/verify/{first['document_hash']}")).json()["verdict"] == "VALID"
+    finally:
+        restarted.stop()
+
+
+async def test_a_reorg_that_drops_an_anchor_is_noticed_and_anchored_again(
+    chain_node: tuple[NodeProcess, Node, dict[str, Any]], http: httpx.AsyncClient
+) -> None:
+    anvil, node, keys = chain_node
+    issuer = auth(keys, "issuer")
+    outside = ChainClient.connect(anvil.url)
+    node.service.anchorer.stop()  # drive the worker by hand, to see each step
+    snapshot = outside.snapshot()
+    created = (await http.post("/v1/certificates", json=example(), headers=issuer)).json()
+    node.service.anchorer.flush()
+    row = node.service.store.certificate(created["id"])
+    root = node.service.store.batch(row.batch_id).root  # type: ignore[arg-type]
+    assert row.status == "anchored" and node.service.chain.batch_of(root).issuer is not None
+
+    outside.revert_to(snapshot)  # the block with the anchoring transaction is gone
+    assert node.service.chain.batch_of(root).issuer is None
+    assert node.service.anchorer.watch_reorgs(force=True) == 1
+    assert node.service.store.certificate(created["id"]).status == "pending"
+
+    node.service.anchorer.flush()
+    again = node.service.store.certificate(created["id"])
+    new_root = node.service.store.batch(again.batch_id).root  # type: ignore[arg-type]
+    assert again.status == "anchored" and node.service.chain.batch_of(new_root).issuer is not None
+    node.service.follower.poll()
+    verdict = (await http.get(f"/v1/verify/{created['document_hash']}")).json()
+    assert verdict["verdict"] == "VALID", verdict["summary"]
