@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from api import problems
 from api.config import Settings
 from api.limits import BodyLimit
+from api.schemas import PROBLEM_RESPONSES
 from api.routers import credentials, customs, governance, issuers, ops
 from registry.anchoring import BatchPolicy
 from registry.runtime import Node, NodeConfig, open_node
@@ -48,7 +49,8 @@ def create_app(settings: Settings | None = None, node: Node | None = None, *, cl
             if owned:
                 running.close()
 
-    app = FastAPI(title="Certificate of Origin registry", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Certificate of Origin registry", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
+                  responses=PROBLEM_RESPONSES)
     app.state.settings = settings
     if node is not None:
         app.state.node = node

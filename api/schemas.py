@@ -169,6 +169,28 @@ class KeyCreated(BaseModel):
     role: str
 
 
+class Problem(BaseModel):
+    """An error, as ``application/problem+json`` (RFC 9457)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = None
+    contract_error: str | None = None
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": text, "content": {"application/problem+json": {"schema": Problem.model_json_schema()}}}
+    for status, text in ((400, "Malformed request"), (401, "No or invalid API key"), (403, "Not allowed for this key"),
+                         (404, "Not found"), (409, "Conflicts with the current state"), (410, "Key destroyed"),
+                         (413, "Body over the size limit"), (422, "Invalid input; the failing fields are named"),
+                         (500, "Unexpected error"), (502, "The chain refused or failed"),
+                         (503, "The chain could not be reached"))
+}
+"""Every error any endpoint may answer, documented once for all of them."""
+
+
 class Health(BaseModel):
     """Liveness / readiness answer."""
 

@@ -45,7 +45,7 @@ import re
 import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 import rfc8785
 from pydantic import BaseModel, ConfigDict, Field
@@ -180,7 +180,7 @@ class BatchProof(_Frozen):
     """Proof that a document hash is a leaf of a batch: sibling path, leaf level first."""
 
     batch_root: str = Field(pattern=_HEX32)
-    path: list[str] = Field(default_factory=list, max_length=64)
+    path: list[Annotated[str, Field(pattern=_HEX32)]] = Field(default_factory=list, max_length=64)
 
 
 class AnchorRef(_Frozen):

@@ -8,6 +8,7 @@ issuers), and every test that asks for ``chain`` runs between an
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,3 +144,24 @@ def demo_keys(node: Node) -> dict[str, dict[str, str]]:
 
     keys: dict[str, dict[str, str]] = json.loads((node.config.data_dir / "demo-keys.json").read_text())
     return keys
+
+
+# -- everything logged during the session, for the secrets test -------------------------------
+
+CAPTURED_LOGS: list[str] = []
+
+
+class _Capture(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            CAPTURED_LOGS.append(self.format(record))
+        except Exception:  # noqa: BLE001 - a log record that cannot format is not a secret leak
+            CAPTURED_LOGS.append(str(record.msg))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    handler = _Capture(level=logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    logging.getLogger().addHandler(handler)
+    for name in ("coo", "uvicorn", "fastapi"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
