@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import problems
 from api.config import Settings
-from api.limits import BodyLimit
+from api.limits import BodyLimit, JsonGuard
 from api.schemas import PROBLEM_RESPONSES
 from api.routers import credentials, customs, governance, issuers, ops
 from registry.anchoring import BatchPolicy
@@ -27,7 +27,8 @@ def node_config(settings: Settings) -> NodeConfig:
     return NodeConfig(
         data_dir=settings.data_dir, base_url=settings.base_url, rpc_url=settings.rpc_url, contract_address=settings.contract_address,
         kek=settings.kek.get_secret_value() if settings.kek else None,
-        batch=BatchPolicy(max_size=settings.batch_max_size, max_wait=settings.batch_max_wait_ms / 1000),
+        batch=BatchPolicy(max_size=settings.batch_max_size, max_wait=settings.batch_max_wait_ms / 1000,
+                          confirmations=settings.confirmation_depth),
     )
 
 
@@ -59,5 +60,6 @@ def create_app(settings: Settings | None = None, node: Node | None = None, *, cl
     for router in (issuers.router, customs.router, governance.router, credentials.router, ops.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=ops.STATIC), name="static")
+    app.add_middleware(JsonGuard)
     app.add_middleware(BodyLimit, default=settings.max_body_bytes, batch=settings.max_batch_body_bytes)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -59,3 +60,90 @@ async def _refuse(send: Send, limit: int) -> None:
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+class JsonGuard:
+    """ASGI middleware: refuse JSON bodies with duplicate keys, NaN/Infinity, or nesting deeper than 64.
+
+    Python's ``json`` keeps the last of duplicate keys and accepts ``NaN``: both let
+    two parties read one document differently, so they are refused up front.
+    """
+
+    MAX_DEPTH = 64
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers") or []) if scope["type"] == "http" else {}
+        if scope["type"] != "http" or b"json" not in headers.get(b"content-type", b""):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        problem = _json_problem(body, self.MAX_DEPTH) if body else None
+        if problem is not None:
+            payload = json.dumps({"type": "about:blank", "title": "Invalid JSON", "status": 400,
+                                  "detail": problem}).encode()
+            await send({"type": "http.response.start", "status": 400,
+                        "headers": [(b"content-type", b"application/problem+json"),
+                                    (b"content-length", str(len(payload)).encode())]})
+            await send({"type": "http.response.body", "body": payload})
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def _json_problem(body: bytes, max_depth: int) -> str | None:
+    def no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        seen: dict[str, object] = {}
+        for key, value in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen[key] = value
+        return seen
+
+    def no_constants(name: str) -> object:
+        raise ValueError(f"{name} is not a JSON number")
+
+    def exact_float(text: str) -> float:
+        value = float(text)
+        if Decimal(text) != Decimal(repr(value)):
+            raise ValueError(f"the number {text[:40]} is beyond float precision; send it as a string")
+        return value
+
+    def safe_int(text: str) -> int:
+        value = int(text)
+        if abs(value) > 2**53 - 1:
+            raise ValueError(f"the integer {text[:40]} is beyond 2^53; send it as a string")
+        return value
+
+    depth = 0
+    for byte in body:  # cheap structural depth check before parsing
+        if byte in b"[{":
+            depth += 1
+            if depth > max_depth:
+                return f"JSON nested deeper than {max_depth} levels"
+        elif byte in b"]}":
+            depth -= 1
+    try:
+        json.loads(body, object_pairs_hook=no_duplicates, parse_constant=no_constants, parse_float=exact_float,
+                   parse_int=safe_int)
+    except ValueError as error:
+        return f"malformed JSON body: {error}"
+    except RecursionError:
+        return f"JSON nested deeper than {max_depth} levels"
+    return None

@@ -61,3 +61,32 @@ async def test_a_document_sealed_elsewhere_is_invalid_not_an_error(client: httpx
               "anchor": {"chain_id": 1, "contract": "0x" + "33" * 20, "batch_root": "0x" + "22" * 32}}
     answer = await client.post("/v1/verify", json=forged)
     assert answer.status_code == 200 and answer.json()["verdict"] == "INVALID"
+
+
+@pytest.mark.parametrize("raw", [b'{"a": 1, "a": 2}', b'{"quantity": NaN}', b'{"x": Infinity}',
+                                 b'{"goods": [{"item_number": 1, "item_number": 1}]}'])
+async def test_duplicate_keys_and_non_numbers_are_refused(
+    client: httpx.AsyncClient, keys: dict[str, dict[str, str]], raw: bytes
+) -> None:
+    answer = await client.post("/v1/certificates", content=raw,
+                               headers={**auth(keys, "issuer"), "Content-Type": "application/json"})
+    assert_problem(answer, 400, "JSON")
+
+
+async def test_ten_thousand_goods_items_get_a_clean_4xx(client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> None:
+    body = example()
+    item = body["goods"][0]  # type: ignore[index]
+    body["goods"] = [{**item, "item_number": i + 1} for i in range(10_000)]
+    answer = await client.post("/v1/certificates", json=body, headers=auth(keys, "issuer"))
+    assert answer.status_code in (413, 422) and answer.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_numbers_beyond_float_precision_are_refused_not_rounded(
+    client: httpx.AsyncClient, keys: dict[str, dict[str, str]]
+) -> None:
+    body = example()
+    body["goods"][0]["quantity"] = "__Q__"  # type: ignore[index]
+    raw = json.dumps(body).replace('"__Q__"', "1200.000000000000000000001").encode()
+    answer = await client.post("/v1/certificates", content=raw,
+                               headers={**auth(keys, "issuer"), "Content-Type": "application/json"})
+    assert_problem(answer, 400, "beyond float precision")
