@@ -41,14 +41,17 @@ class CertificatePublic(BaseModel):
     def from_row(cls, row: CertificateRow, batch: Any | None, base_url: str) -> CertificatePublic:
         """Build from a store row (and its batch, once anchored)."""
         anchored = batch is not None and batch.state == "anchored"
+        batch = batch if anchored else None
         reason = RevocationReason(row.revocation_reason).slug if row.revocation_reason is not None else None
         return cls(
             id=row.id, certificate_number=row.certificate_number, issuer=row.issuer,
             document_hash=hex32(row.document_hash), status=row.status, mode=row.mode,  # type: ignore[arg-type]
             exporting_country=row.exporting_country, importing_country=row.importing_country,
-            batch_root=hex32(batch.root) if anchored and batch.root else None,
-            tx_hash=batch.tx_hash if anchored else None, block_number=batch.block_number if anchored else None,
-            anchored_at=datetime.fromtimestamp(batch.anchored_at).astimezone() if anchored and batch.anchored_at else None,
+            batch_root=hex32(batch.root) if batch is not None and batch.root else None,
+            tx_hash=batch.tx_hash or None if batch is not None else None,
+            block_number=batch.block_number if batch is not None else None,
+            anchored_at=datetime.fromtimestamp(batch.anchored_at).astimezone()
+            if batch is not None and batch.anchored_at else None,
             replaces=row.replaces, replaced_by=row.replaced_by, revocation_reason=reason,
             links={
                 "self": f"/v1/certificates/{row.id}",

@@ -32,14 +32,14 @@ from eth_account.signers.local import LocalAccount
 from registry.chain import ChainClient
 from registry.errors import ChainError, ContractRevertError, RegistryError
 from registry.hashing import build_batch
-from registry.keys import KeyVault, decrypt, encrypt
+from registry.keys import DataKey, KeyVault, decrypt, encrypt
 from registry.store import BatchRow, CertificateRow, Store
 from registry.types import hex32
 
 log = logging.getLogger("coo.anchoring")
 
 
-def chain_payload(data_key: bytes, record: bytes, document_hash: bytes, issuer: str) -> bytes:
+def chain_payload(data_key: DataKey | bytes, record: bytes, document_hash: bytes, issuer: str) -> bytes:
     """The sealed record, DEFLATE-compressed, then AES-GCM under the certificate's data key.
 
     Bound (AAD) to the document hash and the issuer, so any member node holding the
@@ -48,7 +48,7 @@ def chain_payload(data_key: bytes, record: bytes, document_hash: bytes, issuer: 
     return encrypt(data_key, zlib.compress(record, 9), hex32(document_hash), issuer)
 
 
-def open_chain_payload(data_key: bytes, payload: bytes, document_hash: bytes, issuer: str) -> bytes:
+def open_chain_payload(data_key: DataKey | bytes, payload: bytes, document_hash: bytes, issuer: str) -> bytes:
     """Reverse :func:`chain_payload`.
 
     Raises:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from typing import Annotated
+from typing import Annotated, Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Body, Header, Query, Response
@@ -34,11 +34,11 @@ def _answer(public: VerificationPublic) -> Response:
     return Response(public.model_dump_json(), media_type="application/json")
 
 
-_VERIFIED = {"response_model": VerificationPublic,
-             "responses": {503: {"model": VerificationPublic, "description": "chain unreachable: verdict UNAVAILABLE"}}}
+_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"model": VerificationPublic, "description": "chain unreachable: verdict UNAVAILABLE"}}
 
 
-@router.post("/v1/verify", summary="Verify a sealed document (full or selectively disclosed)", **_VERIFIED)
+@router.post("/v1/verify", summary="Verify a sealed document (full or selectively disclosed)", response_model=VerificationPublic, responses=_UNAVAILABLE)
 async def verify(body: Annotated[VerifyRequest | SealedDocument, Body()], registry: RegistryDep) -> Response:
     """Send the sealed document itself, or `{"document": …, "declaration": {…}}` to match an import declaration."""
     document = body.document if isinstance(body, VerifyRequest) else body
@@ -48,7 +48,7 @@ async def verify(body: Annotated[VerifyRequest | SealedDocument, Body()], regist
     return _answer(_public(report, receipt))
 
 
-@router.get("/v1/verify", summary="Verify by issuer and certificate number", **_VERIFIED)
+@router.get("/v1/verify", summary="Verify by issuer and certificate number", response_model=VerificationPublic, responses=_UNAVAILABLE)
 async def verify_number(registry: RegistryDep,
                         issuer: Annotated[str, Query(pattern=r"^0x[0-9a-fA-F]{40}$", description="issuer account")],
                         number: Annotated[str, Query(min_length=1, max_length=64, description="certificate number")],
@@ -58,7 +58,7 @@ async def verify_number(registry: RegistryDep,
     return _answer(_public(report, receipt))
 
 
-@router.get("/v1/verify/{document_hash}", summary="Status-only check of a document hash", **_VERIFIED)
+@router.get("/v1/verify/{document_hash}", summary="Status-only check of a document hash", response_model=VerificationPublic, responses=_UNAVAILABLE)
 async def verify_hash(document_hash: str, registry: RegistryDep) -> Response:
     """Anchoring, issuer authorisation and revocation status; no contents."""
     try:
