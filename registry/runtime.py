@@ -14,6 +14,8 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eth_account.signers.local import LocalAccount
+
 from registry.accounts import AccountBook, load_or_create_account, write_private_file
 from registry.anchoring import Anchorer, BatchPolicy
 from registry.apikeys import ApiKeys, Role
@@ -91,7 +93,7 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
     vault = KeyVault(store, kek)
     accounts = AccountBook(data / "accounts", kek.derive("accounts"))
     api_keys = ApiKeys(store)
-    anchorer = Anchorer(store, chain, vault, _signer_lookup(accounts, node_account), config.batch)
+    anchorer = Anchorer(store, chain, vault, accounts.get, config.batch)
     follower = Follower(ChainIndexer(store, chain))
     service = RegistryService(store=store, vault=vault, chain=chain, accounts=accounts, node_account=node_account,
                               api_keys=api_keys, anchorer=anchorer, follower=follower)
@@ -104,10 +106,9 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
     return Node(config, service, deployment, anvil, admin_key_path, vc_issuer)
 
 
-def _deploy_or_attach(chain: ChainClient, node_account: object, config: NodeConfig, data: Path) -> Deployment | None:
-    from eth_account.signers.local import LocalAccount
-
-    assert isinstance(node_account, LocalAccount)
+def _deploy_or_attach(chain: ChainClient, node_account: LocalAccount, config: NodeConfig,
+                      data: Path) -> Deployment | None:
+    """Attach to the configured contract, or deploy (once) with the node account as consortium admin."""
     if config.contract_address:
         chain.use(config.contract_address)
         if not chain.is_deployed():
@@ -118,13 +119,6 @@ def _deploy_or_attach(chain: ChainClient, node_account: object, config: NodeConf
     except ChainError:
         log.info("could not fund the node account; the network must do it")
     return chain.ensure_deployed(node_account, data / "deployment.json")
-
-
-def _signer_lookup(accounts: AccountBook, node_account: object):  # type: ignore[no-untyped-def]
-    def lookup(address: str):  # type: ignore[no-untyped-def]
-        return accounts.get(address)
-
-    return lookup
 
 
 def _first_admin_key(api_keys: ApiKeys, store: Store, data: Path) -> Path | None:
