@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ from registry.reasons import RevocationReason  # noqa: E402
 from registry.report import Verdict  # noqa: E402
 from registry.runtime import NodeConfig, open_node  # noqa: E402
 from registry.verify import Verifier  # noqa: E402
-from registry.vc.keys import Resolver  # noqa: E402
+from registry.vc.resolver import Resolver  # noqa: E402
 from registry.vc.status_list import StatusList  # noqa: E402
 from registry.vc.verify import HttpStatusFetcher, verify_credential  # noqa: E402
 
@@ -174,11 +175,11 @@ def run(n: int, work: Path) -> dict[str, Any]:
         chain["verify"] = timed.summary() | {"valid": verdicts.count(Verdict.VALID)}
         trust = {"SG": {vc.key.did}}
         http = httpx.Client()
-        fetcher = HttpStatusFetcher(http, ttl=300)
-        resolver = Resolver(http=http, scheme="http")
+        fetcher = HttpStatusFetcher(http, ttl=300, allow_http=True)
+        resolver = Resolver(http=http, allow_http=True)
         timed = Timed()
         vc_verdicts = [timed.run(lambda t=t: verify_credential(
-            t.jwt, resolver=resolver, status_fetcher=fetcher, trusted_issuers=trust)).verdict for t in issued]
+            t.jwt, resolver=resolver, status_fetcher=fetcher, trusted_issuers=trust, now=datetime.now(UTC))).verdict for t in issued]
         vcp["verify"] = timed.summary() | {"valid": vc_verdicts.count(Verdict.VALID),
                                            "note": "DID resolved over HTTP per verification; status list cached (TTL 300 s)"}
 
@@ -201,12 +202,13 @@ def run(n: int, work: Path) -> dict[str, Any]:
         while outside.verify_document(probe_doc).verdict is not Verdict.REVOKED:
             time.sleep(0.005)
         chain_seen = time.perf_counter() - began
-        short = HttpStatusFetcher(http, ttl=1.0)
-        verify_credential(probe_vc.jwt, resolver=resolver, status_fetcher=short, trusted_issuers=trust)
+        short = HttpStatusFetcher(http, ttl=1.0, allow_http=True)
+        verify_credential(probe_vc.jwt, resolver=resolver, status_fetcher=short, trusted_issuers=trust,
+                          now=datetime.now(UTC))
         began = time.perf_counter()
         vc.revoke(probe_vc.status_index)
         while verify_credential(probe_vc.jwt, resolver=resolver, status_fetcher=short,
-                                trusted_issuers=trust).verdict is not Verdict.REVOKED:
+                                trusted_issuers=trust, now=datetime.now(UTC)).verdict is not Verdict.REVOKED:
             time.sleep(0.02)
         results["propagation"] = {
             "chain_seconds": chain_seen, "chain_rule": "next block (Anvil mines on demand; QBFT ~1-2 s blocks)",
@@ -235,17 +237,20 @@ def run(n: int, work: Path) -> dict[str, Any]:
 
         # -- availability ------------------------------------------------------------------
         alive_doc, alive_vc = documents[1], issued[1]
-        fresh = lambda: HttpStatusFetcher(httpx.Client(), ttl=0)  # noqa: E731
+        fresh = lambda: HttpStatusFetcher(httpx.Client(), ttl=0, allow_http=True)  # noqa: E731
         anvil.stop()
         service.follower.checked_at = 0.0
         rpc_down_chain = outside.verify_document(alive_doc).verdict
-        rpc_down_vc = verify_credential(alive_vc.jwt, resolver=resolver, status_fetcher=fresh(), trusted_issuers=trust)
+        rpc_down_vc = verify_credential(alive_vc.jwt, resolver=resolver, status_fetcher=fresh(),
+                                        trusted_issuers=trust, now=datetime.now(UTC))
         server.should_exit = True
         server.thread.join(10)  # type: ignore[attr-defined]
-        host_down_vc = verify_credential(alive_vc.jwt, resolver=resolver, status_fetcher=fresh(), trusted_issuers=trust)
+        no_cache = Resolver(http=httpx.Client(), allow_http=True)
+        host_down_vc = verify_credential(alive_vc.jwt, resolver=no_cache, status_fetcher=fresh(),
+                                         trusted_issuers=trust, now=datetime.now(UTC))
         did_cached = Resolver({vc.key.did: vc.did_document()})
         status_down_vc = verify_credential(alive_vc.jwt, resolver=did_cached, status_fetcher=fresh(),
-                                           trusted_issuers=trust)
+                                           trusted_issuers=trust, now=datetime.now(UTC))
         results["availability"] = {
             "rpc_node_down": {"chain": rpc_down_chain.value, "vc": rpc_down_vc.verdict.value},
             "status_host_down": {"chain": "VALID (does not use it)", "vc": status_down_vc.verdict.value},

@@ -1,86 +1,193 @@
-"""Certificates as W3C VC Data Model 2.0 credentials secured as ``vc+jwt``.
+"""Certificates of origin as W3C VC Data Model 2.0 credentials, secured as ``vc+jwt``.
 
-The JWS payload is the credential itself (VC-JOSE-COSE: no ``vc`` wrapper
-claim), the protected header carries ``typ: vc+jwt``, ``cty: vc`` and the
-verification method as ``kid``, and the signature is Ed25519. The algorithm
-is named ``Ed25519`` (RFC 9864's fully-specified name; ``EdDSA`` is deprecated).
+The certificate JSON becomes the ``credentialSubject`` unchanged; its dates
+become the credential's validity period; a ``BitstringStatusListEntry`` with
+purpose ``revocation`` points at the issuer's status list. The credential is
+then the JWS payload itself (VC-JOSE-COSE: no ``vc`` wrapper claim), with the
+protected header ``{"alg": "EdDSA", "typ": "vc+jwt", "cty": "vc", "kid": <verification method>}``.
+
+Dates are read as UTC days, as the chain path reads them: ``validFrom`` is the
+start of the issue date and ``validUntil`` the last second of ``valid_until``.
+An issuer east of UTC signing early on its issue date would otherwise issue a
+credential that is not yet valid, so ``validFrom`` is moved back to the moment
+of signing when that is earlier.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
-from joserfc import jws
-
+from registry.vc.errors import CredentialFormatError
+from registry.vc.jose import sign_compact
 from registry.vc.keys import IssuerKey
-from registry.vc.status_list import StatusList
+from registry.vc.status_list import VC_CONTEXT, StatusAllocation
 
-ALG = "Ed25519"
-VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 COO_CONTEXT = "https://coo-registry.example/contexts/certificate-of-origin/v1"
+"""This project's context for the certificate terms."""
+
+CREDENTIAL_TYPE = "CertificateOfOriginCredential"
+
+_REQUIRED = ("certificate_number", "exporting_country", "issue_date", "valid_until")
 
 
 @dataclass(frozen=True)
 class IssuedCredential:
-    """A signed credential: its compact JWS, the credential JSON, and its status index."""
+    """A certificate issued as a credential.
+
+    Attributes:
+        jwt: the compact ``vc+jwt`` to hand to the exporter.
+        credential: the credential (the JWS payload).
+        status_index: its bit in the issuer's status list (what revocation sets).
+    """
 
     jwt: str
     credential: dict[str, Any]
     status_index: int
 
 
-def _iso(day: str | None, end_of_day: bool = False) -> str | None:
-    if not day:
-        return None
-    return f"{day}T23:59:59Z" if end_of_day else f"{day}T00:00:00Z"
+def format_instant(moment: datetime) -> str:
+    """An XML Schema ``dateTimeStamp`` in UTC (``2026-11-10T00:00:00Z``).
+
+    Raises:
+        ValueError: *moment* has no time zone.
+    """
+    if moment.tzinfo is None:
+        raise ValueError("times must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def sign(payload: Mapping[str, Any], issuer: IssuerKey, typ: str = "vc+jwt") -> str:
-    """Compact JWS of *payload* (its JSON) with the issuer's key."""
-    header = {"alg": ALG, "typ": typ, "cty": "vc", "kid": issuer.kid}
-    return str(jws.serialize_compact(header, json.dumps(payload, separators=(",", ":")), issuer.jwk(),
-                                     algorithms=[ALG]))
+def parse_instant(text: Any) -> datetime:
+    """Parse a ``validFrom``/``validUntil`` value; it must carry a time zone.
+
+    Raises:
+        CredentialFormatError: not a date-time with a time zone.
+    """
+    if not isinstance(text, str) or "T" not in text:
+        raise CredentialFormatError(f"{text!r} is not an XML Schema dateTimeStamp")
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise CredentialFormatError(f"{text!r} is not an XML Schema dateTimeStamp") from None
+    if moment.tzinfo is None:
+        raise CredentialFormatError(f"{text!r} has no time zone")
+    return moment
 
 
-def issue_credential(certificate: Mapping[str, Any], issuer: IssuerKey, status: StatusList, status_url: str,
-                     *, credential_id: str | None = None) -> IssuedCredential:
-    """Issue *certificate* (its JSON form) as a ``vc+jwt`` with a revocation status entry."""
-    index = status.allocate()
-    credential: dict[str, Any] = {
+def credential_issuer(credential: Mapping[str, Any]) -> str | None:
+    """The issuer's identifier: ``issuer`` when a string, ``issuer.id`` when an object."""
+    issuer = credential.get("issuer")
+    if isinstance(issuer, Mapping):
+        issuer = issuer.get("id")
+    return issuer if isinstance(issuer, str) else None
+
+
+def _day(certificate: Mapping[str, Any], field: str) -> date:
+    try:
+        return date.fromisoformat(str(certificate[field]))
+    except ValueError:
+        raise CredentialFormatError(f"{field}: not an ISO date", [{"loc": [field], "msg": "not an ISO date"}]) from None
+
+
+def _subject(certificate: Mapping[str, Any]) -> dict[str, Any]:
+    missing = [f for f in _REQUIRED if not certificate.get(f)]
+    if missing:
+        raise CredentialFormatError(f"the certificate lacks {', '.join(missing)}",
+                                    [{"loc": [f], "msg": "field required"} for f in missing])
+    try:
+        subject = json.loads(json.dumps(certificate, allow_nan=False))
+    except (TypeError, ValueError) as error:
+        raise CredentialFormatError(f"the certificate is not plain JSON: {error}") from None
+    if not isinstance(subject, dict):
+        raise CredentialFormatError("the certificate is not a JSON object")
+    return subject
+
+
+def build_credential(certificate: Mapping[str, Any], *, issuer_did: str, status: StatusAllocation, now: datetime,
+                     credential_id: str | None = None) -> dict[str, Any]:
+    """The unsigned VC Data Model 2.0 credential for *certificate*.
+
+    Args:
+        certificate: the certificate's JSON form (``certificate_number``,
+            ``exporting_country``, ``issue_date``, ``valid_until`` at least).
+        issuer_did: the issuing body's DID.
+        status: its place in the issuer's revocation list.
+        now: the moment of issue (timezone-aware).
+        credential_id: the credential's ``id``; a fresh ``urn:uuid:`` by default.
+
+    Returns:
+        The credential.
+
+    Raises:
+        CredentialFormatError: a required field is missing, a date is malformed,
+            the dates are out of order, the certificate is not plain JSON, or it
+            has already expired at *now*.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    subject = _subject(certificate)
+    issued, until = _day(certificate, "issue_date"), _day(certificate, "valid_until")
+    if until < issued:
+        raise CredentialFormatError("valid_until is before issue_date",
+                                    [{"loc": ["valid_until"], "msg": "before issue_date"}])
+    valid_from = min(datetime.combine(issued, time(0, 0, 0), UTC), now.astimezone(UTC).replace(microsecond=0))
+    valid_until = datetime.combine(until, time(23, 59, 59), UTC)
+    if now > valid_until:
+        raise CredentialFormatError(f"the certificate expired on {until}; it cannot be issued at {format_instant(now)}",
+                                    [{"loc": ["valid_until"], "msg": "in the past"}])
+    return {
         "@context": [VC_CONTEXT, COO_CONTEXT],
-        "id": credential_id or f"urn:coo:{issuer.did}:{certificate['certificate_number']}",
-        "type": ["VerifiableCredential", "CertificateOfOriginCredential"],
-        "issuer": issuer.did,
-        "validFrom": _iso(certificate.get("issue_date")),
-        "validUntil": _iso(certificate.get("valid_until"), end_of_day=True),
-        "credentialSubject": dict(certificate),
-        "credentialStatus": {
-            "id": f"{status_url}#{index}",
-            "type": "BitstringStatusListEntry",
-            "statusPurpose": "revocation",
-            "statusListIndex": str(index),
-            "statusListCredential": status_url,
-        },
+        "id": credential_id or f"urn:uuid:{uuid.uuid4()}",
+        "type": ["VerifiableCredential", CREDENTIAL_TYPE],
+        "issuer": issuer_did,
+        "validFrom": format_instant(valid_from),
+        "validUntil": format_instant(valid_until),
+        "credentialSubject": subject,
+        "credentialStatus": status.entry(),
     }
-    credential = {k: v for k, v in credential.items() if v is not None}
-    return IssuedCredential(sign(credential, issuer), credential, index)
 
 
-def status_list_credential(status: StatusList, issuer: IssuerKey, url: str,
-                           now: datetime | None = None) -> tuple[str, dict[str, Any]]:
-    """The ``BitstringStatusListCredential`` for *status*, signed as ``vc+jwt``."""
-    moment = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    credential = {
-        "@context": [VC_CONTEXT],
-        "id": url,
-        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
-        "issuer": issuer.did,
-        "validFrom": moment,
-        "credentialSubject": {"id": f"{url}#list", "type": "BitstringStatusList", "statusPurpose": "revocation",
-                              "encodedList": status.encode()},
-    }
-    return sign(credential, issuer), credential
+def secure_credential(credential: Mapping[str, Any], issuer: IssuerKey) -> str:
+    """Sign any credential as a ``vc+jwt`` with *issuer*'s key.
+
+    Args:
+        credential: the credential; it becomes the JWS payload unchanged.
+        issuer: the signing key; its verification method becomes the ``kid``.
+
+    Returns:
+        The compact JWS.
+
+    Raises:
+        CredentialFormatError: the credential is not JSON-serialisable, or its
+            issuer is not *issuer*'s DID.
+    """
+    if credential_issuer(credential) != issuer.did:
+        raise CredentialFormatError(f"the credential names issuer {credential_issuer(credential)!r}, "
+                                    f"but the key signs as {issuer.did}")
+    return sign_compact(credential, issuer.private_key, kid=issuer.kid)
+
+
+def issue_credential(certificate: Mapping[str, Any], issuer: IssuerKey, status: StatusAllocation, now: datetime, *,
+                     credential_id: str | None = None) -> IssuedCredential:
+    """Issue *certificate* as a ``vc+jwt`` carrying a revocation status entry.
+
+    Args:
+        certificate: the certificate's JSON form.
+        issuer: the issuing body's key and DID.
+        status: the index reserved for it (see :meth:`~registry.vc.status_list.StatusList.reserve`).
+        now: the moment of issue (timezone-aware).
+        credential_id: the credential's ``id``; a fresh ``urn:uuid:`` by default.
+
+    Returns:
+        The token, the credential and its status index.
+
+    Raises:
+        CredentialFormatError: see :func:`build_credential`.
+    """
+    credential = build_credential(certificate, issuer_did=issuer.did, status=status, now=now,
+                                  credential_id=credential_id)
+    return IssuedCredential(secure_credential(credential, issuer), credential, status.index)

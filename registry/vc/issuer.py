@@ -1,9 +1,10 @@
-"""A node's verifiable-credential issuer: its DID key and its published status list.
+"""A node as a verifiable-credential issuer: its DID key and its published status list.
 
 The Ed25519 key is kept encrypted under the node's KEK (AES-GCM) in the data
 directory; the status list (bits and assigned indexes) is saved after every
 change. The node serves the DID document at ``/.well-known/did.json`` and the
-signed status list credential at a stable URL.
+signed status list credential at :data:`STATUS_PATH`, re-signed after each
+change and before half its validity has run out.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,18 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from registry.accounts import write_private_file
 from registry.keys import KEK, decrypt, encrypt
-from registry.vc.credential import IssuedCredential, issue_credential, status_list_credential
-from registry.vc.keys import IssuerKey, did_document
-from registry.vc.status_list import StatusList
+from registry.vc.credential import IssuedCredential, issue_credential
+from registry.vc.keys import IssuerKey
+from registry.vc.status_list import StatusList, issue_status_list_credential
 
 STATUS_PATH = "/v1/status-lists/revocation-1"
+"""Where the node publishes its revocation list credential."""
+
+STATUS_TTL_SECONDS = 60
+"""The list's ``ttl`` hint; HTTP ``Cache-Control: max-age`` should say the same."""
+
+STATUS_VALIDITY = timedelta(days=1)
+"""How long a signed list stays valid (bounds the replay of a stale copy)."""
 
 
 class VcIssuer:
@@ -32,7 +41,7 @@ class VcIssuer:
     Args:
         directory: where the key and the status list live.
         kek: the node's key-encryption key.
-        did: this node's did:web.
+        did: this node's ``did:web``.
         base_url: where the node is reachable (for the status list URL).
     """
 
@@ -43,7 +52,7 @@ class VcIssuer:
         self.key = IssuerKey(self._load_key(kek), did)
         self.status = self._load_status()
         self._lock = threading.Lock()
-        self._published: str | None = None
+        self._published: tuple[datetime, str] | None = None
 
     def _load_key(self, kek: KEK) -> Ed25519PrivateKey:
         path = self.directory / "vc-issuer-key"
@@ -61,37 +70,50 @@ class VcIssuer:
         if not path.exists():
             return StatusList()
         data = json.loads(path.read_text())
-        decoded = StatusList.decode(data["encodedList"])
-        decoded.assigned = set(data["assigned"])
-        return decoded
+        return StatusList.decode(data["encodedList"], purpose=data.get("purpose", "revocation"),
+                                 assigned=data["assigned"])
 
     def _save_status(self) -> None:
         path = self.directory / "vc-status-list.json"
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"encodedList": self.status.encode(), "assigned": sorted(self.status.assigned)}))
+        tmp.write_text(json.dumps({"purpose": self.status.purpose, "encodedList": self.status.encode(),
+                                   "assigned": sorted(self.status.assigned)}))
         tmp.replace(path)
 
     def did_document(self) -> dict[str, Any]:
         """The DID document served at ``/.well-known/did.json``."""
-        return did_document(self.key.did, self.key.public_bytes)
+        return self.key.did_document()
 
-    def issue(self, certificate: Mapping[str, Any]) -> IssuedCredential:
-        """Issue a certificate as a ``vc+jwt`` with a fresh random status index."""
+    def issue(self, certificate: Mapping[str, Any], now: datetime | None = None) -> IssuedCredential:
+        """Issue a certificate as a ``vc+jwt`` with a fresh random status index.
+
+        Raises:
+            CredentialFormatError: the certificate cannot become a credential.
+            StatusListFullError: the list has no free index left.
+        """
         with self._lock:
-            issued = issue_credential(certificate, self.key, self.status, self.status_url)
+            allocation = self.status.reserve(self.status_url)
+            try:
+                issued = issue_credential(certificate, self.key, allocation, now or datetime.now(UTC))
+            except Exception:
+                self.status.release_unissued(allocation.index)
+                raise
             self._save_status()
             return issued
 
     def revoke(self, index: int) -> None:
-        """Revoke the credential at status *index* (visible once verifiers refetch the list)."""
+        """Revoke the credential at status *index* (verifiers see it once their cached list lapses)."""
         with self._lock:
-            self.status.set(index)
+            self.status.revoke(index)
             self._save_status()
             self._published = None
 
-    def status_list(self) -> str:
-        """The current signed status list credential (re-signed only after a change)."""
+    def status_list(self, now: datetime | None = None) -> str:
+        """The current signed status list credential (re-signed after a change or half its validity)."""
+        moment = now or datetime.now(UTC)
         with self._lock:
-            if self._published is None:
-                self._published = status_list_credential(self.status, self.key, self.status_url)[0]
-            return self._published
+            if self._published is None or moment - self._published[0] > STATUS_VALIDITY / 2:
+                signed = issue_status_list_credential(self.status, self.key, self.status_url, moment,
+                                                      valid_for=STATUS_VALIDITY, ttl_ms=STATUS_TTL_SECONDS * 1000)
+                self._published = (moment, signed.jwt)
+            return self._published[1]
