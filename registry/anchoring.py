@@ -25,13 +25,13 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from registry.chain import ChainClient
+from registry.chain import BatchRecord, ChainClient
 from registry.errors import ChainError, ContractRevertError, RegistryError
 from registry.hashing import build_batch
+from registry.merkle import MerkleTree
 from registry.keys import DataKey, KeyVault, decrypt, encrypt
 from registry.store import BatchRow, CertificateRow, Store
 from registry.types import hex32
@@ -173,10 +173,10 @@ class Anchorer:
             raise ChainError(f"this node holds no key for issuer {batch.issuer}")
         tree = build_batch([m.document_hash for m in members])
         self.store.mark_batch_sent(batch.id, tree.root, "")  # the root is fixed before anything goes out
-        return self._send(batch.id, batch.issuer, batch.mode, signer, members)
+        return self._send(batch.id, batch.issuer, batch.mode, signer, members, tree)
 
-    def _send(self, batch_id: int, issuer: str, mode: str, signer: LocalAccount, members: list[CertificateRow]) -> int:
-        tree = build_batch([m.document_hash for m in members])
+    def _send(self, batch_id: int, issuer: str, mode: str, signer: LocalAccount, members: list[CertificateRow],
+              tree: MerkleTree) -> int:
         try:
             if mode == "encrypted":
                 payloads = [self._payload(m) for m in members]
@@ -185,7 +185,7 @@ class Anchorer:
                 result = self.chain.anchor(signer, tree.root, len(members))
         except ContractRevertError as error:
             if error.name == "CertificateRegistryAlreadyAnchored":
-                return self._settle(batch_id, issuer, members)
+                return self._settle(batch_id, issuer, members, tree)
             self.store.release_batch(batch_id, error.name)
             raise ChainError(f"anchoring refused by the contract: {error}") from error
         self.store.mark_batch_sent(batch_id, tree.root, result.tx_hash)
@@ -197,7 +197,7 @@ class Anchorer:
         log.info("anchored batch %s: %d certificate(s) in block %d", batch_id, len(members), result.block_number)
         return len(members)
 
-    def _mark(self, batch_id: int, members: list[CertificateRow], tree: Any, block: int, anchored_at: int) -> None:
+    def _mark(self, batch_id: int, members: list[CertificateRow], tree: MerkleTree, block: int, anchored_at: int) -> None:
         proofs = {m.id: [hex32(p) for p in tree.proof(i)] for i, m in enumerate(members)}
         self.store.mark_batch_anchored(batch_id, block, anchored_at, proofs, root=tree.root)
 
@@ -213,18 +213,19 @@ class Anchorer:
             if batch.state != "sent" or batch.root is None:
                 continue
             members = self.store.batch_members(batch.id)
+            tree = build_batch([m.document_hash for m in members])
             record = self.chain.batch_of(batch.root)
             if record.issuer is None:
                 signer = self.signer_for(batch.issuer)
                 if signer is not None:
-                    done += self._send(batch.id, batch.issuer, batch.mode, signer, members)
+                    done += self._send(batch.id, batch.issuer, batch.mode, signer, members, tree)
                 continue
-            done += self._settle(batch.id, batch.issuer, members)
+            done += self._settle(batch.id, batch.issuer, members, tree, record)
         return done
 
-    def _settle(self, batch_id: int, issuer: str, members: list[CertificateRow]) -> int:
-        tree = build_batch([m.document_hash for m in members])
-        record = self.chain.batch_of(tree.root)
+    def _settle(self, batch_id: int, issuer: str, members: list[CertificateRow], tree: MerkleTree,
+                record: BatchRecord | None = None) -> int:
+        record = record or self.chain.batch_of(tree.root)
         if record.issuer is None or record.issuer.lower() != issuer.lower():
             return 0
         events = self.chain.events(0, names={"BatchAnchored"}, topics=[None, "0x" + tree.root.hex()])

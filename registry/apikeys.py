@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from eth_utils import to_checksum_address
+
 from registry.errors import AuthenticationError
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
@@ -75,7 +77,12 @@ class ApiKeys:
         self._lock = threading.Lock()
 
     def mint(self, role: Role, *, country: str | None = None, account: str | None = None, label: str = "") -> str:
-        """Create a key for *role* and return its text: the only time it is ever shown."""
+        """Create a key for *role* and return its text: the only time it is ever shown.
+
+        The account is stored checksummed, so every record made under the key
+        (a certificate's issuer, for one) has a single spelling of it.
+        """
+        account = to_checksum_address(account) if account else None
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         salt = secrets.token_bytes(16)

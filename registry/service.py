@@ -274,12 +274,9 @@ class RegistryService:
         Raises:
             NotFoundError: this node holds no such certificate.
         """
-        row = self.store.by_number(issuer, certificate_number) or self.store.by_number(issuer.lower(), certificate_number)
+        row = self.store.by_number(_checksum(issuer), certificate_number)  # issuers are stored checksummed
         if row is None:
-            rows = [r for r in [self.store.by_number(_checksum(issuer), certificate_number)] if r]
-            if not rows:
-                raise NotFoundError("certificate", f"{certificate_number} of issuer {issuer}")
-            row = rows[0]
+            raise NotFoundError("certificate", f"{certificate_number} of issuer {issuer}")
         return self.verify_token(row.id)
 
     def verify_token(self, token: str) -> tuple[VerificationReport, VerificationReceipt]:
