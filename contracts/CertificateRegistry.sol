@@ -25,9 +25,9 @@ import {TrustRegistry} from "./TrustRegistry.sol";
  * 64-byte concatenation of two nodes), so an inner node cannot pass as a leaf.
  */
 contract CertificateRegistry is TrustRegistry, ICertificateRegistry {
-    mapping(bytes32 root => Batch) private _batches;
-    mapping(bytes32 documentHash => DocumentStatus) private _statuses;
-    mapping(bytes32 documentHash => bytes32) private _replacements;
+    mapping(bytes32 root => Batch) internal _batches;
+    mapping(bytes32 documentHash => DocumentStatus) internal _statuses;
+    mapping(bytes32 documentHash => bytes32) internal _replacements;
 
     /// @param admin the consortium admin, able to admit countries.
     constructor(address admin) TrustRegistry(admin) {}
@@ -86,6 +86,7 @@ contract CertificateRegistry is TrustRegistry, ICertificateRegistry {
             _issuers[next.issuer].country != _issuers[issuer].country
         ) revert CertificateRegistryInvalidReplacement(documentHash, replacement);
         _replacements[documentHash] = replacement;
+        _afterSupersede(documentHash, replacement);
         emit CertificateSuperseded(documentHash, replacement, msg.sender);
     }
 
@@ -171,7 +172,16 @@ contract CertificateRegistry is TrustRegistry, ICertificateRegistry {
         DocumentState next,
         uint8 reason
     ) private returns (address issuer) {
-        bytes32 root = MerkleProof.processProofCalldata(proof, documentHash);
+        return _changeStatusIn(documentHash, MerkleProof.processProofCalldata(proof, documentHash), next, reason);
+    }
+
+    /// @dev {_changeStatus} for a document already known to be under `root`.
+    function _changeStatusIn(
+        bytes32 documentHash,
+        bytes32 root,
+        DocumentState next,
+        uint8 reason
+    ) internal returns (address issuer) {
         Batch storage batch = _batches[root];
         issuer = batch.issuer;
         bool single = root == documentHash;
@@ -192,13 +202,31 @@ contract CertificateRegistry is TrustRegistry, ICertificateRegistry {
         }
     }
 
+    /**
+     * @dev The state of `documentHash` under `root`: the batch's own status, unless the
+     * document (in a batch of several) went further. Zero issuer when not anchored there.
+     */
+    function _stateIn(bytes32 documentHash, bytes32 root) internal view returns (address issuer, DocumentState state) {
+        Batch storage batch = _batches[root];
+        issuer = batch.issuer;
+        if (root == documentHash && batch.documentCount != 1) return (address(0), DocumentState.Active);
+        state = batch.state;
+        if (root != documentHash) {
+            DocumentState own = _statuses[documentHash].state;
+            if (own != DocumentState.Active) state = own;
+        }
+    }
+
+    /// @dev Hook run when `documentHash` is superseded by `replacement`; does nothing here.
+    function _afterSupersede(bytes32 documentHash, bytes32 replacement) internal virtual {}
+
     /// @dev Active documents may become anything; anything but erased may be erased.
     function _checkTransition(bytes32 documentHash, DocumentState current, DocumentState next) private pure {
         bool allowed = next == DocumentState.Erased ? current != DocumentState.Erased : current == DocumentState.Active;
         if (!allowed) revert CertificateRegistryInvalidStatusChange(documentHash, current);
     }
 
-    function _checkMayChange(address issuer, bytes32 subject) private view {
+    function _checkMayChange(address issuer, bytes32 subject) internal view {
         if (msg.sender != issuer && msg.sender != authorityOf(_issuers[issuer].country)) {
             revert CertificateRegistryNotIssuer(msg.sender, subject);
         }

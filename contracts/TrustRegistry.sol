@@ -107,7 +107,7 @@ contract TrustRegistry is AccessControl, ITrustRegistry {
     }
 
     /// @inheritdoc ITrustRegistry
-    function countryOfAuthority(address authority) external view returns (bytes2) {
+    function countryOfAuthority(address authority) public view returns (bytes2) {
         return _authorityCountries[authority];
     }
 
@@ -151,7 +151,7 @@ contract TrustRegistry is AccessControl, ITrustRegistry {
         if (country == bytes2(0)) revert TrustRegistryUnknownIssuer(issuer);
     }
 
-    function _checkFreshAccount(address account) private view {
+    function _checkFreshAccount(address account) internal view virtual {
         if (
             account == address(0) ||
             _authorityCountries[account] != bytes2(0) ||

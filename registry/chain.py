@@ -49,7 +49,7 @@ from registry.errors import (
 
 T = TypeVar("T")
 
-CONTRACT_NAME = "CertificateRegistry"
+CONTRACT_NAME = "CustomsRegistry"
 DEFAULT_FUNDING_WEI = 10**21  # 1,000 ether on a development chain
 ANCHOR_GAS_LIMIT = 120_000  # a single anchoring uses about 49,300
 FEE_CACHE_SECONDS = 2.0
@@ -157,7 +157,7 @@ def _b2(country: str) -> bytes:
 
 
 class ChainClient:
-    """Client for one deployed ``CertificateRegistry`` on one chain.
+    """Client for one deployed registry contract (``CustomsRegistry``) on one chain.
 
     Args:
         w3: a connected :class:`~web3.Web3`.
@@ -495,6 +495,17 @@ class ChainClient:
         logs = self._rpc(lambda: self.w3.eth.get_logs(query))  # type: ignore[arg-type]
         decoded = self._decode_logs(logs)
         return [e for e in decoded if names is None or e.name in names]
+
+    def event_topic(self, name: str) -> str:
+        """The topic-0 (signature hash) of event *name*, for :meth:`events` filters.
+
+        Raises:
+            KeyError: the contract has no such event.
+        """
+        for topic, event in self._events.items():
+            if event == name:
+                return topic
+        raise KeyError(name)
 
     def decode_revert(self, data: str | bytes) -> ContractRevertError:
         """Turn raw revert data into a named :class:`ContractRevertError`."""

@@ -21,7 +21,7 @@ CONTRACTS_DIR = PROJECT_ROOT / "contracts"
 BUILD_DIR = CONTRACTS_DIR / "build"
 SHIM = PROJECT_ROOT / "scripts" / "solc-shim.cjs"
 
-DEPLOYABLE: tuple[str, ...] = ("CertificateRegistry",)
+DEPLOYABLE: tuple[str, ...] = ("CustomsRegistry",)
 """Contracts whose artifacts are written (the others are inherited or interfaces)."""
 
 SETTINGS: dict[str, Any] = {

@@ -52,6 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from registry.errors import SealedDocumentError, ValidationError
 from registry.merkle import MerkleTree, keccak, merkle_root, process_proof
+from registry.terms import SealedTerms, Terms, new_salt
 from registry.types import hex32, parse_hex32
 
 DOMAIN_TAG = b"CoO-document-v1"
@@ -141,18 +142,21 @@ def document_hash_of(leaves: Iterable[bytes]) -> bytes:
 
 @dataclass(frozen=True)
 class Sealed:
-    """A freshly sealed certificate: its hash, and per-field salts and leaves (by path)."""
+    """A freshly sealed certificate: its hash, per-field salts and leaves (by path), and its terms."""
 
     document_hash: bytes
     salts: dict[str, bytes]
     leaves: dict[str, bytes]
+    terms: SealedTerms | None = None
 
 
-def seal(certificate: Mapping[str, Any]) -> Sealed:
-    """Salt and hash every field of *certificate* (its JSON form).
+def seal(certificate: Mapping[str, Any], terms: Terms | None = None) -> Sealed:
+    """Salt and hash every field of *certificate* (its JSON form), and its *terms* if given.
 
     Args:
         certificate: JSON-compatible mapping (numbers as strings or safe integers).
+        terms: the terms to commit as one more leaf (:mod:`registry.terms`), so that
+            the contract can police utilisation.
 
     Returns:
         The document hash with a fresh 256-bit salt and the leaf of every field.
@@ -169,7 +173,11 @@ def seal(certificate: Mapping[str, Any]) -> Sealed:
         salt = secrets.token_bytes(SALT_SIZE)
         salts[path] = salt
         leaves[path] = leaf_hash(salt, path, value)
-    return Sealed(document_hash_of(leaves.values()), salts, leaves)
+    if terms is None:
+        return Sealed(document_hash_of(leaves.values()), salts, leaves)
+    terms_salt = new_salt()
+    sealed_terms = SealedTerms.of(terms, terms_salt)
+    return Sealed(document_hash_of([*leaves.values(), terms.leaf(terms_salt)]), salts, leaves, sealed_terms)
 
 
 class _Frozen(BaseModel):
@@ -195,13 +203,16 @@ class SealedDocument(_Frozen):
     """What the exporter hands over (``coo-sealed/1``).
 
     Salts and withheld leaves are plain strings: a malformed one is reported by the
-    integrity check, naming its path, rather than refused at parsing.
+    integrity check, naming its path, rather than refused at parsing. ``terms`` (when
+    the issuer committed them) are always disclosed: they are what importing Customs
+    needs to record a use on chain.
     """
 
     version: Literal["coo-sealed/1"] = SEALED_VERSION
     certificate: dict[str, Any]
     salts: dict[str, str] = Field(default_factory=dict)
     withheld: dict[str, str] = Field(default_factory=dict)
+    terms: SealedTerms | None = None
     document_hash: str = Field(pattern=_HEX32)
     proof: BatchProof
     anchor: AnchorRef
@@ -239,6 +250,7 @@ def build_sealed_document(
     document = SealedDocument(
         certificate=copy.deepcopy(dict(certificate)),
         salts={path: "0x" + salt.hex() for path, salt in sealed.salts.items()},
+        terms=sealed.terms,
         document_hash=hex32(sealed.document_hash),
         proof=BatchProof(batch_root=hex32(batch_root), path=[hex32(p) for p in proof]),
         anchor=anchor,
@@ -299,9 +311,33 @@ def recompute_document_hash(document: SealedDocument) -> bytes:
             or is invalid, a salt has no field, or the certificate's shape is not the
             one its fields give (a stray ``null`` or empty container).
     """
+    return document_hash_of(document_leaves(document))
+
+
+def document_leaves(document: SealedDocument) -> list[bytes]:
+    """Every leaf of the document's field tree: disclosed, withheld and the terms leaf.
+
+    Raises:
+        SealedDocumentError: as :func:`recompute_document_hash`.
+    """
     disclosed, withheld = _split(document)
     leaves = [leaf_hash(salt, path, value) for path, value, salt in disclosed]
-    return document_hash_of([*leaves, *withheld.values()])
+    if document.terms is not None:
+        leaves.append(document.terms.leaf())
+    return [*leaves, *withheld.values()]
+
+
+def terms_claim(document: SealedDocument) -> tuple[Terms, bytes, list[bytes]]:
+    """The committed terms, their salt, and the proof from the terms leaf to the field root.
+
+    Raises:
+        SealedDocumentError: the document carries no terms, or is malformed.
+    """
+    if document.terms is None:
+        raise SealedDocumentError("terms: this certificate was sealed without terms; it cannot be utilised on chain")
+    terms, salt = document.terms.unpack()
+    tree = MerkleTree(sorted(document_leaves(document)))
+    return terms, salt, tree.proof_for(terms.leaf(salt))
 
 
 def _split(document: SealedDocument) -> tuple[list[tuple[str, Any, bytes]], dict[str, bytes]]:

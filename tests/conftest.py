@@ -33,15 +33,17 @@ class Consortium:
     sg_issuer_2: LocalAccount
     jp_issuer: LocalAccount
     stranger: LocalAccount
+    jp_customs: LocalAccount
+    sg_customs: LocalAccount
 
 
 def new_consortium() -> Consortium:
     """Fresh random accounts for every role."""
-    return Consortium(*(Account.create() for _ in range(7)))
+    return Consortium(*(Account.create() for _ in range(9)))
 
 
 def set_up_consortium(client: ChainClient, people: Consortium, *, deploy: bool = True) -> None:
-    """Fund every account, deploy the registry (unless already) and admit SG and JP with their issuers."""
+    """Fund every account, deploy the registry (unless already) and admit SG and JP with their issuers and Customs."""
     for account in vars(people).values():
         client.fund(account.address)
     if deploy:
@@ -51,6 +53,8 @@ def set_up_consortium(client: ChainClient, people: Consortium, *, deploy: bool =
     client.authorise_issuer(people.sg_authority, people.sg_issuer.address)
     client.authorise_issuer(people.sg_authority, people.sg_issuer_2.address)
     client.authorise_issuer(people.jp_authority, people.jp_issuer.address)
+    client.transact(people.jp_authority, "authoriseCustoms", people.jp_customs.address)
+    client.transact(people.sg_authority, "authoriseCustoms", people.sg_customs.address)
 
 
 @pytest.fixture(scope="session")

@@ -11,15 +11,41 @@ from eth_account import Account
 
 from registry.chain import ChainClient
 from registry.errors import ContractRevertError
+from registry.ledger import CustomsLedger
 from tests.conftest import Consortium
+from tests.contracts.test_customs_registry import Issued, issue, register
 
-ACCOUNTS = ("admin", "sg_authority", "jp_authority", "sg_issuer", "sg_issuer_2", "jp_issuer", "stranger")
+ACCOUNTS = ("admin", "sg_authority", "jp_authority", "sg_issuer", "sg_issuer_2", "jp_issuer", "jp_customs",
+            "sg_customs", "stranger")
 
 
 def anchored(chain: ChainClient, people: Consortium) -> bytes:
     document = os.urandom(32)
     chain.anchor(people.sg_issuer, document, 1)
     return document
+
+
+def registered(chain: ChainClient, people: Consortium) -> Issued:
+    certificate = issue(chain, people)
+    register(CustomsLedger(chain), people, certificate)
+    return certificate
+
+
+def new_customs(chain: ChainClient, people: Consortium) -> str:
+    account = Account.create().address
+    CustomsLedger(chain).authorise_customs(people.jp_authority, account)
+    return account
+
+
+def open_request(chain: ChainClient, people: Consortium) -> int:
+    certificate = issue(chain, people)
+    request_id, _ = CustomsLedger(chain).request_verification(people.jp_customs, certificate.hash, [], os.urandom(32))
+    return request_id
+
+
+def terms_registration(chain: ChainClient, people: Consortium, who: Any) -> Any:
+    c = issue(chain, people)
+    return CustomsLedger(chain).register_terms(who, c.hash, c.proof, c.terms, c.salt, c.terms_proof)
 
 
 Call = Callable[[ChainClient, Consortium, Any], Any]
@@ -40,6 +66,17 @@ MATRIX: dict[str, tuple[Call, set[str]]] = {
                   {"sg_issuer", "sg_authority"}),
     "erase": (lambda c, p, who: c.erase(who, anchored(c, p), []), {"sg_issuer", "sg_authority"}),
     "revokeBatch": (lambda c, p, who: c.revoke_batch(who, anchored(c, p), 4), {"sg_issuer", "sg_authority"}),
+    "authoriseCustoms": (lambda c, p, who: CustomsLedger(c).authorise_customs(who, Account.create().address),
+                         {"sg_authority", "jp_authority"}),
+    "withdrawCustoms": (lambda c, p, who: CustomsLedger(c).withdraw_customs(who, new_customs(c, p)),
+                        {"jp_authority"}),
+    "registerTerms": (terms_registration, set(ACCOUNTS)),
+    "utilise": (lambda c, p, who: CustomsLedger(c).utilise(who, registered(c, p).hash, os.urandom(32), [(0, 1)]),
+                {"jp_customs"}),
+    "requestVerification": (lambda c, p, who: CustomsLedger(c).request_verification(
+        who, issue(c, p).hash, [], os.urandom(32)), {"jp_customs", "sg_customs"}),
+    "answerVerification": (lambda c, p, who: CustomsLedger(c).answer_verification(who, open_request(c, p), True),
+                           {"sg_issuer", "sg_authority"}),
 }
 
 
@@ -53,4 +90,14 @@ def test_only_the_entitled_accounts_may_call(chain: ChainClient, people: Consort
     else:
         with pytest.raises(ContractRevertError) as refused:
             call(chain, people, who)
-        assert refused.value.name.startswith(("TrustRegistry", "CertificateRegistry", "AccessControl"))
+        assert refused.value.name.startswith(("TrustRegistry", "CertificateRegistry", "CustomsRegistry",
+                                              "AccessControl"))
+
+
+def test_the_matrix_covers_every_state_changing_function(chain: ChainClient) -> None:
+    from registry.compiler import load_artifact
+
+    abi = load_artifact("CustomsRegistry")["abi"]
+    writers = {e["name"] for e in abi if e["type"] == "function" and e["stateMutability"] not in ("view", "pure")}
+    writers -= {"grantRole", "revokeRole", "renounceRole"}  # OpenZeppelin AccessControl, tested by OpenZeppelin
+    assert writers == set(MATRIX)

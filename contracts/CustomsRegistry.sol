@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {CertificateRegistry} from "./CertificateRegistry.sol";
+import {ICustomsRegistry} from "./ICustomsRegistry.sol";
+
+/**
+ * @title CustomsRegistry
+ * @notice The certificate registry with the state importing Customs write:
+ * utilisation against import declarations and retroactive verification requests.
+ * @dev Certificate terms come from a commitment inside the document hash (see
+ * {ICustomsRegistry}), so anchoring costs nothing more. A replacement or certified
+ * true copy draws on the ledger of the document it supersedes, so a quantity used
+ * under the original stays used.
+ */
+contract CustomsRegistry is CertificateRegistry, ICustomsRegistry {
+    /// @dev Type tag of the terms leaf.
+    bytes32 public constant TERMS_TYPEHASH =
+        keccak256(
+            "CoO-terms-v1(bytes32 salt,bytes2 importingCountry,uint40 validUntil,bytes32 parent,"
+            "uint256[] quantities,uint16[] parentItems)"
+        );
+    uint8 private constant _REASON_NOT_CONFIRMED = 3;
+
+    mapping(address account => bytes2) private _customs;
+    mapping(bytes32 documentHash => Registration) private _terms;
+    mapping(bytes32 documentHash => bytes32) private _ledgers;
+    mapping(bytes32 ledger => mapping(uint256 item => uint256)) private _drawn;
+    mapping(bytes32 ledgerAndDeclaration => bool) private _declarations;
+    mapping(uint256 id => VerificationRequest) private _requests;
+    mapping(bytes32 documentHash => uint32) private _openRequests;
+    uint256 private _requestCount;
+
+    /// @param admin the consortium admin, able to admit countries.
+    constructor(address admin) CertificateRegistry(admin) {}
+
+    /**
+     * @inheritdoc ICustomsRegistry
+     * @dev Requirements: caller is a country authority; `account` is fresh. Emits {CustomsAuthorised}.
+     */
+    function authoriseCustoms(address account) external {
+        bytes2 country = countryOfAuthority(msg.sender);
+        if (country == bytes2(0)) revert TrustRegistryNotCountryAuthority(msg.sender, country);
+        _checkFreshAccount(account);
+        _customs[account] = country;
+        emit CustomsAuthorised(account, country, msg.sender);
+    }
+
+    /**
+     * @inheritdoc ICustomsRegistry
+     * @dev Requirements: `account` is Customs of the caller's country. Emits {CustomsWithdrawn}.
+     */
+    function withdrawCustoms(address account) external {
+        bytes2 country = _customs[account];
+        if (country == bytes2(0)) revert CustomsRegistryUnknownCustoms(account);
+        _checkAuthority(msg.sender, country);
+        delete _customs[account];
+        emit CustomsWithdrawn(account, country, msg.sender);
+    }
+
+    /**
+     * @inheritdoc ICustomsRegistry
+     * @dev Requirements: `proof` reaches an anchored root; the terms leaf is in the
+     * document; a parent comes with one parent item per item. Emits {TermsRegistered}
+     * the first time only.
+     */
+    function registerTerms(
+        bytes32 documentHash,
+        bytes32[] calldata proof,
+        Terms calldata terms,
+        bytes32 salt,
+        bytes32[] calldata termsProof
+    ) external {
+        bytes32 root = MerkleProof.processProofCalldata(proof, documentHash);
+        (address issuer, ) = _stateIn(documentHash, root);
+        if (issuer == address(0)) revert CertificateRegistryNotAnchored(documentHash, root);
+        if (_terms[documentHash].root != bytes32(0)) return;
+        bytes32 leaf = keccak256(
+            abi.encode(
+                TERMS_TYPEHASH,
+                salt,
+                terms.importingCountry,
+                terms.validUntil,
+                terms.parent,
+                keccak256(abi.encodePacked(terms.quantities)),
+                keccak256(abi.encodePacked(terms.parentItems))
+            )
+        );
+        bytes32 fieldsRoot = MerkleProof.processProofCalldata(termsProof, leaf);
+        if (
+            keccak256(abi.encodePacked("CoO-document-v1", fieldsRoot)) != documentHash ||
+            terms.quantities.length == 0 ||
+            (terms.parent == bytes32(0) ? terms.parentItems.length != 0 : terms.parentItems.length != terms.quantities.length)
+        ) revert CustomsRegistryTermsMismatch(documentHash);
+        Registration storage registration = _terms[documentHash];
+        registration.root = root;
+        registration.importingCountry = terms.importingCountry;
+        registration.validUntil = terms.validUntil;
+        registration.parent = terms.parent;
+        registration.quantities = terms.quantities;
+        registration.parentItems = terms.parentItems;
+        emit TermsRegistered(documentHash, terms.importingCountry, terms.validUntil, terms.parent);
+    }
+
+    /**
+     * @inheritdoc ICustomsRegistry
+     * @dev Requirements: terms registered; caller is Customs of the importing country;
+     * the document (and a back-to-back parent) is active and unexpired; the declaration
+     * has not drawn on this ledger before; no item goes beyond its certified quantity.
+     * Emits {CertificateUtilised}.
+     */
+    function utilise(
+        bytes32 documentHash,
+        bytes32 declaration,
+        uint16[] calldata items,
+        uint256[] calldata quantities
+    ) external {
+        Registration storage terms = _registered(documentHash);
+        if (_customs[msg.sender] != terms.importingCountry) {
+            revert CustomsRegistryNotCustoms(msg.sender, terms.importingCountry);
+        }
+        if (items.length == 0 || items.length != quantities.length) revert CustomsRegistryInvalidDraw(documentHash, 0);
+        bytes32 ledger = _ledgerOf(documentHash);
+        bytes32 key = keccak256(abi.encode(ledger, declaration));
+        if (_declarations[key]) revert CustomsRegistryDeclarationRecorded(documentHash, declaration);
+        _declarations[key] = true;
+        bytes32 parent = terms.parent;
+        Registration storage parentTerms = terms;
+        bytes32 parentLedger;
+        if (parent != bytes32(0)) {
+            parentTerms = _registered(parent);
+            parentLedger = _ledgerOf(parent);
+        }
+        for (uint256 i = 0; i < items.length; ++i) {
+            uint256 item = items[i];
+            if (item >= terms.quantities.length || quantities[i] == 0) revert CustomsRegistryInvalidDraw(documentHash, item);
+            _draw(documentHash, ledger, item, quantities[i], terms.quantities[item]);
+            if (parent != bytes32(0)) {
+                uint256 parentItem = terms.parentItems[item];
+                if (parentItem >= parentTerms.quantities.length) revert CustomsRegistryInvalidDraw(parent, parentItem);
+                _draw(parent, parentLedger, parentItem, quantities[i], parentTerms.quantities[parentItem]);
+            }
+        }
+        emit CertificateUtilised(documentHash, declaration, msg.sender, ledger, items, quantities);
+    }
+
+    /**
+     * @inheritdoc ICustomsRegistry
+     * @dev Requirements: caller is a Customs account; `proof` reaches an anchored root.
+     * Emits {VerificationRequested}.
+     */
+    function requestVerification(
+        bytes32 documentHash,
+        bytes32[] calldata proof,
+        bytes32 reasonHash
+    ) external returns (uint256 id) {
+        if (_customs[msg.sender] == bytes2(0)) revert CustomsRegistryNotCustoms(msg.sender, bytes2(0));
+        bytes32 root = MerkleProof.processProofCalldata(proof, documentHash);
+        (address issuer, ) = _stateIn(documentHash, root);
+        if (issuer == address(0)) revert CertificateRegistryNotAnchored(documentHash, root);
+        id = ++_requestCount;
+        _requests[id] = VerificationRequest(
+            documentHash,
+            root,
+            reasonHash,
+            msg.sender,
+            uint40(block.timestamp),
+            RequestState.Open,
+            address(0),
+            0
+        );
+        ++_openRequests[documentHash];
+        emit VerificationRequested(id, documentHash, msg.sender, reasonHash);
+    }
+
+    /**
+     * @inheritdoc ICustomsRegistry
+     * @dev Requirements: request `id` is open; caller is the document's issuer or its
+     * country's authority. Emits {VerificationAnswered}, and {CertificateRevoked} when a
+     * not-confirmed answer revokes an active document.
+     */
+    function answerVerification(uint256 id, bool confirmed, bytes32 answerHash) external {
+        VerificationRequest storage request = _requests[id];
+        if (request.state == RequestState.None) revert CustomsRegistryUnknownRequest(id);
+        if (request.state != RequestState.Open) revert CustomsRegistryRequestClosed(id, request.state);
+        bytes32 documentHash = request.documentHash;
+        (address issuer, DocumentState state) = _stateIn(documentHash, request.root);
+        _checkMayChange(issuer, documentHash);
+        request.state = confirmed ? RequestState.Confirmed : RequestState.NotConfirmed;
+        request.answeredBy = msg.sender;
+        request.answeredAt = uint40(block.timestamp);
+        --_openRequests[documentHash];
+        if (!confirmed && state == DocumentState.Active) {
+            _changeStatusIn(documentHash, request.root, DocumentState.Revoked, _REASON_NOT_CONFIRMED);
+            emit CertificateRevoked(documentHash, msg.sender, _REASON_NOT_CONFIRMED);
+        }
+        emit VerificationAnswered(id, documentHash, msg.sender, confirmed, answerHash);
+    }
+
+    /// @inheritdoc ICustomsRegistry
+    function customsCountry(address account) external view returns (bytes2) {
+        return _customs[account];
+    }
+
+    /// @inheritdoc ICustomsRegistry
+    function termsOf(bytes32 documentHash) external view returns (Registration memory) {
+        return _terms[documentHash];
+    }
+
+    /// @inheritdoc ICustomsRegistry
+    function utilisationOf(
+        bytes32 documentHash,
+        uint256 itemCount
+    ) external view returns (bytes32 ledger, uint256[] memory drawn, uint32 openRequests) {
+        ledger = _ledgerOf(documentHash);
+        drawn = new uint256[](itemCount);
+        for (uint256 i = 0; i < itemCount; ++i) drawn[i] = _drawn[ledger][i];
+        openRequests = _openRequests[documentHash];
+    }
+
+    /// @inheritdoc ICustomsRegistry
+    function requestOf(uint256 id) external view returns (VerificationRequest memory) {
+        return _requests[id];
+    }
+
+    /// @inheritdoc ICustomsRegistry
+    function requestCount() external view returns (uint256) {
+        return _requestCount;
+    }
+
+    /// @dev A replacement (or certified true copy) continues the ledger of what it supersedes.
+    function _afterSupersede(bytes32 documentHash, bytes32 replacement) internal override {
+        _ledgers[replacement] = _ledgerOf(documentHash);
+    }
+
+    /// @dev Customs accounts cannot also be issuers or authorities, nor the reverse.
+    function _checkFreshAccount(address account) internal view override {
+        super._checkFreshAccount(account);
+        if (_customs[account] != bytes2(0)) revert TrustRegistryAccountInUse(account);
+    }
+
+    /// @dev Registered, active and unexpired terms of `documentHash`.
+    function _registered(bytes32 documentHash) private view returns (Registration storage terms) {
+        terms = _terms[documentHash];
+        if (terms.root == bytes32(0)) revert CustomsRegistryTermsNotRegistered(documentHash);
+        (, DocumentState state) = _stateIn(documentHash, terms.root);
+        if (state != DocumentState.Active) revert CustomsRegistryNotUsable(documentHash, uint8(state));
+        if (block.timestamp > terms.validUntil) revert CustomsRegistryExpired(documentHash, terms.validUntil);
+    }
+
+    function _draw(bytes32 documentHash, bytes32 ledger, uint256 item, uint256 quantity, uint256 certified) private {
+        uint256 drawn = _drawn[ledger][item];
+        if (drawn + quantity > certified) {
+            revert CustomsRegistryOverdrawn(documentHash, item, quantity, certified - drawn);
+        }
+        _drawn[ledger][item] = drawn + quantity;
+    }
+
+    function _ledgerOf(bytes32 documentHash) private view returns (bytes32) {
+        bytes32 ledger = _ledgers[documentHash];
+        return ledger == bytes32(0) ? documentHash : ledger;
+    }
+}
