@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.config import Settings
 from registry.apikeys import Principal, Role
+from registry.customs import CustomsDesk
 from registry.errors import AuthenticationError, PermissionDenied
 from registry.service import RegistryService
 
@@ -27,7 +28,15 @@ def get_registry(request: Request) -> RegistryService:
     return registry
 
 
+def get_customs(request: Request) -> CustomsDesk:
+    """The node's Customs desk."""
+    desk: CustomsDesk | None = request.app.state.node.customs
+    assert desk is not None
+    return desk
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+CustomsDep = Annotated[CustomsDesk, Depends(get_customs)]
 RegistryDep = Annotated[RegistryService, Depends(get_registry)]
 
 
@@ -66,3 +75,4 @@ CurrentReader = Annotated[Principal, Depends(require(Role.ISSUER, Role.AUTHORITY
 CurrentAdmin = Annotated[Principal, Depends(require(Role.ADMIN))]
 CurrentGovernor = Annotated[Principal, Depends(require(Role.ADMIN, Role.AUTHORITY))]
 CurrentAuthority = Annotated[Principal, Depends(require(Role.AUTHORITY))]
+CurrentCustoms = Annotated[Principal, Depends(require(Role.CUSTOMS))]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date as date_
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -170,6 +171,150 @@ class KeyCreated(BaseModel):
 
     api_key: str
     role: str
+
+
+class TrueCopyRequest(BaseModel):
+    """Optional remarks printed on a certified true copy (e.g. why the original was replaced)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    remarks: str | None = Field(default=None, min_length=1, max_length=2000)
+
+
+# -- Customs to Customs ---------------------------------------------------------------------
+
+Quantity = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=6)]
+
+
+class DrawInput(BaseModel):
+    """Quantity drawn from one goods item (its `item_number` on the certificate)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item_number: int = Field(ge=1, le=65_535)
+    quantity: Quantity
+
+
+class UtilisationCreate(BaseModel):
+    """One use of a certificate against an import declaration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    declaration_reference: str = Field(min_length=1, max_length=120, pattern=r"^[\x20-\x7E]+$")
+    date: date_
+    items: list[DrawInput] = Field(min_length=1, max_length=1000)
+    document: SealedDocument | None = Field(
+        default=None, description="the sealed document, when this node did not issue it and holds no key to open it")
+    parent_document: SealedDocument | None = Field(
+        default=None, description="for a back-to-back certificate whose parent is not yet known on chain")
+
+
+class DrawPublic(BaseModel):
+    """A quantity drawn from one goods item."""
+
+    item_number: int
+    quantity: str
+
+
+class UtilisationPublic(BaseModel):
+    """A recorded utilisation."""
+
+    id: str
+    declaration_reference: str
+    declared_on: str
+    draws: list[DrawPublic]
+    customs: str
+    tx_hash: str
+    block_number: int
+
+
+class ItemBalance(BaseModel):
+    """Certified, drawn and remaining quantity of one goods item."""
+
+    item_number: int
+    unit: str | None
+    certified: str
+    drawn: str
+    remaining: str
+
+
+class UtilisationState(BaseModel):
+    """How much of a certificate has been used, and this node's declarations against it."""
+
+    document_hash: str
+    items: list[ItemBalance]
+    exhausted: bool
+    open_verification_requests: int
+    declarations: list[UtilisationPublic]
+
+
+class UtilisationRecorded(UtilisationState):
+    """A new utilisation and the certificate's balance after it."""
+
+    utilisation: UtilisationPublic
+
+
+class RequestCreate(BaseModel):
+    """Open a retroactive verification request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+    document: SealedDocument | None = None
+
+
+class RequestAnswer(BaseModel):
+    """The issuing side's answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer: Literal["confirmed", "not-confirmed"]
+    remarks: str | None = Field(default=None, max_length=2000)
+
+
+class VerificationRequestPublic(BaseModel):
+    """A retroactive verification request (the reason text only where this node holds it)."""
+
+    id: int
+    document_hash: str
+    certificate_id: str | None
+    certificate_number: str | None
+    status: Literal["open", "confirmed", "not-confirmed"]
+    opened_by: str
+    country: str | None
+    reason: str | None
+    reason_hash: str
+    opened_at: datetime
+    age_seconds: int
+    answered_at: datetime | None
+    answered_by: str | None
+    answer: str | None
+
+
+class KeyReleased(BaseModel):
+    """A data key released to the importing country's Customs (base64url, no padding)."""
+
+    document_hash: str
+    issuer: str
+    data_key: str
+
+
+class CustomsCreate(BaseModel):
+    """Admit a Customs account of the authority's country; the node creates it unless one is given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(min_length=1, max_length=200)
+    account: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
+
+
+class PeerSet(BaseModel):
+    """Another country's node and the Customs API key this node uses there."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(pattern=r"^https?://[^\s]+$", max_length=300)
+    api_key: str = Field(min_length=1, max_length=300)
 
 
 class Problem(BaseModel):

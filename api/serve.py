@@ -33,14 +33,16 @@ def set_up_demo(node: Node, base_url: str) -> Path:
     jp_authority, jp_authority_key = service.admit_country(admin, "JP", None)
     sg = Principal("demo", Role.AUTHORITY, "SG", sg_authority, "demo authority SG")
     issuer, issuer_key = service.authorise_issuer(sg, "Singapore Customs (demo issuing body)", None)
-    customs_key = service.api_keys.mint(Role.CUSTOMS, country="JP", label="Japan Customs (demo)")
+    jp = Principal("demo", Role.AUTHORITY, "JP", jp_authority, "demo authority JP")
+    assert node.customs is not None
+    customs, customs_key = node.customs.authorise_customs(jp, "Japan Customs (demo)")
     keys: dict[str, Any] = {
         "node": base_url,
         "admin": {"role": "admin", "api_key": admin_key},
         "authority": {"role": "authority", "country": "SG", "account": sg_authority, "api_key": sg_authority_key},
         "authority_jp": {"role": "authority", "country": "JP", "account": jp_authority, "api_key": jp_authority_key},
         "issuer": {"role": "issuer", "country": "SG", "account": issuer, "api_key": issuer_key},
-        "customs": {"role": "customs", "country": "JP", "api_key": customs_key},
+        "customs": {"role": "customs", "country": "JP", "account": customs, "api_key": customs_key},
     }
     write_json_private(path, keys)
     return path

@@ -128,21 +128,24 @@ contract CustomsRegistry is CertificateRegistry, ICustomsRegistry {
         bytes32 parent = terms.parent;
         Registration storage parentTerms = terms;
         bytes32 parentLedger;
+        uint16[] memory parentItems;
         if (parent != bytes32(0)) {
             parentTerms = _registered(parent);
             parentLedger = _ledgerOf(parent);
+            parentItems = new uint16[](items.length);
         }
         for (uint256 i = 0; i < items.length; ++i) {
             uint256 item = items[i];
             if (item >= terms.quantities.length || quantities[i] == 0) revert CustomsRegistryInvalidDraw(documentHash, item);
             _draw(documentHash, ledger, item, quantities[i], terms.quantities[item]);
             if (parent != bytes32(0)) {
-                uint256 parentItem = terms.parentItems[item];
+                uint16 parentItem = terms.parentItems[item];
                 if (parentItem >= parentTerms.quantities.length) revert CustomsRegistryInvalidDraw(parent, parentItem);
                 _draw(parent, parentLedger, parentItem, quantities[i], parentTerms.quantities[parentItem]);
+                parentItems[i] = parentItem;
             }
         }
-        emit CertificateUtilised(documentHash, declaration, msg.sender, ledger, items, quantities);
+        emit CertificateUtilised(documentHash, declaration, msg.sender, ledger, items, quantities, parentLedger, parentItems);
     }
 
     /**

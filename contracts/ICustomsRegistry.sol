@@ -85,14 +85,21 @@ interface ICustomsRegistry {
     event CustomsWithdrawn(address indexed account, bytes2 indexed country, address indexed by);
     /// @dev Emitted when a document's committed terms are registered.
     event TermsRegistered(bytes32 indexed documentHash, bytes2 indexed importingCountry, uint40 validUntil, bytes32 parent);
-    /// @dev Emitted for each recorded use of a certificate against an import declaration.
+    /**
+     * @dev Emitted for each recorded use of a certificate against an import declaration.
+     * `ledger` is the document whose quantities were drawn (itself, or the document it
+     * replaced); for a back-to-back certificate `parentLedger` and `parentItems` say
+     * what of its parent was drawn down by the same quantities (zero and empty otherwise).
+     */
     event CertificateUtilised(
         bytes32 indexed documentHash,
         bytes32 indexed declaration,
         address indexed customs,
         bytes32 ledger,
         uint16[] goodsItems,
-        uint256[] quantities
+        uint256[] quantities,
+        bytes32 parentLedger,
+        uint16[] parentItems
     );
     /// @dev Emitted when importing Customs opens a retroactive verification request.
     event VerificationRequested(uint256 indexed id, bytes32 indexed documentHash, address indexed customs, bytes32 reasonHash);

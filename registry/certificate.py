@@ -288,8 +288,8 @@ def rule_violations(c: Certificate) -> list[tuple[str, str]]:
     5. Each flag has its reference, and only then: ``third_party_invoicing`` ⇔
        ``invoicing_party``, ``back_to_back`` ⇔ ``parent_reference``,
        ``certified_true_copy`` ⇔ ``original_reference``.
-    6. No reference (``replaces``, ``parent_reference``, ``original_reference``)
-       names the certificate itself.
+    6. Neither ``replaces`` nor ``parent_reference`` names the certificate itself
+       (a certified true copy keeps its original's number, so ``original_reference`` may).
     7. Back-to-back certificates exist only under a trade agreement.
     8. ``fob_value`` and ``currency`` come together; an ``RVC`` criterion needs an FOB value.
     9. When the quantity is a mass (GRM, KGM, DTN, TNE, KTN) and a gross weight
@@ -317,7 +317,7 @@ def rule_violations(c: Certificate) -> list[tuple[str, str]]:
             add((field, f"required when {flag} is true"))
         elif not getattr(c, flag) and getattr(c, field) is not None:
             add((field, f"only allowed when {flag} is true"))
-    for field in ("replaces", "parent_reference", "original_reference"):
+    for field in ("replaces", "parent_reference"):  # a certified true copy keeps the original's number
         if getattr(c, field) == c.certificate_number:
             add((field, "must not be the certificate's own number"))
     if c.back_to_back and not c.is_preferential:

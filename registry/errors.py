@@ -18,6 +18,7 @@ maps the tree to ``application/problem+json`` in one place and the CLI prints
     │   ├── KeyDestroyedError        the data key was destroyed (erased)
     │   └── DecryptionError          ciphertext or key failed authentication
     ├── StoreError                   local database problems
+    ├── PeerError                    another member node failed or refused
     └── ChainError                   anything from the EVM node
         ├── ChainUnavailableError    node unreachable (verification fails closed)
         ├── ContractNotDeployedError no code at the configured address
@@ -127,6 +128,12 @@ class StoreError(RegistryError):
     """The local store failed (I/O, schema, integrity)."""
 
     title = "Store error"
+
+
+class PeerError(RegistryError):
+    """Another member node (e.g. an issuing node asked for a key) failed or refused."""
+
+    title = "Peer node failed"
 
 
 # -- chain -------------------------------------------------------------------------

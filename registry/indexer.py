@@ -20,6 +20,8 @@ from typing import Any
 from registry import projection
 from registry.chain import ChainClient, ChainEvent, DocumentView
 from registry.errors import ChainError
+from registry.ledger import Utilisation
+from registry.projection import PROJECTED_TABLES
 from registry.store import Store
 
 log = logging.getLogger("coo.indexer")
@@ -95,8 +97,7 @@ class ChainIndexer:
             return
         log.warning("the chain reorganised below block %s: rebuilding the event index", row[0])
         with self.store.transaction() as conn:
-            for table in ("chain_events", "onchain_batches", "onchain_documents", "onchain_issuers",
-                          "onchain_standing", "sync_state"):
+            for table in PROJECTED_TABLES:
                 conn.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed table names)
 
     def _block_times(self, events: list[ChainEvent]) -> dict[int, int]:
@@ -160,6 +161,10 @@ class Follower:
         """A document's on-chain state from the index, and the head it reflects."""
         assert self.head is not None
         return self.view.inspect(document_hash, proof), self.head
+
+    def utilisation(self, document_hash: bytes, item_count: int) -> Utilisation:
+        """A document's utilisation and open verification requests, from the index."""
+        return self.view.utilisation(document_hash, item_count)
 
     def _run(self) -> None:
         while not self._stop.is_set():

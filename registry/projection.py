@@ -16,8 +16,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from registry.chain import ChainEvent, DocumentState, DocumentView
+from registry.ledger import RequestState, Utilisation
 from registry.merkle import process_proof
 
+PROJECTED_TABLES = ("chain_events", "onchain_batches", "onchain_documents", "onchain_issuers", "onchain_standing",
+                    "onchain_ledgers", "onchain_drawn", "onchain_requests", "onchain_customs", "sync_state")
+"""Everything rebuilt from the chain when the index is dropped (after a reorg)."""
 
 
 def apply(conn: sqlite3.Connection, event: ChainEvent, block_time: int) -> None:
@@ -41,6 +45,8 @@ def apply(conn: sqlite3.Connection, event: ChainEvent, block_time: int) -> None:
             " state = excluded.state, reason = excluded.reason, changed_at = excluded.changed_at,"
             " changed_by = excluded.changed_by, replacement = COALESCE(excluded.replacement, replacement)",
             (document, int(state), reason, block_time, a["by"], a.get("replacement")))
+        if state is DocumentState.ERASED:  # crypto-shredding reaches keys released to this node too
+            conn.execute("DELETE FROM released_keys WHERE document_hash = ?", (document,))
     elif name == "BatchRevoked":
         conn.execute("UPDATE onchain_batches SET state = ?, reason = ? WHERE root = ? AND state = 0",
                      (int(DocumentState.REVOKED), int(a["reason"]), a["root"]))
@@ -53,6 +59,43 @@ def apply(conn: sqlite3.Connection, event: ChainEvent, block_time: int) -> None:
         issuer = a["issuer"].lower()
         conn.execute("UPDATE onchain_issuers SET active = ? WHERE issuer = ?", (active, issuer))
         conn.execute("INSERT INTO onchain_standing (issuer, at, active) VALUES (?, ?, ?)", (issuer, block_time, active))
+    else:
+        _apply_customs(conn, name, a, block_time)
+    if name == "CertificateSuperseded":  # a replacement continues the ledger of what it supersedes
+        conn.execute("INSERT OR REPLACE INTO onchain_ledgers VALUES (?, ?)",
+                     (a["replacement"], _ledger(conn, a["documentHash"])))
+
+
+def _apply_customs(conn: sqlite3.Connection, name: str, a: dict[str, Any], block_time: int) -> None:
+    if name == "CertificateUtilised":
+        _draw(conn, a["ledger"], a["goodsItems"], a["quantities"])
+        if a["parentItems"]:
+            _draw(conn, a["parentLedger"], a["parentItems"], a["quantities"])
+    elif name == "VerificationRequested":
+        conn.execute("INSERT OR IGNORE INTO onchain_requests (id, document_hash, customs, reason_hash, opened_at, state)"
+                     " VALUES (?, ?, ?, ?, ?, ?)",
+                     (a["id"], a["documentHash"], a["customs"], a["reasonHash"], block_time, int(RequestState.OPEN)))
+    elif name == "VerificationAnswered":
+        state = RequestState.CONFIRMED if a["confirmed"] else RequestState.NOT_CONFIRMED
+        conn.execute("UPDATE onchain_requests SET state = ?, answered_by = ?, answered_at = ? WHERE id = ?",
+                     (int(state), a["by"], block_time, a["id"]))
+    elif name == "CustomsAuthorised":
+        conn.execute("INSERT OR REPLACE INTO onchain_customs VALUES (?, ?)",
+                     (a["account"].lower(), bytes(a["country"]).decode()))
+    elif name == "CustomsWithdrawn":
+        conn.execute("DELETE FROM onchain_customs WHERE account = ?", (a["account"].lower(),))
+
+
+def _draw(conn: sqlite3.Connection, ledger: bytes, items: Sequence[int], quantities: Sequence[int]) -> None:
+    for item, quantity in zip(items, quantities, strict=True):
+        row = conn.execute("SELECT drawn FROM onchain_drawn WHERE ledger = ? AND item = ?", (ledger, item)).fetchone()
+        total = int(row[0]) + int(quantity) if row else int(quantity)
+        conn.execute("INSERT OR REPLACE INTO onchain_drawn VALUES (?, ?, ?)", (ledger, item, str(total)))
+
+
+def _ledger(conn: sqlite3.Connection, document_hash: bytes) -> bytes:
+    row = conn.execute("SELECT ledger FROM onchain_ledgers WHERE document_hash = ?", (document_hash,)).fetchone()
+    return bytes(row[0]) if row else document_hash
 
 
 class IndexedView:
@@ -90,6 +133,16 @@ class IndexedView:
             changed_by=to_checksum_address(changed_by) if changed_by else None,
             replacement=bytes(own[4]) if own is not None and own[4] else None,
         )
+
+
+    def utilisation(self, document_hash: bytes, item_count: int) -> Utilisation:
+        """What ``CustomsRegistry.utilisationOf`` returns, from the indexed events."""
+        conn: sqlite3.Connection = self._connection()
+        ledger = _ledger(conn, document_hash)
+        drawn = dict(conn.execute("SELECT item, drawn FROM onchain_drawn WHERE ledger = ?", (ledger,)).fetchall())
+        open_requests = conn.execute("SELECT COUNT(*) FROM onchain_requests WHERE document_hash = ? AND state = ?",
+                                     (document_hash, int(RequestState.OPEN))).fetchone()[0]
+        return Utilisation(ledger, tuple(int(drawn.get(i, 0)) for i in range(item_count)), int(open_requests))
 
 
 def _unanchored(document_hash: bytes, root: bytes) -> DocumentView:

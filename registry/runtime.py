@@ -20,6 +20,7 @@ from registry.accounts import AccountBook, load_or_create_account, write_private
 from registry.anchoring import Anchorer, BatchPolicy
 from registry.apikeys import ApiKeys, Role
 from registry.chain import ChainClient, Deployment
+from registry.customs import CustomsDesk
 from registry.errors import ChainError
 from registry.indexer import ChainIndexer, Follower
 from registry.keys import KeyVault, load_or_create_kek
@@ -56,6 +57,7 @@ class Node:
     anvil: NodeProcess | None
     admin_key_path: Path | None
     vc_issuer: VcIssuer | None = None
+    customs: CustomsDesk | None = None
 
     def close(self) -> None:
         """Stop the worker and the managed chain."""
@@ -103,7 +105,7 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
         follower.start()
     host = config.base_url.split("://", 1)[-1].split("/", 1)[0]
     vc_issuer = VcIssuer(data, kek, did_web(host), config.base_url)
-    return Node(config, service, deployment, anvil, admin_key_path, vc_issuer)
+    return Node(config, service, deployment, anvil, admin_key_path, vc_issuer, CustomsDesk(service, kek))
 
 
 def _deploy_or_attach(chain: ChainClient, node_account: LocalAccount, config: NodeConfig,

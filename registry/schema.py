@@ -55,6 +55,10 @@ class Migration:
     version: int
     description: str
     statements: tuple[str, ...]
+    rebuilds: bool = False
+    """True when a table is rebuilt under rows that reference it: foreign keys are then
+    switched off for the migration and checked in full before it commits (SQLite's
+    documented procedure for schema changes ALTER TABLE cannot make)."""
 
     def apply(self, conn: sqlite3.Connection) -> None:
         """Run the statements on *conn* (inside the caller's transaction)."""
@@ -65,6 +69,19 @@ class Migration:
 def _in(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
+
+_CERTIFICATE_CHECKS = (
+    f"""CREATE TRIGGER certificates_checked_insert BEFORE INSERT ON certificates
+        WHEN NEW.status NOT IN {_in(CERTIFICATE_STATUSES)} OR NEW.mode NOT IN {_in(MODES)}
+        BEGIN SELECT RAISE(ABORT, 'certificates: unknown status or mode'); END""",
+    f"""CREATE TRIGGER certificates_checked_update BEFORE UPDATE OF status, mode ON certificates
+        WHEN NEW.status NOT IN {_in(CERTIFICATE_STATUSES)} OR NEW.mode NOT IN {_in(MODES)}
+             OR (OLD.status = 'erased' AND NEW.status <> 'erased')
+        BEGIN SELECT RAISE(ABORT, 'certificates: unknown status or mode, or leaving erased'); END""",
+)
+_V1_CERTIFICATE_COLUMNS = ("id, issuer, certificate_number, fingerprint, document_hash, mode, status, exporting_country,"
+                           " importing_country, batch_id, proof, replaces, replaced_by, revocation_reason, created_at,"
+                           " updated_at")
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", (
@@ -124,13 +141,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "UPDATE batches SET error = trim(substr(state, 8)), state = 'failed' WHERE state LIKE 'failed:%'",
         "UPDATE batches SET state = 'sending' WHERE state = 'claimed'",
         "CREATE INDEX certificates_batch ON certificates (batch_id)",
-        f"""CREATE TRIGGER certificates_checked_insert BEFORE INSERT ON certificates
-            WHEN NEW.status NOT IN {_in(CERTIFICATE_STATUSES)} OR NEW.mode NOT IN {_in(MODES)}
-            BEGIN SELECT RAISE(ABORT, 'certificates: unknown status or mode'); END""",
-        f"""CREATE TRIGGER certificates_checked_update BEFORE UPDATE OF status, mode ON certificates
-            WHEN NEW.status NOT IN {_in(CERTIFICATE_STATUSES)} OR NEW.mode NOT IN {_in(MODES)}
-                 OR (OLD.status = 'erased' AND NEW.status <> 'erased')
-            BEGIN SELECT RAISE(ABORT, 'certificates: unknown status or mode, or leaving erased'); END""",
+        *_CERTIFICATE_CHECKS,
         f"""CREATE TRIGGER batches_checked_insert BEFORE INSERT ON batches
             WHEN NEW.state NOT IN {_in(BATCH_STATES)}
             BEGIN SELECT RAISE(ABORT, 'batches: unknown state'); END""",
@@ -141,6 +152,40 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "hash of the last indexed block, to notice reorgs", (
         "ALTER TABLE sync_state ADD COLUMN block_hash BLOB",
     )),
+    Migration(6, "Customs: projected utilisation and requests; local declarations, request texts, released keys", (
+        "CREATE TABLE onchain_ledgers (document_hash BLOB PRIMARY KEY, ledger BLOB NOT NULL)",
+        """CREATE TABLE onchain_drawn (
+            ledger BLOB NOT NULL, item INTEGER NOT NULL, drawn TEXT NOT NULL, PRIMARY KEY (ledger, item))""",
+        """CREATE TABLE onchain_requests (
+            id INTEGER PRIMARY KEY, document_hash BLOB NOT NULL, customs TEXT NOT NULL, reason_hash BLOB NOT NULL,
+            opened_at INTEGER NOT NULL, state INTEGER NOT NULL, answered_by TEXT, answered_at INTEGER)""",
+        "CREATE INDEX onchain_requests_document ON onchain_requests (document_hash, state)",
+        "CREATE TABLE onchain_customs (account TEXT PRIMARY KEY, country TEXT NOT NULL)",
+        """CREATE TABLE utilisations (
+            id TEXT PRIMARY KEY, document_hash BLOB NOT NULL, declaration_reference TEXT NOT NULL,
+            declaration_hash BLOB NOT NULL, declared_on TEXT NOT NULL, draws TEXT NOT NULL, customs TEXT NOT NULL,
+            tx_hash TEXT NOT NULL, block_number INTEGER NOT NULL, created_at REAL NOT NULL)""",
+        "CREATE INDEX utilisations_document ON utilisations (document_hash, created_at)",
+        "CREATE TABLE request_texts (id INTEGER PRIMARY KEY, reason TEXT, answer TEXT)",
+        """CREATE TABLE released_keys (
+            document_hash BLOB PRIMARY KEY, issuer TEXT NOT NULL, wrapped BLOB NOT NULL, created_at REAL NOT NULL)""",
+        """CREATE TABLE peers (
+            country TEXT PRIMARY KEY, url TEXT NOT NULL, sealed_api_key BLOB NOT NULL, created_at REAL NOT NULL)""",
+    )),
+    Migration(7, "certified true copies keep the original's number: certificates unique per (issuer, number, copy)", (
+        """CREATE TABLE certificates_v7 (
+            id TEXT PRIMARY KEY, issuer TEXT NOT NULL, certificate_number TEXT NOT NULL,
+            fingerprint BLOB NOT NULL, document_hash BLOB NOT NULL UNIQUE, mode TEXT NOT NULL,
+            status TEXT NOT NULL, exporting_country TEXT NOT NULL, importing_country TEXT NOT NULL,
+            batch_id INTEGER REFERENCES batches(id), proof TEXT, replaces TEXT, replaced_by TEXT,
+            revocation_reason INTEGER, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+            copy INTEGER NOT NULL DEFAULT 0, UNIQUE (issuer, certificate_number, copy))""",
+        f"INSERT INTO certificates_v7 ({_V1_CERTIFICATE_COLUMNS}) SELECT {_V1_CERTIFICATE_COLUMNS} FROM certificates",
+        "DROP TABLE certificates",
+        "ALTER TABLE certificates_v7 RENAME TO certificates",
+        "CREATE INDEX certificates_batch ON certificates (batch_id)",
+        *_CERTIFICATE_CHECKS,
+    ), rebuilds=True),
 )
 """Every migration, in order; ``MIGRATIONS[i].version == i + 1``."""
 
@@ -160,7 +205,11 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIO
     Raises:
         StoreError: the database is newer than this code, or a step failed (nothing is applied).
     """
+    enforced = bool(conn.execute("PRAGMA foreign_keys").fetchone()[0])
     try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if any(m.rebuilds for m in migrations[version:]):
+            conn.execute("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction, so before BEGIN
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
@@ -170,11 +219,16 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIO
             for migration in migrations[version:]:
                 migration.apply(conn)
                 conn.execute(f"PRAGMA user_version = {int(migration.version)}")
+            broken = conn.execute("PRAGMA foreign_key_check").fetchone()
+            if broken is not None:
+                raise StoreError(f"migration would break a reference: {tuple(broken)}")
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        finally:
+            conn.execute(f"PRAGMA foreign_keys = {'ON' if enforced else 'OFF'}")
     except sqlite3.Error as error:
         raise StoreError(f"cannot migrate the store: {error}") from error
     return len(migrations)
@@ -266,6 +320,14 @@ class Database:
             return self._connection().execute(sql, args).fetchall()
         except sqlite3.Error as error:
             raise StoreError(f"store query failed: {error}") from error
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Rows of one read-only *sql* statement.
+
+        Raises:
+            StoreError: SQLite failed.
+        """
+        return self._query(sql, args)
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (read-only use by :mod:`registry.projection`)."""
@@ -393,6 +455,8 @@ class NewCertificate:
     sealed_record: bytes | None
     wrapped_key: bytes | None
     replaces: str | None = None
+    copy: int = 0
+    """0 for an original; n for the n-th certified true copy (same issuer and number)."""
 
 
 class PendingGroup(NamedTuple):

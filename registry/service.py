@@ -36,6 +36,7 @@ from registry.errors import (
 )
 from registry.indexer import Follower
 from registry.hashing import Sealed, SealedDocument, build_sealed_document, seal
+from registry.terms import SealedTerms, Terms, terms_for
 from registry.keys import DestructionReceipt, KeyVault, encrypt
 from registry.reasons import RevocationReason
 from registry.report import VerificationReport
@@ -80,8 +81,12 @@ class RegistryService:
     # -- issuing -------------------------------------------------------------------------
 
     def register(self, principal: Principal, payloads: Sequence[Mapping[str, Any]], mode: str = "hash-only",
-                 *, replaces: str | None = None) -> list[CertificateRow]:
+                 *, replaces: str | None = None, parent: bytes | None = None) -> list[CertificateRow]:
         """Validate, seal, encrypt and queue certificates for anchoring (all or none).
+
+        Each certificate is sealed with its terms (importing country, validity, quantities;
+        :mod:`registry.terms`) so importing Customs can utilise it on chain. *parent* is the
+        document hash of the parent of a back-to-back certificate, which it then draws down.
 
         Raises:
             PermissionDenied: not an issuer key, or a certificate of another country.
@@ -100,6 +105,8 @@ class RegistryService:
             if certificate.exporting_country != principal.country:
                 raise PermissionDenied(f"{where}this issuer certifies exports from {principal.country}, "
                                        f"not from {certificate.exporting_country}")
+            if parent is not None and not certificate.back_to_back:
+                raise ConflictError(f"{where}a parent certificate applies only to a back-to-back certificate")
             if certificate.certificate_number in seen:
                 raise ConflictError(f"{where}certificate number {certificate.certificate_number} appears twice in the batch")
             seen.add(certificate.certificate_number)
@@ -111,7 +118,7 @@ class RegistryService:
                     raise ConflictError(f"{where}certificate number {certificate.certificate_number} is already "
                                         "registered by this issuer with different contents")
                 continue
-            items.append(self._prepare(issuer, body, fingerprint, mode, replaces))
+            items.append(self._prepare(issuer, body, fingerprint, mode, replaces, parent))
         rows = self.store.insert_certificates(items) if items else []
         self.anchorer.wake()
         by_number = {r.certificate_number: r for r in rows}
@@ -124,16 +131,18 @@ class RegistryService:
         return out
 
     def _prepare(self, issuer: str, body: dict[str, Any], fingerprint: bytes, mode: str,
-                 replaces: str | None) -> NewCertificate:
-        sealed: Sealed = seal(body)
+                 replaces: str | None, parent: bytes | None = None, copy: int = 0) -> NewCertificate:
+        sealed: Sealed = seal(body, terms_for(body, parent))
         certificate_id = str(uuid.uuid4())
         key, wrapped = self.vault.new_wrapped_key(certificate_id)
-        record = json.dumps({"certificate": body, "salts": {p: s.hex() for p, s in sealed.salts.items()}}).encode()
+        assert sealed.terms is not None
+        record = json.dumps({"certificate": body, "salts": {p: s.hex() for p, s in sealed.salts.items()},
+                             "terms": sealed.terms.model_dump()}).encode()
         return NewCertificate(
             id=certificate_id, issuer=issuer, certificate_number=body["certificate_number"], fingerprint=fingerprint,
             document_hash=sealed.document_hash, mode=mode, exporting_country=body["exporting_country"],
             importing_country=body["importing_country"], sealed_record=encrypt(key, record, certificate_id, issuer),
-            wrapped_key=wrapped, replaces=replaces,
+            wrapped_key=wrapped, replaces=replaces, copy=copy,
         )
 
     def certificate(self, principal: Principal, certificate_id: str) -> CertificateRow:
@@ -169,7 +178,8 @@ class RegistryService:
         record = json.loads(self.vault.decrypt_record(row.id, row.issuer))
         batch = self.store.batch(row.batch_id)
         assert batch.root is not None
-        sealed = Sealed(row.document_hash, {p: bytes.fromhex(s) for p, s in record["salts"].items()}, {})
+        terms = SealedTerms(**record["terms"]) if record.get("terms") else None
+        sealed = Sealed(row.document_hash, {p: bytes.fromhex(s) for p, s in record["salts"].items()}, {}, terms)
         return build_sealed_document(record["certificate"], sealed, batch.root, [parse_hex32(p) for p in row.proof],
                                      chain_id=self.chain.chain_id, contract=self.chain.address)
 
@@ -192,6 +202,41 @@ class RegistryService:
         new = self.store.certificate(new.id)
         if new.proof is None:
             raise ChainError("the replacement could not be anchored yet; retry the replacement")
+        self._on_chain(lambda: self.chain.supersede(signer, old.document_hash, _proof(old), new.document_hash,
+                                                    _proof(new)), old)
+        self.store.set_status(old.id, "superseded", replaced_by=new.id)
+        self._refresh_index()
+        return self.store.certificate(old.id), new
+
+    def true_copy(self, principal: Principal, certificate_id: str,
+                  remarks: str | None = None) -> tuple[CertificateRow, CertificateRow]:
+        """Issue a certified true copy (e.g. the original was lost) and supersede the original.
+
+        The copy keeps the original's number, contents and validity, is marked
+        ``certified_true_copy``, and continues the original's utilisation on chain;
+        from then on the original verifies as SUPERSEDED, pointing at the copy.
+
+        Returns:
+            (the original, now superseded; the copy, anchored).
+        """
+        old, signer = self._changeable(principal, certificate_id)
+        record = json.loads(self.vault.decrypt_record(old.id, old.issuer))
+        body = dict(record["certificate"])
+        body.update(certified_true_copy=True, original_reference=body.get("original_reference") or old.certificate_number)
+        if remarks:
+            body["remarks"] = remarks
+        copy_body = parse_certificate(body).to_json()
+        old_terms = SealedTerms(**record["terms"]).unpack()[0] if record.get("terms") else None
+        parent = old_terms.parent if old_terms is not None and old_terms.has_parent else None
+        fingerprint = hashlib.sha256(_canonical(copy_body)).digest()
+        item = self._prepare(old.issuer, copy_body, fingerprint, old.mode, old.certificate_number, parent,
+                             copy=self.store.copies_of(old.issuer, old.certificate_number) + 1)
+        new = self.store.insert_certificates([item])[0]
+        self.anchorer.wake()
+        self.anchorer.flush()
+        new = self.store.certificate(new.id)
+        if new.proof is None:
+            raise ChainError("the copy could not be anchored yet; retry")
         self._on_chain(lambda: self.chain.supersede(signer, old.document_hash, _proof(old), new.document_hash,
                                                     _proof(new)), old)
         self.store.set_status(old.id, "superseded", replaced_by=new.id)
@@ -261,11 +306,16 @@ class RegistryService:
         report = self.verifier.verify_document(document, declaration, self._facts(row))
         return report, self._receipt(report)
 
-    def verify_hash(self, document_hash: bytes) -> tuple[VerificationReport, VerificationReceipt]:
-        """Status-only verification of a hash (with its proof, if this node issued it)."""
+    def verify_hash(self, document_hash: bytes,
+                    proof: Sequence[bytes] | None = None) -> tuple[VerificationReport, VerificationReceipt]:
+        """Status-only verification of a hash (with its proof, if given or if this node issued it)."""
         row = self.store.by_document_hash(document_hash)
-        proof = [parse_hex32(p) for p in row.proof] if row and row.proof else None
-        report = self.verifier.verify_hash(document_hash, proof, self._facts(row))
+        if proof is None and row and row.proof:
+            proof = [parse_hex32(p) for p in row.proof]
+        facts = self._facts(row)
+        if row is not None and facts.key_exists:
+            facts = NodeFacts(key_exists=True, terms=self._terms(row))
+        report = self.verifier.verify_hash(document_hash, list(proof) if proof else None, facts)
         return report, self._receipt(report)
 
     def verify_number(self, issuer: str, certificate_number: str) -> tuple[VerificationReport, VerificationReceipt]:
@@ -288,6 +338,14 @@ class RegistryService:
         if row.status == "erased" or self.store.wrapped_key(row.id) is None:
             return self.verify_hash(row.document_hash)
         return self.verify_document(self._sealed(row))
+
+    def _terms(self, row: CertificateRow) -> Terms | None:
+        """The committed terms of one of this node's certificates (None once its key is gone)."""
+        try:
+            record = json.loads(self.vault.decrypt_record(row.id, row.issuer))
+        except (KeyDestroyedError, NotFoundError):
+            return None
+        return SealedTerms(**record["terms"]).unpack()[0] if record.get("terms") else None
 
     def _facts(self, row: CertificateRow | None) -> NodeFacts:
         if row is None:

@@ -47,6 +47,12 @@ class Store(Database):
 
     # -- certificates ------------------------------------------------------------------
 
+    def copies_of(self, issuer: str, certificate_number: str) -> int:
+        """How many certified true copies (issuer, number) has."""
+        rows = self._query("SELECT MAX(copy) FROM certificates WHERE issuer = ? AND certificate_number = ?",
+                           (issuer, certificate_number))
+        return int(rows[0][0] or 0)
+
     def insert_certificate(self, item: NewCertificate) -> CertificateRow:
         """Accept one certificate; see :meth:`insert_certificates`.
 
@@ -73,8 +79,8 @@ class Store(Database):
         with self.transaction() as conn:
             for item in items:
                 existing = certificate_row(conn.execute(
-                    f"{_SELECT_CERT} WHERE issuer = ? AND certificate_number = ?",
-                    (item.issuer, item.certificate_number)).fetchone())
+                    f"{_SELECT_CERT} WHERE issuer = ? AND certificate_number = ? AND copy = ?",
+                    (item.issuer, item.certificate_number, item.copy)).fetchone())
                 if existing is not None:
                     if not hmac.compare_digest(existing.fingerprint, item.fingerprint):
                         raise ConflictError(
@@ -86,10 +92,10 @@ class Store(Database):
                     raise ConflictError(f"document hash 0x{item.document_hash.hex()} is already registered")
                 conn.execute(
                     "INSERT INTO certificates (id, issuer, certificate_number, fingerprint, document_hash, mode, status,"
-                    " exporting_country, importing_country, replaces, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
+                    " exporting_country, importing_country, replaces, created_at, updated_at, copy)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
                     (item.id, item.issuer, item.certificate_number, item.fingerprint, item.document_hash, item.mode,
-                     item.exporting_country, item.importing_country, item.replaces, now, now))
+                     item.exporting_country, item.importing_country, item.replaces, now, now, item.copy))
                 if item.sealed_record is not None:
                     conn.execute("INSERT INTO sealed_documents (certificate_id, ciphertext) VALUES (?, ?)",
                                  (item.id, item.sealed_record))
@@ -121,8 +127,12 @@ class Store(Database):
         return certificate_row(rows[0]) if rows else None
 
     def by_number(self, issuer: str, certificate_number: str) -> CertificateRow | None:
-        """The certificate of (issuer, certificate number), or None (numbers are unique per issuer only)."""
-        rows = self._query(f"{_SELECT_CERT} WHERE issuer = ? AND certificate_number = ?", (issuer, certificate_number))
+        """The certificate of (issuer, certificate number), or None (numbers are unique per issuer only).
+
+        After a certified true copy, the number names the latest copy.
+        """
+        rows = self._query(f"{_SELECT_CERT} WHERE issuer = ? AND certificate_number = ? ORDER BY copy DESC LIMIT 1",
+                           (issuer, certificate_number))
         return certificate_row(rows[0]) if rows else None
 
     def set_status(self, certificate_id: str, status: str, *, reason: int | None = None,
@@ -452,3 +462,87 @@ class Store(Database):
         """How many API keys exist."""
         return int(self._query("SELECT COUNT(*) FROM api_keys")[0][0])
 
+
+
+class CustomsRecords:
+    """What a node keeps about Customs work besides the chain (tables of migration 6).
+
+    Declarations and request texts stay off chain (only their hashes are on it);
+    released data keys of other issuers' certificates are kept wrapped under this
+    node's KEK; peer API keys are kept encrypted.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def add_utilisation(self, record: Mapping[str, Any]) -> None:
+        """Record one utilisation this node's Customs made on chain."""
+        with self.store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO utilisations (id, document_hash, declaration_reference, declaration_hash, declared_on,"
+                " draws, customs, tx_hash, block_number, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (record["id"], record["document_hash"], record["declaration_reference"], record["declaration_hash"],
+                 record["declared_on"], json.dumps(record["draws"]), record["customs"], record["tx_hash"],
+                 record["block_number"], time.time()))
+
+    def utilisations(self, document_hash: bytes) -> list[dict[str, Any]]:
+        """This node's utilisations of one document, oldest first."""
+        rows = self.store.query(
+            "SELECT id, declaration_reference, declared_on, draws, customs, tx_hash, block_number, created_at"
+            " FROM utilisations WHERE document_hash = ? ORDER BY created_at", (document_hash,))
+        return [{"id": r[0], "declaration_reference": r[1], "declared_on": r[2], "draws": json.loads(r[3]),
+                 "customs": r[4], "tx_hash": r[5], "block_number": r[6]} for r in rows]
+
+    def utilisation_by_declaration(self, document_hash: bytes, declaration_hash: bytes) -> dict[str, Any] | None:
+        """The utilisation of *document_hash* under one declaration, if this node made it."""
+        rows = self.store.query("SELECT id FROM utilisations WHERE document_hash = ? AND declaration_hash = ?",
+                                 (document_hash, declaration_hash))
+        if not rows:
+            return None
+        return next(u for u in self.utilisations(document_hash) if u["id"] == rows[0][0])
+
+    def set_request_text(self, request_id: int, *, reason: str | None = None, answer: str | None = None) -> None:
+        """Keep the reason (or answer) text of a verification request."""
+        with self.store.transaction() as conn:
+            conn.execute("INSERT INTO request_texts (id, reason, answer) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE"
+                         " SET reason = COALESCE(excluded.reason, reason), answer = COALESCE(excluded.answer, answer)",
+                         (request_id, reason, answer))
+
+    def requests(self, state: int | None = None) -> list[dict[str, Any]]:
+        """Verification requests from the event index, with any text this node holds."""
+        where, args = ("WHERE r.state = ?", (state,)) if state is not None else ("", ())
+        rows = self.store.query(
+            "SELECT r.id, r.document_hash, r.customs, r.reason_hash, r.opened_at, r.state, r.answered_by,"
+            " r.answered_at, t.reason, t.answer, c.country FROM onchain_requests r"
+            " LEFT JOIN request_texts t ON t.id = r.id"
+            " LEFT JOIN onchain_customs c ON c.account = lower(r.customs)"
+            f" {where} ORDER BY r.id", args)  # noqa: S608 (fixed clauses)
+        return [{"id": r[0], "document_hash": bytes(r[1]), "customs": r[2], "reason_hash": bytes(r[3]),
+                 "opened_at": r[4], "state": r[5], "answered_by": r[6], "answered_at": r[7], "reason": r[8],
+                 "answer": r[9], "customs_country": r[10]} for r in rows]
+
+    def put_released_key(self, document_hash: bytes, issuer: str, wrapped: bytes) -> None:
+        """Keep a data key released to this node (wrapped under its KEK)."""
+        with self.store.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO released_keys VALUES (?, ?, ?, ?)",
+                         (document_hash, issuer, wrapped, time.time()))
+
+    def released_key(self, document_hash: bytes) -> tuple[str, bytes] | None:
+        """(issuer, wrapped key) released for *document_hash*, if any."""
+        rows = self.store.query("SELECT issuer, wrapped FROM released_keys WHERE document_hash = ?", (document_hash,))
+        return (rows[0][0], bytes(rows[0][1])) if rows else None
+
+    def forget_released_key(self, document_hash: bytes) -> bool:
+        """Delete a released key (the certificate was erased); True if one was held."""
+        with self.store.transaction() as conn:
+            return conn.execute("DELETE FROM released_keys WHERE document_hash = ?", (document_hash,)).rowcount > 0
+
+    def put_peer(self, country: str, url: str, sealed_api_key: bytes) -> None:
+        """Remember the node of *country* and the (encrypted) API key this node uses there."""
+        with self.store.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO peers VALUES (?, ?, ?, ?)", (country, url, sealed_api_key, time.time()))
+
+    def peer(self, country: str) -> tuple[str, bytes] | None:
+        """(url, encrypted API key) of *country*'s node, if known."""
+        rows = self.store.query("SELECT url, sealed_api_key FROM peers WHERE country = ?", (country,))
+        return (rows[0][0], bytes(rows[0][1])) if rows else None

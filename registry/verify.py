@@ -9,7 +9,9 @@ stale ``VALID`` (fail closed).
 The verifier needs nothing but a :class:`~registry.chain.ChainClient` (an RPC URL
 and the contract address), so an importing administration can run it without the
 issuer's node. The node adds what only it knows (whether the key still exists,
-open verification requests, utilisation) through :class:`NodeFacts`.
+the committed terms of a certificate it holds) through :class:`NodeFacts`.
+Utilisation and open verification requests come from the chain (or the node's
+event index at the chain head), measured against the terms sealed in the document.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from typing import Any, Protocol
 from registry.chain import ChainClient, DocumentState, DocumentView
 from registry.errors import ChainError, ChainUnavailableError, SealedDocumentError
 from registry.hashing import SealedDocument, check_integrity
+from registry.ledger import CustomsLedger, Utilisation
 from registry.reasons import RevocationReason
 from registry.report import Check, CheckStatus, Verdict, VerificationReport
+from registry.terms import Terms, from_units, terms_disagreement
 from registry.types import hex32, parse_hex32
 
 PASS, FAIL, WARN, SKIPPED = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.WARN, CheckStatus.SKIPPED
@@ -45,9 +49,8 @@ class NodeFacts:
     """What a node knows beyond the chain (all optional)."""
 
     key_exists: bool | None = None
-    open_requests: int = 0
-    remaining: Mapping[str, Decimal] | None = None
-    exhausted: bool = False
+    terms: Terms | None = None
+    """The committed terms, when only a hash is verified but the node holds the document."""
 
 
 class IndexSource(Protocol):
@@ -56,6 +59,8 @@ class IndexSource(Protocol):
     def fresh(self) -> bool: ...
 
     def inspect(self, document_hash: bytes, proof: list[bytes]) -> tuple[DocumentView, int]: ...
+
+    def utilisation(self, document_hash: bytes, item_count: int) -> Utilisation: ...
 
 
 @dataclass
@@ -80,6 +85,7 @@ class Verifier:
     def __init__(self, chain: ChainClient, clock: Callable[[], datetime] | None = None,
                  index: IndexSource | None = None) -> None:
         self.chain = chain
+        self.ledger = CustomsLedger(chain)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.index = index
 
@@ -91,6 +97,11 @@ class Verifier:
                 return view, head
             # a negative answer may only mean the follower has not seen the newest block: ask the chain
         return self.chain.inspect_at_head(document_hash, proof)
+
+    def _utilisation(self, document_hash: bytes, item_count: int) -> Utilisation:
+        if self.index is not None and self.index.fresh():
+            return self.index.utilisation(document_hash, item_count)
+        return self.ledger.utilisation_of(document_hash, item_count)
 
     def verify_document(
         self, document: SealedDocument, declaration: Declaration | None = None, facts: NodeFacts | None = None
@@ -105,10 +116,14 @@ class Verifier:
             raise SealedDocumentError("document_hash: not a 32-byte hex value") from None
         integrity = check_integrity(document)
         binding = self._binding_problem(document)
+        terms = document.terms.unpack()[0] if integrity.ok and document.terms is not None else None
+        disagreement = terms_disagreement(terms, certificate) if terms is not None else None
         if not integrity.ok:
             run.add("integrity", FAIL, integrity.reason)
         elif binding:
             run.add("integrity", FAIL, binding)
+        elif disagreement:
+            run.add("integrity", FAIL, f"the committed terms disagree with the certificate: {disagreement}")
         else:
             run.add("integrity", PASS, "every disclosed field hashes to the document hash, and the proof reaches the batch root")
         try:
@@ -120,7 +135,10 @@ class Verifier:
         self._status_check(run, view)
         self._validity_check(run, certificate)
         self._readable_check(run, view, facts, has_content=bool(certificate))
-        self._utilisation_check(run, facts)
+        try:
+            self._utilisation_check(run, view, terms, certificate)
+        except ChainUnavailableError as error:
+            return self._unavailable(run, document_hash, certificate, str(error))
         if declaration is not None:
             self._declaration_check(run, certificate, declaration)
         return self._report(run, document_hash, view, head, certificate)
@@ -139,7 +157,10 @@ class Verifier:
         self._status_check(run, view)
         run.add("validity", SKIPPED, "only a hash was given: validity dates not known")
         self._readable_check(run, view, facts, has_content=False)
-        self._utilisation_check(run, facts)
+        try:
+            self._utilisation_check(run, view, facts.terms, {})
+        except ChainUnavailableError as error:
+            return self._unavailable(run, document_hash, {}, str(error))
         return self._report(run, document_hash, view, head, {})
 
     # -- checks ------------------------------------------------------------------------
@@ -234,16 +255,33 @@ class Verifier:
         else:
             run.add("readable", SKIPPED, "no contents given and no key information")
 
-    def _utilisation_check(self, run: _Run, facts: NodeFacts) -> None:
-        if facts.exhausted:
-            run.add("utilisation", FAIL, "EXHAUSTED: the certified quantity has been used in full")
-        elif facts.remaining is not None:
-            left = ", ".join(f"item {k}: {v}" for k, v in facts.remaining.items())
-            run.add("utilisation", PASS, f"remaining quantity {left}", remaining={k: str(v) for k, v in facts.remaining.items()})
+    def _utilisation_check(self, run: _Run, view: DocumentView, terms: Terms | None,
+                           certificate: Mapping[str, Any]) -> None:
+        if not view.anchored:
+            run.add("utilisation", SKIPPED, "not anchored")
+            return
+        used = self._utilisation(view.document_hash, len(terms.quantities) if terms else 0)
+        if terms is None:
+            run.add("utilisation", SKIPPED, "no certified quantities in hand (the document carries no committed terms)")
         else:
-            run.add("utilisation", SKIPPED, "no utilisation recorded against this certificate")
-        if facts.open_requests:
-            run.add("verification_request", WARN, f"{facts.open_requests} verification request(s) open with the issuer")
+            goods = certificate.get("goods") if isinstance(certificate.get("goods"), list) else []
+            left: dict[str, str] = {}
+            parts = []
+            for index, (certified, drawn) in enumerate(zip(terms.quantities, used.drawn, strict=True)):
+                item = goods[index] if index < len(goods) and isinstance(goods[index], dict) else {}
+                label = str(item.get("item_number", index + 1))
+                remaining = from_units(max(certified - drawn, 0))
+                left[label] = str(remaining)
+                parts.append(f"item {label}: {remaining} of {from_units(certified)} {item.get('unit', '')}".rstrip())
+            carried = "" if used.ledger == view.document_hash else " (drawn together with the certificate it replaced)"
+            if all(drawn >= certified for certified, drawn in zip(terms.quantities, used.drawn, strict=True)):
+                run.add("utilisation", FAIL, f"EXHAUSTED: the certified quantity has been used in full{carried}",
+                        remaining=left)
+            else:
+                run.add("utilisation", PASS, f"remaining quantity: {'; '.join(parts)}{carried}", remaining=left)
+        if used.open_requests:
+            run.add("verification_request", WARN,
+                    f"{used.open_requests} retroactive verification request(s) open with the issuing body")
 
     def _declaration_check(self, run: _Run, certificate: Mapping[str, Any], declaration: Declaration) -> None:
         problems: list[str] = []

@@ -9,8 +9,9 @@ from anyio import to_thread
 from fastapi import APIRouter, Body, Header, Query, Response
 from fastapi.responses import HTMLResponse
 
-from api.deps import RegistryDep
+from api.deps import CustomsDep, RegistryDep
 from api.schemas import VerificationPublic, VerifyRequest
+from registry.customs import KEY_TOKEN_PREFIX
 from registry.errors import ValidationError
 from registry.hashing import SealedDocument
 from registry.report import Verdict, VerificationReport
@@ -79,9 +80,14 @@ async def verification(receipt_id: str, registry: RegistryDep) -> dict[str, obje
 @router.get("/v/{token}", summary="QR target: verdict page (HTML, or JSON with Accept: application/json)",
             response_model=VerificationPublic,
             responses={200: {"content": {"text/html": {}, "application/json": {}}}})
-async def verify_token(token: str, registry: RegistryDep, accept: Annotated[str, Header()] = "text/html") -> Response:
-    """What a phone shows after scanning the QR code on a paper certificate."""
-    report, receipt = await to_thread.run_sync(lambda: registry.verify_token(token))
+async def verify_token(token: str, registry: RegistryDep, desk: CustomsDep,
+                       accept: Annotated[str, Header()] = "text/html") -> Response:
+    """What a phone shows after scanning the QR code on a paper certificate. A key token
+    (`k1.…`, encrypted mode) works at any member node: it opens the ciphertext on chain."""
+    if token.startswith(KEY_TOKEN_PREFIX):
+        report, receipt = await to_thread.run_sync(lambda: desk.verify_key_token(token))
+    else:
+        report, receipt = await to_thread.run_sync(lambda: registry.verify_token(token))
     public = _public(report, receipt)
     if "application/json" in accept and "text/html" not in accept:
         return _answer(public)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from anyio import to_thread
 from fastapi import APIRouter, Path, status
 
-from api.deps import CurrentAdmin, CurrentAuthority, RegistryDep
-from api.schemas import AccountCreated, CountryCreate, IssuerCreate, KeyCreate, KeyCreated
+from api.deps import CurrentAdmin, CurrentAuthority, CustomsDep, RegistryDep
+from api.schemas import AccountCreated, CountryCreate, CustomsCreate, IssuerCreate, KeyCreate, KeyCreated, PeerSet
 from registry.apikeys import Role
 
 router = APIRouter(tags=["governance"])
@@ -40,6 +40,23 @@ async def suspend(authority: CurrentAuthority, registry: RegistryDep, address: s
 async def reinstate(authority: CurrentAuthority, registry: RegistryDep, address: str = Address) -> None:
     """Lifts a suspension."""
     await to_thread.run_sync(lambda: registry.set_issuer_standing(authority, address, active=True))
+
+
+@router.post("/v1/governance/customs", status_code=status.HTTP_201_CREATED, summary="Admit a Customs account")
+async def authorise_customs(body: CustomsCreate, authority: CurrentAuthority, desk: CustomsDep) -> AccountCreated:
+    """For the calling authority's own country: the account may record utilisation of certificates
+    imported into it and open verification requests. Returns its customs API key."""
+    account, key = await to_thread.run_sync(lambda: desk.authorise_customs(authority, body.label, body.account))
+    return AccountCreated(account=account, api_key=key)
+
+
+@router.put("/v1/governance/peers/{country}", status_code=status.HTTP_204_NO_CONTENT,
+            summary="Configure another country's node")
+async def set_peer(body: PeerSet, admin: CurrentAdmin, desk: CustomsDep,
+                   country: str = Path(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")) -> None:
+    """Where this node asks for data keys of that country's encrypted certificates, with the
+    Customs API key that node minted for us (kept encrypted under this node's key)."""
+    await to_thread.run_sync(lambda: desk.set_peer(admin, country, body.url, body.api_key))
 
 
 @router.post("/v1/keys", status_code=status.HTTP_201_CREATED, summary="Mint an API key")

@@ -11,7 +11,7 @@ import segno
 from anyio import to_thread
 from fastapi import APIRouter, Body, Query, Response, status
 
-from api.deps import CurrentIssuer, CurrentIssuerOrAuthority, CurrentReader, RegistryDep, SettingsDep
+from api.deps import CurrentIssuer, CurrentIssuerOrAuthority, CurrentReader, CustomsDep, RegistryDep, SettingsDep
 from api.schemas import (
     BatchCreate,
     BatchPublic,
@@ -19,7 +19,9 @@ from api.schemas import (
     DestructionReceiptPublic,
     ReplaceResponse,
     RevokeRequest,
+    TrueCopyRequest,
 )
+from registry.customs import CustomsDesk
 from registry.hashing import SealedDocument
 from registry.reasons import RevocationReason
 from registry.service import RegistryService
@@ -39,6 +41,8 @@ def _examples() -> dict[str, Any]:
 
 CertificateBody = Annotated[dict[str, Any], Body(openapi_examples=_examples(),
                                                  description="A certificate of origin (DESIGN §6 dataset)")]
+ParentQuery = Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{64}$",
+                                          description="back-to-back only: the parent certificate's document hash")]
 ModeQuery = Annotated[Literal["hash-only", "encrypted"], Query(description="hash-only (default) or encrypted payload on chain")]
 
 
@@ -50,13 +54,16 @@ def public(registry: RegistryService, row: CertificateRow, base_url: str) -> Cer
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Register one certificate")
 async def register(body: CertificateBody, issuer: CurrentIssuer, registry: RegistryDep, settings: SettingsDep,
-                   mode: ModeQuery = "hash-only") -> CertificatePublic:
+                   mode: ModeQuery = "hash-only", parent: ParentQuery = None) -> CertificatePublic:
     """Accepted at once as `pending`; `anchored` once its batch is mined (about a second).
 
     Idempotent on (issuer, certificate number): the same body again returns the same
-    certificate; a different body under the same number is a 409.
+    certificate; a different body under the same number is a 409. The certificate's terms
+    (importing country, validity, quantities) are sealed into its hash for utilisation on
+    chain; a back-to-back certificate names its parent's document hash in `parent`.
     """
-    rows = await to_thread.run_sync(lambda: registry.register(issuer, [body], mode))
+    parent_hash = bytes.fromhex(parent[2:]) if parent else None
+    rows = await to_thread.run_sync(lambda: registry.register(issuer, [body], mode, parent=parent_hash))
     return public(registry, rows[0], settings.base_url)
 
 
@@ -81,16 +88,18 @@ async def document(certificate_id: str, who: CurrentIssuerOrAuthority, registry:
     return await to_thread.run_sync(lambda: registry.sealed_document(who, certificate_id))
 
 
-def _qr(registry: RegistryService, who: Any, certificate_id: str, base_url: str) -> segno.QRCode:
+def _qr(registry: RegistryService, desk: CustomsDesk, who: Any, certificate_id: str, base_url: str) -> segno.QRCode:
     row = registry.certificate(who, certificate_id)
-    return segno.make(f"{base_url}/v/{row.id}", error="m")
+    return segno.make(f"{base_url}/v/{desk.token_for(row)}", error="m")
 
 
 @router.get("/{certificate_id}/qr.svg", summary="QR code for the paper copy (SVG)",
             response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
-async def qr_svg(certificate_id: str, who: CurrentIssuerOrAuthority, registry: RegistryDep, settings: SettingsDep) -> Response:
-    """Points at this node's `/v/{token}` verification page."""
-    code = await to_thread.run_sync(lambda: _qr(registry, who, certificate_id, settings.base_url))
+async def qr_svg(certificate_id: str, who: CurrentIssuerOrAuthority, registry: RegistryDep, settings: SettingsDep,
+                 desk: CustomsDep) -> Response:
+    """Points at this node's `/v/{token}` verification page. In encrypted mode the token carries
+    the data key for the bearer, so any member node can open the record on chain."""
+    code = await to_thread.run_sync(lambda: _qr(registry, desk, who, certificate_id, settings.base_url))
     out = io.BytesIO()
     code.save(out, kind="svg", scale=4, title="Verify this certificate of origin")
     return Response(out.getvalue(), media_type="image/svg+xml")
@@ -98,9 +107,10 @@ async def qr_svg(certificate_id: str, who: CurrentIssuerOrAuthority, registry: R
 
 @router.get("/{certificate_id}/qr.png", summary="QR code for the paper copy (PNG)",
             response_class=Response, responses={200: {"content": {"image/png": {}}}})
-async def qr_png(certificate_id: str, who: CurrentIssuerOrAuthority, registry: RegistryDep, settings: SettingsDep) -> Response:
-    """Points at this node's `/v/{token}` verification page."""
-    code = await to_thread.run_sync(lambda: _qr(registry, who, certificate_id, settings.base_url))
+async def qr_png(certificate_id: str, who: CurrentIssuerOrAuthority, registry: RegistryDep, settings: SettingsDep,
+                 desk: CustomsDep) -> Response:
+    """As the SVG (a key token in encrypted mode)."""
+    code = await to_thread.run_sync(lambda: _qr(registry, desk, who, certificate_id, settings.base_url))
     out = io.BytesIO()
     code.save(out, kind="png", scale=6)
     return Response(out.getvalue(), media_type="image/png")
@@ -111,6 +121,18 @@ async def replace(certificate_id: str, body: CertificateBody, issuer: CurrentIss
                   settings: SettingsDep, mode: ModeQuery = "hash-only") -> ReplaceResponse:
     """The replacement is anchored at once; the old certificate then verifies as SUPERSEDED."""
     old, new = await to_thread.run_sync(lambda: registry.replace(issuer, certificate_id, body, mode))
+    return ReplaceResponse(replaced=public(registry, old, settings.base_url),
+                           replacement=public(registry, new, settings.base_url))
+
+
+@router.post("/{certificate_id}/true-copy", summary="Issue a certified true copy and supersede the original")
+async def true_copy(certificate_id: str, who: CurrentIssuerOrAuthority, registry: RegistryDep,
+                    settings: SettingsDep, body: Annotated[TrueCopyRequest | None, Body()] = None) -> ReplaceResponse:
+    """For a lost or destroyed original: the copy keeps its number, contents and validity and is
+    marked `certified_true_copy`; it continues the original's utilisation on chain, and the
+    original then verifies as SUPERSEDED, pointing at the copy, and cannot be utilised."""
+    remarks = body.remarks if body else None
+    old, new = await to_thread.run_sync(lambda: registry.true_copy(who, certificate_id, remarks))
     return ReplaceResponse(replaced=public(registry, old, settings.base_url),
                            replacement=public(registry, new, settings.base_url))
 

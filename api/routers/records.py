@@ -1,0 +1,35 @@
+"""Encrypted records on chain: key release by the issuing node, fetch-and-open by another node."""
+
+from __future__ import annotations
+
+import base64
+
+from anyio import to_thread
+from fastapi import APIRouter, Response
+
+from api.deps import CurrentCustoms, CustomsDep
+from api.schemas import KeyReleased
+from registry.hashing import SealedDocument
+from registry.types import hex32
+
+router = APIRouter(prefix="/v1/certificates", tags=["customs"])
+
+
+@router.post("/{certificate_id}/key-release", summary="Release a certificate's data key to importing Customs")
+async def release_key(certificate_id: str, customs: CurrentCustoms, desk: CustomsDep, response: Response) -> KeyReleased:
+    """On the issuing node, for an encrypted-mode certificate, to Customs of its importing country
+    (`certificate_id` may be the document hash). Every release is written to the audit log."""
+    released = await to_thread.run_sync(lambda: desk.release_key(customs, certificate_id))
+    response.headers["Cache-Control"] = "no-store"
+    return KeyReleased(document_hash=hex32(released.document_hash), issuer=released.issuer,
+                       data_key=base64.urlsafe_b64encode(released.key).rstrip(b"=").decode())
+
+
+@router.post("/{document_hash}/fetch", summary="Fetch another node's encrypted certificate from the chain")
+async def fetch(document_hash: str, customs: CurrentCustoms, desk: CustomsDep, response: Response) -> SealedDocument:
+    """Asks the issuing country's node (a configured peer) for the data key, keeps it wrapped
+    under this node's key, and opens the ciphertext the anchoring transaction logged. After the
+    certificate is erased on chain the key is dropped and this answers 410."""
+    document = await to_thread.run_sync(lambda: desk.fetch(customs, document_hash))
+    response.headers["Cache-Control"] = "no-store"
+    return document

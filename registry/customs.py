@@ -1,0 +1,589 @@
+"""Customs-to-Customs work on a node: utilisation, verification requests, key release.
+
+The importing country's Customs records each use of a certificate on chain
+(:class:`~registry.ledger.CustomsLedger`), opens retroactive verification requests
+that the issuing side answers, and, for certificates anchored in encrypted-payload
+mode, opens the ciphertext the anchoring transaction logged, with a data key
+released to it: by the bearer of the QR code (a *key token*) or by the issuing
+node over an authenticated endpoint (:mod:`registry.peers`).
+
+A certificate is named by this node's certificate id or by its document hash;
+a node that did not issue it needs the sealed document (given in the request),
+or a released key to open the on-chain ciphertext.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from eth_account.signers.local import LocalAccount
+
+from registry.anchoring import open_chain_payload
+from registry.apikeys import Principal, Role
+from registry.chain import DocumentState
+from registry.errors import (
+    ChainError,
+    ConflictError,
+    ContractRevertError,
+    DecryptionError,
+    KeyDestroyedError,
+    NotFoundError,
+    PermissionDenied,
+    ValidationError,
+)
+from registry.hashing import Sealed, SealedDocument, build_sealed_document, check_integrity, terms_claim
+from registry.keys import KEK, DataKey
+from registry.ledger import CustomsLedger, RequestState
+from registry.merkle import MerkleTree, keccak
+from registry.store import CertificateRow, CustomsRecords
+from registry.terms import SealedTerms, Terms, from_units, to_units
+from registry.types import hex32, parse_hex32
+
+if TYPE_CHECKING:
+    from registry.report import VerificationReport
+    from registry.service import RegistryService, VerificationReceipt
+
+DECLARATION_TAG = b"coo-declaration/1\x00"
+KEY_TOKEN_PREFIX = "k1."
+"""Key tokens: ``k1.`` + base64url(document hash ‖ data key), no padding."""
+
+KeyFetcher = Callable[[str, str, bytes], bytes]
+"""(peer URL, API key, document hash) → raw data key; see :func:`registry.peers.fetch_key`."""
+
+
+@dataclass(frozen=True)
+class Draw:
+    """Quantity of one goods item (by its ``item_number``) drawn by a declaration."""
+
+    item_number: int
+    quantity: Decimal
+
+
+@dataclass(frozen=True)
+class ReleasedKey:
+    """A data key released to an entitled party. Its repr never shows the key."""
+
+    document_hash: bytes
+    issuer: str
+    key: bytes = field(repr=False)
+
+
+def declaration_hash(country: str, reference: str) -> bytes:
+    """What the chain stores for an import declaration: keccak of country and reference, tagged."""
+    return keccak(DECLARATION_TAG + country.encode() + b"\x00" + reference.strip().encode())
+
+
+def key_token(document_hash: bytes, key: bytes) -> str:
+    """A bearer token that opens the on-chain ciphertext of one certificate at any node.
+
+    WARNING: whoever holds it can read the certificate until it is erased.
+    """
+    return KEY_TOKEN_PREFIX + base64.urlsafe_b64encode(document_hash + key).rstrip(b"=").decode()
+
+
+def parse_key_token(token: str) -> tuple[bytes, bytes] | None:
+    """(document hash, data key) of a key token; None if *token* is not one."""
+    if not token.startswith(KEY_TOKEN_PREFIX):
+        return None
+    body = token[len(KEY_TOKEN_PREFIX):]
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    return (raw[:32], raw[32:]) if len(raw) == 64 else None
+
+
+def _now() -> int:
+    return int(datetime.now(UTC).timestamp())
+
+
+class CustomsDesk:
+    """Customs operations of one node, behind role checks.
+
+    Args:
+        service: the node's registry service (store, vault, chain, accounts, verifier).
+        kek: the node's key-encryption key (wraps released keys and peer API keys).
+        fetch_key: how to ask a peer node for a data key (HTTP in production).
+    """
+
+    def __init__(self, service: RegistryService, kek: KEK, fetch_key: KeyFetcher | None = None) -> None:
+        self.service = service
+        self.ledger = CustomsLedger(service.chain)
+        self.records = CustomsRecords(service.store)
+        self._kek = kek
+        self._peer_key = kek.derive("peer-api-keys")
+        if fetch_key is None:
+            from registry.peers import fetch_key as http_fetch_key
+
+            fetch_key = http_fetch_key
+        self._fetch_key = fetch_key
+
+    # -- governance ----------------------------------------------------------------------
+
+    def authorise_customs(self, principal: Principal, label: str, account: str | None = None) -> tuple[str, str]:
+        """Admit a Customs account of the authority's country on chain; return (address, API key)."""
+        authority = self.service._signer(principal, Role.AUTHORITY)
+        address = account or self.service._new_funded_account()
+        self.ledger.authorise_customs(authority, address)
+        key = self.service.api_keys.mint(Role.CUSTOMS, country=principal.country, account=address, label=label)
+        return address, key
+
+    def set_peer(self, principal: Principal, country: str, url: str, api_key: str) -> None:
+        """Remember the node of *country* and the Customs API key this node holds there (admin)."""
+        if principal.role is not Role.ADMIN:
+            raise PermissionDenied("only an admin key may configure peer nodes")
+        if not url.startswith(("http://", "https://")):
+            raise ValidationError("url: must be an http(s) URL", [{"loc": "url", "msg": "must start with http(s)://"}])
+        sealed = DataKey(self._peer_key).encrypt(api_key.encode(), b"coo-peer/1|" + country.encode())
+        self.records.put_peer(country, url.rstrip("/"), sealed)
+
+    # -- resolving a certificate ---------------------------------------------------------
+
+    def document(self, principal: Principal | None, ref: str, given: SealedDocument | None = None) -> SealedDocument:
+        """The sealed document named by *ref* (certificate id or document hash).
+
+        Raises:
+            ValidationError: *given* does not pass the integrity check or is another document.
+            NotFoundError: this node cannot produce it.
+            KeyDestroyedError: it was erased.
+        """
+        wanted = _hash_or_none(ref)
+        if given is not None:
+            integrity = check_integrity(given)
+            if not integrity.ok:
+                raise ValidationError(f"document: {integrity.reason}", [{"loc": "document", "msg": integrity.reason}])
+            if wanted is not None and parse_hex32(given.document_hash) != wanted:
+                raise ValidationError("document: it is not the certificate named in the path",
+                                      [{"loc": "document", "msg": "another document hash"}])
+            return given
+        row = self._local(principal, ref, wanted)
+        if row is not None:
+            return self.service._sealed(row)
+        if wanted is not None and self.records.released_key(wanted) is not None:
+            return self.open_released(wanted)
+        raise NotFoundError("certificate", f"{ref} (this node did not issue it and holds no key to open it: include "
+                            "the sealed document as 'document', or fetch its key from the issuing node)")
+
+    def _local(self, principal: Principal | None, ref: str, wanted: bytes | None) -> CertificateRow | None:
+        if wanted is not None:
+            row = self.service.store.by_document_hash(wanted)
+            if row is None:
+                return None
+            ref = row.id
+        else:
+            try:
+                uuid.UUID(ref)
+            except ValueError:
+                raise NotFoundError("certificate", ref) from None
+        return self.service.store.certificate(ref) if principal is None else self.service.certificate(principal, ref)
+
+    # -- utilisation ---------------------------------------------------------------------
+
+    def utilise(self, principal: Principal, ref: str, reference: str, declared_on: date, draws: Sequence[Draw],
+                document: SealedDocument | None = None, parent_document: SealedDocument | None = None,
+                ) -> tuple[dict[str, Any], bool]:
+        """Record one use of a certificate against an import declaration, on chain.
+
+        Returns:
+            The utilisation record, and whether it is new (False: the same declaration
+            was already recorded with the same draws, so nothing was drawn again).
+
+        Raises:
+            PermissionDenied: not Customs of the certificate's importing country.
+            ConflictError: the chain refuses the draw (quantity, status, expiry, reuse).
+            ValidationError: unknown goods items or bad quantities.
+        """
+        signer = self._customs_signer(principal)
+        sealed = self.document(principal if principal.role is not Role.CUSTOMS else None, ref, document)
+        terms, salt, terms_proof = terms_claim(sealed)
+        if terms.importing_country != principal.country:
+            raise PermissionDenied(f"this certificate is for import into {terms.importing_country}: only its Customs "
+                                   f"may use it, not Customs of {principal.country}")
+        document_hash = parse_hex32(sealed.document_hash)
+        wanted = self._draws(sealed, terms, draws)
+        declaration = declaration_hash(principal.country or "", reference)
+        known = self.records.utilisation_by_declaration(document_hash, declaration)
+        if known is not None:
+            if known["draws"] == _draw_json(sealed, wanted):
+                return known, False
+            raise ConflictError(f"declaration {reference} has already drawn on this certificate with other quantities")
+        proof = [parse_hex32(p) for p in sealed.proof.path]
+        try:
+            if self.ledger.terms_of(document_hash) is None:
+                self.ledger.register_terms(signer, document_hash, proof, terms, salt, terms_proof)
+            if terms.has_parent and self.ledger.terms_of(terms.parent) is None:
+                self._register_parent(signer, terms.parent, parent_document)
+            result = self.ledger.utilise(signer, document_hash, declaration, wanted)
+        except ContractRevertError as error:
+            raise self._refusal(error, sealed) from error
+        record = {
+            "id": str(uuid.uuid4()), "document_hash": document_hash, "declaration_reference": reference,
+            "declaration_hash": declaration, "declared_on": declared_on.isoformat(),
+            "draws": _draw_json(sealed, wanted), "customs": signer.address, "tx_hash": result.tx_hash,
+            "block_number": result.block_number,
+        }
+        self.records.add_utilisation(record)
+        self.service._refresh_index()
+        stored = self.records.utilisation_by_declaration(document_hash, declaration)
+        assert stored is not None
+        return stored, True
+
+    def utilisation(self, principal: Principal, ref: str, document: SealedDocument | None = None) -> dict[str, Any]:
+        """Certified, drawn and remaining quantity per goods item, and this node's declarations."""
+        if principal.role not in (Role.CUSTOMS, Role.ISSUER, Role.AUTHORITY, Role.ADMIN):
+            raise PermissionDenied("this needs a customs, issuer, authority or admin key")
+        sealed = self.document(principal, ref, document)
+        terms, _, _ = terms_claim(sealed)
+        document_hash = parse_hex32(sealed.document_hash)
+        if principal.role is Role.CUSTOMS and principal.country != terms.importing_country:
+            raise NotFoundError("certificate", ref)
+        used = self.ledger.utilisation_of(document_hash, len(terms.quantities))
+        goods = _goods(sealed)
+        items = []
+        for index, (certified, drawn) in enumerate(zip(terms.quantities, used.drawn, strict=True)):
+            item = goods[index] if index < len(goods) else {}
+            items.append({"item_number": item.get("item_number", index + 1), "unit": item.get("unit"),
+                          "certified": str(from_units(certified)), "drawn": str(from_units(drawn)),
+                          "remaining": str(from_units(max(certified - drawn, 0)))})
+        return {"document_hash": hex32(document_hash), "items": items,
+                "exhausted": all(d >= c for c, d in zip(terms.quantities, used.drawn, strict=True)),
+                "open_verification_requests": used.open_requests,
+                "declarations": self.records.utilisations(document_hash)}
+
+    def _register_parent(self, signer: LocalAccount, parent: bytes, given: SealedDocument | None) -> None:
+        if given is None:
+            raise ConflictError(f"the parent certificate {hex32(parent)} of this back-to-back certificate is not yet "
+                                "known on chain: include the parent's sealed document as 'parent_document'")
+        parent_document = self.document(None, hex32(parent), given)
+        terms, salt, proof = terms_claim(parent_document)
+        self.ledger.register_terms(signer, parent, [parse_hex32(p) for p in parent_document.proof.path], terms, salt,
+                                   proof)
+
+    def _draws(self, sealed: SealedDocument, terms: Terms, draws: Sequence[Draw]) -> list[tuple[int, int]]:
+        if not draws:
+            raise ValidationError("items: draw at least one goods item", [{"loc": "items", "msg": "empty"}])
+        numbers = [item.get("item_number") for item in _goods(sealed)]
+        out = []
+        for position, draw in enumerate(draws):
+            where = f"items[{position}]"
+            if draw.item_number in numbers:
+                index = numbers.index(draw.item_number)
+            elif not numbers and 1 <= draw.item_number <= len(terms.quantities):
+                index = draw.item_number - 1  # goods withheld: items are numbered in order
+            else:
+                raise ValidationError(f"{where}.item_number: the certificate has no goods item {draw.item_number}",
+                                      [{"loc": f"{where}.item_number", "msg": "no such goods item"}])
+            try:
+                out.append((index, to_units(draw.quantity)))
+            except (ValidationError, InvalidOperation, ValueError):
+                raise ValidationError(f"{where}.quantity: must be positive with at most six decimal places",
+                                      [{"loc": f"{where}.quantity", "msg": "not a positive quantity"}]) from None
+        return out
+
+    def _refusal(self, error: ContractRevertError, sealed: SealedDocument) -> Exception:
+        """A contract refusal in plain words, as the error the API maps."""
+        args = error.args_decoded
+        name = error.name
+        goods = _goods(sealed)
+        if name == "CustomsRegistryOverdrawn":
+            subject, item, requested, remaining = args
+            label = goods[item].get("item_number", item + 1) if item < len(goods) else item + 1
+            whose = "this certificate" if subject == parse_hex32(sealed.document_hash) else (
+                f"the parent certificate {hex32(subject)}")
+            return ConflictError(f"refused on chain: drawing {from_units(requested)} of goods item {label} would exceed "
+                                 f"the quantity certified by {whose}; {from_units(remaining)} remain")
+        if name == "CustomsRegistryNotUsable":
+            state = DocumentState(args[1]).name.lower()
+            whose = "this certificate" if args[0] == parse_hex32(sealed.document_hash) else "its parent certificate"
+            return ConflictError(f"refused on chain: {whose} is {state} and cannot be used")
+        if name == "CustomsRegistryExpired":
+            until = datetime.fromtimestamp(args[1], UTC).date().isoformat()
+            return ConflictError(f"refused on chain: the certificate expired (valid until {until})")
+        if name == "CustomsRegistryDeclarationRecorded":
+            return ConflictError("refused on chain: this declaration has already drawn on the certificate")
+        if name == "CustomsRegistryNotCustoms":
+            return PermissionDenied("refused on chain: only Customs of the importing country may use this certificate")
+        if name == "CustomsRegistryTermsNotRegistered":
+            return ConflictError(f"refused on chain: the terms of {hex32(args[0])} are not registered")
+        return error
+
+    # -- verification requests -------------------------------------------------------------
+
+    def open_request(self, principal: Principal, ref: str, reason: str,
+                     document: SealedDocument | None = None) -> dict[str, Any]:
+        """Open a retroactive verification request; the reason text stays on this node."""
+        signer = self._customs_signer(principal)
+        wanted = _hash_or_none(ref)
+        try:
+            sealed = self.document(None, ref, document)
+            document_hash, proof = parse_hex32(sealed.document_hash), [parse_hex32(p) for p in sealed.proof.path]
+        except NotFoundError:
+            if wanted is None:
+                raise
+            document_hash, proof = wanted, []  # a singly anchored certificate needs no proof
+        try:
+            request_id, _ = self.ledger.request_verification(signer, document_hash, proof, keccak(reason.encode()))
+        except ContractRevertError as error:
+            if error.name == "CertificateRegistryNotAnchored":
+                raise NotFoundError("anchored certificate", hex32(document_hash)) from error
+            raise
+        self.records.set_request_text(request_id, reason=reason)
+        self.service._refresh_index()
+        return self.request(principal, request_id)
+
+    def answer_request(self, principal: Principal, request_id: int, confirmed: bool,
+                       remarks: str | None = None) -> dict[str, Any]:
+        """Answer a request as the issuing body or its authority; not confirmed revokes the certificate."""
+        if principal.role not in (Role.ISSUER, Role.AUTHORITY):
+            raise PermissionDenied("only the issuing body or its authority may answer a verification request")
+        signer = self.service._signer(principal, principal.role)
+        found = self.ledger.request_of(request_id)
+        if found is None:
+            raise NotFoundError("verification request", str(request_id))
+        answer = remarks or ("confirmed" if confirmed else "not confirmed")
+        try:
+            self.ledger.answer_verification(signer, request_id, confirmed, keccak(answer.encode()))
+        except ContractRevertError as error:
+            if error.name == "CertificateRegistryNotIssuer":
+                raise PermissionDenied("only the issuing body of this certificate or its authority may answer") from error
+            if error.name == "CustomsRegistryRequestClosed":
+                raise ConflictError(f"verification request {request_id} has already been answered") from error
+            raise
+        self.records.set_request_text(request_id, answer=answer)
+        row = self.service.store.by_document_hash(found.document_hash)
+        if not confirmed and row is not None and row.status not in ("revoked", "superseded", "erased"):
+            self.service.store.set_status(row.id, "revoked", reason=3)
+        self.service._refresh_index()
+        return self.request(principal, request_id)
+
+    def requests(self, principal: Principal, status: str | None = None) -> list[dict[str, Any]]:
+        """Verification requests the caller is party to, newest state from the index."""
+        self.service._refresh_index()
+        state = {None: None, "all": None, "open": RequestState.OPEN, "confirmed": RequestState.CONFIRMED,
+                 "not-confirmed": RequestState.NOT_CONFIRMED}
+        if status not in state:
+            raise ValidationError("status: use open, confirmed, not-confirmed or all",
+                                  [{"loc": "status", "msg": "unknown status"}])
+        wanted = state[status]
+        rows = self.records.requests(None if wanted is None else int(wanted))
+        return [self._present(row) for row in rows if self._party(principal, row)]
+
+    def request(self, principal: Principal, request_id: int) -> dict[str, Any]:
+        """One verification request the caller is party to."""
+        for row in self.records.requests():
+            if row["id"] == request_id and self._party(principal, row):
+                return self._present(row)
+        raise NotFoundError("verification request", str(request_id))
+
+    def _party(self, principal: Principal, row: dict[str, Any]) -> bool:
+        if principal.role is Role.ADMIN:
+            return True
+        if principal.role is Role.CUSTOMS:
+            return row["customs_country"] == principal.country or _same(row["customs"], principal.account)
+        mine = self.service.store.by_document_hash(row["document_hash"])
+        if mine is None:
+            return False
+        if principal.role is Role.ISSUER:
+            return _same(mine.issuer, principal.account)
+        return principal.role is Role.AUTHORITY and mine.exporting_country == principal.country
+
+    def _present(self, row: dict[str, Any]) -> dict[str, Any]:
+        mine = self.service.store.by_document_hash(row["document_hash"])
+        answered = row["answered_at"]
+        return {
+            "id": row["id"], "document_hash": hex32(row["document_hash"]),
+            "certificate_id": mine.id if mine else None,
+            "certificate_number": mine.certificate_number if mine else None,
+            "status": RequestState(row["state"]).slug, "opened_by": row["customs"],
+            "country": row["customs_country"], "reason": row["reason"], "reason_hash": hex32(row["reason_hash"]),
+            "opened_at": _iso(row["opened_at"]), "age_seconds": max(0, (answered or _now()) - row["opened_at"]),
+            "answered_at": _iso(answered) if answered else None, "answered_by": row["answered_by"],
+            "answer": row["answer"],
+        }
+
+    # -- key release and encrypted records -----------------------------------------------
+
+    def release_key(self, principal: Principal, ref: str) -> ReleasedKey:
+        """The data key of one of this node's encrypted-mode certificates, for its importing Customs.
+
+        WARNING: the released copy is out of this node's reach; erasing later stops the
+        registry from opening it (nodes drop released keys on the on-chain erasure), but
+        cannot unlearn it from a party that kept it elsewhere.
+
+        Raises:
+            NotFoundError: not a certificate of this node visible to the caller.
+            KeyDestroyedError: erased.
+            ConflictError: hash-only mode (there is no on-chain ciphertext to open).
+        """
+        if principal.role is not Role.CUSTOMS:
+            raise PermissionDenied("keys are released only to Customs of the importing country")
+        row = self._local(principal, ref, _hash_or_none(ref))
+        if row is None:
+            raise NotFoundError("certificate", ref)
+        if row.mode != "encrypted":
+            raise ConflictError("this certificate was anchored in hash-only mode: there is no on-chain ciphertext; "
+                                "ask the exporter for the sealed document")
+        key = self.service.vault.export_key(row.id)
+        self.service.store.append_audit(str(uuid.uuid4()), {
+            "key_release": {"certificate_id": row.id, "document_hash": hex32(row.document_hash),
+                            "to_country": principal.country, "key_id": principal.key_id,
+                            "at": datetime.now(UTC).isoformat(timespec="seconds")}})
+        return ReleasedKey(row.document_hash, row.issuer, key)
+
+    def token_for(self, row: CertificateRow) -> str:
+        """What the QR code of a certificate carries: a key token in encrypted mode, else its id."""
+        if row.mode == "encrypted" and row.status != "erased":
+            try:
+                return key_token(row.document_hash, self.service.vault.export_key(row.id))
+            except (KeyDestroyedError, NotFoundError):
+                return row.id
+        return row.id
+
+    def verify_key_token(self, token: str) -> tuple[VerificationReport, VerificationReceipt]:
+        """Verify the certificate a key token names, opening its on-chain ciphertext with the token's key.
+
+        Contents are shown only while the certificate is not erased on chain; afterwards
+        the verdict is ERASED with no contents, though the ciphertext is still on chain.
+
+        Raises:
+            NotFoundError: not a key token, no ciphertext on chain, or a key that does not open it.
+        """
+        parsed = parse_key_token(token)
+        if parsed is None:
+            raise NotFoundError("verification code", token[:12] + "…")
+        document_hash, key = parsed
+        try:
+            document = self.open_on_chain(document_hash, key)
+        except KeyDestroyedError:
+            _, _, members = self._payload(document_hash)
+            return self.service.verify_hash(document_hash, MerkleTree(members).proof_for(document_hash))
+        except DecryptionError:
+            raise NotFoundError("verification code", "(its key does not open this certificate)") from None
+        return self.service.verify_document(document)
+
+    def fetch(self, principal: Principal, ref: str) -> SealedDocument:
+        """Obtain the key of another node's encrypted-mode certificate and open its on-chain record.
+
+        Raises:
+            NotFoundError: no on-chain ciphertext for this hash, or no peer node for the issuer's country.
+            KeyDestroyedError: the certificate was erased.
+        """
+        self._customs_signer(principal)
+        document_hash = _hash_or_none(ref)
+        if document_hash is None:
+            raise ValidationError("document_hash: expected 0x followed by 64 hex digits",
+                                  [{"loc": "document_hash", "msg": "not a document hash"}])
+        if self.records.released_key(document_hash) is None:
+            _, issuer, _ = self._payload(document_hash)
+            country = self.service.chain.issuer_country(issuer)
+            peer = self.records.peer(country or "")
+            if peer is None:
+                raise NotFoundError("peer node", f"of {country} (configure it: PUT /v1/governance/peers/{country})")
+            url, sealed_key = peer
+            api_key = DataKey(self._peer_key).decrypt(sealed_key, b"coo-peer/1|" + (country or "").encode()).decode()
+            self.keep_key(document_hash, issuer, self._fetch_key(url, api_key, document_hash))
+        return self.open_released(document_hash)
+
+    def keep_key(self, document_hash: bytes, issuer: str, key: bytes) -> None:
+        """Keep a released data key, wrapped under this node's KEK."""
+        self.records.put_released_key(document_hash, issuer, self._kek.wrap(DataKey(key), _released_id(document_hash)))
+
+    def open_released(self, document_hash: bytes) -> SealedDocument:
+        """Open the on-chain ciphertext of *document_hash* with the key released to this node."""
+        held = self.records.released_key(document_hash)
+        if held is None:
+            raise NotFoundError("released key", hex32(document_hash))
+        key = self._kek.unwrap(held[1], _released_id(document_hash))
+        return self.open_on_chain(document_hash, key.unsafe_bytes())
+
+    def open_on_chain(self, document_hash: bytes, key: bytes) -> SealedDocument:
+        """Decrypt the ciphertext logged when *document_hash* was anchored, and rebuild its sealed document.
+
+        Raises:
+            KeyDestroyedError: the certificate is erased on chain (the registry opens nothing after erasure).
+            NotFoundError: no ciphertext on chain for this hash.
+            DecryptionError: wrong key.
+        """
+        root, issuer, members = self._payload(document_hash)
+        view = self.service.chain.inspect(document_hash, MerkleTree(members).proof_for(document_hash))
+        if view.state is DocumentState.ERASED:
+            self.records.forget_released_key(document_hash)
+            raise KeyDestroyedError(hex32(document_hash))
+        payload = self.service.chain.payloads(root)[document_hash]
+        record = json.loads(open_chain_payload(key, payload, document_hash, issuer))
+        terms = SealedTerms(**record["terms"]) if record.get("terms") else None
+        sealed = Sealed(document_hash, {p: bytes.fromhex(s) for p, s in record["salts"].items()}, {}, terms)
+        tree = MerkleTree(members)
+        return build_sealed_document(record["certificate"], sealed, root, tree.proof_for(document_hash),
+                                     chain_id=self.service.chain.chain_id, contract=self.service.chain.address)
+
+    def _payload(self, document_hash: bytes) -> tuple[bytes, str, list[bytes]]:
+        """(root, issuer, document hashes of the batch in tree order) of an encrypted-mode anchoring."""
+        chain = self.service.chain
+        found = chain.events(0, names={"PayloadPublished"},
+                             topics=[chain.event_topic("PayloadPublished"), hex32(document_hash)])
+        if not found:
+            raise NotFoundError("on-chain ciphertext", f"{hex32(document_hash)} (not anchored in encrypted mode)")
+        root = bytes(found[0].args["root"])
+        batch = chain.batch_of(root)
+        members = [bytes(e.args["documentHash"]) for e in chain.events(
+            found[0].block_number, found[0].block_number, names={"PayloadPublished"},
+            topics=[chain.event_topic("PayloadPublished"), None, hex32(root)])]
+        if batch.issuer is None or document_hash not in members:
+            raise NotFoundError("anchored batch", hex32(root))
+        return root, batch.issuer, members
+
+    def _customs_signer(self, principal: Principal) -> LocalAccount:
+        if principal.role is not Role.CUSTOMS:
+            raise PermissionDenied("this needs a customs key")
+        if not principal.account:
+            raise PermissionDenied("this customs key has no on-chain account; ask your authority for one "
+                                   "(POST /v1/governance/customs)")
+        signer = self.service.accounts.get(principal.account)
+        if signer is None:
+            raise PermissionDenied("this node holds no signing key for the caller's account")
+        return signer
+
+
+def _released_id(document_hash: bytes) -> str:
+    return "released:" + hex32(document_hash)
+
+
+def _hash_or_none(ref: str) -> bytes | None:
+    if not ref.startswith("0x"):
+        return None
+    try:
+        return parse_hex32(ref)
+    except ValueError:
+        raise ValidationError(f"{ref}: expected a certificate id or 0x followed by 64 hex digits",
+                              [{"loc": "id", "msg": "not an id or document hash"}]) from None
+
+
+def _goods(sealed: SealedDocument) -> list[dict[str, Any]]:
+    goods = sealed.certificate.get("goods")
+    return [g if isinstance(g, dict) else {} for g in goods] if isinstance(goods, list) else []
+
+
+def _draw_json(sealed: SealedDocument, draws: Sequence[tuple[int, int]]) -> list[dict[str, Any]]:
+    goods = _goods(sealed)
+    return [{"item_number": goods[i].get("item_number", i + 1) if i < len(goods) else i + 1,
+             "quantity": str(from_units(q))} for i, q in draws]
+
+
+def _iso(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and a.lower() == b.lower()
+
+
+__all__ = ["CustomsDesk", "Draw", "ReleasedKey", "declaration_hash", "key_token", "parse_key_token"]

@@ -1,0 +1,61 @@
+"""Talking to other member nodes: key release from an issuing node.
+
+An importing country's node holds a Customs API key of the issuing country's node
+(configured with ``PUT /v1/governance/peers/{country}``) and asks it for the data
+key of an encrypted-mode certificate over ``POST /v1/certificates/{hash}/key-release``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import httpx
+
+from registry.errors import KeyDestroyedError, NotFoundError, PeerError, PermissionDenied
+from registry.types import hex32
+
+TIMEOUT = 10.0
+
+
+def fetch_key(url: str, api_key: str, document_hash: bytes) -> bytes:
+    """Ask the node at *url* to release the data key of *document_hash*.
+
+    Raises:
+        NotFoundError: the peer knows no such certificate (or not for this caller).
+        KeyDestroyedError: the peer erased it.
+        PermissionDenied: the peer refused this node's key.
+        PeerError: the peer could not be reached or answered nonsense.
+    """
+    target = f"{url}/v1/certificates/{hex32(document_hash)}/key-release"
+    try:
+        answer = httpx.post(target, headers={"Authorization": f"Bearer {api_key}"}, timeout=TIMEOUT)
+    except httpx.HTTPError as error:
+        raise PeerError(f"the issuing node at {url} could not be reached ({type(error).__name__})") from None
+    detail = _detail(answer)
+    if answer.status_code == 404:
+        raise NotFoundError("certificate at the issuing node", f"{hex32(document_hash)} ({detail})")
+    if answer.status_code == 410:
+        raise KeyDestroyedError(hex32(document_hash))
+    if answer.status_code in (401, 403):
+        raise PermissionDenied(f"the issuing node refused the key release: {detail}")
+    if answer.status_code != 200:
+        raise PeerError(f"the issuing node answered {answer.status_code}: {detail}")
+    try:
+        text = str(answer.json()["data_key"])
+        key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise PeerError("the issuing node's key release was malformed") from None
+    if len(key) != 32:
+        raise PeerError("the issuing node released a key of the wrong size")
+    return key
+
+
+def _detail(answer: httpx.Response) -> str:
+    try:
+        return str(answer.json().get("detail", answer.reason_phrase))
+    except ValueError:
+        return answer.reason_phrase
+
+
+__all__ = ["fetch_key"]
