@@ -139,6 +139,15 @@ class CountryCreate(BaseModel):
     authority: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
 
 
+class AuthorityAccountCreate(BaseModel):
+    """Create a country authority's account on this node (not yet admitted on chain)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    label: str = Field(default="", max_length=200)
+
+
 class IssuerCreate(BaseModel):
     """Authorise an issuing body; the node creates its account unless one is given."""
 
@@ -171,6 +180,13 @@ class KeyCreated(BaseModel):
 
     api_key: str
     role: str
+
+
+class VerificationLink(BaseModel):
+    """What the QR code of a certificate encodes."""
+
+    url: str
+    carries_key: bool = Field(description="true in encrypted mode: the link opens the on-chain record for its bearer")
 
 
 class TrueCopyRequest(BaseModel):

@@ -378,6 +378,7 @@ class CustomsDesk:
 
     def request(self, principal: Principal, request_id: int) -> dict[str, Any]:
         """One verification request the caller is party to."""
+        self.service._refresh_index()
         for row in self.records.requests():
             if row["id"] == request_id and self._party(principal, row):
                 return self._present(row)

@@ -374,6 +374,15 @@ class RegistryService:
         key = self.api_keys.mint(Role.AUTHORITY, country=country, account=account, label=f"authority of {country}")
         return account, key
 
+    def create_authority_account(self, principal: Principal, country: str, label: str) -> tuple[str, str]:
+        """Create, on this node, the account of *country*'s competent authority, for the consortium
+        admin (who may run another node) to admit. Nothing happens on chain. Returns (address, API key)."""
+        if principal.role is not Role.ADMIN:
+            raise PermissionDenied("only an admin key may create authority accounts")
+        account = self._new_funded_account()
+        key = self.api_keys.mint(Role.AUTHORITY, country=country, account=account, label=label)
+        return account, key
+
     def authorise_issuer(self, principal: Principal, label: str, issuer: str | None) -> tuple[str, str]:
         """Authorise an issuing body for the authority's country. Returns (address, API key)."""
         authority = self._signer(principal, Role.AUTHORITY)

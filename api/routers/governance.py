@@ -6,7 +6,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Path, status
 
 from api.deps import CurrentAdmin, CurrentAuthority, CustomsDep, RegistryDep
-from api.schemas import AccountCreated, CountryCreate, CustomsCreate, IssuerCreate, KeyCreate, KeyCreated, PeerSet
+from api.schemas import AccountCreated, AuthorityAccountCreate, CountryCreate, CustomsCreate, IssuerCreate, KeyCreate, KeyCreated, PeerSet
 from registry.apikeys import Role
 
 router = APIRouter(tags=["governance"])
@@ -18,6 +18,17 @@ Address = Path(pattern=r"^0x[0-9a-fA-F]{40}$", description="issuer account")
 async def admit_country(body: CountryCreate, admin: CurrentAdmin, registry: RegistryDep) -> AccountCreated:
     """Records the country's competent authority on chain and returns an authority API key."""
     account, key = await to_thread.run_sync(lambda: registry.admit_country(admin, body.country, body.authority))
+    return AccountCreated(account=account, api_key=key)
+
+
+@router.post("/v1/governance/authority-accounts", status_code=status.HTTP_201_CREATED,
+             summary="Create this node's authority account, for the consortium admin to admit")
+async def create_authority_account(body: AuthorityAccountCreate, admin: CurrentAdmin,
+                                   registry: RegistryDep) -> AccountCreated:
+    """For a country whose node is not the consortium admin's: the key stays on this node; send the
+    address to the consortium admin, who admits the country with it (`POST /v1/governance/countries`)."""
+    account, key = await to_thread.run_sync(
+        lambda: registry.create_authority_account(admin, body.country, body.label))
     return AccountCreated(account=account, api_key=key)
 
 

@@ -20,6 +20,7 @@ from api.schemas import (
     ReplaceResponse,
     RevokeRequest,
     TrueCopyRequest,
+    VerificationLink,
 )
 from registry.customs import CustomsDesk
 from registry.hashing import SealedDocument
@@ -91,6 +92,20 @@ async def document(certificate_id: str, who: CurrentIssuerOrAuthority, registry:
 def _qr(registry: RegistryService, desk: CustomsDesk, who: Any, certificate_id: str, base_url: str) -> segno.QRCode:
     row = registry.certificate(who, certificate_id)
     return segno.make(f"{base_url}/v/{desk.token_for(row)}", error="m")
+
+
+@router.get("/{certificate_id}/verification-link", summary="The URL the QR code carries")
+async def verification_link(certificate_id: str, who: CurrentIssuerOrAuthority, registry: RegistryDep,
+                            settings: SettingsDep, desk: CustomsDep, response: Response) -> VerificationLink:
+    """For printing or sending with the paper copy. WARNING: in encrypted mode it carries the
+    certificate's data key for the bearer, so treat it like the paper certificate itself."""
+    def work() -> VerificationLink:
+        row = registry.certificate(who, certificate_id)
+        token = desk.token_for(row)
+        return VerificationLink(url=f"{settings.base_url}/v/{token}", carries_key=token != row.id)
+
+    response.headers["Cache-Control"] = "no-store"
+    return await to_thread.run_sync(work)
 
 
 @router.get("/{certificate_id}/qr.svg", summary="QR code for the paper copy (SVG)",

@@ -1,0 +1,260 @@
+"""Two member nodes on one chain: Singapore issues, Japan verifies, utilises and asks.
+
+Usage: ``python scripts/demo_two_nodes.py [--workdir DIR]``
+
+Starts one Anvil and two nodes (``coo up``) on free loopback ports, each with its
+own data directory, key-encryption key and accounts:
+
+1. node SG deploys the registry and is the consortium admin; it admits SG, and
+   admits JP with an authority account that node JP created and keeps;
+2. SG authorises its issuing body; JP admits its Customs account; SG mints a
+   Customs key for JP, which JP configures as its peer for key release;
+3. SG issues a certificate in encrypted-payload mode; JP fetches its key from SG,
+   opens the ciphertext from the chain and verifies it: VALID;
+4. JP records a utilisation against an import declaration, opens a verification
+   request, SG sees it open and answers it;
+5. SG revokes a second certificate and erases the first: JP sees each within one
+   block (REVOKED, ERASED), and can no longer open the erased record.
+
+Everything goes through HTTP. Exits non-zero with one line if a step fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from registry.chain import ChainClient  # noqa: E402
+from registry.nodes import NodeProcess, free_port  # noqa: E402
+
+EXAMPLE = ROOT / "examples" / "rcep-sg-jp.json"
+
+
+class DemoError(Exception):
+    """A step of the scenario did not give what it should."""
+
+
+class ApiNode:
+    """One ``coo up`` process with its own data directory and port."""
+
+    def __init__(self, name: str, data: Path, rpc_url: str, contract: str | None = None) -> None:
+        self.name = name
+        self.data = data
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "COO_RPC_URL": rpc_url, "COO_DATA_DIR": str(data), "COO_PORT": str(self.port),
+                    "COO_BATCH_MAX_WAIT_MS": "50"}
+        if contract:
+            self.env["COO_CONTRACT_ADDRESS"] = contract
+        self.process: subprocess.Popen[bytes] | None = None
+        self.http = httpx.Client(base_url=self.url, timeout=30)
+
+    def start(self, timeout: float = 60) -> None:
+        """Start the node and wait until it is ready."""
+        self.data.mkdir(parents=True, exist_ok=True)
+        log = (self.data / "node.log").open("wb")
+        self.process = subprocess.Popen([str(Path(sys.executable).parent / "coo"), "up"], env=self.env, cwd=ROOT,
+                                        stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise DemoError(f"node {self.name} exited; see {self.data / 'node.log'}")
+            try:
+                if self.http.get("/readyz").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise DemoError(f"node {self.name} did not become ready in {timeout:.0f} s")
+
+    def stop(self) -> None:
+        """Stop the node (SIGTERM, then SIGKILL)."""
+        self.http.close()
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    @property
+    def admin_key(self) -> str:
+        """The node's first admin API key (written 0600 into its data directory)."""
+        return (self.data / "admin-api-key").read_text().strip()
+
+    @property
+    def contract(self) -> str:
+        """The registry contract this node deployed."""
+        return str(json.loads((self.data / "deployment.json").read_text())["address"])
+
+    def call(self, method: str, path: str, key: str | None = None, expect: int | tuple[int, ...] = 200,
+             **kwargs: Any) -> Any:
+        """One HTTP call; the JSON body, after checking the status."""
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        answer = self.http.request(method, path, headers=headers, **kwargs)
+        wanted = (expect,) if isinstance(expect, int) else expect
+        if answer.status_code not in wanted:
+            raise DemoError(f"{self.name} {method} {path}: {answer.status_code} {answer.text[:300]}")
+        return answer.json() if answer.content else None
+
+
+@contextmanager
+def two_nodes(workdir: Path) -> Iterator[tuple[NodeProcess, ApiNode, ApiNode]]:
+    """One Anvil and two nodes (SG deploys; JP attaches to the same contract); all stopped on exit."""
+    anvil = NodeProcess(kind="anvil", state_file=workdir / "anvil-state.json", log_path=workdir / "anvil.log")
+    anvil.start()
+    sg = jp = None
+    try:
+        sg = ApiNode("SG", workdir / "node-sg", anvil.url)
+        sg.start()
+        jp = ApiNode("JP", workdir / "node-jp", anvil.url, contract=sg.contract)
+        jp.start()
+        yield anvil, sg, jp
+    finally:
+        for node in (jp, sg):
+            if node is not None:
+                node.stop()
+        anvil.stop()
+
+
+def set_up(sg: ApiNode, jp: ApiNode) -> dict[str, str]:
+    """The consortium across both nodes; returns the API keys by role."""
+    keys: dict[str, str] = {}
+    keys["sg_authority"] = sg.call("POST", "/v1/governance/countries", sg.admin_key, 201, json={"country": "SG"})["api_key"]
+    jp_authority = jp.call("POST", "/v1/governance/authority-accounts", jp.admin_key, 201,
+                           json={"country": "JP", "label": "Japan Customs and Tariff Bureau"})
+    keys["jp_authority"] = jp_authority["api_key"]
+    sg.call("POST", "/v1/governance/countries", sg.admin_key, 201,
+            json={"country": "JP", "authority": jp_authority["account"]})
+    keys["sg_issuer"] = sg.call("POST", "/v1/governance/issuers", keys["sg_authority"], 201,
+                                json={"label": "Singapore Customs (issuing body)"})["api_key"]
+    keys["jp_customs"] = jp.call("POST", "/v1/governance/customs", keys["jp_authority"], 201,
+                                 json={"label": "Yokohama Customs"})["api_key"]
+    peer_key = sg.call("POST", "/v1/keys", sg.admin_key, 201,
+                       json={"role": "customs", "country": "JP", "label": "node JP (key release)"})["api_key"]
+    jp.call("PUT", "/v1/governance/peers/SG", jp.admin_key, 204, json={"url": sg.url, "api_key": peer_key})
+    return keys
+
+
+def issue(sg: ApiNode, key: str, mode: str) -> dict[str, Any]:
+    """Issue the example certificate under a fresh number and wait until it is anchored."""
+    body = json.loads(EXAMPLE.read_text())
+    body["certificate_number"] = f"SG-RCEP-{time.time_ns() % 10**12:012d}"
+    created = sg.call("POST", "/v1/certificates", key, 202, json=body, params={"mode": mode})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        record = sg.call("GET", f"/v1/certificates/{created['id']}", key)
+        if record["status"] == "anchored":
+            return dict(record)
+        time.sleep(0.05)
+    raise DemoError(f"certificate {created['id']} was not anchored in 30 s")
+
+
+def seen_by_jp(jp: ApiNode, document_hash: str, verdict: str, block: int, timeout: float = 10) -> dict[str, Any]:
+    """Poll JP's status check of *document_hash* until it says *verdict*; when, and at which head."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        report = jp.call("GET", f"/v1/verify/{document_hash}")
+        if report["verdict"] == verdict:
+            return {"verdict": verdict, "change_block": block, "seen_at_head": report["chain_head"],
+                    "seconds": round(time.monotonic() - started, 3)}
+        time.sleep(0.02)
+    raise DemoError(f"node JP did not see {verdict} for {document_hash} within {timeout:.0f} s")
+
+
+def scenario(rpc_url: str, sg: ApiNode, jp: ApiNode, say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run the whole scenario; return what was observed at each step."""
+    seen: dict[str, Any] = {}
+    keys = set_up(sg, jp)
+    chain = ChainClient.connect(rpc_url, sg.contract)
+    say(f"consortium: SG node {sg.url} (admin), JP node {jp.url}, contract {sg.contract}")
+
+    first = issue(sg, keys["sg_issuer"], "encrypted")
+    document_hash = first["document_hash"]
+    say(f"SG issued {first['certificate_number']} (encrypted mode) in block {first['block_number']}")
+    document = jp.call("POST", f"/v1/certificates/{document_hash}/fetch", keys["jp_customs"])
+    report = jp.call("POST", "/v1/verify", json=document)
+    seen["fetched"] = {"certificate_number": document["certificate"]["certificate_number"], "verdict": report["verdict"]}
+    say(f"JP fetched the key from SG, opened the record from the chain and verified it: {report['verdict']}")
+
+    used = jp.call("POST", f"/v1/certificates/{document_hash}/utilisations", keys["jp_customs"], 201,
+                   json={"declaration_reference": "JP-YOK-2611-000123", "date": "2026-11-23",
+                         "items": [{"item_number": 1, "quantity": "500"}]})
+    seen["utilisation"] = {item["item_number"]: item["remaining"] for item in used["items"]}
+    say(f"JP recorded a utilisation on chain; remaining: {seen['utilisation']}")
+
+    request = jp.call("POST", f"/v1/certificates/{document_hash}/verification-requests", keys["jp_customs"], 201,
+                      json={"reason": "verify origin criterion WO for item 1"})
+    open_at_sg = sg.call("GET", "/v1/verification-requests", keys["sg_issuer"], params={"status": "open"})
+    mine = [r for r in open_at_sg if r["id"] == request["id"]]
+    if not mine:
+        raise DemoError("SG does not see JP's verification request")
+    seen["request_at_sg"] = {"status": mine[0]["status"], "age_seconds": mine[0]["age_seconds"],
+                             "certificate_id": mine[0]["certificate_id"]}
+    sg.call("POST", f"/v1/verification-requests/{request['id']}/answer", keys["sg_issuer"],
+            json={"answer": "confirmed", "remarks": "producer records checked"})
+    after = jp.call("GET", f"/v1/verification-requests/{request['id']}", keys["jp_customs"])
+    seen["request_at_jp"] = after["status"]
+    say(f"JP opened verification request {request['id']}; SG saw it open and answered: {after['status']}")
+
+    second = issue(sg, keys["sg_issuer"], "hash-only")
+    revoked = sg.call("POST", f"/v1/certificates/{second['id']}/revoke", keys["sg_issuer"], json={"reason": "fraud"})
+    block = _block(chain, second["document_hash"], "CertificateRevoked")
+    seen["revocation"] = seen_by_jp(jp, revoked["document_hash"], "REVOKED", block)
+    say(f"SG revoked {second['certificate_number']} in block {block}; JP saw REVOKED at head "
+        f"{seen['revocation']['seen_at_head']}")
+
+    sg.call("POST", f"/v1/certificates/{first['id']}/erase", keys["sg_issuer"])
+    block = _block(chain, document_hash, "KeyDestroyed")
+    seen["erasure"] = seen_by_jp(jp, document_hash, "ERASED", block)
+    answer = jp.http.post(f"/v1/certificates/{document_hash}/fetch",
+                          headers={"Authorization": f"Bearer {keys['jp_customs']}"})
+    seen["erasure"]["fetch_after"] = answer.status_code
+    say(f"SG erased {first['certificate_number']} in block {block}; JP saw ERASED at head "
+        f"{seen['erasure']['seen_at_head']} and can no longer open it ({answer.status_code})")
+    return seen
+
+
+def _block(chain: ChainClient, document_hash: str, event: str) -> int:
+    """Block of the latest *event* about *document_hash*, read from the chain itself."""
+    found = chain.events(0, names={event}, topics=[chain.event_topic(event), document_hash])
+    if not found:
+        raise DemoError(f"no {event} event on chain for {document_hash}")
+    return found[-1].block_number
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workdir", type=Path, help="keep the nodes' data here (default: a temporary directory)")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="coo-two-nodes-") as scratch:
+        workdir = options.workdir or Path(scratch)
+        workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            with two_nodes(workdir) as (anvil, sg, jp):
+                seen = scenario(anvil.url, sg, jp)
+        except (DemoError, httpx.HTTPError, OSError) as error:
+            print(f"demo failed: {error}", file=sys.stderr)
+            return 1
+    print(json.dumps(seen, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

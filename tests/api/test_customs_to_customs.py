@@ -1,0 +1,238 @@
+"""Customs to Customs through HTTP on one node: utilisation, verification requests, true copies, encrypted records."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.support import anchored, assert_problem, auth
+from tests.conftest import example
+
+Keys = dict[str, dict[str, str]]
+
+
+async def issued(client: httpx.AsyncClient, keys: Keys, mode: str = "hash-only", name: str = "rcep-sg-jp",
+                 parent: str | None = None, role: str = "issuer", **changes: Any) -> dict[str, Any]:
+    """Register an example certificate and wait until it is anchored."""
+    params = {"mode": mode} | ({"parent": parent} if parent else {})
+    answer = await client.post("/v1/certificates", json=example(name, **changes), params=params,
+                               headers=auth(keys, role))
+    assert answer.status_code == 202, answer.text
+    return await anchored(client, auth(keys, role), answer.json()["id"])
+
+
+def draw(reference: str, *items: tuple[int, str], **extra: Any) -> dict[str, Any]:
+    return {"declaration_reference": reference, "date": "2026-11-23",
+            "items": [{"item_number": n, "quantity": q} for n, q in items], **extra}
+
+
+async def utilise(client: httpx.AsyncClient, keys: Keys, ref: str, body: dict[str, Any],
+                  role: str = "customs") -> httpx.Response:
+    return await client.post(f"/v1/certificates/{ref}/utilisations", json=body, headers=auth(keys, role))
+
+
+async def sealed(client: httpx.AsyncClient, keys: Keys, certificate_id: str) -> dict[str, Any]:
+    answer = await client.get(f"/v1/certificates/{certificate_id}/document", headers=auth(keys, "issuer"))
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+async def test_importing_customs_draws_and_sees_the_remaining_quantity(client: httpx.AsyncClient, keys: Keys) -> None:
+    cert = await issued(client, keys)
+    answer = await utilise(client, keys, cert["id"], draw("JP-IMP-0001", (1, "200"), (3, "400.5")))
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert body["utilisation"]["declaration_reference"] == "JP-IMP-0001"
+    assert body["utilisation"]["tx_hash"].startswith("0x")
+    balance = {i["item_number"]: i for i in body["items"]}
+    assert balance[1]["remaining"] == "1000" and balance[2]["remaining"] == "600"
+    assert balance[3]["drawn"] == "400.5" and balance[3]["remaining"] == "1999.5"
+    listed = (await client.get(f"/v1/certificates/{cert['id']}/utilisations", headers=auth(keys, "issuer"))).json()
+    assert [d["declaration_reference"] for d in listed["declarations"]] == ["JP-IMP-0001"]
+    report = (await client.post("/v1/verify", json=await sealed(client, keys, cert["id"]))).json()
+    check = next(c for c in report["checks"] if c["name"] == "utilisation")
+    assert report["verdict"] == "VALID" and check["status"] == "pass"
+    assert check["details"]["remaining"] == {"1": "1000", "2": "600", "3": "1999.5"}
+
+
+async def test_over_utilisation_is_refused_on_chain(client: httpx.AsyncClient, keys: Keys) -> None:
+    cert = await issued(client, keys)
+    problem = assert_problem(await utilise(client, keys, cert["id"], draw("JP-IMP-0002", (2, "601"))), 409,
+                             "exceed", "goods item 2", "600 remain")
+    assert "refused on chain" in problem["detail"]
+    balance = (await client.get(f"/v1/certificates/{cert['id']}/utilisations", headers=auth(keys, "customs"))).json()
+    assert all(item["drawn"] == "0" for item in balance["items"])
+
+
+async def test_two_declarations_may_not_sum_beyond_the_quantity(client: httpx.AsyncClient, keys: Keys) -> None:
+    cert = await issued(client, keys)
+    assert (await utilise(client, keys, cert["id"], draw("JP-IMP-0003", (2, "400")))).status_code == 201
+    assert_problem(await utilise(client, keys, cert["id"], draw("JP-IMP-0004", (2, "201"))), 409, "200 remain")
+    again = await utilise(client, keys, cert["id"], draw("JP-IMP-0003", (2, "400")))
+    assert again.status_code == 200  # the same declaration again: recorded once, nothing drawn twice
+    assert next(i for i in again.json()["items"] if i["item_number"] == 2)["remaining"] == "200"
+    assert_problem(await utilise(client, keys, cert["id"], draw("JP-IMP-0003", (2, "1"))), 409, "already drawn")
+
+
+async def test_a_revoked_certificate_cannot_be_used(client: httpx.AsyncClient, keys: Keys) -> None:
+    cert = await issued(client, keys)
+    revoked = await client.post(f"/v1/certificates/{cert['id']}/revoke", json={"reason": "fraud"},
+                                headers=auth(keys, "issuer"))
+    assert revoked.status_code == 200
+    assert_problem(await utilise(client, keys, cert["id"], draw("JP-IMP-0005", (1, "1"))), 409, "revoked")
+
+
+async def test_customs_of_another_country_cannot_use_it(client: httpx.AsyncClient, keys: Keys) -> None:
+    cert = await issued(client, keys)
+    made = await client.post("/v1/governance/customs", json={"label": "Singapore Customs"},
+                             headers=auth(keys, "authority"))
+    assert made.status_code == 201, made.text
+    sg_customs = {"sg_customs": {"api_key": made.json()["api_key"]}}
+    answer = await utilise(client, sg_customs, cert["id"], draw("SG-IMP-0001", (1, "1")), role="sg_customs")
+    assert_problem(answer, 403, "import into JP", "not Customs of SG")
+    assert_problem(await utilise(client, keys, cert["id"], draw("X", (1, "1")), role="issuer"), 403, "customs")
+
+
+async def test_bad_draws_are_refused_with_the_field_named(client: httpx.AsyncClient, keys: Keys) -> None:
+    cert = await issued(client, keys)
+    assert_problem(await utilise(client, keys, cert["id"], draw("JP-IMP-0006", (9, "1"))), 422, "no goods item 9")
+    assert_problem(await utilise(client, keys, cert["id"], draw("JP-IMP-0006", (1, "0"))), 422)
+    assert_problem(await utilise(client, keys, cert["id"], draw("JP-IMP-0006", (1, "0.0000001"))), 422)
+    assert_problem(await utilise(client, keys, "0x" + "ab" * 32, draw("JP-IMP-0006", (1, "1"))), 404,
+                   "include the sealed document")
+
+
+async def test_a_fully_used_certificate_verifies_as_exhausted(client: httpx.AsyncClient, keys: Keys) -> None:
+    cert = await issued(client, keys)
+    whole = draw("JP-IMP-0007", (1, "1200"), (2, "600"), (3, "2400"))
+    answer = await utilise(client, keys, cert["id"], whole)
+    assert answer.status_code == 201 and answer.json()["exhausted"]
+    report = (await client.post("/v1/verify", json=await sealed(client, keys, cert["id"]))).json()
+    assert report["verdict"] == "EXHAUSTED" and "used in full" in report["summary"]
+    assert_problem(await utilise(client, keys, cert["id"], draw("JP-IMP-0008", (1, "1"))), 409, "0 remain")
+
+
+async def test_twenty_concurrent_utilisations_never_overdraw(client: httpx.AsyncClient, keys: Keys) -> None:
+    cert = await issued(client, keys)
+    answers = await asyncio.gather(*(utilise(client, keys, cert["id"], draw(f"JP-RACE-{n:03}", (2, "70")))
+                                     for n in range(20)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201] * 8 + [409] * 12, codes  # 8 × 70 = 560 ≤ 600 < 9 × 70
+    for refused in (a for a in answers if a.status_code == 409):
+        assert_problem(refused, 409, "exceed")
+    balance = (await client.get(f"/v1/certificates/{cert['id']}/utilisations", headers=auth(keys, "customs"))).json()
+    item = next(i for i in balance["items"] if i["item_number"] == 2)
+    assert item["drawn"] == "560" and item["remaining"] == "40" and len(balance["declarations"]) == 8
+
+
+async def test_a_verification_request_warns_until_answered_and_not_confirmed_revokes(
+        client: httpx.AsyncClient, keys: Keys) -> None:
+    cert = await issued(client, keys)
+    opened = await client.post(f"/v1/certificates/{cert['document_hash']}/verification-requests",
+                               json={"reason": "origin criterion WO doubtful for item 2"}, headers=auth(keys, "customs"))
+    assert opened.status_code == 201, opened.text
+    request = opened.json()
+    assert request["status"] == "open" and request["reason"].startswith("origin criterion") and request["age_seconds"] >= 0
+    for role in ("customs", "issuer", "authority"):
+        listed = (await client.get("/v1/verification-requests", params={"status": "open"},
+                                   headers=auth(keys, role))).json()
+        assert request["id"] in [r["id"] for r in listed], role
+    report = (await client.post("/v1/verify", json=await sealed(client, keys, cert["id"]))).json()
+    assert report["verdict"] == "VALID_WITH_WARNINGS" and "verification request" in report["summary"]
+
+    assert_problem(await client.post(f"/v1/verification-requests/{request['id']}/answer",
+                                     json={"answer": "confirmed"}, headers=auth(keys, "customs")), 403)
+    answered = await client.post(f"/v1/verification-requests/{request['id']}/answer",
+                                 json={"answer": "not-confirmed", "remarks": "producer could not show records"},
+                                 headers=auth(keys, "issuer"))
+    assert answered.status_code == 200 and answered.json()["status"] == "not-confirmed"
+    still_open = (await client.get("/v1/verification-requests", params={"status": "open"},
+                                   headers=auth(keys, "customs"))).json()
+    assert request["id"] not in [r["id"] for r in still_open]
+    report = (await client.post("/v1/verify", json=await sealed(client, keys, cert["id"]))).json()
+    assert report["verdict"] == "REVOKED" and "not confirmed" in report["summary"]
+    assert (await client.get(f"/v1/certificates/{cert['id']}", headers=auth(keys, "issuer"))).json()["status"] == "revoked"
+    assert_problem(await client.post(f"/v1/verification-requests/{request['id']}/answer",
+                                     json={"answer": "confirmed"}, headers=auth(keys, "issuer")), 409, "already")
+
+
+async def test_a_certified_true_copy_supersedes_the_original(client: httpx.AsyncClient, keys: Keys) -> None:
+    cert = await issued(client, keys)
+    original = await sealed(client, keys, cert["id"])
+    assert (await utilise(client, keys, cert["id"], draw("JP-IMP-0009", (1, "1000")))).status_code == 201
+    made = await client.post(f"/v1/certificates/{cert['id']}/true-copy", json={"remarks": "original lost in transit"},
+                             headers=auth(keys, "issuer"))
+    assert made.status_code == 200, made.text
+    copy = made.json()["replacement"]
+    assert copy["certificate_number"] == cert["certificate_number"] and made.json()["replaced"]["status"] == "superseded"
+    report = (await client.post("/v1/verify", json=original)).json()
+    assert report["verdict"] == "SUPERSEDED" and copy["document_hash"] in report["summary"]
+    copy_document = await sealed(client, keys, copy["id"])
+    assert copy_document["certificate"]["valid_until"] == original["certificate"]["valid_until"]
+    report = (await client.post("/v1/verify", json=copy_document)).json()
+    assert report["verdict"] == "VALID_WITH_WARNINGS" and "certified true copy" in report["summary"]
+    assert_problem(await utilise(client, keys, cert["id"], draw("JP-IMP-0010", (1, "1"))), 409, "superseded")
+    assert_problem(await utilise(client, keys, copy["id"], draw("JP-IMP-0011", (1, "201"))), 409, "200 remain")
+    lookup = (await client.get("/v1/verify", params={"issuer": cert["issuer"], "number": cert["certificate_number"]}))
+    assert lookup.json()["document_hash"] == copy["document_hash"]
+
+
+async def test_a_back_to_back_certificate_draws_down_its_parent(client: httpx.AsyncClient, keys: Keys) -> None:
+    made = await client.post("/v1/governance/issuers", json={"label": "JP issuing body"},
+                             headers=auth(keys, "authority_jp"))
+    assert made.status_code == 201, made.text
+    with_jp = {**keys, "jp_issuer": {"api_key": made.json()["api_key"]}}
+    parent = await issued(client, with_jp, role="jp_issuer", exporting_country="JP", importing_country="SG",
+                          exporter={"name": "Kobe Trading K.K.", "address": "1-1 Kobe", "country": "JP"},
+                          consignee={"name": "Lion City Pte. Ltd.", "address": "1 Raffles Place", "country": "SG"})
+    parent_document = (await client.get(f"/v1/certificates/{parent['id']}/document",
+                                        headers=auth(with_jp, "jp_issuer"))).json()
+    children = [await issued(client, keys, parent=parent["document_hash"], back_to_back=True,
+                             parent_reference=parent["certificate_number"]) for _ in range(2)]
+    assert_problem(await utilise(client, keys, children[0]["id"], draw("JP-B2B-1", (1, "700"))), 409,
+                   "parent_document")
+    first = await utilise(client, keys, children[0]["id"], draw("JP-B2B-1", (1, "700"),
+                                                                  parent_document=parent_document))
+    assert first.status_code == 201, first.text
+    assert_problem(await utilise(client, keys, children[1]["id"], draw("JP-B2B-2", (1, "600"))), 409,
+                   "parent certificate", "500 remain")
+    assert (await utilise(client, keys, children[1]["id"], draw("JP-B2B-2", (1, "500")))).status_code == 201
+
+
+async def test_encrypted_records_open_with_the_key_token_until_erased(client: httpx.AsyncClient, keys: Keys) -> None:
+    cert = await issued(client, keys, mode="encrypted")
+    link = (await client.get(f"/v1/certificates/{cert['id']}/verification-link", headers=auth(keys, "issuer"))).json()
+    assert link["carries_key"] and "/v/k1." in link["url"]
+    path = link["url"].removeprefix("http://testserver")
+    report = (await client.get(path, headers={"Accept": "application/json"})).json()
+    assert report["verdict"] == "VALID" and report["disclosed"]["certificate_number"] == cert["certificate_number"]
+
+    released = await client.post(f"/v1/certificates/{cert['document_hash']}/key-release", headers=auth(keys, "customs"))
+    assert released.status_code == 200 and released.headers["cache-control"] == "no-store"
+    assert released.json()["document_hash"] == cert["document_hash"] and len(released.json()["data_key"]) == 43
+    assert_problem(await client.post(f"/v1/certificates/{cert['id']}/key-release", headers=auth(keys, "issuer")), 403)
+
+    erased = await client.post(f"/v1/certificates/{cert['id']}/erase", headers=auth(keys, "issuer"))
+    assert erased.status_code == 200
+    report = (await client.get(path, headers={"Accept": "application/json"})).json()
+    assert report["verdict"] == "ERASED" and report["disclosed"] is None
+    assert_problem(await client.post(f"/v1/certificates/{cert['id']}/key-release", headers=auth(keys, "customs")), 410)
+
+
+async def test_hash_only_certificates_have_no_key_to_release(client: httpx.AsyncClient, keys: Keys) -> None:
+    cert = await issued(client, keys)
+    link = (await client.get(f"/v1/certificates/{cert['id']}/verification-link", headers=auth(keys, "issuer"))).json()
+    assert not link["carries_key"] and link["url"].endswith(cert["id"])
+    assert_problem(await client.post(f"/v1/certificates/{cert['id']}/key-release", headers=auth(keys, "customs")),
+                   409, "hash-only")
+
+
+@pytest.mark.parametrize("status", ["open", "all", "not-confirmed"])
+async def test_request_listing_accepts_each_status(client: httpx.AsyncClient, keys: Keys, status: str) -> None:
+    answer = await client.get("/v1/verification-requests", params={"status": status}, headers=auth(keys, "admin"))
+    assert answer.status_code == 200 and isinstance(answer.json(), list)
+    assert_problem(await client.get("/v1/verification-requests", params={"status": "closed"},
+                                    headers=auth(keys, "admin")), 422)

@@ -1,0 +1,31 @@
+"""Two API nodes on one Anvil, end to end through HTTP (``scripts/demo_two_nodes.py``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from demo_two_nodes import scenario, two_nodes  # noqa: E402
+
+
+def test_sg_issues_and_jp_verifies_utilises_asks_and_sees_revocation_and_erasure(tmp_path: Path) -> None:
+    lines: list[str] = []
+    with two_nodes(tmp_path) as (anvil, sg, jp):
+        assert sg.port != jp.port and sg.data != jp.data
+        assert (sg.data / "kek").read_bytes() != (jp.data / "kek").read_bytes()
+        seen = scenario(anvil.url, sg, jp, say=lines.append)
+        # JP holds the keys of its own authority and Customs account; SG holds none of them
+        jp_accounts = {p.stem.lower() for p in (jp.data / "accounts").glob("*.json")}
+        sg_accounts = {p.stem.lower() for p in (sg.data / "accounts").glob("*.json")}
+        assert jp_accounts and not jp_accounts & sg_accounts
+    assert seen["fetched"]["verdict"] == "VALID"
+    assert seen["utilisation"] == {1: "700", 2: "600", 3: "2400"}
+    assert seen["request_at_sg"]["status"] == "open" and seen["request_at_sg"]["certificate_id"]
+    assert seen["request_at_jp"] == "confirmed"
+    for change in ("revocation", "erasure"):
+        assert seen[change]["seen_at_head"] <= seen[change]["change_block"] + 1, seen[change]
+    assert seen["erasure"]["fetch_after"] == 410
+    assert len(lines) == 7
