@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +29,6 @@ from registry.anchoring import open_chain_payload
 from registry.apikeys import Principal, Role
 from registry.chain import DocumentState
 from registry.errors import (
-    ChainError,
     ConflictError,
     ContractRevertError,
     DecryptionError,
@@ -39,12 +37,12 @@ from registry.errors import (
     PermissionDenied,
     ValidationError,
 )
-from registry.hashing import Sealed, SealedDocument, build_sealed_document, check_integrity, terms_claim
+from registry.hashing import SealedDocument, build_sealed_document, check_integrity, parse_sealed_record, terms_claim
 from registry.keys import KEK, DataKey
 from registry.ledger import CustomsLedger, RequestState
 from registry.merkle import MerkleTree, keccak
 from registry.store import CertificateRow, CustomsRecords
-from registry.terms import SealedTerms, Terms, from_units, to_units
+from registry.terms import Terms, from_units, to_units
 from registry.types import hex32, parse_hex32
 
 if TYPE_CHECKING:
@@ -519,11 +517,9 @@ class CustomsDesk:
             self.records.forget_released_key(document_hash)
             raise KeyDestroyedError(hex32(document_hash))
         payload = self.service.chain.payloads(root)[document_hash]
-        record = json.loads(open_chain_payload(key, payload, document_hash, issuer))
-        terms = SealedTerms(**record["terms"]) if record.get("terms") else None
-        sealed = Sealed(document_hash, {p: bytes.fromhex(s) for p, s in record["salts"].items()}, {}, terms)
-        tree = MerkleTree(members)
-        return build_sealed_document(record["certificate"], sealed, root, tree.proof_for(document_hash),
+        certificate, sealed = parse_sealed_record(open_chain_payload(key, payload, document_hash, issuer),
+                                                  document_hash)
+        return build_sealed_document(certificate, sealed, root, MerkleTree(members).proof_for(document_hash),
                                      chain_id=self.service.chain.chain_id, contract=self.service.chain.address)
 
     def _payload(self, document_hash: bytes) -> tuple[bytes, str, list[bytes]]:

@@ -41,6 +41,7 @@ Selective disclosure
 from __future__ import annotations
 
 import copy
+import json
 import re
 import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -178,6 +179,23 @@ def seal(certificate: Mapping[str, Any], terms: Terms | None = None) -> Sealed:
     terms_salt = new_salt()
     sealed_terms = SealedTerms.of(terms, terms_salt)
     return Sealed(document_hash_of([*leaves.values(), terms.leaf(terms_salt)]), salts, leaves, sealed_terms)
+
+
+def sealed_record(certificate: Mapping[str, Any], sealed: Sealed) -> bytes:
+    """What a node keeps (encrypted) of a sealed certificate, and publishes on chain in encrypted
+    mode: the certificate, its salts and its terms, as JSON. The proof is added when anchored."""
+    record: dict[str, Any] = {"certificate": dict(certificate), "salts": {p: s.hex() for p, s in sealed.salts.items()}}
+    if sealed.terms is not None:
+        record["terms"] = sealed.terms.model_dump()
+    return json.dumps(record).encode()
+
+
+def parse_sealed_record(record: bytes, document_hash: bytes) -> tuple[dict[str, Any], Sealed]:
+    """Inverse of :func:`sealed_record`: the certificate and its :class:`Sealed` (leaves not rebuilt)."""
+    data = json.loads(record)
+    terms = SealedTerms(**data["terms"]) if data.get("terms") else None
+    salts = {path: bytes.fromhex(salt) for path, salt in data["salts"].items()}
+    return data["certificate"], Sealed(document_hash, salts, {}, terms)
 
 
 class _Frozen(BaseModel):

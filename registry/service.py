@@ -35,8 +35,15 @@ from registry.errors import (
     PermissionDenied,
 )
 from registry.indexer import Follower
-from registry.hashing import Sealed, SealedDocument, build_sealed_document, seal
-from registry.terms import SealedTerms, Terms, terms_for
+from registry.hashing import (
+    Sealed,
+    SealedDocument,
+    build_sealed_document,
+    parse_sealed_record,
+    seal,
+    sealed_record,
+)
+from registry.terms import Terms, terms_for
 from registry.keys import DestructionReceipt, KeyVault, encrypt
 from registry.reasons import RevocationReason
 from registry.report import VerificationReport
@@ -135,9 +142,7 @@ class RegistryService:
         sealed: Sealed = seal(body, terms_for(body, parent))
         certificate_id = str(uuid.uuid4())
         key, wrapped = self.vault.new_wrapped_key(certificate_id)
-        assert sealed.terms is not None
-        record = json.dumps({"certificate": body, "salts": {p: s.hex() for p, s in sealed.salts.items()},
-                             "terms": sealed.terms.model_dump()}).encode()
+        record = sealed_record(body, sealed)
         return NewCertificate(
             id=certificate_id, issuer=issuer, certificate_number=body["certificate_number"], fingerprint=fingerprint,
             document_hash=sealed.document_hash, mode=mode, exporting_country=body["exporting_country"],
@@ -175,12 +180,10 @@ class RegistryService:
     def _sealed(self, row: CertificateRow) -> SealedDocument:
         if row.proof is None or row.batch_id is None:
             raise ConflictError(f"certificate {row.id} is not anchored yet; try again in a moment")
-        record = json.loads(self.vault.decrypt_record(row.id, row.issuer))
+        certificate, sealed = parse_sealed_record(self.vault.decrypt_record(row.id, row.issuer), row.document_hash)
         batch = self.store.batch(row.batch_id)
         assert batch.root is not None
-        terms = SealedTerms(**record["terms"]) if record.get("terms") else None
-        sealed = Sealed(row.document_hash, {p: bytes.fromhex(s) for p, s in record["salts"].items()}, {}, terms)
-        return build_sealed_document(record["certificate"], sealed, batch.root, [parse_hex32(p) for p in row.proof],
+        return build_sealed_document(certificate, sealed, batch.root, [parse_hex32(p) for p in row.proof],
                                      chain_id=self.chain.chain_id, contract=self.chain.address)
 
     def revoke(self, principal: Principal, certificate_id: str, reason: RevocationReason) -> CertificateRow:
@@ -198,15 +201,7 @@ class RegistryService:
         new = self.register(principal, [payload], mode, replaces=old.certificate_number)[0]
         if new.id == old.id:
             raise ConflictError("the replacement must differ from the certificate it replaces")
-        self.anchorer.flush()
-        new = self.store.certificate(new.id)
-        if new.proof is None:
-            raise ChainError("the replacement could not be anchored yet; retry the replacement")
-        self._on_chain(lambda: self.chain.supersede(signer, old.document_hash, _proof(old), new.document_hash,
-                                                    _proof(new)), old)
-        self.store.set_status(old.id, "superseded", replaced_by=new.id)
-        self._refresh_index()
-        return self.store.certificate(old.id), new
+        return self._supersede_now(old, signer, new, "replacement")
 
     def true_copy(self, principal: Principal, certificate_id: str,
                   remarks: str | None = None) -> tuple[CertificateRow, CertificateRow]:
@@ -220,23 +215,27 @@ class RegistryService:
             (the original, now superseded; the copy, anchored).
         """
         old, signer = self._changeable(principal, certificate_id)
-        record = json.loads(self.vault.decrypt_record(old.id, old.issuer))
-        body = dict(record["certificate"])
+        certificate, sealed = parse_sealed_record(self.vault.decrypt_record(old.id, old.issuer), old.document_hash)
+        body = dict(certificate)
         body.update(certified_true_copy=True, original_reference=body.get("original_reference") or old.certificate_number)
         if remarks:
             body["remarks"] = remarks
         copy_body = parse_certificate(body).to_json()
-        old_terms = SealedTerms(**record["terms"]).unpack()[0] if record.get("terms") else None
+        old_terms = sealed.terms.unpack()[0] if sealed.terms is not None else None
         parent = old_terms.parent if old_terms is not None and old_terms.has_parent else None
         fingerprint = hashlib.sha256(_canonical(copy_body)).digest()
         item = self._prepare(old.issuer, copy_body, fingerprint, old.mode, old.certificate_number, parent,
                              copy=self.store.copies_of(old.issuer, old.certificate_number) + 1)
-        new = self.store.insert_certificates([item])[0]
+        return self._supersede_now(old, signer, self.store.insert_certificates([item])[0], "certified true copy")
+
+    def _supersede_now(self, old: CertificateRow, signer: LocalAccount, new: CertificateRow,
+                       what: str) -> tuple[CertificateRow, CertificateRow]:
+        """Anchor *new* at once, then supersede *old* by it on chain and here."""
         self.anchorer.wake()
         self.anchorer.flush()
         new = self.store.certificate(new.id)
         if new.proof is None:
-            raise ChainError("the copy could not be anchored yet; retry")
+            raise ChainError(f"the {what} could not be anchored yet; retry")
         self._on_chain(lambda: self.chain.supersede(signer, old.document_hash, _proof(old), new.document_hash,
                                                     _proof(new)), old)
         self.store.set_status(old.id, "superseded", replaced_by=new.id)
@@ -342,10 +341,10 @@ class RegistryService:
     def _terms(self, row: CertificateRow) -> Terms | None:
         """The committed terms of one of this node's certificates (None once its key is gone)."""
         try:
-            record = json.loads(self.vault.decrypt_record(row.id, row.issuer))
+            _, sealed = parse_sealed_record(self.vault.decrypt_record(row.id, row.issuer), row.document_hash)
         except (KeyDestroyedError, NotFoundError):
             return None
-        return SealedTerms(**record["terms"]).unpack()[0] if record.get("terms") else None
+        return sealed.terms.unpack()[0] if sealed.terms is not None else None
 
     def _facts(self, row: CertificateRow | None) -> NodeFacts:
         if row is None:

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from registry.apikeys import Principal, Role, StoredKey
-from registry.errors import ConflictError, NotFoundError, StoreError
+from registry.errors import ConflictError, NotFoundError
 from registry.schema import (
     BATCH_COLUMNS, CERTIFICATE_COLUMNS, MIGRATIONS, BatchRow, CertificateRow, ClaimedBatch, Database, IndexedEvent,
     NewCertificate, PendingGroup, batch_row, certificate_row,

@@ -4,7 +4,7 @@ Usage: ``python scripts/deploy.py --rpc-url http://127.0.0.1:8545 --data-dir dat
 
 Creates the node's key-encryption key and account in the data directory on
 first use (0600, the account encrypted), funds the account on a development
-chain, deploys ``CertificateRegistry`` with it as consortium admin, and records
+chain, deploys ``CustomsRegistry`` with it as consortium admin, and records
 the deployment in ``<data-dir>/deployment.json``. Idempotent.
 """
 

@@ -63,15 +63,21 @@ def test_a_fresh_index_answers_verifications_without_touching_the_chain(
 ) -> None:
     service = node.service
     row, document = anchored_document(service, service.api_keys.authenticate(demo_keys["issuer"]["api_key"]))
-    service.follower.poll()
+    service.follower.stop()  # its polling thread would trip the guard below
+    try:
+        service.follower.poll()
 
-    def no_rpc(*_: object) -> None:
-        raise AssertionError("the chain was read although the index is fresh")
+        def no_rpc(*_: object) -> None:
+            raise AssertionError("the chain was read although the index is fresh")
 
-    monkeypatch.setattr(service.chain, "inspect", no_rpc)
-    monkeypatch.setattr(service.chain, "block_number", no_rpc)
-    report, _ = service.verify_document(document)
-    assert report.verdict is Verdict.VALID and report.chain_head == service.follower.head
+        for name in ("inspect", "inspect_at_head", "block_number", "call"):
+            monkeypatch.setattr(service.chain, name, no_rpc)
+        report, _ = service.verify_document(document)
+        assert report.verdict is Verdict.VALID and report.chain_head == service.follower.head
+        assert next(c for c in report.checks if c.name == "utilisation").status.value == "pass"
+    finally:
+        monkeypatch.undo()
+        service.follower.start()
 
 
 def test_a_stale_index_falls_back_to_the_chain(
@@ -90,3 +96,27 @@ def test_a_stale_index_falls_back_to_the_chain(
         assert report.verdict is Verdict.VALID and reads == [row.document_hash]
     finally:
         service.follower.start()
+
+
+def test_the_index_agrees_with_the_contract_on_utilisation_and_requests(
+        node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from registry.customs import Draw
+
+    service, desk = node.service, node.customs
+    assert desk is not None
+    issuer = service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
+    customs = service.api_keys.authenticate(demo_keys["customs"]["api_key"])
+    (first, _, first_id), (second, _, second_id) = docs(service, issuer, 2)
+    desk.utilise(customs, first_id, "IDX-1", date(2026, 11, 23), [Draw(1, Decimal("10")), Draw(3, Decimal("2.5"))])
+    desk.utilise(customs, first_id, "IDX-2", date(2026, 11, 23), [Draw(1, Decimal("5"))])
+    _, copy = service.true_copy(issuer, first_id)  # the copy continues the original's ledger
+    desk.utilise(customs, copy.id, "IDX-3", date(2026, 11, 23), [Draw(2, Decimal("1"))])
+    desk.open_request(customs, second_id, "index check")
+    service.follower.poll()
+    for document_hash in (first, copy.document_hash, second):
+        assert service.follower.utilisation(document_hash, 3) == desk.ledger.utilisation_of(document_hash, 3)
+    assert service.follower.utilisation(copy.document_hash, 3).drawn == (15_000_000, 1_000_000, 2_500_000)
+    assert service.follower.utilisation(second, 0).open_requests == 1

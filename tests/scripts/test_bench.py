@@ -25,7 +25,13 @@ def test_the_benchmark_writes_every_figure_with_its_baseline(tmp_path: Path) -> 
     assert results["eth_call_ceiling"]["per_second"] > 0
     assert {int(k) for k in results["gas"]} == {1, 16, 256, 1024}
     assert results["gas"]["1"]["gas"] <= 50_000 and results["gas"]["1024"]["per_certificate"] <= 100
+    encrypted = results["gas_encrypted"]
+    assert set(encrypted) == {"1", "16", "64"}
+    for size, figure in encrypted.items():  # ciphertext in the event log costs far more than a 32-byte root
+        assert figure["encrypted_per_certificate"] > figure["hash_only_per_certificate"] and figure["payload_bytes"] > 500
+    assert encrypted["64"]["encrypted_per_certificate"] < encrypted["1"]["encrypted_per_certificate"]
     assert 0 < results["api_peak_rss_mb"] < 2_000
     table = (tmp_path / "bench.md").read_text()
-    for figure in ("(a)", "(b)", "(c)", "(d)", "(e)", "(f)", "peak memory", "× naive", "eth_call ceiling"):
+    for figure in ("(a)", "(b)", "(c)", "(d)", "(e)", "(f)", "(g) encrypted mode", "peak memory", "× naive",
+                   "eth_call ceiling", "× hash-only"):
         assert figure in table
