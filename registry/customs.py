@@ -128,8 +128,8 @@ class CustomsDesk:
 
     def authorise_customs(self, principal: Principal, label: str, account: str | None = None) -> tuple[str, str]:
         """Admit a Customs account of the authority's country on chain; return (address, API key)."""
-        authority = self.service._signer(principal, Role.AUTHORITY)
-        address = account or self.service._new_funded_account()
+        authority = self.service.signer_for(principal, Role.AUTHORITY)
+        address = account or self.service.new_funded_account()
         self.ledger.authorise_customs(authority, address)
         key = self.service.api_keys.mint(Role.CUSTOMS, country=principal.country, account=address, label=label)
         return address, key
@@ -164,7 +164,7 @@ class CustomsDesk:
             return given
         row = self._local(principal, ref, wanted)
         if row is not None:
-            return self.service._sealed(row)
+            return self.service.sealed_of(row)
         if wanted is not None and self.records.released_key(wanted) is not None:
             return self.open_released(wanted)
         raise NotFoundError("certificate", f"{ref} (this node did not issue it and holds no key to open it: include "
@@ -229,7 +229,7 @@ class CustomsDesk:
             "block_number": result.block_number,
         }
         self.records.add_utilisation(record)
-        self.service._refresh_index()
+        self.service.refresh_index()
         stored = self.records.utilisation_by_declaration(document_hash, declaration)
         assert stored is not None
         return stored, True
@@ -334,7 +334,7 @@ class CustomsDesk:
                 raise NotFoundError("anchored certificate", hex32(document_hash)) from error
             raise
         self.records.set_request_text(request_id, reason=reason)
-        self.service._refresh_index()
+        self.service.refresh_index()
         return self.request(principal, request_id)
 
     def answer_request(self, principal: Principal, request_id: int, confirmed: bool,
@@ -342,7 +342,7 @@ class CustomsDesk:
         """Answer a request as the issuing body or its authority; not confirmed revokes the certificate."""
         if principal.role not in (Role.ISSUER, Role.AUTHORITY):
             raise PermissionDenied("only the issuing body or its authority may answer a verification request")
-        signer = self.service._signer(principal, principal.role)
+        signer = self.service.signer_for(principal, principal.role)
         found = self.ledger.request_of(request_id)
         if found is None:
             raise NotFoundError("verification request", str(request_id))
@@ -359,12 +359,12 @@ class CustomsDesk:
         row = self.service.store.by_document_hash(found.document_hash)
         if not confirmed and row is not None and row.status not in ("revoked", "superseded", "erased"):
             self.service.store.set_status(row.id, "revoked", reason=3)
-        self.service._refresh_index()
+        self.service.refresh_index()
         return self.request(principal, request_id)
 
     def requests(self, principal: Principal, status: str | None = None) -> list[dict[str, Any]]:
         """Verification requests the caller is party to, newest state from the index."""
-        self.service._refresh_index()
+        self.service.refresh_index()
         state = {None: None, "all": None, "open": RequestState.OPEN, "confirmed": RequestState.CONFIRMED,
                  "not-confirmed": RequestState.NOT_CONFIRMED}
         if status not in state:
@@ -376,7 +376,7 @@ class CustomsDesk:
 
     def request(self, principal: Principal, request_id: int) -> dict[str, Any]:
         """One verification request the caller is party to."""
-        self.service._refresh_index()
+        self.service.refresh_index()
         for row in self.records.requests():
             if row["id"] == request_id and self._party(principal, row):
                 return self._present(row)

@@ -175,9 +175,15 @@ class RegistryService:
             KeyDestroyedError: erased.
         """
         row = self.store.certificate(certificate_id) if principal is None else self.certificate(principal, certificate_id)
-        return self._sealed(row)
+        return self.sealed_of(row)
 
-    def _sealed(self, row: CertificateRow) -> SealedDocument:
+    def sealed_of(self, row: CertificateRow) -> SealedDocument:
+        """The sealed document of one of this node's anchored certificates (no access check).
+
+        Raises:
+            ConflictError: not anchored yet.
+            KeyDestroyedError: erased.
+        """
         if row.proof is None or row.batch_id is None:
             raise ConflictError(f"certificate {row.id} is not anchored yet; try again in a moment")
         certificate, sealed = parse_sealed_record(self.vault.decrypt_record(row.id, row.issuer), row.document_hash)
@@ -191,7 +197,7 @@ class RegistryService:
         row, signer = self._changeable(principal, certificate_id)
         self._on_chain(lambda: self.chain.revoke(signer, row.document_hash, _proof(row), int(reason)), row)
         self.store.set_status(row.id, "revoked", reason=int(reason))
-        self._refresh_index()
+        self.refresh_index()
         return self.store.certificate(row.id)
 
     def replace(self, principal: Principal, certificate_id: str, payload: Mapping[str, Any],
@@ -239,7 +245,7 @@ class RegistryService:
         self._on_chain(lambda: self.chain.supersede(signer, old.document_hash, _proof(old), new.document_hash,
                                                     _proof(new)), old)
         self.store.set_status(old.id, "superseded", replaced_by=new.id)
-        self._refresh_index()
+        self.refresh_index()
         return self.store.certificate(old.id), new
 
     def erase(self, principal: Principal, certificate_id: str) -> DestructionReceipt:
@@ -254,7 +260,7 @@ class RegistryService:
             if not (error.name == "CertificateRegistryInvalidStatusChange" and error.args_decoded[1] == DocumentState.ERASED):
                 raise
         receipt = self.vault.destroy_key(row.id, row.document_hash, self.node_account)
-        self._refresh_index()
+        self.refresh_index()
         return receipt
 
     def _changeable(self, principal: Principal, certificate_id: str,
@@ -280,7 +286,7 @@ class RegistryService:
             raise PermissionDenied(f"this node holds no signing key for {account}")
         return row, signer
 
-    def _refresh_index(self) -> None:
+    def refresh_index(self) -> None:
         """Index our own change now, so this node's next verification already sees it."""
         try:
             self.follower.poll()
@@ -336,7 +342,7 @@ class RegistryService:
             raise NotFoundError("verification code", token) from None
         if row.status == "erased" or self.store.wrapped_key(row.id) is None:
             return self.verify_hash(row.document_hash)
-        return self.verify_document(self._sealed(row))
+        return self.verify_document(self.sealed_of(row))
 
     def _terms(self, row: CertificateRow) -> Terms | None:
         """The committed terms of one of this node's certificates (None once its key is gone)."""
@@ -367,8 +373,8 @@ class RegistryService:
 
     def admit_country(self, principal: Principal, country: str, authority: str | None) -> tuple[str, str]:
         """Admit *country*; create its authority account here unless one is given. Returns (address, API key)."""
-        admin = self._signer(principal, Role.ADMIN)
-        account = authority or self._new_funded_account()
+        admin = self.signer_for(principal, Role.ADMIN)
+        account = authority or self.new_funded_account()
         self.chain.admit_country(admin, country, account)
         key = self.api_keys.mint(Role.AUTHORITY, country=country, account=account, label=f"authority of {country}")
         return account, key
@@ -378,27 +384,27 @@ class RegistryService:
         admin (who may run another node) to admit. Nothing happens on chain. Returns (address, API key)."""
         if principal.role is not Role.ADMIN:
             raise PermissionDenied("only an admin key may create authority accounts")
-        account = self._new_funded_account()
+        account = self.new_funded_account()
         key = self.api_keys.mint(Role.AUTHORITY, country=country, account=account, label=label)
         return account, key
 
     def authorise_issuer(self, principal: Principal, label: str, issuer: str | None) -> tuple[str, str]:
         """Authorise an issuing body for the authority's country. Returns (address, API key)."""
-        authority = self._signer(principal, Role.AUTHORITY)
-        account = issuer or self._new_funded_account()
+        authority = self.signer_for(principal, Role.AUTHORITY)
+        account = issuer or self.new_funded_account()
         self.chain.authorise_issuer(authority, account)
         key = self.api_keys.mint(Role.ISSUER, country=principal.country, account=account, label=label)
         return account, key
 
     def set_issuer_standing(self, principal: Principal, issuer: str, active: bool) -> None:
         """Suspend or reinstate an issuing body of the authority's own country."""
-        authority = self._signer(principal, Role.AUTHORITY)
+        authority = self.signer_for(principal, Role.AUTHORITY)
         self._standing.pop(issuer.lower(), None)
         if active:
             self.chain.reinstate_issuer(authority, issuer)
         else:
             self.chain.suspend_issuer(authority, issuer)
-        self._refresh_index()
+        self.refresh_index()
 
     def mint_key(self, principal: Principal, role: Role, country: str | None, account: str | None, label: str) -> str:
         """Mint an API key (admin only)."""
@@ -406,7 +412,12 @@ class RegistryService:
             raise PermissionDenied("only an admin key may mint API keys")
         return self.api_keys.mint(role, country=country, account=account, label=label)
 
-    def _signer(self, principal: Principal, role: Role) -> LocalAccount:
+    def signer_for(self, principal: Principal, role: Role) -> LocalAccount:
+        """The signing account of a caller with *role* (the node account for an admin).
+
+        Raises:
+            PermissionDenied: another role, or this node holds no key for the caller's account.
+        """
         if principal.role is not role:
             raise PermissionDenied(f"this needs a {role.value} key")
         address = principal.account or (self.node_account.address if role is Role.ADMIN else None)
@@ -417,7 +428,8 @@ class RegistryService:
             raise PermissionDenied("this node holds no signing key for the caller's account")
         return signer
 
-    def _new_funded_account(self) -> str:
+    def new_funded_account(self) -> str:
+        """Create an account in this node's book and fund it where the chain allows; its address."""
         account = self.accounts.create()
         try:
             self.chain.fund(account.address)

@@ -264,7 +264,8 @@ class Verifier:
         if terms is None:
             run.add("utilisation", SKIPPED, "no certified quantities in hand (the document carries no committed terms)")
         else:
-            goods = certificate.get("goods") if isinstance(certificate.get("goods"), list) else []
+            listed = certificate.get("goods")
+            goods: list[Any] = listed if isinstance(listed, list) else []
             left: dict[str, str] = {}
             parts = []
             for index, (certified, drawn) in enumerate(zip(terms.quantities, used.drawn, strict=True)):
