@@ -220,19 +220,38 @@ class CustomsDesk:
             if terms.has_parent and self.ledger.terms_of(terms.parent) is None:
                 self._register_parent(signer, terms.parent, parent_document)
             result = self.ledger.utilise(signer, document_hash, declaration, wanted)
+            tx_hash, block, new = result.tx_hash, result.block_number, True
         except ContractRevertError as error:
-            raise self._refusal(error, sealed) from error
-        record = {
+            recorded = self._recorded_draw(error, document_hash, declaration, wanted)
+            if recorded is None:
+                raise self._refusal(error, sealed) from error
+            (tx_hash, block), new = recorded, False
+        self.records.add_utilisation({
             "id": str(uuid.uuid4()), "document_hash": document_hash, "declaration_reference": reference,
             "declaration_hash": declaration, "declared_on": declared_on.isoformat(),
-            "draws": _draw_json(sealed, wanted), "customs": signer.address, "tx_hash": result.tx_hash,
-            "block_number": result.block_number,
-        }
-        self.records.add_utilisation(record)
+            "draws": _draw_json(sealed, wanted), "customs": signer.address, "tx_hash": tx_hash, "block_number": block,
+        })
         self.service.refresh_index()
         stored = self.records.utilisation_by_declaration(document_hash, declaration)
         assert stored is not None
-        return stored, True
+        return stored, new
+
+    def _recorded_draw(self, error: ContractRevertError, document_hash: bytes, declaration: bytes,
+                       wanted: Sequence[tuple[int, int]]) -> tuple[str, int] | None:
+        """(tx hash, block) of the same draw already on chain under this declaration, if that is why it reverted.
+
+        A retry after a crash between the transaction and the local record, or two
+        identical requests racing, then returns the recorded use instead of a refusal.
+        """
+        if error.name != "CustomsRegistryDeclarationRecorded":
+            return None
+        chain = self.service.chain
+        found = chain.events(0, names={"CertificateUtilised"},
+                             topics=[chain.event_topic("CertificateUtilised"), hex32(document_hash), hex32(declaration)])
+        for event in found:
+            if list(zip(event.args["goodsItems"], event.args["quantities"], strict=True)) == list(wanted):
+                return event.tx_hash, event.block_number
+        return None
 
     def utilisation(self, principal: Principal, ref: str, document: SealedDocument | None = None) -> dict[str, Any]:
         """Certified, drawn and remaining quantity per goods item, and this node's declarations."""

@@ -165,7 +165,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             id TEXT PRIMARY KEY, document_hash BLOB NOT NULL, declaration_reference TEXT NOT NULL,
             declaration_hash BLOB NOT NULL, declared_on TEXT NOT NULL, draws TEXT NOT NULL, customs TEXT NOT NULL,
             tx_hash TEXT NOT NULL, block_number INTEGER NOT NULL, created_at REAL NOT NULL)""",
-        "CREATE INDEX utilisations_document ON utilisations (document_hash, created_at)",
+        "CREATE UNIQUE INDEX utilisations_declaration ON utilisations (document_hash, declaration_hash)",
         "CREATE TABLE request_texts (id INTEGER PRIMARY KEY, reason TEXT, answer TEXT)",
         """CREATE TABLE released_keys (
             document_hash BLOB PRIMARY KEY, issuer TEXT NOT NULL, wrapped BLOB NOT NULL, created_at REAL NOT NULL)""",

@@ -476,10 +476,10 @@ class CustomsRecords:
         self.store = store
 
     def add_utilisation(self, record: Mapping[str, Any]) -> None:
-        """Record one utilisation this node's Customs made on chain."""
+        """Record one utilisation this node's Customs made on chain (once per document and declaration)."""
         with self.store.transaction() as conn:
             conn.execute(
-                "INSERT INTO utilisations (id, document_hash, declaration_reference, declaration_hash, declared_on,"
+                "INSERT OR IGNORE INTO utilisations (id, document_hash, declaration_reference, declaration_hash, declared_on,"
                 " draws, customs, tx_hash, block_number, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (record["id"], record["document_hash"], record["declaration_reference"], record["declaration_hash"],
                  record["declared_on"], json.dumps(record["draws"]), record["customs"], record["tx_hash"],

@@ -236,3 +236,27 @@ async def test_request_listing_accepts_each_status(client: httpx.AsyncClient, ke
     assert answer.status_code == 200 and isinstance(answer.json(), list)
     assert_problem(await client.get("/v1/verification-requests", params={"status": "closed"},
                                     headers=auth(keys, "admin")), 422)
+
+
+async def test_one_declaration_sent_five_times_at_once_draws_once(client: httpx.AsyncClient, keys: Keys) -> None:
+    cert = await issued(client, keys)
+    same = draw("JP-DUP-0001", (3, "100"))
+    answers = await asyncio.gather(*(utilise(client, keys, cert["id"], same) for _ in range(5)))
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 200, 201]
+    assert len({a.json()["utilisation"]["tx_hash"] for a in answers}) == 1
+    balance = (await client.get(f"/v1/certificates/{cert['id']}/utilisations", headers=auth(keys, "customs"))).json()
+    assert next(i for i in balance["items"] if i["item_number"] == 3)["drawn"] == "100"
+    assert len(balance["declarations"]) == 1
+
+
+async def test_a_retry_after_losing_the_local_record_finds_the_draw_on_chain(
+        client: httpx.AsyncClient, keys: Keys, node: Any) -> None:
+    cert = await issued(client, keys)
+    first = await utilise(client, keys, cert["id"], draw("JP-CRASH-0001", (1, "5")))
+    assert first.status_code == 201
+    with node.service.store.transaction() as conn:  # as if the node died between the transaction and its record
+        conn.execute("DELETE FROM utilisations WHERE id = ?", (first.json()["utilisation"]["id"],))
+    retry = await utilise(client, keys, cert["id"], draw("JP-CRASH-0001", (1, "5")))
+    assert retry.status_code == 200
+    assert retry.json()["utilisation"]["tx_hash"] == first.json()["utilisation"]["tx_hash"]
+    assert next(i for i in retry.json()["items"] if i["item_number"] == 1)["drawn"] == "5"
