@@ -279,6 +279,14 @@ class RequestCreate(BaseModel):
     document: SealedDocument | None = None
 
 
+class ReasonDelivery(BaseModel):
+    """The reason text of a verification request, delivered to the issuing node."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class RequestAnswer(BaseModel):
     """The issuing side's answer."""
 

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
+import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from eth_account.signers.local import LocalAccount
 
@@ -34,6 +36,7 @@ from registry.errors import (
     DecryptionError,
     KeyDestroyedError,
     NotFoundError,
+    PeerError,
     PermissionDenied,
     ValidationError,
 )
@@ -49,12 +52,18 @@ if TYPE_CHECKING:
     from registry.report import VerificationReport
     from registry.service import RegistryService, VerificationReceipt
 
+log = logging.getLogger("coo.customs")
+
 DECLARATION_TAG = b"coo-declaration/1\x00"
 KEY_TOKEN_PREFIX = "k1."
 """Key tokens: ``k1.`` + base64url(document hash ‖ data key), no padding."""
 
-KeyFetcher = Callable[[str, str, bytes], bytes]
-"""(peer URL, API key, document hash) → raw data key; see :func:`registry.peers.fetch_key`."""
+class Peers(Protocol):
+    """How a node talks to other member nodes (:mod:`registry.peers` over HTTP)."""
+
+    def fetch_key(self, url: str, api_key: str, document_hash: bytes) -> bytes: ...
+
+    def send_reason(self, url: str, api_key: str, request_id: int, reason: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -109,20 +118,20 @@ class CustomsDesk:
     Args:
         service: the node's registry service (store, vault, chain, accounts, verifier).
         kek: the node's key-encryption key (wraps released keys and peer API keys).
-        fetch_key: how to ask a peer node for a data key (HTTP in production).
+        peers: how to reach other member nodes (HTTP by default).
     """
 
-    def __init__(self, service: RegistryService, kek: KEK, fetch_key: KeyFetcher | None = None) -> None:
+    def __init__(self, service: RegistryService, kek: KEK, peers: Peers | None = None) -> None:
         self.service = service
         self.ledger = CustomsLedger(service.chain)
         self.records = CustomsRecords(service.store)
         self._kek = kek
         self._peer_key = kek.derive("peer-api-keys")
-        if fetch_key is None:
-            from registry.peers import fetch_key as http_fetch_key
+        if peers is None:
+            from registry import peers as http_peers
 
-            fetch_key = http_fetch_key
-        self._fetch_key = fetch_key
+            peers = cast(Peers, http_peers)
+        self._peers = peers
 
     # -- governance ----------------------------------------------------------------------
 
@@ -353,8 +362,42 @@ class CustomsDesk:
                 raise NotFoundError("anchored certificate", hex32(document_hash)) from error
             raise
         self.records.set_request_text(request_id, reason=reason)
+        self._deliver_reason(document_hash, proof, request_id, reason)
         self.service.refresh_index()
         return self.request(principal, request_id)
+
+    def _deliver_reason(self, document_hash: bytes, proof: Sequence[bytes], request_id: int, reason: str) -> None:
+        """Send the reason text to the issuing country's node, when it is another configured node (best effort:
+        the request stands on chain either way, and its hash lets the issuer check the text whenever it arrives)."""
+        if self.service.store.by_document_hash(document_hash) is not None:
+            return  # issued here: the text is already on this node
+        country = self.service.chain.inspect(document_hash, proof).country or ""
+        peer = self._peer(country)
+        if peer is None:
+            return
+        try:
+            self._peers.send_reason(*peer, request_id, reason)
+        except (PeerError, PermissionDenied, NotFoundError) as error:
+            log.warning("verification request %s: reason not delivered to %s: %s", request_id, country, error)
+
+    def receive_reason(self, principal: Principal, request_id: int, reason: str) -> None:
+        """Keep the reason text of a request on one of this node's certificates, delivered by the
+        requesting country's node; it must hash to the reason hash on chain.
+
+        Raises:
+            NotFoundError: no such request on a certificate of this node destined for the caller's country.
+            ValidationError: the text is not the one whose hash is on chain.
+        """
+        if principal.role is not Role.CUSTOMS:
+            raise PermissionDenied("reasons are delivered by Customs of the importing country")
+        found = self.ledger.request_of(request_id)
+        row = self.service.store.by_document_hash(found.document_hash) if found is not None else None
+        if found is None or row is None or row.importing_country != principal.country:
+            raise NotFoundError("verification request", str(request_id))
+        if not hmac.compare_digest(keccak(reason.encode()), found.reason_hash):
+            raise ValidationError("reason: this is not the text whose hash the request carries on chain",
+                                  [{"loc": "reason", "msg": "does not match the on-chain reason hash"}])
+        self.records.set_request_text(request_id, reason=reason)
 
     def answer_request(self, principal: Principal, request_id: int, confirmed: bool,
                        remarks: str | None = None) -> dict[str, Any]:
@@ -501,14 +544,20 @@ class CustomsDesk:
                                   [{"loc": "document_hash", "msg": "not a document hash"}])
         if self.records.released_key(document_hash) is None:
             _, issuer, _ = self._payload(document_hash)
-            country = self.service.chain.issuer_country(issuer)
-            peer = self.records.peer(country or "")
+            country = self.service.chain.issuer_country(issuer) or ""
+            peer = self._peer(country)
             if peer is None:
                 raise NotFoundError("peer node", f"of {country} (configure it: PUT /v1/governance/peers/{country})")
-            url, sealed_key = peer
-            api_key = DataKey(self._peer_key).decrypt(sealed_key, b"coo-peer/1|" + (country or "").encode()).decode()
-            self.keep_key(document_hash, issuer, self._fetch_key(url, api_key, document_hash))
+            self.keep_key(document_hash, issuer, self._peers.fetch_key(*peer, document_hash))
         return self.open_released(document_hash)
+
+    def _peer(self, country: str) -> tuple[str, str] | None:
+        """(URL, API key) of *country*'s node, if configured."""
+        found = self.records.peer(country)
+        if found is None:
+            return None
+        url, sealed_key = found
+        return url, DataKey(self._peer_key).decrypt(sealed_key, b"coo-peer/1|" + country.encode()).decode()
 
     def keep_key(self, document_hash: bytes, issuer: str, key: bytes) -> None:
         """Keep a released data key, wrapped under this node's KEK."""

@@ -1,8 +1,10 @@
-"""Talking to other member nodes: key release from an issuing node.
+"""Talking to other member nodes: key release from, and request reasons to, an issuing node.
 
 An importing country's node holds a Customs API key of the issuing country's node
-(configured with ``PUT /v1/governance/peers/{country}``) and asks it for the data
-key of an encrypted-mode certificate over ``POST /v1/certificates/{hash}/key-release``.
+(configured with ``PUT /v1/governance/peers/{country}``). With it, it asks for the
+data key of an encrypted-mode certificate (``POST /v1/certificates/{hash}/key-release``)
+and delivers the reason text of a verification request it opened, whose hash is on
+chain (``PUT /v1/verification-requests/{id}/reason``).
 """
 
 from __future__ import annotations
@@ -51,6 +53,22 @@ def fetch_key(url: str, api_key: str, document_hash: bytes) -> bytes:
     return key
 
 
+def send_reason(url: str, api_key: str, request_id: int, reason: str) -> None:
+    """Deliver the reason text of verification request *request_id* to the issuing node at *url*.
+
+    Raises:
+        PeerError: the peer could not be reached or refused it.
+    """
+    target = f"{url}/v1/verification-requests/{request_id}/reason"
+    try:
+        answer = httpx.put(target, json={"reason": reason}, headers={"Authorization": f"Bearer {api_key}"},
+                           timeout=TIMEOUT)
+    except httpx.HTTPError as error:
+        raise PeerError(f"the issuing node at {url} could not be reached ({type(error).__name__})") from None
+    if answer.status_code != 204:
+        raise PeerError(f"the issuing node answered {answer.status_code}: {_detail(answer)}")
+
+
 def _detail(answer: httpx.Response) -> str:
     try:
         return str(answer.json().get("detail", answer.reason_phrase))
@@ -58,4 +76,4 @@ def _detail(answer: httpx.Response) -> str:
         return answer.reason_phrase
 
 
-__all__ = ["fetch_key"]
+__all__ = ["fetch_key", "send_reason"]

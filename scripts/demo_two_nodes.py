@@ -206,7 +206,7 @@ def scenario(rpc_url: str, sg: ApiNode, jp: ApiNode, say: Callable[[str], None] 
     if not mine:
         raise DemoError("SG does not see JP's verification request")
     seen["request_at_sg"] = {"status": mine[0]["status"], "age_seconds": mine[0]["age_seconds"],
-                             "certificate_id": mine[0]["certificate_id"]}
+                             "certificate_id": mine[0]["certificate_id"], "reason": mine[0]["reason"]}
     sg.call("POST", f"/v1/verification-requests/{request['id']}/answer", keys["sg_issuer"],
             json={"answer": "confirmed", "remarks": "producer records checked"})
     after = jp.call("GET", f"/v1/verification-requests/{request['id']}", keys["jp_customs"])

@@ -8,7 +8,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Path, Query, status
 
 from api.deps import CurrentCustoms, CurrentIssuerOrAuthority, CurrentReader, CustomsDep
-from api.schemas import RequestAnswer, RequestCreate, VerificationRequestPublic
+from api.schemas import ReasonDelivery, RequestAnswer, RequestCreate, VerificationRequestPublic
 
 router = APIRouter(tags=["customs"])
 
@@ -39,6 +39,14 @@ async def list_requests(who: CurrentReader, desk: CustomsDep,
 async def read_request(request_id: RequestId, who: CurrentReader, desk: CustomsDep) -> VerificationRequestPublic:
     """Visible to the parties to it."""
     return VerificationRequestPublic.model_validate(await to_thread.run_sync(lambda: desk.request(who, request_id)))
+
+
+@router.put("/v1/verification-requests/{request_id}/reason", status_code=status.HTTP_204_NO_CONTENT,
+            summary="Deliver the reason text of a request to the issuing node")
+async def deliver_reason(request_id: RequestId, body: ReasonDelivery, customs: CurrentCustoms, desk: CustomsDep) -> None:
+    """Sent by the requesting country's node to the node that issued the certificate; the text must
+    hash to the reason hash recorded on chain. Requests opened on the issuing node need no delivery."""
+    await to_thread.run_sync(lambda: desk.receive_reason(customs, request_id, body.reason))
 
 
 @router.post("/v1/verification-requests/{request_id}/answer", summary="Answer a verification request")

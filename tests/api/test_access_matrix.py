@@ -144,5 +144,6 @@ def test_the_matrix_covers_every_route(node: Node) -> None:
                 ("POST", "/v1/governance/issuers/{address}/suspend"),  # as reinstate
                 ("GET", "/v1/verify"), ("GET", "/v1/verifications/{receipt_id}"),
                 ("GET", "/v1/verification-requests/{request_id}"),  # tests/api/test_customs_to_customs.py
+                ("PUT", "/v1/verification-requests/{request_id}/reason"),  # tests/scripts (node to node)
                 ("GET", "/v1/status-lists/revocation-1")}  # public (VC status list): tests/registry/vc
     assert len(routes - untested) == len(MATRIX) - 1  # "readiness" is not under /v1

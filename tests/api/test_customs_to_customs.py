@@ -260,3 +260,22 @@ async def test_a_retry_after_losing_the_local_record_finds_the_draw_on_chain(
     assert retry.status_code == 200
     assert retry.json()["utilisation"]["tx_hash"] == first.json()["utilisation"]["tx_hash"]
     assert next(i for i in retry.json()["items"] if i["item_number"] == 1)["drawn"] == "5"
+
+
+async def test_a_delivered_reason_must_match_the_hash_on_chain(client: httpx.AsyncClient, keys: Keys,
+                                                              node: Any) -> None:
+    from registry.merkle import keccak
+
+    cert = await issued(client, keys)
+    customs = node.service.api_keys.authenticate(keys["customs"]["api_key"])
+    request_id, _ = node.customs.ledger.request_verification(
+        node.service.accounts.get(customs.account), bytes.fromhex(cert["document_hash"][2:]), [],
+        keccak(b"the reason JP wrote"))
+    path = f"/v1/verification-requests/{request_id}/reason"
+    assert_problem(await client.put(path, json={"reason": "another text"}, headers=auth(keys, "customs")), 422,
+                   "hash")
+    assert_problem(await client.put(path, json={"reason": "the reason JP wrote"}, headers=auth(keys, "issuer")), 403)
+    delivered = await client.put(path, json={"reason": "the reason JP wrote"}, headers=auth(keys, "customs"))
+    assert delivered.status_code == 204
+    seen = (await client.get(f"/v1/verification-requests/{request_id}", headers=auth(keys, "issuer"))).json()
+    assert seen["reason"] == "the reason JP wrote"

@@ -24,6 +24,7 @@ def test_sg_issues_and_jp_verifies_utilises_asks_and_sees_revocation_and_erasure
     assert seen["fetched"]["verdict"] == "VALID"
     assert seen["utilisation"] == {1: "700", 2: "600", 3: "2400"}
     assert seen["request_at_sg"]["status"] == "open" and seen["request_at_sg"]["certificate_id"]
+    assert seen["request_at_sg"]["reason"] == "verify origin criterion WO for item 1"  # delivered by JP, hash-checked
     assert seen["request_at_jp"] == "confirmed"
     for change in ("revocation", "erasure"):
         assert seen[change]["seen_at_head"] <= seen[change]["change_block"] + 1, seen[change]
