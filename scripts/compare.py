@@ -94,8 +94,10 @@ def gas_split(chain: ChainClient, tx_hash: str, size: int) -> dict[str, float]:
     calldata = sum(4 if b == 0 else 16 for b in data)
     logs = sum(375 + 375 * len(log["topics"]) + 8 * len(bytes(log["data"])) for log in receipt["logs"])
     used = int(receipt["gasUsed"])
+    floor = 21_000 + 10 * sum(1 if b == 0 else 4 for b in data)  # Prague's calldata floor (EIP-7623)
     split = {"total": used, "intrinsic": 21_000, "calldata": calldata, "logs": logs,
-             "storage_and_execution": used - 21_000 - calldata - logs, "calldata_bytes": len(data)}
+             "storage_and_execution": used - 21_000 - calldata - logs, "calldata_bytes": len(data),
+             "calldata_floor": floor, "floor_applied": float(used == floor)}
     return {k: v / size for k, v in split.items()} | {"batch_size": size, "total_per_batch": used}
 
 
@@ -329,8 +331,12 @@ def markdown(r: dict[str, Any], images: list[str]) -> str:
                 lines.append(f"| {mode} | {size} | does not fit in one block (gas limit {g['block_gas_limit']:,}) "
                              "| | | | |")
                 continue
-            lines.append(f"| {mode} | {size} | {g['total']:,.0f} | {g['intrinsic']:,.0f} | {g['calldata']:,.0f} | "
+            floored = " (floor)" if g.get("floor_applied") else ""
+            lines.append(f"| {mode} | {size} | {g['total']:,.0f}{floored} | {g['intrinsic']:,.0f} | {g['calldata']:,.0f} | "
                          f"{g['logs']:,.0f} | {g['storage_and_execution']:,.0f} |")
+    lines += ["", "Totals marked (floor) paid Prague's calldata floor (EIP-7623): 21,000 + 10 gas per calldata token "
+              "(zero byte 1, non-zero byte 4) exceeds the standard price, so the last column there also holds the "
+              "top-up to that floor, not only storage and execution."]
     b = r["bytes"]
     lines += ["", "## Bytes", "", "| what | bytes |", "|---|---|"]
     lines += [f"| {k.replace('_', ' ')} | {v:,.2f} |".replace(".00 |", " |") for k, v in b.items()]
