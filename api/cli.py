@@ -159,6 +159,89 @@ def erase(
 
 # -- customs ---------------------------------------------------------------------------
 
+requests_app = typer.Typer(help="retroactive verification requests", no_args_is_help=True)
+app.add_typer(requests_app, name="requests")
+
+
+def _draws(items: list[str]) -> list[dict[str, str | int]]:
+    out: list[dict[str, str | int]] = []
+    for item in items:
+        number, sep, quantity = item.partition("=")
+        if not sep or not number.strip().isdigit() or not quantity.strip():
+            fail(f"--item {item!r}: write ITEM_NUMBER=QUANTITY, e.g. --item 1=250.5")
+        out.append({"item_number": int(number), "quantity": quantity.strip()})
+    return out
+
+
+@app.command()
+def utilise(
+    certificate: Annotated[str, typer.Argument(help="certificate id or document hash")],
+    declaration: Annotated[str, typer.Option(help="import declaration reference")],
+    item: Annotated[list[str], typer.Option(help="ITEM_NUMBER=QUANTITY drawn; repeat for several items")],
+    day: Annotated[str | None, typer.Option("--date", help="declaration date (YYYY-MM-DD, default today)")] = None,
+    document: Annotated[Path | None, typer.Option(help="the sealed document, if the node does not hold it")] = None,
+    node: NodeOpt = "http://127.0.0.1:8000",
+    api_key: KeyOpt = None,
+) -> None:
+    """Record a use of a certificate against an import declaration (importing Customs)."""
+    from datetime import UTC, datetime
+
+    body: dict[str, Any] = {"declaration_reference": declaration, "items": _draws(item),
+                            "date": day or datetime.now(UTC).date().isoformat()}
+    if document is not None:
+        body["document"] = _read_json(document)
+    with _client(node, api_key) as client:
+        result = _call(client, "POST", f"/v1/certificates/{certificate}/utilisations", json=body)
+    table = Table("item", "certified", "drawn", "remaining", title=f"declaration {declaration}: recorded on chain")
+    for line in result["items"]:
+        table.add_row(str(line["item_number"]), f"{line['certified']} {line['unit'] or ''}", line["drawn"],
+                      line["remaining"])
+    console.print(table)
+
+
+@requests_app.command("list")
+def list_requests(
+    status_: Annotated[str, typer.Option("--status", help="open, confirmed, not-confirmed or all")] = "open",
+    node: NodeOpt = "http://127.0.0.1:8000",
+    api_key: KeyOpt = None,
+) -> None:
+    """Verification requests you are party to, with their age."""
+    with _client(node, api_key) as client:
+        found = _call(client, "GET", "/v1/verification-requests", params={"status": status_})
+    table = Table("id", "status", "age", "certificate", "reason")
+    for r in found:
+        table.add_row(str(r["id"]), r["status"], f"{r['age_seconds'] // 3600} h {r['age_seconds'] % 3600 // 60} min",
+                      r["certificate_number"] or r["document_hash"], r["reason"] or "(held by the requesting node)")
+    console.print(table)
+
+
+@requests_app.command("open")
+def open_request(
+    certificate: Annotated[str, typer.Argument(help="certificate id or document hash")],
+    reason: Annotated[str, typer.Option(help="why the origin is to be verified (kept off chain)")],
+    node: NodeOpt = "http://127.0.0.1:8000",
+    api_key: KeyOpt = None,
+) -> None:
+    """Open a retroactive verification request (importing Customs)."""
+    with _client(node, api_key) as client:
+        result = _call(client, "POST", f"/v1/certificates/{certificate}/verification-requests", json={"reason": reason})
+    typer.echo(f"{result['id']}\t{result['status']}\t{result['document_hash']}")
+
+
+@requests_app.command("answer")
+def answer_request(
+    request_id: Annotated[int, typer.Argument(help="the request's number")],
+    confirmed: Annotated[bool, typer.Option("--confirmed/--not-confirmed", help="--not-confirmed revokes")],
+    remarks: Annotated[str | None, typer.Option(help="remarks kept with the answer")] = None,
+    node: NodeOpt = "http://127.0.0.1:8000",
+    api_key: KeyOpt = None,
+) -> None:
+    """Answer a verification request (issuing body or its authority)."""
+    body = {"answer": "confirmed" if confirmed else "not-confirmed", "remarks": remarks}
+    with _client(node, api_key) as client:
+        result = _call(client, "POST", f"/v1/verification-requests/{request_id}/answer", json=body)
+    typer.echo(f"{result['id']}\t{result['status']}")
+
 
 @app.command()
 def verify(

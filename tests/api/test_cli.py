@@ -84,3 +84,32 @@ def test_errors_are_one_readable_line(tmp_path: Path) -> None:
     down = runner.invoke(app, ["verify", "0x" + "11" * 32, "--node", f"http://127.0.0.1:{free_port()}"])
     assert down.exit_code == 2 and "cannot reach the node" in down.stderr
     assert runner.invoke(app, ["erase", "x"]).exit_code == 2
+
+
+def test_customs_utilise_and_request_commands(served: str, demo_keys: dict[str, dict[str, str]], node: Node) -> None:
+    service = node.service
+    issuer = service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
+    row = service.register(issuer, [example()])[0]
+    service.anchorer.flush()
+    customs, issuer_key = demo_keys["customs"]["api_key"], demo_keys["issuer"]["api_key"]
+    used = runner.invoke(app, ["utilise", row.id, "--declaration", "CLI-0001", "--item", "1=200", "--item", "3=0.5",
+                               "--node", served, "--api-key", customs])
+    assert used.exit_code == 0, used.output
+    assert "1000" in used.stdout and "2399.5" in used.stdout
+    over = runner.invoke(app, ["utilise", row.id, "--declaration", "CLI-0002", "--item", "2=601",
+                               "--node", served, "--api-key", customs])
+    assert over.exit_code == 2 and "600 remain" in over.stderr and len(over.stderr.strip().splitlines()) == 1
+    malformed = runner.invoke(app, ["utilise", row.id, "--declaration", "CLI-0003", "--item", "two",
+                                    "--node", served, "--api-key", customs])
+    assert malformed.exit_code == 2 and "ITEM_NUMBER=QUANTITY" in malformed.stderr
+
+    opened = runner.invoke(app, ["requests", "open", row.id, "--reason", "check producer", "--node", served,
+                                 "--api-key", customs])
+    assert opened.exit_code == 0, opened.output
+    request_id = opened.stdout.split("\t")[0]
+    listed = runner.invoke(app, ["requests", "list", "--node", served, "--api-key", issuer_key])
+    assert listed.exit_code == 0 and "check producer" in listed.stdout
+    answered = runner.invoke(app, ["requests", "answer", request_id, "--not-confirmed", "--node", served,
+                                   "--api-key", issuer_key])
+    assert answered.exit_code == 0 and answered.stdout.strip().endswith("not-confirmed")
+    assert service.store.certificate(row.id).status == "revoked"
