@@ -150,22 +150,20 @@ contract CustomsRegistry is CertificateRegistry, ICustomsRegistry {
 
     /**
      * @inheritdoc ICustomsRegistry
-     * @dev Requirements: caller is a Customs account; `proof` reaches an anchored root.
-     * Emits {VerificationRequested}.
+     * @dev Requirements: the document's terms are registered; caller is Customs of its
+     * importing country (so no other administration can cast doubt on it). Emits
+     * {VerificationRequested}.
      */
-    function requestVerification(
-        bytes32 documentHash,
-        bytes32[] calldata proof,
-        bytes32 reasonHash
-    ) external returns (uint256 id) {
-        if (_customs[msg.sender] == bytes2(0)) revert CustomsRegistryNotCustoms(msg.sender, bytes2(0));
-        bytes32 root = MerkleProof.processProofCalldata(proof, documentHash);
-        (address issuer, ) = _stateIn(documentHash, root);
-        if (issuer == address(0)) revert CertificateRegistryNotAnchored(documentHash, root);
+    function requestVerification(bytes32 documentHash, bytes32 reasonHash) external returns (uint256 id) {
+        Registration storage terms = _terms[documentHash];
+        if (terms.root == bytes32(0)) revert CustomsRegistryTermsNotRegistered(documentHash);
+        if (_customs[msg.sender] != terms.importingCountry) {
+            revert CustomsRegistryNotCustoms(msg.sender, terms.importingCountry);
+        }
         id = ++_requestCount;
         _requests[id] = VerificationRequest(
             documentHash,
-            root,
+            terms.root,
             reasonHash,
             msg.sender,
             uint40(block.timestamp),

@@ -145,14 +145,12 @@ interface ICustomsRegistry {
     ) external;
 
     /**
-     * @notice Open a retroactive verification request (caller: any Customs account).
+     * @notice Open a retroactive verification request (caller: Customs of the certificate's
+     * importing country, once its terms are registered).
+     * @param reasonHash hash of the reason text, which stays off chain.
      * @return id the request's number.
      */
-    function requestVerification(
-        bytes32 documentHash,
-        bytes32[] calldata proof,
-        bytes32 reasonHash
-    ) external returns (uint256 id);
+    function requestVerification(bytes32 documentHash, bytes32 reasonHash) external returns (uint256 id);
 
     /**
      * @notice Answer request `id` (caller: the document's issuer or its authority).

@@ -211,9 +211,7 @@ class CustomsDesk:
         signer = self._customs_signer(principal)
         sealed = self.document(principal if principal.role is not Role.CUSTOMS else None, ref, document)
         terms, salt, terms_proof = terms_claim(sealed)
-        if terms.importing_country != principal.country:
-            raise PermissionDenied(f"this certificate is for import into {terms.importing_country}: only its Customs "
-                                   f"may use it, not Customs of {principal.country}")
+        self._check_importing(terms, principal)
         document_hash = parse_hex32(sealed.document_hash)
         wanted = self._draws(sealed, terms, draws)
         declaration = declaration_hash(principal.country or "", reference)
@@ -224,8 +222,7 @@ class CustomsDesk:
             raise ConflictError(f"declaration {reference} has already drawn on this certificate with other quantities")
         proof = [parse_hex32(p) for p in sealed.proof.path]
         try:
-            if self.ledger.terms_of(document_hash) is None:
-                self.ledger.register_terms(signer, document_hash, proof, terms, salt, terms_proof)
+            self._ensure_terms(signer, document_hash, proof, terms, salt, terms_proof)
             if terms.has_parent and self.ledger.terms_of(terms.parent) is None:
                 self._register_parent(signer, terms.parent, parent_document)
             result = self.ledger.utilise(signer, document_hash, declaration, wanted)
@@ -283,6 +280,18 @@ class CustomsDesk:
                 "exhausted": all(d >= c for c, d in zip(terms.quantities, used.drawn, strict=True)),
                 "open_verification_requests": used.open_requests,
                 "declarations": self.records.utilisations(document_hash)}
+
+    def _ensure_terms(self, signer: LocalAccount, document_hash: bytes, proof: Sequence[bytes], terms: Terms,
+                      salt: bytes, terms_proof: Sequence[bytes]) -> None:
+        """Register the committed terms on chain unless they already are."""
+        if self.ledger.terms_of(document_hash) is None:
+            self.ledger.register_terms(signer, document_hash, proof, terms, salt, terms_proof)
+
+    @staticmethod
+    def _check_importing(terms: Terms, principal: Principal) -> None:
+        if terms.importing_country != principal.country:
+            raise PermissionDenied(f"this certificate is for import into {terms.importing_country}: only its Customs "
+                                   f"may use it, not Customs of {principal.country}")
 
     def _register_parent(self, signer: LocalAccount, parent: bytes, given: SealedDocument | None) -> None:
         if given is None:
@@ -347,20 +356,15 @@ class CustomsDesk:
                      document: SealedDocument | None = None) -> dict[str, Any]:
         """Open a retroactive verification request; the reason text stays on this node."""
         signer = self._customs_signer(principal)
-        wanted = _hash_or_none(ref)
+        sealed = self.document(None, ref, document)
+        terms, salt, terms_proof = terms_claim(sealed)
+        self._check_importing(terms, principal)
+        document_hash, proof = parse_hex32(sealed.document_hash), [parse_hex32(p) for p in sealed.proof.path]
         try:
-            sealed = self.document(None, ref, document)
-            document_hash, proof = parse_hex32(sealed.document_hash), [parse_hex32(p) for p in sealed.proof.path]
-        except NotFoundError:
-            if wanted is None:
-                raise
-            document_hash, proof = wanted, []  # a singly anchored certificate needs no proof
-        try:
-            request_id, _ = self.ledger.request_verification(signer, document_hash, proof, keccak(reason.encode()))
+            self._ensure_terms(signer, document_hash, proof, terms, salt, terms_proof)
+            request_id, _ = self.ledger.request_verification(signer, document_hash, keccak(reason.encode()))
         except ContractRevertError as error:
-            if error.name == "CertificateRegistryNotAnchored":
-                raise NotFoundError("anchored certificate", hex32(document_hash)) from error
-            raise
+            raise self._refusal(error, sealed) from error
         self.records.set_request_text(request_id, reason=reason)
         self._deliver_reason(document_hash, proof, request_id, reason)
         self.service.refresh_index()

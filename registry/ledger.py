@@ -118,10 +118,10 @@ class CustomsLedger:
 
     # -- verification requests -------------------------------------------------------------
 
-    def request_verification(self, signer: LocalAccount, document_hash: bytes, proof: Sequence[bytes],
+    def request_verification(self, signer: LocalAccount, document_hash: bytes,
                              reason_hash: bytes) -> tuple[int, TxResult]:
-        """Open a verification request; returns its id and the transaction."""
-        result = self.chain.transact(signer, "requestVerification", document_hash, list(proof), reason_hash)
+        """Open a verification request (terms registered first); returns its id and the transaction."""
+        result = self.chain.transact(signer, "requestVerification", document_hash, reason_hash)
         opened = [e for e in result.events if e.name == "VerificationRequested"]
         return int(opened[0].args["id"]), result
 

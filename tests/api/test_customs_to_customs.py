@@ -93,6 +93,9 @@ async def test_customs_of_another_country_cannot_use_it(client: httpx.AsyncClien
     sg_customs = {"sg_customs": {"api_key": made.json()["api_key"]}}
     answer = await utilise(client, sg_customs, cert["id"], draw("SG-IMP-0001", (1, "1")), role="sg_customs")
     assert_problem(answer, 403, "import into JP", "not Customs of SG")
+    asked = await client.post(f"/v1/certificates/{cert['id']}/verification-requests", json={"reason": "doubt"},
+                              headers=auth(sg_customs, "sg_customs"))
+    assert_problem(asked, 403, "import into JP")
     assert_problem(await utilise(client, keys, cert["id"], draw("X", (1, "1")), role="issuer"), 403, "customs")
 
 
@@ -264,13 +267,16 @@ async def test_a_retry_after_losing_the_local_record_finds_the_draw_on_chain(
 
 async def test_a_delivered_reason_must_match_the_hash_on_chain(client: httpx.AsyncClient, keys: Keys,
                                                               node: Any) -> None:
+    from registry.hashing import terms_claim
     from registry.merkle import keccak
 
     cert = await issued(client, keys)
     customs = node.service.api_keys.authenticate(keys["customs"]["api_key"])
-    request_id, _ = node.customs.ledger.request_verification(
-        node.service.accounts.get(customs.account), bytes.fromhex(cert["document_hash"][2:]), [],
-        keccak(b"the reason JP wrote"))
+    signer = node.service.accounts.get(customs.account)
+    document = node.service.sealed_document(None, cert["id"])
+    node.customs._ensure_terms(signer, bytes.fromhex(cert["document_hash"][2:]), [], *terms_claim(document))
+    request_id, _ = node.customs.ledger.request_verification(signer, bytes.fromhex(cert["document_hash"][2:]),
+                                                             keccak(b"the reason JP wrote"))
     path = f"/v1/verification-requests/{request_id}/reason"
     assert_problem(await client.put(path, json={"reason": "another text"}, headers=auth(keys, "customs")), 422,
                    "hash")

@@ -38,8 +38,8 @@ def new_customs(chain: ChainClient, people: Consortium) -> str:
 
 
 def open_request(chain: ChainClient, people: Consortium) -> int:
-    certificate = issue(chain, people)
-    request_id, _ = CustomsLedger(chain).request_verification(people.jp_customs, certificate.hash, [], os.urandom(32))
+    request_id, _ = CustomsLedger(chain).request_verification(people.jp_customs, registered(chain, people).hash,
+                                                              os.urandom(32))
     return request_id
 
 
@@ -74,7 +74,7 @@ MATRIX: dict[str, tuple[Call, set[str]]] = {
     "utilise": (lambda c, p, who: CustomsLedger(c).utilise(who, registered(c, p).hash, os.urandom(32), [(0, 1)]),
                 {"jp_customs"}),
     "requestVerification": (lambda c, p, who: CustomsLedger(c).request_verification(
-        who, issue(c, p).hash, [], os.urandom(32)), {"jp_customs", "sg_customs"}),
+        who, registered(c, p).hash, os.urandom(32)), {"jp_customs"}),
     "answerVerification": (lambda c, p, who: CustomsLedger(c).answer_verification(who, open_request(c, p), True),
                            {"sg_issuer", "sg_authority"}),
 }

@@ -231,7 +231,7 @@ def test_a_child_of_an_unregistered_parent_cannot_be_drawn(chain: ChainClient, l
 def test_a_verification_request_is_opened_and_confirmed(ledger: CustomsLedger, people: Consortium,
                                                         cert: Issued) -> None:
     reason = os.urandom(32)
-    request_id, result = ledger.request_verification(people.jp_customs, cert.hash, cert.proof, reason)
+    request_id, result = ledger.request_verification(people.jp_customs, cert.hash, reason)
     assert event_names(result) == ["VerificationRequested"]
     assert ledger.utilisation_of(cert.hash, 0).open_requests == 1
     request = ledger.request_of(request_id)
@@ -247,7 +247,7 @@ def test_a_verification_request_is_opened_and_confirmed(ledger: CustomsLedger, p
 
 def test_a_not_confirmed_answer_revokes_the_certificate(chain: ChainClient, ledger: CustomsLedger,
                                                         people: Consortium, cert: Issued) -> None:
-    request_id, _ = ledger.request_verification(people.jp_customs, cert.hash, cert.proof, os.urandom(32))
+    request_id, _ = ledger.request_verification(people.jp_customs, cert.hash, os.urandom(32))
     answer = ledger.answer_verification(people.sg_authority, request_id, False)
     assert event_names(answer) == ["CertificateRevoked", "VerificationAnswered"]
     view = chain.inspect(cert.hash, cert.proof)
@@ -256,18 +256,19 @@ def test_a_not_confirmed_answer_revokes_the_certificate(chain: ChainClient, ledg
         ledger.utilise(people.jp_customs, cert.hash, os.urandom(32), [(0, 1 * UNIT)])
 
 
-@pytest.mark.parametrize("who", ["jp_authority", "jp_issuer", "stranger"])
-def test_only_customs_open_verification_requests(ledger: CustomsLedger, people: Consortium, cert: Issued,
-                                                 who: str) -> None:
+@pytest.mark.parametrize("who", ["sg_customs", "jp_authority", "jp_issuer", "stranger"])
+def test_only_importing_customs_open_verification_requests(ledger: CustomsLedger, people: Consortium,
+                                                           cert: Issued, who: str) -> None:
     with reverts("CustomsRegistryNotCustoms"):
-        ledger.request_verification(getattr(people, who), cert.hash, cert.proof, os.urandom(32))
+        ledger.request_verification(getattr(people, who), cert.hash, os.urandom(32))
 
 
 def test_unknown_requests_and_documents(ledger: CustomsLedger, people: Consortium) -> None:
     with reverts("CustomsRegistryUnknownRequest", 10_000):
         ledger.answer_verification(people.sg_issuer, 10_000, True)
-    with reverts("CertificateRegistryNotAnchored"):
-        ledger.request_verification(people.jp_customs, os.urandom(32), [], os.urandom(32))
+    unknown = os.urandom(32)
+    with reverts("CustomsRegistryTermsNotRegistered", unknown):
+        ledger.request_verification(people.jp_customs, unknown, os.urandom(32))
 
 
 def test_customs_accounts_are_governed_by_their_own_authority(chain: ChainClient, ledger: CustomsLedger,
