@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from registry.errors import AuthenticationError
 
@@ -64,7 +64,7 @@ class KeyRepository(Protocol):
 
 
 def _hash(secret: str, salt: bytes) -> bytes:
-    return hashlib.scrypt(secret.encode(), salt=salt, **_SCRYPT)  # type: ignore[arg-type]
+    return hashlib.scrypt(secret.encode(), salt=salt, **_SCRYPT)
 
 
 class ApiKeys:

@@ -24,11 +24,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
-from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
+from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+from hexbytes import HexBytes
 from web3 import Web3
+from web3.contract import Contract
 from web3.exceptions import (
     ContractCustomError,
     ContractLogicError,
@@ -37,6 +40,7 @@ from web3.exceptions import (
     Web3Exception,
     Web3RPCError,
 )
+from web3.types import Wei
 
 from registry.compiler import load_artifact
 from registry.errors import (
@@ -177,7 +181,7 @@ class ChainClient:
         self._nonce_lock = threading.Lock()
         self._chain_id: int | None = None
         self._fee_cache: tuple[float, dict[str, int]] | None = None
-        self.contract = self.w3.eth.contract(abi=self._abi)
+        self.contract: Contract | type[Contract] = self.w3.eth.contract(abi=self._abi)
         self._events = {
             "0x" + keccak(text=_signature(e)).hex(): e["name"]
             for e in self._abi if e["type"] == "event"
@@ -240,7 +244,7 @@ class ChainClient:
 
     def block_timestamp(self, block: int | str = "latest") -> int:
         """Timestamp of *block*."""
-        return self._rpc(lambda: int(self.w3.eth.get_block(block)["timestamp"]))
+        return self._rpc(lambda: int(self.w3.eth.get_block(block)["timestamp"]))  # type: ignore[arg-type]
 
     def is_reachable(self) -> bool:
         """True when the node answers."""
@@ -268,23 +272,23 @@ class ChainClient:
         """
         target = to_checksum_address(address)
         for method in ("anvil_setBalance", "evm_setAccountBalance"):
-            answer = self._rpc(lambda m=method: self.w3.provider.make_request(m, [target, hex(wei)]))  # type: ignore[arg-type]
+            answer: Any = self._rpc(lambda m=method: self.w3.provider.make_request(m, [target, hex(wei)]))  # type: ignore[misc]
             if "error" not in answer:
                 return
         accounts = self._rpc(lambda: self.w3.eth.accounts)
         if not accounts:
             raise ChainError("the node has no funded account to pay for gas; fund the node account yourself")
-        tx_hash = self._rpc(lambda: self.w3.eth.send_transaction({"from": accounts[0], "to": target, "value": wei}))
+        tx_hash = self._rpc(lambda: self.w3.eth.send_transaction({"from": accounts[0], "to": target, "value": Wei(wei)}))
         self._rpc(lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout))
 
     def snapshot(self) -> int | str:
         """Take an ``evm_snapshot`` (development chains) and return its id, as the node gives it."""
-        snapshot_id: int | str = self._rpc(lambda: self.w3.testing.snapshot())
+        snapshot_id: int | str = self._rpc(lambda: self.w3.testing.snapshot())  # type: ignore[attr-defined]
         return snapshot_id
 
     def revert_to(self, snapshot_id: int | str) -> None:
         """``evm_revert`` to *snapshot_id*; forgets locally tracked nonces."""
-        self._rpc(lambda: self.w3.testing.revert(snapshot_id))
+        self._rpc(lambda: self.w3.testing.revert(snapshot_id))  # type: ignore[attr-defined]
         self.reset_nonces()
 
     def unsafe_advance_time(self, seconds: int) -> None:
@@ -426,7 +430,7 @@ class ChainClient:
         """
         topic0 = [sig for sig, name in self._events.items()
                   if name in ("CertificateRevoked", "CertificateSuperseded", "KeyDestroyed", "BatchRevoked")]
-        found = self.events(0, topics=[topic0, "0x" + document_hash.hex()])  # type: ignore[list-item]
+        found = self.events(0, topics=[topic0, "0x" + document_hash.hex()])
         if not found:
             return None
         last = found[-1]
@@ -547,7 +551,7 @@ class ChainClient:
     def _nonce(self, address: str) -> Iterator[int]:
         with self._nonce_lock:
             if address not in self._nonces:
-                self._nonces[address] = self._rpc(lambda: int(self.w3.eth.get_transaction_count(address, "pending")))
+                self._nonces[address] = self._rpc(lambda: int(self.w3.eth.get_transaction_count(to_checksum_address(address), "pending")))
             nonce = self._nonces[address]
             try:
                 yield nonce
@@ -585,7 +589,7 @@ class ChainClient:
             tx_hash = self._submit(signed.raw_transaction, bytes(signed.hash))
         try:
             receipt = self._rpc(lambda: self.w3.eth.wait_for_transaction_receipt(
-                tx_hash, timeout=self.receipt_timeout, poll_latency=0.02))
+                HexBytes(tx_hash), timeout=self.receipt_timeout, poll_latency=0.02))
         except (TimeExhausted, TransactionNotFound) as error:
             raise TransactionFailedError(f"transaction {bytes(tx_hash).hex()} was not mined: {error}") from error
         if receipt["status"] != 1:

@@ -124,7 +124,7 @@ class IndexedView:
             changed_at, changed_by = own[2], own[3]
             if root != document_hash:
                 state, reason = own[0], own[1]
-        from eth_utils import to_checksum_address
+        from eth_utils.address import to_checksum_address
 
         return DocumentView(
             document_hash=document_hash, root=root, issuer=to_checksum_address(issuer), country=country,

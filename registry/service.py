@@ -462,7 +462,7 @@ def _canonical(body: Any) -> bytes:
 
 
 def _checksum(address: str) -> str:
-    from eth_utils import to_checksum_address
+    from eth_utils.address import to_checksum_address
 
     try:
         return str(to_checksum_address(address))
