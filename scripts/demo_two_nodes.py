@@ -9,8 +9,9 @@ own data directory, key-encryption key and accounts:
    admits JP with an authority account that node JP created and keeps;
 2. SG authorises its issuing body; JP admits its Customs account; SG mints a
    Customs key for JP, which JP configures as its peer for key release;
-3. SG issues a certificate in encrypted-payload mode; JP fetches its key from SG,
-   opens the ciphertext from the chain and verifies it: VALID;
+3. SG issues a certificate in encrypted-payload mode; its QR token opens it at
+   node JP straight from the chain; JP also fetches its key from SG, opens the
+   ciphertext from the chain and verifies it: VALID;
 4. JP records a utilisation against an import declaration, opens a verification
    request, SG sees it open and answers it;
 5. SG revokes a second certificate and erases the first: JP sees each within one
@@ -106,7 +107,7 @@ class ApiNode:
     def call(self, method: str, path: str, key: str | None = None, expect: int | tuple[int, ...] = 200,
              **kwargs: Any) -> Any:
         """One HTTP call; the JSON body, after checking the status."""
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        headers = {**kwargs.pop("headers", {}), **({"Authorization": f"Bearer {key}"} if key else {})}
         answer = self.http.request(method, path, headers=headers, **kwargs)
         wanted = (expect,) if isinstance(expect, int) else expect
         if answer.status_code not in wanted:
@@ -188,6 +189,11 @@ def scenario(rpc_url: str, sg: ApiNode, jp: ApiNode, say: Callable[[str], None] 
     first = issue(sg, keys["sg_issuer"], "encrypted")
     document_hash = first["document_hash"]
     say(f"SG issued {first['certificate_number']} (encrypted mode) in block {first['block_number']}")
+    link = sg.call("GET", f"/v1/certificates/{first['id']}/verification-link", keys["sg_issuer"])
+    token = link["url"].rsplit("/v/", 1)[1]
+    by_token = jp.call("GET", f"/v/{token}", headers={"Accept": "application/json"})
+    seen["bearer_token_at_jp"] = {"verdict": by_token["verdict"], "contents": by_token["disclosed"] is not None}
+    say(f"the QR token opened the record at JP, straight from the chain: {by_token['verdict']}")
     document = jp.call("POST", f"/v1/certificates/{document_hash}/fetch", keys["jp_customs"])
     report = jp.call("POST", "/v1/verify", json=document)
     seen["fetched"] = {"certificate_number": document["certificate"]["certificate_number"], "verdict": report["verdict"]}
@@ -226,6 +232,8 @@ def scenario(rpc_url: str, sg: ApiNode, jp: ApiNode, say: Callable[[str], None] 
     answer = jp.http.post(f"/v1/certificates/{document_hash}/fetch",
                           headers={"Authorization": f"Bearer {keys['jp_customs']}"})
     seen["erasure"]["fetch_after"] = answer.status_code
+    after_token = jp.call("GET", f"/v/{token}", headers={"Accept": "application/json"})
+    seen["erasure"]["token_after"] = {"verdict": after_token["verdict"], "contents": after_token["disclosed"] is not None}
     say(f"SG erased {first['certificate_number']} in block {block}; JP saw ERASED at head "
         f"{seen['erasure']['seen_at_head']} and can no longer open it ({answer.status_code})")
     return seen

@@ -21,6 +21,7 @@ def test_sg_issues_and_jp_verifies_utilises_asks_and_sees_revocation_and_erasure
         jp_accounts = {p.stem.lower() for p in (jp.data / "accounts").glob("*.json")}
         sg_accounts = {p.stem.lower() for p in (sg.data / "accounts").glob("*.json")}
         assert jp_accounts and not jp_accounts & sg_accounts
+    assert seen["bearer_token_at_jp"] == {"verdict": "VALID", "contents": True}  # no call to SG for this one
     assert seen["fetched"]["verdict"] == "VALID"
     assert seen["utilisation"] == {1: "700", 2: "600", 3: "2400"}
     assert seen["request_at_sg"]["status"] == "open" and seen["request_at_sg"]["certificate_id"]
@@ -29,4 +30,5 @@ def test_sg_issues_and_jp_verifies_utilises_asks_and_sees_revocation_and_erasure
     for change in ("revocation", "erasure"):
         assert seen[change]["seen_at_head"] <= seen[change]["change_block"] + 1, seen[change]
     assert seen["erasure"]["fetch_after"] == 410
-    assert len(lines) == 7
+    assert seen["erasure"]["token_after"] == {"verdict": "ERASED", "contents": False}
+    assert len(lines) == 8
