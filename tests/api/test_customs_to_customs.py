@@ -285,3 +285,18 @@ async def test_a_delivered_reason_must_match_the_hash_on_chain(client: httpx.Asy
     assert delivered.status_code == 204
     seen = (await client.get(f"/v1/verification-requests/{request_id}", headers=auth(keys, "issuer"))).json()
     assert seen["reason"] == "the reason JP wrote"
+
+
+async def test_an_expired_certificate_cannot_be_used(client: httpx.AsyncClient, keys: Keys) -> None:
+    transport = {"mode": "1", "vessel_or_flight": "KOTA NABIL 001E", "port_of_loading": "SGSIN",
+                 "port_of_discharge": "JPYOK", "departure_date": "2025-03-02"}
+    invoice = {"invoice_date": "2025-02-27"}
+    body = example()
+    goods = [{**item, **invoice} for item in body["goods"]]  # type: ignore[attr-defined]
+    cert = await issued(client, keys, issue_date="2025-03-01", valid_until="2025-08-31", transport=transport,
+                        goods=goods, exporter_declaration={**body["exporter_declaration"], "date": "2025-02-28"},  # type: ignore[dict-item]
+                        certification={**body["certification"], "date": "2025-03-01"})  # type: ignore[dict-item]
+    assert_problem(await utilise(client, keys, cert["id"], draw("JP-OLD-0001", (1, "1"))), 409, "expired",
+                   "2025-08-31")
+    report = (await client.post("/v1/verify", json=await sealed(client, keys, cert["id"]))).json()
+    assert report["verdict"] == "EXPIRED"
