@@ -88,12 +88,15 @@ class RegistryService:
     # -- issuing -------------------------------------------------------------------------
 
     def register(self, principal: Principal, payloads: Sequence[Mapping[str, Any]], mode: str = "hash-only",
-                 *, replaces: str | None = None, parent: bytes | None = None) -> list[CertificateRow]:
+                 *, replaces: str | None = None, parent: bytes | None = None,
+                 parent_items: Sequence[int] | None = None) -> list[CertificateRow]:
         """Validate, seal, encrypt and queue certificates for anchoring (all or none).
 
         Each certificate is sealed with its terms (importing country, validity, quantities;
         :mod:`registry.terms`) so importing Customs can utilise it on chain. *parent* is the
-        document hash of the parent of a back-to-back certificate, which it then draws down.
+        document hash of the parent of a back-to-back certificate, which it then draws down;
+        *parent_items* names, per goods item, the parent's item (0-based) it draws (default:
+        the item at the same position).
 
         Raises:
             PermissionDenied: not an issuer key, or a certificate of another country.
@@ -112,8 +115,10 @@ class RegistryService:
             if certificate.exporting_country != principal.country:
                 raise PermissionDenied(f"{where}this issuer certifies exports from {principal.country}, "
                                        f"not from {certificate.exporting_country}")
-            if parent is not None and not certificate.back_to_back:
+            if (parent is not None or parent_items is not None) and not certificate.back_to_back:
                 raise ConflictError(f"{where}a parent certificate applies only to a back-to-back certificate")
+            if parent_items is not None and parent is None:
+                raise ConflictError(f"{where}parent_items needs the parent's document hash (parent)")
             if certificate.certificate_number in seen:
                 raise ConflictError(f"{where}certificate number {certificate.certificate_number} appears twice in the batch")
             seen.add(certificate.certificate_number)
@@ -125,7 +130,7 @@ class RegistryService:
                     raise ConflictError(f"{where}certificate number {certificate.certificate_number} is already "
                                         "registered by this issuer with different contents")
                 continue
-            items.append(self._prepare(issuer, body, fingerprint, mode, replaces, parent))
+            items.append(self._prepare(issuer, body, fingerprint, mode, replaces, parent, parent_items=parent_items))
         rows = self.store.insert_certificates(items) if items else []
         self.anchorer.wake()
         by_number = {r.certificate_number: r for r in rows}
@@ -138,8 +143,9 @@ class RegistryService:
         return out
 
     def _prepare(self, issuer: str, body: dict[str, Any], fingerprint: bytes, mode: str,
-                 replaces: str | None, parent: bytes | None = None, copy: int = 0) -> NewCertificate:
-        sealed: Sealed = seal(body, terms_for(body, parent))
+                 replaces: str | None, parent: bytes | None = None, copy: int = 0,
+                 parent_items: Sequence[int] | None = None) -> NewCertificate:
+        sealed: Sealed = seal(body, terms_for(body, parent, parent_items))
         certificate_id = str(uuid.uuid4())
         key, wrapped = self.vault.new_wrapped_key(certificate_id)
         record = sealed_record(body, sealed)
@@ -229,9 +235,11 @@ class RegistryService:
         copy_body = parse_certificate(body).to_json()
         old_terms = sealed.terms.unpack()[0] if sealed.terms is not None else None
         parent = old_terms.parent if old_terms is not None and old_terms.has_parent else None
+        parent_items = old_terms.parent_items if old_terms is not None and parent is not None else None
         fingerprint = hashlib.sha256(_canonical(copy_body)).digest()
         item = self._prepare(old.issuer, copy_body, fingerprint, old.mode, old.certificate_number, parent,
-                             copy=self.store.copies_of(old.issuer, old.certificate_number) + 1)
+                             copy=self.store.copies_of(old.issuer, old.certificate_number) + 1,
+                             parent_items=parent_items)
         return self._supersede_now(old, signer, self.store.insert_certificates([item])[0], "certified true copy")
 
     def _supersede_now(self, old: CertificateRow, signer: LocalAccount, new: CertificateRow,

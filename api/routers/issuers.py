@@ -44,6 +44,10 @@ CertificateBody = Annotated[dict[str, Any], Body(openapi_examples=_examples(),
                                                  description="A certificate of origin (DESIGN §6 dataset)")]
 ParentQuery = Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{64}$",
                                           description="back-to-back only: the parent certificate's document hash")]
+ParentItemsQuery = Annotated[str | None, Query(
+    pattern=r"^[0-9]{1,5}(,[0-9]{1,5}){0,999}$",
+    description="back-to-back only: per goods item, the parent's item (0-based) it draws down, e.g. `0,0,1`; "
+                "default: the item at the same position")]
 ModeQuery = Annotated[Literal["hash-only", "encrypted"], Query(description="hash-only (default) or encrypted payload on chain")]
 
 
@@ -55,16 +59,20 @@ def public(registry: RegistryService, row: CertificateRow, base_url: str) -> Cer
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Register one certificate")
 async def register(body: CertificateBody, issuer: CurrentIssuer, registry: RegistryDep, settings: SettingsDep,
-                   mode: ModeQuery = "hash-only", parent: ParentQuery = None) -> CertificatePublic:
+                   mode: ModeQuery = "hash-only", parent: ParentQuery = None,
+                   parent_items: ParentItemsQuery = None) -> CertificatePublic:
     """Accepted at once as `pending`; `anchored` once its batch is mined (about a second).
 
     Idempotent on (issuer, certificate number): the same body again returns the same
     certificate; a different body under the same number is a 409. The certificate's terms
     (importing country, validity, quantities) are sealed into its hash for utilisation on
-    chain; a back-to-back certificate names its parent's document hash in `parent`.
+    chain; a back-to-back certificate names its parent's document hash in `parent` (and, when
+    its items are not numbered as the parent's, which parent item each draws in `parent_items`).
     """
     parent_hash = bytes.fromhex(parent[2:]) if parent else None
-    rows = await to_thread.run_sync(lambda: registry.register(issuer, [body], mode, parent=parent_hash))
+    items = [int(i) for i in parent_items.split(",")] if parent_items else None
+    rows = await to_thread.run_sync(lambda: registry.register(issuer, [body], mode, parent=parent_hash,
+                                                              parent_items=items))
     return public(registry, rows[0], settings.base_url)
 
 

@@ -204,6 +204,22 @@ async def test_a_back_to_back_certificate_draws_down_its_parent(client: httpx.As
                    "parent certificate", "500 remain")
     assert (await utilise(client, keys, children[1]["id"], draw("JP-B2B-2", (1, "500")))).status_code == 201
 
+    # a child whose items are numbered differently names the parent item each draws (0-based)
+    mapped = await client.post("/v1/certificates", json=example(back_to_back=True,
+                                                                parent_reference=parent["certificate_number"]),
+                               params={"parent": parent["document_hash"], "parent_items": "1,1,2"},
+                               headers=auth(keys, "issuer"))
+    assert mapped.status_code == 202, mapped.text
+    mapped_child = await anchored(client, auth(keys, "issuer"), mapped.json()["id"])
+    assert (await utilise(client, keys, mapped_child["id"], draw("JP-B2B-3", (1, "250")))).status_code == 201
+    balance = (await client.get(f"/v1/certificates/{parent['id']}/utilisations",
+                                headers=auth(with_jp, "jp_issuer"))).json()
+    assert [i["drawn"] for i in balance["items"]] == ["1200", "250", "0"]
+    wrong = await client.post("/v1/certificates", json=example(back_to_back=True, parent_reference="X-1"),
+                              params={"parent": parent["document_hash"], "parent_items": "0"},
+                              headers=auth(keys, "issuer"))
+    assert_problem(wrong, 422, "parent_items")
+
 
 async def test_encrypted_records_open_with_the_key_token_until_erased(client: httpx.AsyncClient, keys: Keys) -> None:
     cert = await issued(client, keys, mode="encrypted")
