@@ -75,6 +75,19 @@ class Draw:
 
 
 @dataclass(frozen=True)
+class _Published:
+    """An encrypted-mode anchoring: its root, issuer, and the ciphertext of each document in tree order."""
+
+    root: bytes
+    issuer: str
+    ciphertexts: dict[bytes, bytes]
+
+    def proof(self, document_hash: bytes) -> list[bytes]:
+        """Path from *document_hash* to the root (the batch tree is the documents in publication order)."""
+        return MerkleTree(list(self.ciphertexts)).proof_for(document_hash)
+
+
+@dataclass(frozen=True)
 class ReleasedKey:
     """A data key released to an entitled party. Its repr never shows the key."""
 
@@ -196,12 +209,13 @@ class CustomsDesk:
 
     def utilise(self, principal: Principal, ref: str, reference: str, declared_on: date, draws: Sequence[Draw],
                 document: SealedDocument | None = None, parent_document: SealedDocument | None = None,
-                ) -> tuple[dict[str, Any], bool]:
+                ) -> tuple[dict[str, Any], bool, dict[str, Any]]:
         """Record one use of a certificate against an import declaration, on chain.
 
         Returns:
-            The utilisation record, and whether it is new (False: the same declaration
-            was already recorded with the same draws, so nothing was drawn again).
+            The utilisation record; whether it is new (False: the same declaration was
+            already recorded with the same draws, so nothing was drawn again); and the
+            certificate's balance afterwards (as :meth:`utilisation`).
 
         Raises:
             PermissionDenied: not Customs of the certificate's importing country.
@@ -218,7 +232,7 @@ class CustomsDesk:
         known = self.records.utilisation_by_declaration(document_hash, declaration)
         if known is not None:
             if known["draws"] == _draw_json(sealed, wanted):
-                return known, False
+                return known, False, self._balance(sealed, terms)
             raise ConflictError(f"declaration {reference} has already drawn on this certificate with other quantities")
         proof = [parse_hex32(p) for p in sealed.proof.path]
         try:
@@ -240,7 +254,7 @@ class CustomsDesk:
         self.service.refresh_index()
         stored = self.records.utilisation_by_declaration(document_hash, declaration)
         assert stored is not None
-        return stored, new
+        return stored, new, self._balance(sealed, terms)
 
     def _recorded_draw(self, error: ContractRevertError, document_hash: bytes, declaration: bytes,
                        wanted: Sequence[tuple[int, int]]) -> tuple[str, int] | None:
@@ -265,9 +279,13 @@ class CustomsDesk:
             raise PermissionDenied("this needs a customs, issuer, authority or admin key")
         sealed = self.document(principal, ref, document)
         terms, _, _ = terms_claim(sealed)
-        document_hash = parse_hex32(sealed.document_hash)
         if principal.role is Role.CUSTOMS and principal.country != terms.importing_country:
             raise NotFoundError("certificate", ref)
+        return self._balance(sealed, terms)
+
+    def _balance(self, sealed: SealedDocument, terms: Terms) -> dict[str, Any]:
+        """Certified, drawn and remaining quantity per goods item (from the chain), and the declarations here."""
+        document_hash = parse_hex32(sealed.document_hash)
         used = self.ledger.utilisation_of(document_hash, len(terms.quantities))
         goods = _goods(sealed)
         items = []
@@ -437,31 +455,40 @@ class CustomsDesk:
             raise ValidationError("status: use open, confirmed, not-confirmed or all",
                                   [{"loc": "status", "msg": "unknown status"}])
         wanted = state[status]
-        rows = self.records.requests(None if wanted is None else int(wanted))
-        return [self._present(row) for row in rows if self._party(principal, row)]
+        rows = self.records.requests(state=None if wanted is None else int(wanted))
+        return self._visible(principal, rows)
 
     def request(self, principal: Principal, request_id: int) -> dict[str, Any]:
         """One verification request the caller is party to."""
         self.service.refresh_index()
-        for row in self.records.requests():
-            if row["id"] == request_id and self._party(principal, row):
-                return self._present(row)
-        raise NotFoundError("verification request", str(request_id))
+        found = self._visible(principal, self.records.requests(request_id=request_id))
+        if not found:
+            raise NotFoundError("verification request", str(request_id))
+        return found[0]
 
-    def _party(self, principal: Principal, row: dict[str, Any]) -> bool:
+    def _visible(self, principal: Principal, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows the caller is party to, presented."""
+        out = []
+        for row in rows:
+            mine = self.service.store.by_document_hash(row["document_hash"])
+            if self._party(principal, row, mine):
+                out.append(self._present(row, mine))
+        return out
+
+    @staticmethod
+    def _party(principal: Principal, row: dict[str, Any], mine: CertificateRow | None) -> bool:
         if principal.role is Role.ADMIN:
             return True
         if principal.role is Role.CUSTOMS:
             return row["customs_country"] == principal.country or _same(row["customs"], principal.account)
-        mine = self.service.store.by_document_hash(row["document_hash"])
         if mine is None:
             return False
         if principal.role is Role.ISSUER:
             return _same(mine.issuer, principal.account)
         return principal.role is Role.AUTHORITY and mine.exporting_country == principal.country
 
-    def _present(self, row: dict[str, Any]) -> dict[str, Any]:
-        mine = self.service.store.by_document_hash(row["document_hash"])
+    @staticmethod
+    def _present(row: dict[str, Any], mine: CertificateRow | None) -> dict[str, Any]:
         answered = row["answered_at"]
         return {
             "id": row["id"], "document_hash": hex32(row["document_hash"]),
@@ -525,11 +552,11 @@ class CustomsDesk:
         if parsed is None:
             raise NotFoundError("verification code", token[:12] + "…")
         document_hash, key = parsed
+        published = self._published(document_hash)
         try:
-            document = self.open_on_chain(document_hash, key)
+            document = self._open(published, document_hash, key)
         except KeyDestroyedError:
-            _, _, members = self._payload(document_hash)
-            return self.service.verify_hash(document_hash, MerkleTree(members).proof_for(document_hash))
+            return self.service.verify_hash(document_hash, published.proof(document_hash))
         except DecryptionError:
             raise NotFoundError("verification code", "(its key does not open this certificate)") from None
         return self.service.verify_document(document)
@@ -547,7 +574,7 @@ class CustomsDesk:
             raise ValidationError("document_hash: expected 0x followed by 64 hex digits",
                                   [{"loc": "document_hash", "msg": "not a document hash"}])
         if self.records.released_key(document_hash) is None:
-            _, issuer, _ = self._payload(document_hash)
+            issuer = self._published(document_hash).issuer
             country = self.service.chain.issuer_country(issuer) or ""
             peer = self._peer(country)
             if peer is None:
@@ -583,19 +610,20 @@ class CustomsDesk:
             NotFoundError: no ciphertext on chain for this hash.
             DecryptionError: wrong key.
         """
-        root, issuer, members = self._payload(document_hash)
-        view = self.service.chain.inspect(document_hash, MerkleTree(members).proof_for(document_hash))
-        if view.state is DocumentState.ERASED:
+        return self._open(self._published(document_hash), document_hash, key)
+
+    def _open(self, published: _Published, document_hash: bytes, key: bytes) -> SealedDocument:
+        proof = published.proof(document_hash)
+        if self.service.chain.inspect(document_hash, proof).state is DocumentState.ERASED:
             self.records.forget_released_key(document_hash)
             raise KeyDestroyedError(hex32(document_hash))
-        payload = self.service.chain.payloads(root)[document_hash]
-        certificate, sealed = parse_sealed_record(open_chain_payload(key, payload, document_hash, issuer),
-                                                  document_hash)
-        return build_sealed_document(certificate, sealed, root, MerkleTree(members).proof_for(document_hash),
+        record = open_chain_payload(key, published.ciphertexts[document_hash], document_hash, published.issuer)
+        certificate, sealed = parse_sealed_record(record, document_hash)
+        return build_sealed_document(certificate, sealed, published.root, proof,
                                      chain_id=self.service.chain.chain_id, contract=self.service.chain.address)
 
-    def _payload(self, document_hash: bytes) -> tuple[bytes, str, list[bytes]]:
-        """(root, issuer, document hashes of the batch in tree order) of an encrypted-mode anchoring."""
+    def _published(self, document_hash: bytes) -> _Published:
+        """The encrypted-mode anchoring of *document_hash*: root, issuer and the batch's ciphertexts."""
         chain = self.service.chain
         found = chain.events(0, names={"PayloadPublished"},
                              topics=[chain.event_topic("PayloadPublished"), hex32(document_hash)])
@@ -603,12 +631,10 @@ class CustomsDesk:
             raise NotFoundError("on-chain ciphertext", f"{hex32(document_hash)} (not anchored in encrypted mode)")
         root = bytes(found[0].args["root"])
         batch = chain.batch_of(root)
-        members = [bytes(e.args["documentHash"]) for e in chain.events(
-            found[0].block_number, found[0].block_number, names={"PayloadPublished"},
-            topics=[chain.event_topic("PayloadPublished"), None, hex32(root)])]
-        if batch.issuer is None or document_hash not in members:
+        ciphertexts = chain.payloads(root, from_block=found[0].block_number)
+        if batch.issuer is None or document_hash not in ciphertexts:
             raise NotFoundError("anchored batch", hex32(root))
-        return root, batch.issuer, members
+        return _Published(root, batch.issuer, ciphertexts)
 
     def _customs_signer(self, principal: Principal) -> LocalAccount:
         if principal.role is not Role.CUSTOMS:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
 import httpx
 
@@ -29,11 +30,7 @@ def fetch_key(url: str, api_key: str, document_hash: bytes) -> bytes:
         PermissionDenied: the peer refused this node's key.
         PeerError: the peer could not be reached or answered nonsense.
     """
-    target = f"{url}/v1/certificates/{hex32(document_hash)}/key-release"
-    try:
-        answer = httpx.post(target, headers={"Authorization": f"Bearer {api_key}"}, timeout=TIMEOUT)
-    except httpx.HTTPError as error:
-        raise PeerError(f"the issuing node at {url} could not be reached ({type(error).__name__})") from None
+    answer = _request("POST", url, f"/v1/certificates/{hex32(document_hash)}/key-release", api_key)
     detail = _detail(answer)
     if answer.status_code == 404:
         raise NotFoundError("certificate at the issuing node", f"{hex32(document_hash)} ({detail})")
@@ -59,14 +56,18 @@ def send_reason(url: str, api_key: str, request_id: int, reason: str) -> None:
     Raises:
         PeerError: the peer could not be reached or refused it.
     """
-    target = f"{url}/v1/verification-requests/{request_id}/reason"
-    try:
-        answer = httpx.put(target, json={"reason": reason}, headers={"Authorization": f"Bearer {api_key}"},
-                           timeout=TIMEOUT)
-    except httpx.HTTPError as error:
-        raise PeerError(f"the issuing node at {url} could not be reached ({type(error).__name__})") from None
+    answer = _request("PUT", url, f"/v1/verification-requests/{request_id}/reason", api_key, json={"reason": reason})
     if answer.status_code != 204:
         raise PeerError(f"the issuing node answered {answer.status_code}: {_detail(answer)}")
+
+
+def _request(method: str, url: str, path: str, api_key: str, **kwargs: Any) -> httpx.Response:
+    """One authenticated call to the peer at *url*; unreachable becomes :class:`PeerError`."""
+    try:
+        return httpx.request(method, f"{url}{path}", headers={"Authorization": f"Bearer {api_key}"},
+                             timeout=TIMEOUT, **kwargs)
+    except httpx.HTTPError as error:
+        raise PeerError(f"the issuing node at {url} could not be reached ({type(error).__name__})") from None
 
 
 def _detail(answer: httpx.Response) -> str:

@@ -508,9 +508,16 @@ class CustomsRecords:
                          " SET reason = COALESCE(excluded.reason, reason), answer = COALESCE(excluded.answer, answer)",
                          (request_id, reason, answer))
 
-    def requests(self, state: int | None = None) -> list[dict[str, Any]]:
-        """Verification requests from the event index, with any text this node holds."""
-        where, args = ("WHERE r.state = ?", (state,)) if state is not None else ("", ())
+    def requests(self, *, state: int | None = None, request_id: int | None = None) -> list[dict[str, Any]]:
+        """Verification requests from the event index (all, in one *state*, or one by id), with any
+        text this node holds."""
+        args: tuple[int, ...]
+        if request_id is not None:
+            where, args = "WHERE r.id = ?", (request_id,)
+        elif state is not None:
+            where, args = "WHERE r.state = ?", (state,)
+        else:
+            where, args = "", ()
         rows = self.store.query(
             "SELECT r.id, r.document_hash, r.customs, r.reason_hash, r.opened_at, r.state, r.answered_by,"
             " r.answered_at, t.reason, t.answer, c.country FROM onchain_requests r"

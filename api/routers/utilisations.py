@@ -28,12 +28,11 @@ async def utilise(certificate_id: str, body: UtilisationCreate, customs: Current
     draws = [Draw(item.item_number, item.quantity) for item in body.items]
 
     def work() -> dict[str, Any]:
-        record, new = desk.utilise(customs, certificate_id, body.declaration_reference, body.date, draws,
-                                   body.document, body.parent_document)
+        record, new, balance = desk.utilise(customs, certificate_id, body.declaration_reference, body.date, draws,
+                                            body.document, body.parent_document)
         if not new:
             response.status_code = status.HTTP_200_OK
-        state = desk.utilisation(customs, certificate_id, body.document)
-        return {**state, "utilisation": record}
+        return {**balance, "utilisation": record}
 
     return UtilisationRecorded.model_validate(await to_thread.run_sync(work))
 
