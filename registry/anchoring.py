@@ -35,6 +35,7 @@ from registry.merkle import MerkleTree
 from registry.keys import DataKey, KeyVault, decrypt, encrypt
 from registry.store import BatchRow, CertificateRow, Store
 from registry.types import hex32
+from registry.worker import Worker
 
 log = logging.getLogger("coo.anchoring")
 
@@ -72,7 +73,7 @@ class BatchPolicy:
     """How many recent blocks of anchored batches are re-checked for a reorg each round."""
 
 
-class Anchorer:
+class Anchorer(Worker):
     """Background worker that anchors the outbox.
 
     Args:
@@ -85,33 +86,23 @@ class Anchorer:
 
     def __init__(self, store: Store, chain: ChainClient, vault: KeyVault,
                  signer_for: Callable[[str], LocalAccount | None], policy: BatchPolicy | None = None) -> None:
+        super().__init__("coo-anchorer")
         self.store = store
         self.chain = chain
         self.vault = vault
         self.signer_for = signer_for
         self.policy = policy or BatchPolicy()
         self._wake = threading.Event()
-        self._stop = threading.Event()
         self._lock = threading.RLock()
-        self._thread: threading.Thread | None = None
         self.last_error: str | None = None
         self._watched_at = 0.0
 
-    # -- lifecycle -----------------------------------------------------------------------
+    # -- lifecycle (start / stop / running from Worker; a stopped worker leaves
+    #    pending entries in the durable outbox, and a started one settles what a
+    #    crash left unfinished first) ---------------------------------------------
 
-    def start(self) -> None:
-        """Run the worker thread (it settles what a crash left unfinished first)."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="coo-anchorer", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the worker (pending entries stay in the durable outbox)."""
-        self._stop.set()
+    def _interrupt(self) -> None:
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def wake(self) -> None:
         """Tell the worker new entries arrived."""

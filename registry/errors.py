@@ -18,6 +18,7 @@ maps the tree to ``application/problem+json`` in one place and the CLI prints
     │   ├── KeyDestroyedError        the data key was destroyed (erased)
     │   └── DecryptionError          ciphertext or key failed authentication
     ├── StoreError                   local database problems
+    ├── WorkerError                  a background worker did not stop
     ├── PeerError                    another member node failed or refused
     └── ChainError                   anything from the EVM node
         ├── ChainUnavailableError    node unreachable (verification fails closed)
@@ -128,6 +129,16 @@ class StoreError(RegistryError):
     """The local store failed (I/O, schema, integrity)."""
 
     title = "Store error"
+
+
+class WorkerError(RegistryError):
+    """A node's background worker thread did not end when asked to stop."""
+
+    title = "Worker did not stop"
+
+    def __init__(self, name: str, timeout: float) -> None:
+        super().__init__(f"worker {name} still running {timeout:g} s after it was asked to stop")
+        self.name = name
 
 
 class PeerError(RegistryError):

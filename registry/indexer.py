@@ -23,6 +23,7 @@ from registry.errors import ChainError
 from registry.ledger import Utilisation
 from registry.projection import PROJECTED_TABLES
 from registry.store import Store
+from registry.worker import Worker
 
 log = logging.getLogger("coo.indexer")
 
@@ -109,7 +110,7 @@ class ChainIndexer:
         return times
 
 
-class Follower:
+class Follower(Worker):
     """Poll the chain head and keep the index at it; report whether the index is fresh.
 
     Args:
@@ -119,27 +120,13 @@ class Follower:
     """
 
     def __init__(self, indexer: ChainIndexer, interval: float = 0.1, max_age: float = 1.0) -> None:
+        super().__init__("coo-follower")
         self.indexer = indexer
         self.interval = interval
         self.max_age = max_age
         self.head: int | None = None
         self.checked_at = 0.0
         self.view = projection.IndexedView(indexer.store.connection)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Run the polling thread."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="coo-follower", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop polling."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
 
     def poll(self) -> None:
         """Check the head once and index up to it.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from registry.service import RegistryService
 from registry.store import Store
 from registry.vc.issuer import VcIssuer
 from registry.vc.keys import did_web
+from registry.worker import Worker, paused
 
 log = logging.getLogger("coo.runtime")
 
@@ -59,12 +61,31 @@ class Node:
     vc_issuer: VcIssuer | None = None
     customs: CustomsDesk | None = None
 
+    @property
+    def workers(self) -> tuple[Worker, ...]:
+        """The node's background workers: the anchoring worker and the block follower."""
+        return (self.service.anchorer, self.service.follower)
+
+    def paused(self) -> AbstractContextManager[None]:
+        """Stop every background worker for the duration of a ``with`` block, then restart them.
+
+        No worker thread runs inside the block, so a test may replace what they use
+        (the chain client, the store, the clock) without a race. Also what a
+        consistent offline backup of the data directory needs.
+
+        Raises:
+            WorkerError: a worker did not stop in time.
+        """
+        return paused(self.workers)
+
     def close(self) -> None:
-        """Stop the worker and the managed chain."""
-        self.service.anchorer.stop()
-        self.service.follower.stop()
-        if self.anvil is not None:
-            self.anvil.stop()
+        """Stop the workers (their threads have ended on return) and the managed chain."""
+        try:
+            for worker in self.workers:
+                worker.stop()
+        finally:
+            if self.anvil is not None:
+                self.anvil.stop()
 
 
 def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:

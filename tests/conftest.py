@@ -9,6 +9,8 @@ issuers), and every test that asks for ``chain`` runs between an
 from __future__ import annotations
 
 import logging
+import threading
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,6 +150,29 @@ def demo_keys(node: Node) -> dict[str, dict[str, str]]:
 
     keys: dict[str, dict[str, str]] = json.loads((node.config.data_dir / "demo-keys.json").read_text())
     return keys
+
+
+# -- no background thread outlives the fixture that started it --------------------------------
+
+
+def worker_threads() -> Counter[str]:
+    """The node worker threads alive now (``coo-…``), counted by name."""
+    return Counter(t.name for t in threading.enumerate() if t.name.startswith("coo-") and t.is_alive())
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_workers() -> Iterator[None]:
+    """Fail a test that leaves more node workers running than it found.
+
+    Wider-scoped fixtures are set up before this one and torn down after it, so
+    the session node's own workers (restarted under the same names by
+    ``Node.paused``) count the same before and after; a worker the test or one
+    of its function fixtures started and did not stop shows up as extra.
+    """
+    before = worker_threads()
+    yield
+    leaked = worker_threads() - before
+    assert not leaked, f"worker threads outlived the test: {dict(leaked)}"
 
 
 # -- everything logged during the session, for the secrets test -------------------------------

@@ -63,8 +63,7 @@ def test_a_fresh_index_answers_verifications_without_touching_the_chain(
 ) -> None:
     service = node.service
     row, document = anchored_document(service, service.api_keys.authenticate(demo_keys["issuer"]["api_key"]))
-    service.follower.stop()  # its polling thread would trip the guard below
-    try:
+    with node.paused():  # no worker thread may meet the guard below
         service.follower.poll()
 
         def no_rpc(*_: object) -> None:
@@ -72,12 +71,12 @@ def test_a_fresh_index_answers_verifications_without_touching_the_chain(
 
         for name in ("inspect", "inspect_at_head", "block_number", "call"):
             monkeypatch.setattr(service.chain, name, no_rpc)
-        report, _ = service.verify_document(document)
-        assert report.verdict is Verdict.VALID and report.chain_head == service.follower.head
-        assert next(c for c in report.checks if c.name == "utilisation").status.value == "pass"
-    finally:
-        monkeypatch.undo()
-        service.follower.start()
+        try:
+            report, _ = service.verify_document(document)
+        finally:
+            monkeypatch.undo()  # before the workers restart
+    assert report.verdict is Verdict.VALID and report.chain_head == service.follower.head
+    assert next(c for c in report.checks if c.name == "utilisation").status.value == "pass"
 
 
 def test_a_stale_index_falls_back_to_the_chain(
@@ -87,15 +86,15 @@ def test_a_stale_index_falls_back_to_the_chain(
     row, document = anchored_document(service, service.api_keys.authenticate(demo_keys["issuer"]["api_key"]))
     reads: list[bytes] = []
     direct = service.chain.inspect_at_head
-    monkeypatch.setattr(service.chain, "inspect_at_head", lambda h, p=(): reads.append(h) or direct(h, p))
-    service.follower.stop()
-    try:
+    with node.paused():
+        monkeypatch.setattr(service.chain, "inspect_at_head", lambda h, p=(): reads.append(h) or direct(h, p))
         service.follower.checked_at = 0.0  # as if the follower had lost the chain
-        assert not service.follower.fresh()
-        report, _ = service.verify_document(document)
-        assert report.verdict is Verdict.VALID and reads == [row.document_hash]
-    finally:
-        service.follower.start()
+        try:
+            assert not service.follower.fresh()
+            report, _ = service.verify_document(document)
+        finally:
+            monkeypatch.undo()
+    assert report.verdict is Verdict.VALID and reads == [row.document_hash]
 
 
 def test_the_index_agrees_with_the_contract_on_utilisation_and_requests(
