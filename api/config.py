@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     batch_max_size: int = 1024
     batch_max_wait_ms: int = 250
     confirmation_depth: int = 1
+    rpc_timeout_ms: int = Field(default=5000, gt=0, description="longest wait for one JSON-RPC request (no retries)")
+    readiness_timeout_ms: int = Field(default=800, gt=0, description="longest /readyz waits for the chain")
 
     @property
     def base_url(self) -> str:

@@ -14,6 +14,7 @@ from registry.reasons import RevocationReason
 from registry.report import VerificationReport
 from registry.store import CertificateRow
 from registry.types import hex32
+from registry.worker import WorkerHealth
 
 ReasonSlug = Literal[tuple(r.slug for r in RevocationReason)]  # type: ignore[valid-type]
 
@@ -363,6 +364,21 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 """Every error any endpoint may answer, documented once for all of them."""
 
 
+class WorkerStatus(BaseModel):
+    """How one background worker fares."""
+
+    name: str
+    running: bool
+    failures: int = Field(description="Rounds failed in a row (0 after a good round).")
+    last_error: str | None = None
+    seconds_since_success: float | None = None
+
+    @classmethod
+    def of(cls, health: WorkerHealth) -> WorkerStatus:
+        return cls(name=health.name, running=health.running, failures=health.failures, last_error=health.last_error,
+                   seconds_since_success=None if health.since_success is None else round(health.since_success, 3))
+
+
 class Health(BaseModel):
     """Liveness / readiness answer."""
 
@@ -370,3 +386,5 @@ class Health(BaseModel):
     chain_head: int | None = None
     contract: str | None = None
     detail: str | None = None
+    index_lag: int | None = Field(default=None, description="Blocks the event index is behind the chain head.")
+    workers: list[WorkerStatus] | None = None

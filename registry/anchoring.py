@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from eth_account.signers.local import LocalAccount
 
 from registry.chain import BatchRecord, ChainClient
-from registry.errors import ChainError, ContractRevertError, RegistryError
+from registry.errors import ChainError, ContractRevertError
 from registry.hashing import build_batch
 from registry.merkle import MerkleTree
 from registry.keys import DataKey, KeyVault, decrypt, encrypt
@@ -86,7 +86,7 @@ class Anchorer(Worker):
 
     def __init__(self, store: Store, chain: ChainClient, vault: KeyVault,
                  signer_for: Callable[[str], LocalAccount | None], policy: BatchPolicy | None = None) -> None:
-        super().__init__("coo-anchorer")
+        super().__init__("coo-anchorer", backoff=0.5, max_backoff=2.0)
         self.store = store
         self.chain = chain
         self.vault = vault
@@ -94,7 +94,7 @@ class Anchorer(Worker):
         self.policy = policy or BatchPolicy()
         self._wake = threading.Event()
         self._lock = threading.RLock()
-        self.last_error: str | None = None
+        self._recovered = False
         self._watched_at = 0.0
 
     # -- lifecycle (start / stop / running from Worker; a stopped worker leaves
@@ -108,27 +108,21 @@ class Anchorer(Worker):
         """Tell the worker new entries arrived."""
         self._wake.set()
 
-    def _run(self) -> None:
-        recovered = False
-        while not self._stop.is_set():
-            try:
-                if not recovered:
-                    self.recover()
-                    recovered = True
-                self.flush(force=False)
-                self.watch_reorgs()
-                self.last_error = None
-            except ChainError as error:
-                self.last_error = str(error)
-                self.chain.reset_nonces()
-                log.warning("anchoring paused: %s", error)
-                self._stop.wait(0.5)
-            except RegistryError as error:  # pragma: no cover - defensive: keep the worker alive
-                self.last_error = str(error)
-                log.error("anchoring error: %s", error)
-                self._stop.wait(1.0)
-            self._wake.wait(self.policy.max_wait / 2)
-            self._wake.clear()
+    def round(self) -> None:
+        """Settle what a crash left unfinished (first round only), flush what is due, watch for reorgs."""
+        if not self._recovered:
+            self.recover()
+            self._recovered = True
+        self.flush(force=False)
+        self.watch_reorgs()
+
+    def _idle(self) -> None:
+        self._wake.wait(self.policy.max_wait / 2)
+        self._wake.clear()
+
+    def _failed(self, error: Exception) -> None:
+        if isinstance(error, ChainError):
+            self.chain.reset_nonces()  # a transaction may or may not have gone out
 
     # -- work ------------------------------------------------------------------------------
 

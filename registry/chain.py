@@ -192,9 +192,16 @@ class ChainClient:
     # -- construction ---------------------------------------------------------------
 
     @classmethod
-    def connect(cls, rpc_url: str, address: str | None = None, *, timeout: float = 10.0) -> ChainClient:
-        """Client over HTTP JSON-RPC at *rpc_url* (Anvil, Ganache, Besu, Geth...)."""
-        provider = Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout})
+    def connect(cls, rpc_url: str, address: str | None = None, *, timeout: float = 5.0) -> ChainClient:
+        """Client over HTTP JSON-RPC at *rpc_url* (Anvil, Ganache, Besu, Geth...).
+
+        Every request gives up after *timeout* seconds and is not retried by the
+        provider (web3's default retries a failed request with back-off, which
+        turned one hung endpoint into a minute-long stall); callers that must
+        retry (the workers) do so with their own back-off.
+        """
+        provider = Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout},
+                                     exception_retry_configuration=None)
         return cls(Web3(provider), address)
 
     @classmethod

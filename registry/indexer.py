@@ -19,7 +19,6 @@ from typing import Any
 
 from registry import projection
 from registry.chain import ChainClient, ChainEvent, DocumentView
-from registry.errors import ChainError
 from registry.ledger import Utilisation
 from registry.projection import PROJECTED_TABLES
 from registry.store import Store
@@ -120,7 +119,7 @@ class Follower(Worker):
     """
 
     def __init__(self, indexer: ChainIndexer, interval: float = 0.1, max_age: float = 1.0) -> None:
-        super().__init__("coo-follower")
+        super().__init__("coo-follower", backoff=interval, max_backoff=2.0)
         self.indexer = indexer
         self.interval = interval
         self.max_age = max_age
@@ -153,10 +152,9 @@ class Follower(Worker):
         """A document's utilisation and open verification requests, from the index."""
         return self.view.utilisation(document_hash, item_count)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.poll()
-            except ChainError as error:
-                log.debug("follower: %s", error)
-            self._stop.wait(self.interval)
+    def round(self) -> None:
+        """Poll the head once and index up to it."""
+        self.poll()
+
+    def _idle(self) -> None:
+        self._stop.wait(self.interval)

@@ -144,6 +144,12 @@ class IndexedView:
                                      (document_hash, int(RequestState.OPEN))).fetchone()[0]
         return Utilisation(ledger, tuple(int(drawn.get(i, 0)) for i in range(item_count)), int(open_requests))
 
+    def issuer_active(self, issuer: str) -> bool:
+        """What ``TrustRegistry.isAuthorised`` returns, from the indexed events."""
+        conn: sqlite3.Connection = self._connection()
+        row = conn.execute("SELECT active FROM onchain_issuers WHERE issuer = ?", (issuer.lower(),)).fetchone()
+        return bool(row and row[0])
+
 
 def _unanchored(document_hash: bytes, root: bytes) -> DocumentView:
     return DocumentView(document_hash, root, None, None, 0, 0, False, False, DocumentState.ACTIVE, 0, 0, None, None)

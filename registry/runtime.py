@@ -46,6 +46,7 @@ class NodeConfig:
     rpc_url: str | None = None
     contract_address: str | None = None
     kek: str | None = None
+    rpc_timeout: float = 5.0
     batch: BatchPolicy = field(default_factory=BatchPolicy)
 
 
@@ -106,7 +107,7 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
         anvil.start()
         rpc_url = anvil.url
     try:
-        chain = ChainClient.connect(rpc_url)
+        chain = ChainClient.connect(rpc_url, timeout=config.rpc_timeout)
         deployment = _deploy_or_attach(chain, node_account, config, data)
     except BaseException:
         if anvil is not None:

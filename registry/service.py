@@ -412,6 +412,7 @@ class RegistryService:
             self.chain.reinstate_issuer(authority, issuer)
         else:
             self.chain.suspend_issuer(authority, issuer)
+        self._standing[issuer.lower()] = (time.monotonic(), active)
         self.refresh_index()
 
     def mint_key(self, principal: Principal, role: Role, country: str | None, account: str | None, label: str) -> str:
@@ -446,14 +447,19 @@ class RegistryService:
         return account.address
 
     def _check_standing(self, issuer: str) -> None:
-        """Refuse a suspended issuer up front (cached briefly; an unreachable chain does not block acceptance)."""
+        """Refuse a suspended issuer up front, without waiting on the chain.
+
+        The standing is what this node last set or read (for ``STANDING_TTL``
+        seconds), else what the event index says while it is fresh; with neither, the certificate
+        is accepted into the outbox and the contract refuses it at anchoring if the
+        issuer is suspended by then.
+        """
         now = time.monotonic()
         cached = self._standing.get(issuer.lower())
         if cached is None or now - cached[0] > STANDING_TTL:
-            try:
-                cached = (now, self.chain.is_authorised(issuer))
-            except ChainError:
+            if not self.follower.fresh():
                 return
+            cached = (now, self.follower.view.issuer_active(issuer))
             self._standing[issuer.lower()] = cached
         if not cached[1]:
             raise PermissionDenied(f"issuer {issuer} is not authorised (suspended or never admitted) on the registry")

@@ -8,32 +8,81 @@ can race with the thread; :func:`paused` stops a group of workers for the
 duration of a block and restarts the ones that were running. That is the one
 seam tests use before they replace anything a worker could touch, and what
 maintenance such as a consistent backup needs.
+
+A worker survives anything its round raises: the error is logged once (again
+only when it changes), counted, and the next round waits with exponential
+back-off; :attr:`Worker.health` says how it fares, for ``/readyz`` and
+``/metrics``.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
-from registry.errors import WorkerError
+from registry.errors import RegistryError, WorkerError
+
+log = logging.getLogger("coo.worker")
+
+
+@dataclass(frozen=True)
+class WorkerHealth:
+    """How a worker fares.
+
+    Attributes:
+        name: the thread's name.
+        running: its thread is alive.
+        failures: rounds failed in a row (0 after a good round).
+        last_error: the last failure's message, ``None`` after a good round.
+        since_success: seconds since the last good round (``None`` before the first).
+    """
+
+    name: str
+    running: bool
+    failures: int
+    last_error: str | None
+    since_success: float | None
+
+    @property
+    def healthy(self) -> bool:
+        """Running, and its last round succeeded."""
+        return self.running and self.failures == 0
+
 
 
 class Worker:
-    """A named daemon thread that runs :meth:`_run` until :meth:`stop`.
+    """A named daemon thread that runs :meth:`round` until :meth:`stop`.
 
-    Subclasses implement :meth:`_run`, loop while ``not self._stop.is_set()``,
-    wait on ``self._stop`` (not ``time.sleep``) and override :meth:`_interrupt` if
-    they also wait on something else.
+    Subclasses implement :meth:`round` (one unit of work) and :meth:`_idle` (the
+    wait between good rounds, on ``self._stop`` or another event, never
+    ``time.sleep``), and override :meth:`_interrupt` if :meth:`_idle` waits on
+    something besides the stop event, :meth:`_failed` to react to an error.
 
     Args:
         name: the thread's name (``coo-…``), as seen in ``threading.enumerate()``.
+        backoff: the first wait after a failed round, doubled per failure in a row.
+        max_backoff: the longest wait after failures.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, backoff: float = 0.25, max_backoff: float = 5.0) -> None:
         self.name = name
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.failures = 0
+        self.last_error: str | None = None
+        self._succeeded_at: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @property
+    def health(self) -> WorkerHealth:
+        """A snapshot of how the worker fares."""
+        since = None if self._succeeded_at is None else time.monotonic() - self._succeeded_at
+        return WorkerHealth(self.name, self.running, self.failures, self.last_error, since)
 
     @property
     def running(self) -> bool:
@@ -65,11 +114,42 @@ class Worker:
                 raise WorkerError(self.name, timeout)
         self._thread = None
 
-    def _interrupt(self) -> None:
-        """Wake the thread from whatever it waits on besides the stop event."""
-
-    def _run(self) -> None:  # pragma: no cover - abstract
+    def round(self) -> None:  # pragma: no cover - abstract
+        """One unit of work; may raise anything (the worker survives it)."""
         raise NotImplementedError
+
+    def _idle(self) -> None:
+        """Wait between good rounds (until stopped)."""
+        self._stop.wait(1.0)
+
+    def _interrupt(self) -> None:
+        """Wake the thread from whatever :meth:`_idle` waits on besides the stop event."""
+
+    def _failed(self, error: Exception) -> None:
+        """React to a failed round (after it was logged and counted)."""
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.round()
+            except Exception as error:  # noqa: BLE001 - a worker outlives any one round
+                self._record_failure(error)
+                self._stop.wait(min(self.max_backoff, self.backoff * 2 ** (self.failures - 1)))
+                continue
+            self.failures, self.last_error, self._succeeded_at = 0, None, time.monotonic()
+            self._idle()
+
+    def _record_failure(self, error: Exception) -> None:
+        message = f"{type(error).__name__}: {error}"
+        if message != self.last_error:  # once per distinct error, not once per retry
+            log.warning("%s: round failed (%s); retrying with back-off", self.name, message,
+                        exc_info=not isinstance(error, RegistryError))
+        self.failures += 1
+        self.last_error = message
+        try:
+            self._failed(error)
+        except Exception:  # noqa: BLE001 - the reaction must not kill the worker either
+            log.exception("%s: error while handling a failed round", self.name)
 
 
 @contextmanager

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 from anyio import to_thread
 from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse, JSONResponse
 
-from api.deps import RegistryDep
-from api.schemas import Health
-from registry.errors import ChainError
+from api.deps import RegistryDep, SettingsDep
+from api.schemas import Health, WorkerStatus
+from registry import health
 
 router = APIRouter(tags=["ops"])
 
@@ -29,22 +30,23 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", summary="Readiness: chain reachable and contracts deployed",
+@router.get("/readyz", summary="Readiness: chain reachable, contracts deployed, workers running",
             responses={503: {"model": Health}})
-async def readyz(registry: RegistryDep) -> Response:
-    """503 with Retry-After while the chain is unreachable."""
-    def probe() -> Health:
-        head = registry.chain.block_number()
-        if not registry.chain.is_deployed():
-            raise ChainError("registry contract not deployed")
-        return Health(status="ok", chain_head=head, contract=registry.chain.address)
-
-    try:
-        health = await to_thread.run_sync(probe)
-    except ChainError as error:
-        body = Health(status="unavailable", detail=str(error))
+async def readyz(registry: RegistryDep, settings: SettingsDep) -> Response:
+    """503 with Retry-After while the chain is unreachable or a worker has stopped; answers within the readiness bound."""
+    workers = (registry.anchorer, registry.follower)
+    readiness = None
+    with anyio.move_on_after(settings.readiness_timeout_ms / 1000):
+        readiness = await to_thread.run_sync(health.probe, registry.chain, registry.follower, workers,
+                                             abandon_on_cancel=True)
+    if readiness is None:
+        readiness = health.unavailable(workers, "the chain did not answer within the readiness bound")
+    body = Health(status="ok" if readiness.ready else "unavailable", chain_head=readiness.chain_head,
+                  contract=readiness.contract, detail=readiness.detail, index_lag=readiness.index_lag,
+                  workers=[WorkerStatus.of(w) for w in readiness.workers])
+    if not readiness.ready:
         return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
-    return JSONResponse(health.model_dump())
+    return JSONResponse(body.model_dump())
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
@@ -59,5 +61,19 @@ async def metrics(registry: RegistryDep) -> Response:
               "# TYPE coo_outbox_oldest_seconds gauge", f"coo_outbox_oldest_seconds {age or 0:.3f}",
               "# HELP coo_anchoring_healthy 1 when the last anchoring round succeeded.",
               "# TYPE coo_anchoring_healthy gauge",
-              f"coo_anchoring_healthy {0 if registry.anchorer.last_error else 1}"]
+              f"coo_anchoring_healthy {1 if registry.anchorer.health.healthy else 0}"]
+    workers = health.workers_health((registry.anchorer, registry.follower))
+    lines += ["# HELP coo_worker_up 1 while the worker's thread runs.", "# TYPE coo_worker_up gauge"]
+    lines += [f'coo_worker_up{{worker="{w.name}"}} {int(w.running)}' for w in workers]
+    lines += ["# HELP coo_worker_failures Rounds the worker failed in a row.", "# TYPE coo_worker_failures gauge"]
+    lines += [f'coo_worker_failures{{worker="{w.name}"}} {w.failures}' for w in workers]
+    lines += ["# HELP coo_worker_seconds_since_success Seconds since the worker's last good round.",
+              "# TYPE coo_worker_seconds_since_success gauge"]
+    lines += [f'coo_worker_seconds_since_success{{worker="{w.name}"}} {w.since_success:.3f}'
+              for w in workers if w.since_success is not None]
+    follower = registry.follower
+    if follower.head is not None:
+        indexed = await to_thread.run_sync(registry.store.last_indexed_block)
+        lines += ["# HELP coo_index_lag_blocks Blocks the event index is behind the last head seen.",
+                  "# TYPE coo_index_lag_blocks gauge", f"coo_index_lag_blocks {max(0, follower.head - indexed)}"]
     return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")

@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -59,6 +59,16 @@ _VC_CHECKS = tuple(n for n in CHECK_NAMES if n != "declaration_match")
 
 # -- fetching status lists ------------------------------------------------------------
 
+
+
+STATUS_LIST_CLOCK_SKEW = timedelta(seconds=60)
+"""How far a status list's ``validFrom`` may lie after the verification time.
+
+The list is fetched after the verification time was fixed, and is issued on the
+issuer's clock when it is served: a list dated a moment later is the normal case
+(seen as one refused verification in fifty under load), not a forgery. A list
+dated further ahead is still refused.
+"""
 
 class StatusFetcher(Protocol):
     """Returns the status list credential (a compact ``vc+jwt``) published at a URL.
@@ -242,7 +252,7 @@ def _status(run: _Run, credential: Mapping[str, Any], issuer: str, resolver: Did
     try:
         if listed.get("id", url) != url:
             raise StatusListError(f"the list fetched from {url} says it is {listed.get('id')!r}")
-        if "validFrom" in listed and parse_instant(listed["validFrom"]) > now:
+        if "validFrom" in listed and parse_instant(listed["validFrom"]) > now + STATUS_LIST_CLOCK_SKEW:
             raise StatusListError(f"the status list is dated in the future ({listed['validFrom']})")
         if "validUntil" in listed and parse_instant(listed["validUntil"]) < now:
             run.add("status", SKIPPED, f"revocation status unknown: the only status list to be had expired at "

@@ -1,9 +1,12 @@
-"""Chain faults: an unreachable RPC node, a restart from the state file, and a reorg."""
+"""Chain faults: an unreachable RPC node, a frozen one, a restart from the state file, and a reorg."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,10 +25,14 @@ from tests.api.support import anchored, auth
 from tests.conftest import example
 
 
+RPC_TIMEOUT = 1.0
+"""The node's bound on one JSON-RPC request in these tests (the default is 5 s)."""
+
+
 @pytest.fixture
 def chain_node(tmp_path: Path) -> Iterator[tuple[NodeProcess, Node, dict[str, Any]]]:
     anvil = NodeProcess(kind="anvil", state_file=tmp_path / "anvil.json").start()
-    node = open_node(NodeConfig(data_dir=tmp_path / "node", rpc_url=anvil.url,
+    node = open_node(NodeConfig(data_dir=tmp_path / "node", rpc_url=anvil.url, rpc_timeout=RPC_TIMEOUT,
                                 batch=BatchPolicy(max_size=64, max_wait=0.05)))
     keys = json.loads(set_up_demo(node, "http://testserver").read_text())
     try:
@@ -95,3 +102,45 @@ async def test_a_reorg_that_drops_an_anchor_is_noticed_and_anchored_again(
     node.service.follower.poll()
     verdict = (await http.get(f"/v1/verify/{created['document_hash']}")).json()
     assert verdict["verdict"] == "VALID", verdict["summary"]
+
+
+async def timed(request: Any) -> tuple[httpx.Response, float]:
+    """The response to an awaited request, and the seconds it took."""
+    started = time.monotonic()
+    response = await request
+    return response, time.monotonic() - started
+
+
+async def test_a_frozen_chain_never_stalls_the_node_and_everything_catches_up_after(
+    chain_node: tuple[NodeProcess, Node, dict[str, Any]], http: httpx.AsyncClient
+) -> None:
+    anvil, node, keys = chain_node
+    issuer = auth(keys, "issuer")
+    first = (await http.post("/v1/certificates", json=example(), headers=issuer)).json()
+    await anchored(http, issuer, first["id"])
+    assert anvil.pid is not None
+    os.kill(anvil.pid, signal.SIGSTOP)  # the RPC endpoint accepts connections and never answers
+    try:
+        await asyncio.sleep(1.2)  # the follower's last good head check goes stale
+        accepted, took = await timed(http.post("/v1/certificates", json=example(), headers=issuer))
+        assert accepted.status_code == 202 and accepted.json()["status"] == "pending"
+        assert took < 1.0, f"registration took {took:.2f} s with the chain frozen"
+        ready, took = await timed(http.get("/readyz"))
+        assert ready.status_code == 503 and ready.headers["retry-after"]
+        assert took < 1.0, f"/readyz took {took:.2f} s with the chain frozen"
+        verdict, took = await timed(http.get(f"/v1/verify/{first['document_hash']}"))
+        assert verdict.status_code == 503 and verdict.json()["verdict"] == "UNAVAILABLE"
+        assert took < 2 * RPC_TIMEOUT + 0.5, f"verification took {took:.2f} s, beyond the RPC bound"
+    finally:
+        os.kill(anvil.pid, signal.SIGCONT)
+    record = await anchored(http, issuer, accepted.json()["id"], timeout=30)
+    assert record["status"] == "anchored"
+    deadline = time.monotonic() + 30
+
+    def recovered(ready: httpx.Response) -> bool:
+        return ready.status_code == 200 and all(w["running"] and w["failures"] == 0 for w in ready.json()["workers"])
+
+    while not recovered(ready := await http.get("/readyz")) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)  # each worker's next round follows its back-off
+    assert recovered(ready), ready.json()
+    assert (await http.get(f"/v1/verify/{first['document_hash']}")).json()["verdict"] == "VALID"

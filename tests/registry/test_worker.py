@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
-from registry.errors import WorkerError
+from registry.chain import ChainClient
+from registry.errors import StoreError, WorkerError
+from registry.indexer import ChainIndexer, Follower
 from registry.runtime import Node
+from registry.store import Store
 from registry.worker import Worker, paused
-from tests.conftest import worker_threads
+from tests.conftest import Consortium, worker_threads
 
 
 class Stubborn(Worker):
@@ -20,16 +25,17 @@ class Stubborn(Worker):
         self.release = threading.Event()
         self.started = threading.Event()
 
-    def _run(self) -> None:
+    def round(self) -> None:
         self.started.set()
         self.release.wait(30)
+        self._stop.wait()
 
 
 class Polite(Worker):
     def __init__(self, name: str) -> None:
         super().__init__(name)
 
-    def _run(self) -> None:
+    def round(self) -> None:
         self._stop.wait(30)
 
 
@@ -81,3 +87,62 @@ def test_starting_a_running_worker_does_not_start_a_second_thread() -> None:
         assert worker_threads()["coo-test-once"] == 1
     finally:
         worker.stop()
+
+
+class LockedStoreIndexer(ChainIndexer):
+    """An indexer whose store answers 'database is locked' for its first *faults* syncs (the fault seen in production)."""
+
+    def __init__(self, store: Store, chain: ChainClient, faults: int) -> None:
+        super().__init__(store, chain)
+        self.faults = faults
+
+    def sync(self, head: int | None = None) -> int:
+        if self.faults > 0:
+            self.faults -= 1
+            raise StoreError("database is locked")
+        return super().sync(head)
+
+
+def test_a_follower_that_hits_a_store_error_keeps_following(chain: ChainClient, people: Consortium, data_dir: Path) -> None:
+    store = Store(data_dir / "registry.db")
+    follower = Follower(LockedStoreIndexer(store, chain, faults=3), interval=0.01)
+    follower.backoff = 0.01
+    follower.start()
+    try:
+        deadline = time.monotonic() + 10
+        while follower.indexer.faults and time.monotonic() < deadline:  # type: ignore[attr-defined]
+            time.sleep(0.01)
+        chain.anchor(people.sg_issuer, b"\x42" * 32, 1)
+        head = chain.block_number()
+        while store.last_indexed_block() < head and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert follower.running, "the follower thread died on a store error"
+        assert store.last_indexed_block() >= head
+        assert follower.view.inspect(b"\x42" * 32).anchored
+        while follower.health.failures and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert follower.health.healthy and follower.health.last_error is None
+    finally:
+        follower.stop()
+
+
+def test_a_failing_round_is_counted_logged_once_and_retried_with_back_off(caplog: pytest.LogCaptureFixture) -> None:
+    class Failing(Worker):
+        def __init__(self) -> None:
+            super().__init__("coo-test-failing", backoff=0.001, max_backoff=0.002)
+            self.rounds = 0
+
+        def round(self) -> None:
+            self.rounds += 1
+            if self.rounds >= 5:
+                self._stop.set()
+            raise StoreError("database is locked")
+
+    worker = Failing()
+    worker.start()
+    assert worker._thread is not None
+    worker._thread.join(10)
+    worker.stop()
+    assert worker.rounds == 5 and worker.health.failures == 5 and not worker.health.healthy
+    assert worker.health.last_error == "StoreError: database is locked"
+    assert sum("database is locked" in r.getMessage() for r in caplog.records if r.name == "coo.worker") == 1

@@ -381,3 +381,15 @@ def test_a_status_host_answering_an_error_gives_unavailable(world: World) -> Non
     report = verify_credential(world.issued.jwt, resolver=world.did_host, status_fetcher=HttpStatusFetcher(client),
                                trusted_issuers=world.trust, now=NOW)
     assert report.verdict is Verdict.UNAVAILABLE and "503" in report.check("status").reason
+
+
+def test_a_status_list_issued_a_moment_after_the_verification_time_is_accepted(world: World) -> None:
+    world.publish(NOW + timedelta(seconds=1))  # fetched, and so issued, after the verifier fixed its `now`
+    report = world.verify()
+    assert report.verdict is Verdict.VALID, report.check("status").reason
+
+
+def test_a_status_list_dated_well_in_the_future_is_refused(world: World) -> None:
+    world.publish(NOW + timedelta(minutes=10))
+    report = world.verify()
+    assert report.verdict is Verdict.INVALID and "dated in the future" in report.check("status").reason
