@@ -49,13 +49,19 @@ async def http(chain_node: tuple[NodeProcess, Node, dict[str, Any]]) -> AsyncIte
         yield client
 
 
+async def one_anchored(http: httpx.AsyncClient, keys: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """The issuer's headers, and one certificate it registered, once anchored."""
+    issuer = auth(keys, "issuer")
+    first = (await http.post("/v1/certificates", json=example(), headers=issuer)).json()
+    await anchored(http, issuer, first["id"])
+    return issuer, first
+
+
 async def test_an_unreachable_chain_still_accepts_fails_closed_and_catches_up(
     chain_node: tuple[NodeProcess, Node, dict[str, Any]], http: httpx.AsyncClient
 ) -> None:
     anvil, node, keys = chain_node
-    issuer = auth(keys, "issuer")
-    first = (await http.post("/v1/certificates", json=example(), headers=issuer)).json()
-    await anchored(http, issuer, first["id"])
+    issuer, first = await one_anchored(http, keys)
 
     anvil.stop()
     accepted = await http.post("/v1/certificates", json=example(), headers=issuer)
@@ -115,9 +121,7 @@ async def test_a_frozen_chain_never_stalls_the_node_and_everything_catches_up_af
     chain_node: tuple[NodeProcess, Node, dict[str, Any]], http: httpx.AsyncClient
 ) -> None:
     anvil, node, keys = chain_node
-    issuer = auth(keys, "issuer")
-    first = (await http.post("/v1/certificates", json=example(), headers=issuer)).json()
-    await anchored(http, issuer, first["id"])
+    issuer, first = await one_anchored(http, keys)
     assert anvil.pid is not None
     os.kill(anvil.pid, signal.SIGSTOP)  # the RPC endpoint accepts connections and never answers
     try:
