@@ -5,23 +5,40 @@ loopback port and stopped cleanly. Anvil runs with ``--state`` so that anchored
 roots survive a restart, and dumps its state every second so that even a hard
 kill loses at most the last second of blocks.
 
+A managed node never outlives the process that started it and never runs twice
+on one state file:
+
+* On Linux it is started with ``PR_SET_PDEATHSIG`` (SIGKILL): when the starting
+  thread's process dies, however it dies (``kill -9`` included), the kernel kills
+  the node. This is applied when the node is started from the main thread (the
+  signal follows the starting *thread*, and a pool thread may end at any time).
+* The state file is locked (``flock`` on ``<state>.lock``, holding the node's
+  pid) by the starting process, and the node inherits the lock: while either
+  lives, a second node on the same state file is refused instead of both dumping
+  to it in turn.
+
 This module talks JSON-RPC only to wait for readiness; everything else goes
 through :mod:`registry.chain`.
 """
 
 from __future__ import annotations
 
+import ctypes
+import fcntl
 import json
 import os
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+from collections.abc import Callable
 
 from registry.compiler import PROJECT_ROOT
 from registry.errors import ChainUnavailableError
@@ -60,6 +77,45 @@ def rpc_ready(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGKILL when its parent dies (Linux only)."""
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before the fork
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    return preexec
+
+
+def _lock_state(state_file: Path, timeout: float) -> int:
+    """Lock *state_file* for one node; the descriptor returned holds the lock.
+
+    Waits up to *timeout* seconds (a node killed with its parent may take a moment to exit).
+
+    Raises:
+        ChainUnavailableError: another node still runs on this state file.
+    """
+    path = state_file.with_name(state_file.name + ".lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                os.close(fd)
+                raise ChainUnavailableError(f"another node (pid {holder}) is running on {state_file.name}; "
+                                            "stop it first") from None
+            time.sleep(0.05)
+
+
 def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
     """Signal the node's whole process group (a launcher and what it started)."""
     try:
@@ -91,6 +147,7 @@ class NodeProcess:
     log_path: Path | None = None
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _log: IO[bytes] | None = field(default=None, init=False, repr=False)
+    _lock: int | None = field(default=None, init=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -143,15 +200,26 @@ class NodeProcess:
             raise ChainUnavailableError(f"{self.kind} not installed at {cmd[0]}; run `npm install` (or `make run`)")
         if self.state_file is not None:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = _lock_state(self.state_file, timeout=min(timeout, 5.0))
         self._log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115
-        self._process = subprocess.Popen(
-            cmd, stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )
+        try:
+            self._process = subprocess.Popen(
+                cmd, stdout=self._log or subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent(),  # noqa: PLW1509
+                pass_fds=() if self._lock is None else (self._lock,),  # the node holds the lock too
+            )
+        except BaseException:
+            self._release()
+            raise
+        if self._lock is not None:
+            os.ftruncate(self._lock, 0)
+            os.pwrite(self._lock, f"{self._process.pid}\n".encode(), 0)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise ChainUnavailableError(f"{self.kind} exited with code {self._process.returncode} at start")
+            if (code := self._process.poll()) is not None:
+                self._process = None
+                self._release()
+                raise ChainUnavailableError(f"{self.kind} exited with code {code} at start")
             if rpc_ready(self.url, timeout=0.5):
                 return self
             time.sleep(0.05)
@@ -168,9 +236,16 @@ class NodeProcess:
             except subprocess.TimeoutExpired:
                 _signal_group(process, signal.SIGKILL)
                 process.wait()
+        self._release()
+
+    def _release(self) -> None:
+        """Close the log and give up the state-file lock (after the node has exited)."""
         if self._log is not None:
             self._log.close()
             self._log = None
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
     def kill(self) -> None:
         """Kill the node hard (SIGKILL), as a crash would. Its port stays reserved for a restart."""
@@ -178,6 +253,7 @@ class NodeProcess:
         if process is not None and process.poll() is None:
             _signal_group(process, signal.SIGKILL)
             process.wait()
+        self._release()
 
     def __enter__(self) -> NodeProcess:
         return self.start()

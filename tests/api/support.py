@@ -56,11 +56,15 @@ def assert_problem(answer: httpx.Response, status: int, *words: str) -> dict[str
 class LiveApi:
     """`coo up --demo` against an external chain, restartable on the same port and data."""
 
-    def __init__(self, rpc_url: str, data: Path) -> None:
+    def __init__(self, rpc_url: str | None, data: Path) -> None:
+        """With *rpc_url* ``None`` the node starts and manages its own Anvil in *data*."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "COO_RPC_URL": rpc_url, "COO_DATA_DIR": str(data), "COO_PORT": str(self.port),
+        self.env = {**os.environ, "COO_DATA_DIR": str(data), "COO_PORT": str(self.port),
                     "COO_BATCH_MAX_WAIT_MS": "100", "COO_BATCH_MAX_SIZE": "128"}
+        self.env.pop("COO_RPC_URL", None)
+        if rpc_url is not None:
+            self.env["COO_RPC_URL"] = rpc_url
         self.data = data
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -1,7 +1,8 @@
-"""Nothing accepted is lost: kill -9 the API mid-flush, and kill -9 the chain mid-flush."""
+"""Nothing accepted is lost: kill -9 the API mid-flush, and kill -9 the chain mid-flush; a killed node leaves no chain behind."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from registry.errors import ChainUnavailableError
 from registry.nodes import NodeProcess
 from tests.api.support import LiveApi, assert_exactly_once, wait_all_anchored
 from tests.conftest import example
@@ -59,3 +61,55 @@ def test_killing_the_chain_mid_flush_resends_what_was_lost(setup: tuple[NodeProc
         assert_exactly_once(restarted, api.data)
     finally:
         restarted.stop()
+
+
+def processes_on(state_file: Path) -> list[int]:
+    """PIDs of the live processes whose command line names *state_file* (the Anvils running on it)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue  # ended while we looked
+        if str(state_file).encode() in argv and state != "Z":
+            pids.append(int(entry.name))
+    return pids
+
+
+def wait_for(condition: object, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
+        time.sleep(0.05)
+
+
+def test_a_node_killed_with_sigkill_takes_its_managed_chain_with_it(tmp_path: Path) -> None:
+    api = LiveApi(None, tmp_path / "node")
+    state = tmp_path / "node" / "anvil-state.json"
+    api.start()
+    try:
+        first = processes_on(state)
+        assert len(first) == 1, first
+        api.kill()
+        wait_for(lambda: not processes_on(state))
+        assert not processes_on(state), f"Anvil {first} outlived its node"
+        api.start()  # same data directory: exactly one Anvil again, on the same state
+        again = processes_on(state)
+        assert len(again) == 1 and again != first
+    finally:
+        api.stop()
+    wait_for(lambda: not processes_on(state))
+    assert not processes_on(state)
+
+
+def test_a_second_chain_on_one_state_file_is_refused(tmp_path: Path) -> None:
+    state = tmp_path / "anvil.json"
+    with NodeProcess(kind="anvil", state_file=state) as running:
+        with pytest.raises(ChainUnavailableError, match=f"pid {running.pid}"):
+            NodeProcess(kind="anvil", state_file=state).start(timeout=1)
+        assert running.running and len(processes_on(state)) == 1
+    with NodeProcess(kind="anvil", state_file=state) as restarted:  # free again once the first stopped
+        assert restarted.running
+    assert os.stat(state.with_name(state.name + ".lock")).st_mode & 0o077 == 0
