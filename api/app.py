@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import problems
 from api.config import Settings
-from api.limits import BodyLimit, JsonGuard
+from api.limits import BodyLimit, FailureLimiter, JsonGuard
 from api.schemas import PROBLEM_RESPONSES
 from api.routers import credentials, customs, governance, issuers, ops, records, utilisations, verification_requests
 from registry.anchoring import BatchPolicy
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, node: Node | None = None, *, cl
     app = FastAPI(title="Certificate of Origin registry", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
                   responses=PROBLEM_RESPONSES)
     app.state.settings = settings
+    app.state.auth_failures = FailureLimiter(settings.auth_failures_per_minute, 60.0)
     if node is not None:
         app.state.node = node
         app.state.registry = node.service

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     batch_max_wait_ms: int = 250
     confirmation_depth: int = 1
     rpc_timeout_ms: int = Field(default=5000, gt=0, description="longest wait for one JSON-RPC request (no retries)")
+    auth_failures_per_minute: int = Field(default=20, gt=0, description="invalid API keys a client may send a minute")
     readiness_timeout_ms: int = Field(default=800, gt=0, description="longest /readyz waits for the chain")
 
     @property

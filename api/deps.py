@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.config import Settings
+from api.limits import FailureLimiter
 from registry.apikeys import Principal, Role
 from registry.customs import CustomsDesk
 from registry.errors import AuthenticationError, PermissionDenied
@@ -41,17 +42,26 @@ RegistryDep = Annotated[RegistryService, Depends(get_registry)]
 
 
 def current_principal(
+    request: Request,
     registry: RegistryDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller, from its bearer API key.
+    """The caller, from its bearer API key; a client with too many invalid keys lately waits.
 
     Raises:
         AuthenticationError: with no key or an invalid one.
+        TooManyAttemptsError: the client is over its limit of failed keys.
     """
     if credentials is None:
         raise AuthenticationError("this endpoint needs an API key: send `Authorization: Bearer <key>`")
-    return registry.api_keys.authenticate(credentials.credentials)
+    limiter: FailureLimiter = request.app.state.auth_failures
+    client = request.client.host if request.client else "unknown"
+    limiter.check(client)
+    try:
+        return registry.api_keys.authenticate(credentials.credentials)
+    except AuthenticationError:
+        limiter.failed(client)
+        raise
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

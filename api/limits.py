@@ -1,11 +1,78 @@
-"""Refuse request bodies over a size limit with 413, before reading them whole."""
+"""Limits at the edge: body size while streaming, JSON shape off the event loop, failed keys per client.
+
+* :class:`BodyLimit` refuses a body over its limit with 413 as soon as the
+  declared length or the bytes received so far cross it, before anything parses
+  it. The larger batch limit applies only to ``POST /v1/certificates/batch`` and
+  only with a valid issuer key; everything else, unauthenticated requests
+  included, gets the default.
+* :class:`JsonGuard` refuses duplicate keys, ``NaN`` and deep nesting; a body
+  larger than ``OFFLOAD_BYTES`` is checked in a worker thread, so one large
+  request never holds the event loop.
+* :class:`FailureLimiter` answers 429 to a client after too many invalid keys in
+  a sliding window.
+"""
 
 from __future__ import annotations
 
+import collections
 import json
+import threading
+import time
 from decimal import Decimal
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from registry.apikeys import Role
+from registry.errors import AuthenticationError, TooManyAttemptsError
+
+BATCH_ROUTE = ("POST", "/v1/certificates/batch")
+"""The one route that may carry the large batch body (with an issuer key)."""
+
+OFFLOAD_BYTES = 64 << 10
+"""JSON bodies larger than this are checked off the event loop."""
+
+
+class FailureLimiter:
+    """At most *limit* failed authentications per client within *window* seconds.
+
+    Thread-safe (sync dependencies run in a thread pool). Remembers at most
+    *max_clients* clients, forgetting the least recently failed first.
+    """
+
+    def __init__(self, limit: int = 20, window: float = 60.0, max_clients: int = 10_000) -> None:
+        self.limit = limit
+        self.window = window
+        self.max_clients = max_clients
+        self._failures: collections.OrderedDict[str, collections.deque[float]] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def check(self, client: str) -> None:
+        """Refuse a client that is over its limit.
+
+        Raises:
+            TooManyAttemptsError: with the seconds until its oldest failure leaves the window.
+        """
+        now = time.monotonic()
+        with self._lock:
+            failures = self._failures.get(client)
+            if failures is None:
+                return
+            while failures and failures[0] <= now - self.window:
+                failures.popleft()
+            if len(failures) >= self.limit:
+                raise TooManyAttemptsError(max(1, int(failures[0] + self.window - now + 0.999)))
+
+    def failed(self, client: str) -> None:
+        """Count one failed authentication for *client*."""
+        with self._lock:
+            failures = self._failures.pop(client, None) or collections.deque()
+            failures.append(time.monotonic())
+            while len(failures) > self.limit:
+                failures.popleft()
+            self._failures[client] = failures
+            while len(self._failures) > self.max_clients:
+                self._failures.popitem(last=False)
 
 
 class BodyTooLarge(Exception):
@@ -24,7 +91,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.batch if scope["path"].endswith("/batch") else self.default
+        limit = self.batch if await _may_send_a_batch(scope) else self.default
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -52,6 +119,22 @@ class BodyLimit:
         except BodyTooLarge:
             if not started:
                 await _refuse(send, limit)
+
+
+async def _may_send_a_batch(scope: Scope) -> bool:
+    """True for the batch route with a valid issuer key (checked off the event loop: it may run scrypt)."""
+    if (scope.get("method"), scope["path"].rstrip("/")) != BATCH_ROUTE:
+        return False
+    authorization = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
+    scheme, _, token = authorization.partition(" ")
+    registry = getattr(scope["app"].state, "registry", None)
+    if scheme.lower() != "bearer" or not token or registry is None:
+        return False
+    try:
+        principal = await anyio.to_thread.run_sync(registry.api_keys.authenticate, token.strip())
+    except AuthenticationError:
+        return False  # the route's own dependency answers 401 (and counts the failure)
+    return bool(principal.role is Role.ISSUER)
 
 
 async def _refuse(send: Send, limit: int) -> None:
@@ -86,7 +169,12 @@ class JsonGuard:
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
-        problem = _json_problem(body, self.MAX_DEPTH) if body else None
+        if not body:
+            problem = None
+        elif len(body) > OFFLOAD_BYTES:
+            problem = await anyio.to_thread.run_sync(_json_problem, body, self.MAX_DEPTH)
+        else:
+            problem = _json_problem(body, self.MAX_DEPTH)
         if problem is not None:
             payload = json.dumps({"type": "about:blank", "title": "Invalid JSON", "status": 400,
                                   "detail": problem}).encode()

@@ -24,6 +24,7 @@ from registry.errors import (
     NotFoundError,
     PermissionDenied,
     RegistryError,
+    TooManyAttemptsError,
     ValidationError,
 )
 
@@ -36,6 +37,7 @@ _STATUS: list[tuple[type[RegistryError], int]] = [
     (NotFoundError, 404),
     (KeyDestroyedError, 410),
     (ConflictError, 409),
+    (TooManyAttemptsError, 429),
     (AuthenticationError, 401),
     (PermissionDenied, 403),
     (ContractRevertError, 409),
@@ -84,6 +86,8 @@ def install(app: FastAPI) -> None:
         response = problem(status, error.title, str(error), **extra)
         if status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(error, TooManyAttemptsError):
+            response.headers["Retry-After"] = str(error.retry_after)
         return response
 
     @app.exception_handler(RequestValidationError)

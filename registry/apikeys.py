@@ -6,12 +6,20 @@ what the role is bound to (an issuer account, a country), and
 compares hashes in constant time. Because scrypt is deliberately slow, a key
 that checked out once is remembered in memory under an HMAC of the presented
 key with a per-process secret, so busy clients do not pay scrypt per request.
+
+scrypt runs only for a key whose id the node knows: a malformed key or an
+unknown id is refused after one indexed lookup, so a flood of bogus keys costs
+the node next to nothing (the HTTP layer also rate-limits failures per client).
+That the answer comes faster for an unknown id tells a caller only whether a
+random 64-bit key id exists, never anything about a secret, which is still
+compared as a scrypt digest in constant time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 from dataclasses import dataclass
@@ -24,6 +32,7 @@ from registry.errors import AuthenticationError
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 _PREFIX = "coo"
+_KEY_ID = re.compile(r"[0-9a-f]{16}")
 
 
 class Role(StrEnum):
@@ -103,9 +112,11 @@ class ApiKeys:
             return cached
         prefix, _, rest = presented.partition("_")
         key_id, _, secret = rest.partition("_")
-        stored = self._repository.load_api_key(key_id) if prefix == _PREFIX and key_id and secret else None
-        candidate = _hash(secret, stored.salt) if stored else _hash(secret, b"\x00" * 16)
-        if stored is None or not hmac.compare_digest(candidate, stored.digest):
+        stored = self._repository.load_api_key(key_id) if prefix == _PREFIX and _KEY_ID.fullmatch(key_id) and secret \
+            else None
+        if stored is None:  # malformed or unknown id: no scrypt (see the module docstring)
+            raise AuthenticationError("invalid API key")
+        if not hmac.compare_digest(_hash(secret, stored.salt), stored.digest):
             raise AuthenticationError("invalid API key")
         with self._lock:
             if len(self._cache) > 10_000:

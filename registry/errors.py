@@ -13,6 +13,7 @@ maps the tree to ``application/problem+json`` in one place and the CLI prints
     ├── NotFoundError                unknown certificate, batch, key, receipt
     ├── ConflictError                idempotency clash, illegal status change
     ├── AuthenticationError          no or an invalid API key
+    │   └── TooManyAttemptsError     a client failed too often; wait ``retry_after`` s
     ├── PermissionDenied             caller may not do this
     ├── KeyVaultError                key storage / crypto-shredding
     │   ├── KeyDestroyedError        the data key was destroyed (erased)
@@ -92,6 +93,16 @@ class AuthenticationError(RegistryError):
     """The caller did not prove who it is (missing or invalid API key)."""
 
     title = "Unauthorized"
+
+
+class TooManyAttemptsError(AuthenticationError):
+    """A client presented too many invalid keys in a short time; it must wait."""
+
+    title = "Too many failed attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many invalid API keys from this client; try again in {retry_after} s")
+        self.retry_after = retry_after
 
 
 class PermissionDenied(RegistryError):
