@@ -9,11 +9,16 @@ import sqlite3
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
+from fastapi import FastAPI
 
 from registry.chain import ChainClient
 from registry.nodes import NodeProcess, free_port
@@ -21,6 +26,23 @@ from registry.nodes import NodeProcess, free_port
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBLEM = "application/problem+json"
+
+
+@contextmanager
+def served_over_http(app: FastAPI, port: int | None = None) -> Iterator[str]:
+    """Serve *app* with uvicorn on a loopback port in a thread; yield its base URL; stop and join it after."""
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)
+    thread.start()
+    while not server.started:
+        thread.join(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    assert not thread.is_alive(), "the test server did not stop"
 
 
 def auth(keys: dict[str, dict[str, str]], role: str) -> dict[str, str]:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from typer.testing import CliRunner
 
 from api.app import create_app
@@ -16,6 +14,7 @@ from api.cli import app
 from api.config import Settings
 from registry.nodes import NodeProcess, free_port
 from registry.runtime import Node
+from tests.api.support import served_over_http
 from tests.conftest import example
 
 runner = CliRunner()
@@ -25,14 +24,8 @@ runner = CliRunner()
 def served(node: Node) -> Iterator[str]:
     """The session's node served over real HTTP on a free port."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(Settings(port=port), node), port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with served_over_http(create_app(Settings(port=port), node), port) as url:
+        yield url
 
 
 def test_issue_registers_every_file_then_verify_exit_codes_follow_the_verdict(

@@ -12,14 +12,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
 import registry.apikeys
 from api.app import create_app
 from api.config import Settings
 from registry.nodes import free_port
 from registry.runtime import Node
-from tests.api.support import auth
+from tests.api.support import auth, served_over_http
 from tests.conftest import example
 
 BIG = 28 << 20
@@ -29,16 +28,8 @@ BIG = 28 << 20
 def served(node: Node) -> Iterator[str]:
     """The session's node behind its own app (own limiter) on real HTTP."""
     port = free_port()
-    settings = Settings(port=port, auth_failures_per_minute=10)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, node), port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    assert not thread.is_alive()
+    with served_over_http(create_app(Settings(port=port, auth_failures_per_minute=10), node), port) as url:
+        yield url
 
 
 def streamed(total: int, chunk: int = 1 << 20) -> Iterator[bytes]:
