@@ -162,9 +162,9 @@ class Follower:
         assert self.head is not None
         return self.view.inspect(document_hash, proof), self.head
 
-    def utilisation(self, document_hash: bytes, item_count: int) -> Utilisation:
-        """A document's utilisation and open verification requests, from the index."""
-        return self.view.utilisation(document_hash, item_count)
+    def utilisation(self, document_hash: bytes, root: bytes, item_count: int) -> Utilisation:
+        """A certificate's utilisation and open verification requests, from the index."""
+        return self.view.utilisation(document_hash, root, item_count)
 
     def _run(self) -> None:
         while not self._stop.is_set():
