@@ -226,6 +226,7 @@ class CustomsDesk:
         sealed = self.document(principal if principal.role is not Role.CUSTOMS else None, ref, document)
         terms, _, _ = terms_claim(sealed)
         self._check_importing(terms, principal)
+        self._check_anchoring(sealed)
         document_hash = parse_hex32(sealed.document_hash)
         wanted = self._draws(sealed, terms, draws)
         declaration = declaration_hash(principal.country or "", reference)
@@ -310,6 +311,17 @@ class CustomsDesk:
         parent_root = self._register_parent(signer, terms.parent, parent_document) if terms.has_parent else bytes(32)
         self.ledger.register_terms(signer, document_hash, proof, terms, salt, terms_proof, parent_root)
 
+    def _check_anchoring(self, sealed: SealedDocument) -> None:
+        """Refuse a document whose proof leads to a batch anchored by an issuer of another country than the one
+        it says it was exported from: that is another issuer's certificate with the same hash, not this one."""
+        view = self.service.chain.inspect(parse_hex32(sealed.document_hash), [parse_hex32(p) for p in sealed.proof.path])
+        exporting = sealed.certificate.get("exporting_country")
+        if not view.anchored:
+            raise ConflictError("this certificate is not anchored on chain under the batch its proof names")
+        if exporting is not None and view.country != exporting:
+            raise ConflictError(f"the batch this proof leads to was anchored by an issuer of {view.country}, but the "
+                                f"certificate says it was exported from {exporting}: it is not this certificate")
+
     @staticmethod
     def _check_importing(terms: Terms, principal: Principal) -> None:
         if terms.importing_country != principal.country:
@@ -383,6 +395,7 @@ class CustomsDesk:
         sealed = self.document(None, ref, document)
         terms, _, _ = terms_claim(sealed)
         self._check_importing(terms, principal)
+        self._check_anchoring(sealed)
         document_hash, proof = parse_hex32(sealed.document_hash), [parse_hex32(p) for p in sealed.proof.path]
         try:
             self._ensure_terms(signer, sealed)

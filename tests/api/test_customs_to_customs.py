@@ -281,15 +281,16 @@ async def test_a_retry_after_losing_the_local_record_finds_the_draw_on_chain(
 
 async def test_a_delivered_reason_must_match_the_hash_on_chain(client: httpx.AsyncClient, keys: Keys,
                                                               node: Any) -> None:
-    from registry.hashing import terms_claim
-    from registry.merkle import keccak
+    from registry.merkle import keccak, process_proof
 
     cert = await issued(client, keys)
     customs = node.service.api_keys.authenticate(keys["customs"]["api_key"])
     signer = node.service.accounts.get(customs.account)
     document = node.service.sealed_document(None, cert["id"])
-    node.customs._ensure_terms(signer, bytes.fromhex(cert["document_hash"][2:]), [], *terms_claim(document))
-    request_id, _ = node.customs.ledger.request_verification(signer, bytes.fromhex(cert["document_hash"][2:]),
+    node.customs._ensure_terms(signer, document)
+    document_hash = bytes.fromhex(cert["document_hash"][2:])
+    root = process_proof(document_hash, [bytes.fromhex(p[2:]) for p in document.proof.path])
+    request_id, _ = node.customs.ledger.request_verification(signer, document_hash, root,
                                                              keccak(b"the reason JP wrote"))
     path = f"/v1/verification-requests/{request_id}/reason"
     assert_problem(await client.put(path, json={"reason": "another text"}, headers=auth(keys, "customs")), 422,
