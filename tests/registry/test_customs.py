@@ -16,16 +16,15 @@ from registry.merkle import MerkleTree
 from registry.runtime import Node
 from registry.types import hex32, parse_hex32
 from tests.conftest import example
+from tests.support import principals
 
 
 def test_a_document_whose_proof_leads_into_another_countrys_batch_is_neither_used_nor_questioned(
         node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
     service, desk = node.service, node.customs
     assert desk is not None
-    issuer = service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
-    customs = service.api_keys.authenticate(demo_keys["customs"]["api_key"])
-    jp_authority = service.signer_for(service.api_keys.authenticate(demo_keys["authority_jp"]["api_key"]),
-                                      Role.AUTHORITY)
+    issuer, customs, authority = principals(service, demo_keys, "issuer", "customs", "authority_jp")
+    jp_authority = service.signer_for(authority, Role.AUTHORITY)
     row = service.register(issuer, [example()])[0]
     service.anchorer.flush()
     genuine = service.sealed_document(issuer, row.id)

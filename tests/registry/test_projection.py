@@ -15,6 +15,7 @@ from registry.runtime import Node
 from registry.service import RegistryService
 from registry.types import parse_hex32
 from tests.conftest import example
+from tests.support import principals
 
 
 def docs(service: RegistryService, issuer: Principal, n: int) -> list[tuple[bytes, list[bytes], str]]:
@@ -108,8 +109,7 @@ def test_the_index_agrees_with_the_contract_on_utilisation_and_requests(
 
     service, desk = node.service, node.customs
     assert desk is not None
-    issuer = service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
-    customs = service.api_keys.authenticate(demo_keys["customs"]["api_key"])
+    issuer, customs = principals(service, demo_keys, "issuer", "customs")
     (first, _, first_id), (second, _, second_id) = docs(service, issuer, 2)
     desk.utilise(customs, first_id, "IDX-1", date(2026, 11, 23), [Draw(1, Decimal("10")), Draw(3, Decimal("2.5"))])
     desk.utilise(customs, first_id, "IDX-2", date(2026, 11, 23), [Draw(1, Decimal("5"))])
