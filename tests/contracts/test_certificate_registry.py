@@ -219,3 +219,11 @@ def test_gas_stays_within_the_document_store_budget(chain: ChainClient, people: 
     assert erase <= 48_000
     assert figures["anchor(1024) per certificate"] <= 100
     assert figures["revoke(in batch of 1024)"] <= 57_800
+
+
+def test_the_certificate_key_is_the_same_on_chain_and_in_python(chain: ChainClient) -> None:
+    from registry.chain import certificate_key
+
+    root, document = os.urandom(32), os.urandom(32)
+    assert bytes(chain.call("certificateKey", root, document)) == certificate_key(root, document)
+    assert certificate_key(root, document) != certificate_key(document, root)
