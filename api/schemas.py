@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from registry.codes import Country
 from registry.hashing import SealedDocument
 from registry.reasons import RevocationReason
 from registry.report import VerificationReport
@@ -136,7 +137,7 @@ class CountryCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    country: str = Field(pattern=r"^[A-Z]{2}$")
+    country: Country
     authority: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
 
 
@@ -145,7 +146,7 @@ class AuthorityAccountCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    country: str = Field(pattern=r"^[A-Z]{2}$")
+    country: Country
     label: str = Field(default="", max_length=200)
 
 

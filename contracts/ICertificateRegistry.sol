@@ -5,6 +5,11 @@ pragma solidity 0.8.30;
  * @dev Anchoring and lifecycle of certificates of origin. An authorised issuer
  * anchors the Merkle root of a batch of document hashes; any document of a batch
  * is later addressed by its hash plus the Merkle proof that leads to its root.
+ *
+ * A certificate is the pair (root, document hash): its status, replacement, terms,
+ * utilisation and verification requests are all kept under that pair, and only the
+ * root's issuer or its country's authority changes them. The same hash anchored
+ * under another root (by anyone) is another certificate with a state of its own.
  */
 interface ICertificateRegistry {
     /// @dev Lifecycle of one document. `Active` is the state of every anchored, untouched document.
@@ -48,6 +53,7 @@ interface ICertificateRegistry {
         uint40 changedAt;
         address changedBy;
         bytes32 replacement;
+        bytes32 replacementRoot;
     }
 
     /// @dev The caller is not an authorised issuer.
@@ -64,19 +70,29 @@ interface ICertificateRegistry {
     error CertificateRegistryInvalidStatusChange(bytes32 documentHash, DocumentState state);
     /// @dev The replacement must be another anchored document of the same country.
     error CertificateRegistryInvalidReplacement(bytes32 documentHash, bytes32 replacement);
+    /// @dev The replacement `replacement` under `replacementRoot` is in `state`, not active.
+    error CertificateRegistryReplacementNotActive(bytes32 replacement, bytes32 replacementRoot, DocumentState state);
     /// @dev Array lengths of a payload batch disagree.
     error CertificateRegistryPayloadMismatch(uint256 documents, uint256 payloads);
+    /// @dev The document hashes of a payload batch make the tree `computed`, not the anchored `root`.
+    error CertificateRegistryPayloadRootMismatch(bytes32 root, bytes32 computed);
 
     /// @dev Emitted when `issuer` anchors the batch `root` of `documentCount` documents.
     event BatchAnchored(bytes32 indexed root, address indexed issuer, uint32 documentCount);
     /// @dev Emitted, in encrypted-payload mode, with the ciphertext of one anchored document.
     event PayloadPublished(bytes32 indexed documentHash, bytes32 indexed root, bytes ciphertext);
-    /// @dev Emitted when a document is revoked.
-    event CertificateRevoked(bytes32 indexed documentHash, address indexed by, uint8 reason);
-    /// @dev Emitted when a document is superseded by `replacement`.
-    event CertificateSuperseded(bytes32 indexed documentHash, bytes32 indexed replacement, address indexed by);
-    /// @dev Emitted when the key of a document is destroyed (crypto-shredding); terminal.
-    event KeyDestroyed(bytes32 indexed documentHash, address indexed by);
+    /// @dev Emitted when the document `documentHash` of batch `root` is revoked.
+    event CertificateRevoked(bytes32 indexed documentHash, bytes32 indexed root, address indexed by, uint8 reason);
+    /// @dev Emitted when the document `documentHash` of batch `root` is superseded by `replacement` of `replacementRoot`.
+    event CertificateSuperseded(
+        bytes32 indexed documentHash,
+        bytes32 indexed root,
+        bytes32 indexed replacement,
+        bytes32 replacementRoot,
+        address by
+    );
+    /// @dev Emitted when the key of the document `documentHash` of batch `root` is destroyed (crypto-shredding); terminal.
+    event KeyDestroyed(bytes32 indexed documentHash, bytes32 indexed root, address indexed by);
     /// @dev Emitted when a whole batch is revoked (for example after a key compromise).
     event BatchRevoked(bytes32 indexed root, address indexed by, uint8 reason);
 
@@ -106,8 +122,14 @@ interface ICertificateRegistry {
     /// @notice The anchoring record of `root` (zero issuer when not anchored).
     function batchOf(bytes32 root) external view returns (Batch memory);
 
-    /// @notice The status record of `documentHash`.
-    function statusOf(bytes32 documentHash) external view returns (DocumentStatus memory, bytes32 replacement);
+    /// @notice The status record of the document `documentHash` of the multi-document batch `root`.
+    function statusOf(
+        bytes32 root,
+        bytes32 documentHash
+    ) external view returns (DocumentStatus memory, bytes32 replacement, bytes32 replacementRoot);
+
+    /// @notice The key under which the certificate (`root`, `documentHash`) keeps its state.
+    function certificateKey(bytes32 root, bytes32 documentHash) external pure returns (bytes32);
 
     /// @notice Anchoring, authorisation and status of `documentHash`, given its batch proof.
     function inspect(bytes32 documentHash, bytes32[] calldata proof) external view returns (DocumentView memory);

@@ -14,7 +14,16 @@ pragma solidity 0.8.30;
  *               keccak256(abi.encodePacked(quantities)), keccak256(abi.encodePacked(parentItems))))
  *
  * Anyone holding the sealed document can register the terms with a proof of that
- * leaf; nothing is stored at anchoring time.
+ * leaf; nothing is stored at anchoring time. Terms, utilisation and verification
+ * requests are kept per certificate, the pair (batch root, document hash), like
+ * its status (see {ICertificateRegistry}): registering a document's terms under
+ * another issuer's root gives that root's certificate terms, never the genuine one.
+ *
+ * A back-to-back certificate names its parent by document hash (committed) and by
+ * the parent's batch root (given at registration). It is accepted only when its
+ * exporting country, the country of its issuer, is the parent's importing country,
+ * so the parent is drawn down only by Customs of the back-to-back certificate's
+ * importing country, through certificates issued where the parent's goods arrived.
  */
 interface ICustomsRegistry {
     /// @dev A certificate's terms as committed by its issuer. Quantities are in millionths of the item's unit.
@@ -26,7 +35,7 @@ interface ICustomsRegistry {
         uint16[] parentItems;
     }
 
-    /// @dev Registered terms of one document, with the batch root it was anchored under.
+    /// @dev Registered terms of one certificate, with its batch root and (back-to-back) its parent's root.
     struct Registration {
         bytes32 root;
         bytes2 importingCountry;
@@ -34,6 +43,7 @@ interface ICustomsRegistry {
         bytes32 parent;
         uint256[] quantities;
         uint16[] parentItems;
+        bytes32 parentRoot;
     }
 
     /// @dev Lifecycle of a retroactive verification request.
@@ -74,6 +84,14 @@ interface ICustomsRegistry {
     error CustomsRegistryOverdrawn(bytes32 documentHash, uint256 item, uint256 requested, uint256 remaining);
     /// @dev `declaration` has already drawn on `documentHash`.
     error CustomsRegistryDeclarationRecorded(bytes32 documentHash, bytes32 declaration);
+    /// @dev A back-to-back certificate exported from `exportingCountry` may not draw on `parent`, imported into
+    /// `parentImportingCountry`.
+    error CustomsRegistryNotBackToBack(
+        bytes32 documentHash,
+        bytes2 exportingCountry,
+        bytes32 parent,
+        bytes2 parentImportingCountry
+    );
     /// @dev There is no verification request `id`.
     error CustomsRegistryUnknownRequest(uint256 id);
     /// @dev Verification request `id` has already been answered.
@@ -83,18 +101,27 @@ interface ICustomsRegistry {
     event CustomsAuthorised(address indexed account, bytes2 indexed country, address indexed by);
     /// @dev Emitted when a country's authority withdraws a Customs account.
     event CustomsWithdrawn(address indexed account, bytes2 indexed country, address indexed by);
-    /// @dev Emitted when a document's committed terms are registered.
-    event TermsRegistered(bytes32 indexed documentHash, bytes2 indexed importingCountry, uint40 validUntil, bytes32 parent);
+    /// @dev Emitted when the committed terms of the certificate (`root`, `documentHash`) are registered.
+    event TermsRegistered(
+        bytes32 indexed documentHash,
+        bytes32 indexed root,
+        bytes2 indexed importingCountry,
+        uint40 validUntil,
+        bytes32 parent,
+        bytes32 parentRoot
+    );
     /**
      * @dev Emitted for each recorded use of a certificate against an import declaration.
-     * `ledger` is the document whose quantities were drawn (itself, or the document it
-     * replaced); for a back-to-back certificate `parentLedger` and `parentItems` say
-     * what of its parent was drawn down by the same quantities (zero and empty otherwise).
+     * `ledger` is the certificate key ({ICertificateRegistry-certificateKey}) whose quantities
+     * were drawn (its own, or that of the certificate it replaced); for a back-to-back
+     * certificate `parentLedger` and `parentItems` say what of its parent was drawn down
+     * by the same quantities (zero and empty otherwise).
      */
     event CertificateUtilised(
         bytes32 indexed documentHash,
         bytes32 indexed declaration,
         address indexed customs,
+        bytes32 root,
         bytes32 ledger,
         uint16[] goodsItems,
         uint256[] quantities,
@@ -102,7 +129,13 @@ interface ICustomsRegistry {
         uint16[] parentItems
     );
     /// @dev Emitted when importing Customs opens a retroactive verification request.
-    event VerificationRequested(uint256 indexed id, bytes32 indexed documentHash, address indexed customs, bytes32 reasonHash);
+    event VerificationRequested(
+        uint256 indexed id,
+        bytes32 indexed documentHash,
+        address indexed customs,
+        bytes32 root,
+        bytes32 reasonHash
+    );
     /// @dev Emitted when the issuing body or its authority answers a verification request.
     event VerificationAnswered(uint256 indexed id, bytes32 indexed documentHash, address indexed by, bool confirmed, bytes32 answerHash);
 
@@ -115,18 +148,21 @@ interface ICustomsRegistry {
     function withdrawCustoms(address account) external;
 
     /**
-     * @notice Register the terms committed in `documentHash` (anyone may; idempotent).
+     * @notice Register the terms committed in `documentHash` for the certificate its
+     * `proof` leads to (anyone may; idempotent).
      * @param proof path from `documentHash` to its anchored batch root.
      * @param terms the committed terms.
      * @param salt the terms leaf's salt.
      * @param termsProof path from the terms leaf to the document's field root.
+     * @param parentRoot batch root of the back-to-back parent (zero without a parent).
      */
     function registerTerms(
         bytes32 documentHash,
         bytes32[] calldata proof,
         Terms calldata terms,
         bytes32 salt,
-        bytes32[] calldata termsProof
+        bytes32[] calldata termsProof,
+        bytes32 parentRoot
     ) external;
 
     /**
@@ -139,6 +175,7 @@ interface ICustomsRegistry {
      */
     function utilise(
         bytes32 documentHash,
+        bytes32 root,
         bytes32 declaration,
         uint16[] calldata items,
         uint256[] calldata quantities
@@ -150,7 +187,7 @@ interface ICustomsRegistry {
      * @param reasonHash hash of the reason text, which stays off chain.
      * @return id the request's number.
      */
-    function requestVerification(bytes32 documentHash, bytes32 reasonHash) external returns (uint256 id);
+    function requestVerification(bytes32 documentHash, bytes32 root, bytes32 reasonHash) external returns (uint256 id);
 
     /**
      * @notice Answer request `id` (caller: the document's issuer or its authority).
@@ -161,16 +198,17 @@ interface ICustomsRegistry {
     /// @notice Country of a Customs account (zero if none).
     function customsCountry(address account) external view returns (bytes2);
 
-    /// @notice Registered terms of `documentHash` (zero root if none).
-    function termsOf(bytes32 documentHash) external view returns (Registration memory);
+    /// @notice Registered terms of the certificate (`root`, `documentHash`) (zero root if none).
+    function termsOf(bytes32 documentHash, bytes32 root) external view returns (Registration memory);
 
     /**
-     * @notice Utilisation state of `documentHash`: the ledger it draws on (itself, or the
-     * document it replaced), the quantity drawn for each of its first `itemCount` items,
-     * and how many verification requests on it are open.
+     * @notice Utilisation state of the certificate (`root`, `documentHash`): the ledger it
+     * draws on (its own, or that of the certificate it replaced), the quantity drawn for
+     * each of its first `itemCount` items, and how many verification requests on it are open.
      */
     function utilisationOf(
         bytes32 documentHash,
+        bytes32 root,
         uint256 itemCount
     ) external view returns (bytes32 ledger, uint256[] memory drawn, uint32 openRequests);
 

@@ -5,8 +5,8 @@ pragma solidity 0.8.30;
  * @dev Issuer governance for certificates of origin: the consortium admits one
  * competent authority per country; each authority authorises, suspends and
  * reinstates the issuing bodies of its own country. Every change of an issuer's
- * standing is checkpointed by block timestamp so a verifier can ask whether an
- * issuer was authorised at the time it anchored a certificate.
+ * standing is checkpointed by block number, so history is ordered by transactions
+ * and never by (possibly equal) block timestamps.
  */
 interface ITrustRegistry {
     /// @dev `country` is not two upper-case ASCII letters.
@@ -17,6 +17,8 @@ interface ITrustRegistry {
     error TrustRegistryCountryNotAdmitted(bytes2 country);
     /// @dev `account` already acts as an authority or an issuer, or is the zero address.
     error TrustRegistryAccountInUse(address account);
+    /// @dev `account` is the consortium admin, which may not also act for a country.
+    error TrustRegistryAdminNotAllowed(address account);
     /// @dev `account` is not the competent authority of `country`.
     error TrustRegistryNotCountryAuthority(address account, bytes2 country);
     /// @dev `issuer` is already known to the registry.
@@ -62,6 +64,6 @@ interface ITrustRegistry {
     /// @notice Whether `issuer` may anchor certificates now.
     function isAuthorised(address issuer) external view returns (bool);
 
-    /// @notice Whether `issuer` was authorised for `country` at block timestamp `timestamp`.
-    function wasAuthorisedAt(address issuer, bytes2 country, uint48 timestamp) external view returns (bool);
+    /// @notice Whether `issuer` was authorised for `country` at the end of block `blockNumber`.
+    function wasAuthorisedAt(address issuer, bytes2 country, uint48 blockNumber) external view returns (bool);
 }

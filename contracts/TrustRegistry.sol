@@ -12,7 +12,9 @@ import {ITrustRegistry} from "./ITrustRegistry.sol";
  * country has exactly one competent authority, which governs only its own issuers.
  * The current standing of an issuer is kept in one packed slot (read by every
  * anchoring); its history is kept as OpenZeppelin checkpoints keyed by block
- * timestamp (written only when the standing changes).
+ * number (written only when the standing changes): two changes in blocks with the
+ * same timestamp stay in transaction order. The admin account never acts for a
+ * country (authority, issuer or Customs), so it cannot govern a country's issuers.
  */
 contract TrustRegistry is AccessControl, ITrustRegistry {
     using Checkpoints for Checkpoints.Trace208;
@@ -79,7 +81,7 @@ contract TrustRegistry is AccessControl, ITrustRegistry {
         if (_issuers[issuer].country != bytes2(0)) revert TrustRegistryIssuerAlreadyKnown(issuer);
         _checkFreshAccount(issuer);
         _issuers[issuer] = IssuerRecord({country: country, active: true});
-        _standing[issuer].push(uint48(block.timestamp), 1);
+        _standing[issuer].push(uint48(block.number), 1);
         emit IssuerAuthorised(issuer, country, msg.sender);
     }
 
@@ -123,10 +125,10 @@ contract TrustRegistry is AccessControl, ITrustRegistry {
 
     /**
      * @inheritdoc ITrustRegistry
-     * @dev A change made in the same block as `timestamp` counts as already made.
+     * @dev A change made in block `blockNumber` counts as already made.
      */
-    function wasAuthorisedAt(address issuer, bytes2 country, uint48 timestamp) public view returns (bool) {
-        return _issuers[issuer].country == country && _standing[issuer].upperLookup(timestamp) == 1;
+    function wasAuthorisedAt(address issuer, bytes2 country, uint48 blockNumber) public view returns (bool) {
+        return _issuers[issuer].country == country && _standing[issuer].upperLookup(blockNumber) == 1;
     }
 
     /// @dev Flip an issuer's standing and checkpoint it; emits only when something changed.
@@ -134,7 +136,7 @@ contract TrustRegistry is AccessControl, ITrustRegistry {
         IssuerRecord storage record = _issuers[issuer];
         if (record.active == active) return;
         record.active = active;
-        _standing[issuer].push(uint48(block.timestamp), active ? 1 : 0);
+        _standing[issuer].push(uint48(block.number), active ? 1 : 0);
         if (active) emit IssuerReinstated(issuer, record.country, msg.sender);
         else emit IssuerSuspended(issuer, record.country, msg.sender);
     }
@@ -151,12 +153,20 @@ contract TrustRegistry is AccessControl, ITrustRegistry {
         if (country == bytes2(0)) revert TrustRegistryUnknownIssuer(issuer);
     }
 
-    function _checkFreshAccount(address account) internal view virtual {
-        if (
-            account == address(0) ||
-            _authorityCountries[account] != bytes2(0) ||
-            _issuers[account].country != bytes2(0)
-        ) revert TrustRegistryAccountInUse(account);
+    /// @dev The admin role is never granted to an account that acts for a country.
+    function _grantRole(bytes32 role, address account) internal override returns (bool) {
+        if (role == DEFAULT_ADMIN_ROLE && _actsForCountry(account)) revert TrustRegistryAccountInUse(account);
+        return super._grantRole(role, account);
+    }
+
+    function _checkFreshAccount(address account) internal view {
+        if (account == address(0) || _actsForCountry(account)) revert TrustRegistryAccountInUse(account);
+        if (hasRole(DEFAULT_ADMIN_ROLE, account)) revert TrustRegistryAdminNotAllowed(account);
+    }
+
+    /// @dev Whether `account` is an authority, an issuer or (in a subclass) Customs.
+    function _actsForCountry(address account) internal view virtual returns (bool) {
+        return _authorityCountries[account] != bytes2(0) || _issuers[account].country != bytes2(0);
     }
 
     function _checkCountryCode(bytes2 country) private pure {

@@ -42,6 +42,7 @@ from web3.exceptions import (
 )
 from web3.types import Wei
 
+from registry.codes import check_country
 from registry.compiler import load_artifact
 from registry.errors import (
     ChainError,
@@ -49,6 +50,7 @@ from registry.errors import (
     ContractNotDeployedError,
     ContractRevertError,
     TransactionFailedError,
+    ValidationError,
 )
 
 T = TypeVar("T")
@@ -138,6 +140,7 @@ class DocumentView:
     changed_at: int
     changed_by: str | None
     replacement: bytes | None
+    replacement_root: bytes | None = None
 
     @property
     def anchored(self) -> bool:
@@ -158,6 +161,18 @@ def _country(value: bytes) -> str | None:
 
 def _b2(country: str) -> bytes:
     return country.upper().encode("ascii")
+
+
+def _iso_country(country: str) -> bytes:
+    """*country* as ``bytes2`` once it is an ISO 3166-1 alpha-2 code (the contract only checks ``A-Z``).
+
+    Raises:
+        ValidationError: not an ISO 3166-1 code (nothing is sent).
+    """
+    try:
+        return check_country(country).encode("ascii")
+    except ValueError as error:
+        raise ValidationError(f"country: {error}", [{"loc": "country", "msg": str(error)}]) from None
 
 
 class ChainClient:
@@ -343,12 +358,20 @@ class ChainClient:
     # -- trust registry ---------------------------------------------------------------------
 
     def admit_country(self, admin: LocalAccount, country: str, authority: str) -> TxResult:
-        """Admit *country* with its competent *authority* (consortium admin only)."""
-        return self.transact(admin, "admitCountry", _b2(country), to_checksum_address(authority))
+        """Admit *country* with its competent *authority* (consortium admin only).
+
+        Raises:
+            ValidationError: *country* is not an ISO 3166-1 alpha-2 code (checked before sending).
+        """
+        return self.transact(admin, "admitCountry", _iso_country(country), to_checksum_address(authority))
 
     def replace_authority(self, admin: LocalAccount, country: str, authority: str) -> TxResult:
-        """Replace the competent authority of *country* (consortium admin only)."""
-        return self.transact(admin, "replaceAuthority", _b2(country), to_checksum_address(authority))
+        """Replace the competent authority of *country* (consortium admin only).
+
+        Raises:
+            ValidationError: *country* is not an ISO 3166-1 alpha-2 code (checked before sending).
+        """
+        return self.transact(admin, "replaceAuthority", _iso_country(country), to_checksum_address(authority))
 
     def authorise_issuer(self, authority: LocalAccount, issuer: str) -> TxResult:
         """Authorise *issuer* for the authority's country."""
@@ -378,9 +401,9 @@ class ChainClient:
         """Whether *issuer* may anchor now."""
         return bool(self.call("isAuthorised", to_checksum_address(issuer)))
 
-    def was_authorised_at(self, issuer: str, country: str, timestamp: int) -> bool:
-        """Whether *issuer* was authorised for *country* at block time *timestamp*."""
-        return bool(self.call("wasAuthorisedAt", to_checksum_address(issuer), _b2(country), timestamp))
+    def was_authorised_at(self, issuer: str, country: str, block: int) -> bool:
+        """Whether *issuer* was authorised for *country* at the end of block number *block*."""
+        return bool(self.call("wasAuthorisedAt", to_checksum_address(issuer), _b2(country), block))
 
     # -- certificates -------------------------------------------------------------------------
 
@@ -429,15 +452,17 @@ class ChainClient:
         raw = self.call("inspect", document_hash, list(proof))
         return _document_view(document_hash, raw)
 
-    def status_change(self, document_hash: bytes) -> tuple[int, str] | None:
-        """Block time and sender of the latest status event of *document_hash*, if any.
+    def status_change(self, document_hash: bytes, root: bytes) -> tuple[int, str] | None:
+        """Block time and sender of the latest status event of the certificate (*root*, *document_hash*), if any.
 
         Needed for documents anchored alone, whose status lives in the batch slot
-        without a timestamp (see ``CertificateRegistry``).
+        without a timestamp (see ``CertificateRegistry``). Events under another root
+        (another certificate with the same hash) are ignored.
         """
         topic0 = [sig for sig, name in self._events.items()
                   if name in ("CertificateRevoked", "CertificateSuperseded", "KeyDestroyed", "BatchRevoked")]
-        found = self.events(0, topics=[topic0, "0x" + document_hash.hex()])
+        found = [e for e in self.events(0, topics=[topic0, "0x" + document_hash.hex()])
+                 if bytes(e.args["root"]) == root]
         if not found:
             return None
         last = found[-1]
@@ -697,9 +722,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def certificate_key(root: bytes, document_hash: bytes) -> bytes:
+    """``CertificateRegistry.certificateKey``: where the certificate (*root*, *document_hash*) keeps its state."""
+    return keccak(root + document_hash)
+
+
 def _document_view(document_hash: bytes, raw: Sequence[Any]) -> DocumentView:
     (root, issuer, country, anchored_at, count, authorised, active,
-     state, reason, changed_at, changed_by, replacement) = raw
+     state, reason, changed_at, changed_by, replacement, replacement_root) = raw
     return DocumentView(
         document_hash=document_hash,
         root=bytes(root),
@@ -714,10 +744,12 @@ def _document_view(document_hash: bytes, raw: Sequence[Any]) -> DocumentView:
         changed_at=int(changed_at),
         changed_by=_address_or_none(changed_by),
         replacement=None if bytes(replacement) == _ZERO32 else bytes(replacement),
+        replacement_root=None if bytes(replacement_root) == _ZERO32 else bytes(replacement_root),
     )
 
 
 __all__ = [
     "BatchRecord", "ChainClient", "ChainEvent", "Deployment", "DocumentState", "DocumentView", "TxResult",
+    "certificate_key",
 ]
 

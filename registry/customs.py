@@ -43,7 +43,7 @@ from registry.errors import (
 from registry.hashing import SealedDocument, build_sealed_document, check_integrity, parse_sealed_record, terms_claim
 from registry.keys import KEK, DataKey
 from registry.ledger import CustomsLedger, RequestState
-from registry.merkle import MerkleTree, keccak
+from registry.merkle import MerkleTree, keccak, process_proof
 from registry.store import CertificateRow, CustomsRecords
 from registry.terms import Terms, from_units, to_units
 from registry.types import hex32, parse_hex32
@@ -224,8 +224,9 @@ class CustomsDesk:
         """
         signer = self._customs_signer(principal)
         sealed = self.document(principal if principal.role is not Role.CUSTOMS else None, ref, document)
-        terms, salt, terms_proof = terms_claim(sealed)
+        terms, _, _ = terms_claim(sealed)
         self._check_importing(terms, principal)
+        self._check_anchoring(sealed)
         document_hash = parse_hex32(sealed.document_hash)
         wanted = self._draws(sealed, terms, draws)
         declaration = declaration_hash(principal.country or "", reference)
@@ -234,15 +235,13 @@ class CustomsDesk:
             if known["draws"] == _draw_json(sealed, wanted):
                 return known, False, self._balance(sealed, terms)
             raise ConflictError(f"declaration {reference} has already drawn on this certificate with other quantities")
-        proof = [parse_hex32(p) for p in sealed.proof.path]
+        root = _root(sealed)
         try:
-            self._ensure_terms(signer, document_hash, proof, terms, salt, terms_proof)
-            if terms.has_parent and self.ledger.terms_of(terms.parent) is None:
-                self._register_parent(signer, terms.parent, parent_document)
-            result = self.ledger.utilise(signer, document_hash, declaration, wanted)
+            self._ensure_terms(signer, sealed, parent_document)
+            result = self.ledger.utilise(signer, document_hash, root, declaration, wanted)
             tx_hash, block, new = result.tx_hash, result.block_number, True
         except ContractRevertError as error:
-            recorded = self._recorded_draw(error, document_hash, declaration, wanted)
+            recorded = self._recorded_draw(error, document_hash, root, declaration, wanted)
             if recorded is None:
                 raise self._refusal(error, sealed) from error
             (tx_hash, block), new = recorded, False
@@ -256,7 +255,7 @@ class CustomsDesk:
         assert stored is not None
         return stored, new, self._balance(sealed, terms)
 
-    def _recorded_draw(self, error: ContractRevertError, document_hash: bytes, declaration: bytes,
+    def _recorded_draw(self, error: ContractRevertError, document_hash: bytes, root: bytes, declaration: bytes,
                        wanted: Sequence[tuple[int, int]]) -> tuple[str, int] | None:
         """(tx hash, block) of the same draw already on chain under this declaration, if that is why it reverted.
 
@@ -269,6 +268,8 @@ class CustomsDesk:
         found = chain.events(0, names={"CertificateUtilised"},
                              topics=[chain.event_topic("CertificateUtilised"), hex32(document_hash), hex32(declaration)])
         for event in found:
+            if event.args["root"] != root:
+                continue  # the same hash under another root is another certificate
             if list(zip(event.args["goodsItems"], event.args["quantities"], strict=True)) == list(wanted):
                 return event.tx_hash, event.block_number
         return None
@@ -286,7 +287,7 @@ class CustomsDesk:
     def _balance(self, sealed: SealedDocument, terms: Terms) -> dict[str, Any]:
         """Certified, drawn and remaining quantity per goods item (from the chain), and the declarations here."""
         document_hash = parse_hex32(sealed.document_hash)
-        used = self.ledger.utilisation_of(document_hash, len(terms.quantities))
+        used = self.ledger.utilisation_of(document_hash, _root(sealed), len(terms.quantities))
         goods = _goods(sealed)
         items = []
         for index, (certified, drawn) in enumerate(zip(terms.quantities, used.drawn, strict=True)):
@@ -299,11 +300,27 @@ class CustomsDesk:
                 "open_verification_requests": used.open_requests,
                 "declarations": self.records.utilisations(document_hash)}
 
-    def _ensure_terms(self, signer: LocalAccount, document_hash: bytes, proof: Sequence[bytes], terms: Terms,
-                      salt: bytes, terms_proof: Sequence[bytes]) -> None:
-        """Register the committed terms on chain unless they already are."""
-        if self.ledger.terms_of(document_hash) is None:
-            self.ledger.register_terms(signer, document_hash, proof, terms, salt, terms_proof)
+    def _ensure_terms(self, signer: LocalAccount, sealed: SealedDocument,
+                      parent_document: SealedDocument | None = None) -> None:
+        """Register the committed terms of *sealed*, under the root its proof leads to, unless they already are;
+        a back-to-back certificate's parent first (from *parent_document*, or this node's own records)."""
+        terms, salt, terms_proof = terms_claim(sealed)
+        document_hash, proof = parse_hex32(sealed.document_hash), [parse_hex32(p) for p in sealed.proof.path]
+        if self.ledger.terms_of(document_hash, process_proof(document_hash, proof)) is not None:
+            return
+        parent_root = self._register_parent(signer, terms.parent, parent_document) if terms.has_parent else bytes(32)
+        self.ledger.register_terms(signer, document_hash, proof, terms, salt, terms_proof, parent_root)
+
+    def _check_anchoring(self, sealed: SealedDocument) -> None:
+        """Refuse a document whose proof leads to a batch anchored by an issuer of another country than the one
+        it says it was exported from: that is another issuer's certificate with the same hash, not this one."""
+        view = self.service.chain.inspect(parse_hex32(sealed.document_hash), [parse_hex32(p) for p in sealed.proof.path])
+        exporting = sealed.certificate.get("exporting_country")
+        if not view.anchored:
+            raise ConflictError("this certificate is not anchored on chain under the batch its proof names")
+        if exporting is not None and view.country != exporting:
+            raise ConflictError(f"the batch this proof leads to was anchored by an issuer of {view.country}, but the "
+                                f"certificate says it was exported from {exporting}: it is not this certificate")
 
     @staticmethod
     def _check_importing(terms: Terms, principal: Principal) -> None:
@@ -311,14 +328,15 @@ class CustomsDesk:
             raise PermissionDenied(f"this certificate is for import into {terms.importing_country}: only its Customs "
                                    f"may use it, not Customs of {principal.country}")
 
-    def _register_parent(self, signer: LocalAccount, parent: bytes, given: SealedDocument | None) -> None:
-        if given is None:
-            raise ConflictError(f"the parent certificate {hex32(parent)} of this back-to-back certificate is not yet "
-                                "known on chain: include the parent's sealed document as 'parent_document'")
-        parent_document = self.document(None, hex32(parent), given)
-        terms, salt, proof = terms_claim(parent_document)
-        self.ledger.register_terms(signer, parent, [parse_hex32(p) for p in parent_document.proof.path], terms, salt,
-                                   proof)
+    def _register_parent(self, signer: LocalAccount, parent: bytes, given: SealedDocument | None) -> bytes:
+        """Register the parent's terms unless they already are; return the parent's batch root."""
+        try:
+            parent_document = self.document(None, hex32(parent), given)
+        except NotFoundError:
+            raise ConflictError(f"the parent certificate {hex32(parent)} of this back-to-back certificate is not "
+                                "known here: include the parent's sealed document as 'parent_document'") from None
+        self._ensure_terms(signer, parent_document)
+        return _root(parent_document)
 
     def _draws(self, sealed: SealedDocument, terms: Terms, draws: Sequence[Draw]) -> list[tuple[int, int]]:
         if not draws:
@@ -375,12 +393,14 @@ class CustomsDesk:
         """Open a retroactive verification request; the reason text stays on this node."""
         signer = self._customs_signer(principal)
         sealed = self.document(None, ref, document)
-        terms, salt, terms_proof = terms_claim(sealed)
+        terms, _, _ = terms_claim(sealed)
         self._check_importing(terms, principal)
+        self._check_anchoring(sealed)
         document_hash, proof = parse_hex32(sealed.document_hash), [parse_hex32(p) for p in sealed.proof.path]
         try:
-            self._ensure_terms(signer, document_hash, proof, terms, salt, terms_proof)
-            request_id, _ = self.ledger.request_verification(signer, document_hash, keccak(reason.encode()))
+            self._ensure_terms(signer, sealed)
+            request_id, _ = self.ledger.request_verification(signer, document_hash, _root(sealed),
+                                                             keccak(reason.encode()))
         except ContractRevertError as error:
             raise self._refusal(error, sealed) from error
         self.records.set_request_text(request_id, reason=reason)
@@ -682,3 +702,9 @@ def _same(a: str | None, b: str | None) -> bool:
 
 
 __all__ = ["CustomsDesk", "Draw", "ReleasedKey", "declaration_hash", "key_token", "parse_key_token"]
+
+
+def _root(sealed: SealedDocument) -> bytes:
+    """The batch root the proof of *sealed* leads to: with the document hash, the certificate on chain."""
+    document_hash = parse_hex32(sealed.document_hash)
+    return process_proof(document_hash, [parse_hex32(p) for p in sealed.proof.path])

@@ -148,9 +148,9 @@ class Follower(Worker):
         assert self.head is not None
         return self.view.inspect(document_hash, proof), self.head
 
-    def utilisation(self, document_hash: bytes, item_count: int) -> Utilisation:
-        """A document's utilisation and open verification requests, from the index."""
-        return self.view.utilisation(document_hash, item_count)
+    def utilisation(self, document_hash: bytes, root: bytes, item_count: int) -> Utilisation:
+        """A certificate's utilisation and open verification requests, from the index."""
+        return self.view.utilisation(document_hash, root, item_count)
 
     def round(self) -> None:
         """Poll the head once and index up to it."""

@@ -1,7 +1,9 @@
 """The state importing and exporting Customs share on chain: utilisation and verification requests.
 
 A thin, typed layer over :class:`~registry.chain.ChainClient` for the functions
-``CustomsRegistry`` adds to the certificate registry. It signs with the caller's
+``CustomsRegistry`` adds to the certificate registry. A certificate is named by its
+document hash and the batch root it was anchored under: terms, utilisation and
+requests registered under another root belong to another certificate. It signs with the caller's
 account and returns plain values; refusals surface as
 :class:`~registry.errors.ContractRevertError` named after the custom error.
 """
@@ -36,10 +38,11 @@ class RequestState(IntEnum):
 
 @dataclass(frozen=True)
 class Registration:
-    """Terms registered on chain for one document."""
+    """Terms registered on chain for one certificate (and, back-to-back, its parent's root)."""
 
     root: bytes
     terms: Terms
+    parent_root: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -90,38 +93,40 @@ class CustomsLedger:
     # -- utilisation ---------------------------------------------------------------------
 
     def register_terms(self, signer: LocalAccount, document_hash: bytes, proof: Sequence[bytes], terms: Terms,
-                       salt: bytes, terms_proof: Sequence[bytes]) -> TxResult:
-        """Register the terms committed in *document_hash* (idempotent; anyone may)."""
+                       salt: bytes, terms_proof: Sequence[bytes], parent_root: bytes = _ZERO32) -> TxResult:
+        """Register the terms committed in *document_hash* for the certificate *proof* leads to
+        (idempotent; anyone may). A back-to-back certificate names its parent's batch *parent_root*."""
         return self.chain.transact(signer, "registerTerms", document_hash, list(proof), terms.as_abi(), salt,
-                                   list(terms_proof))
+                                   list(terms_proof), parent_root)
 
-    def terms_of(self, document_hash: bytes) -> Registration | None:
-        """The registered terms of *document_hash*, or None."""
-        root, country, valid_until, parent, quantities, parent_items = self.chain.call("termsOf", document_hash)
-        if bytes(root) == _ZERO32:
+    def terms_of(self, document_hash: bytes, root: bytes) -> Registration | None:
+        """The registered terms of the certificate (*root*, *document_hash*), or None."""
+        registered, country, valid_until, parent, quantities, parent_items, parent_root = self.chain.call(
+            "termsOf", document_hash, root)
+        if bytes(registered) == _ZERO32:
             return None
         terms = Terms(bytes(country).decode("ascii"), int(valid_until), tuple(int(q) for q in quantities),
                       bytes(parent), tuple(int(i) for i in parent_items))
-        return Registration(bytes(root), terms)
+        return Registration(bytes(registered), terms, None if bytes(parent_root) == _ZERO32 else bytes(parent_root))
 
-    def utilise(self, signer: LocalAccount, document_hash: bytes, declaration: bytes,
+    def utilise(self, signer: LocalAccount, document_hash: bytes, root: bytes, declaration: bytes,
                 draws: Sequence[tuple[int, int]]) -> TxResult:
         """Draw ``(item index, quantity in millionths)`` pairs against an import *declaration* hash."""
         items = [item for item, _ in draws]
         quantities = [quantity for _, quantity in draws]
-        return self.chain.transact(signer, "utilise", document_hash, declaration, items, quantities)
+        return self.chain.transact(signer, "utilise", document_hash, root, declaration, items, quantities)
 
-    def utilisation_of(self, document_hash: bytes, item_count: int) -> Utilisation:
+    def utilisation_of(self, document_hash: bytes, root: bytes, item_count: int) -> Utilisation:
         """Quantity drawn per item (first *item_count* items) and open verification requests."""
-        ledger, drawn, open_requests = self.chain.call("utilisationOf", document_hash, item_count)
+        ledger, drawn, open_requests = self.chain.call("utilisationOf", document_hash, root, item_count)
         return Utilisation(bytes(ledger), tuple(int(d) for d in drawn), int(open_requests))
 
     # -- verification requests -------------------------------------------------------------
 
-    def request_verification(self, signer: LocalAccount, document_hash: bytes,
+    def request_verification(self, signer: LocalAccount, document_hash: bytes, root: bytes,
                              reason_hash: bytes) -> tuple[int, TxResult]:
         """Open a verification request (terms registered first); returns its id and the transaction."""
-        result = self.chain.transact(signer, "requestVerification", document_hash, reason_hash)
+        result = self.chain.transact(signer, "requestVerification", document_hash, root, reason_hash)
         opened = [e for e in result.events if e.name == "VerificationRequested"]
         return int(opened[0].args["id"]), result
 

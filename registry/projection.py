@@ -3,10 +3,13 @@
 Applying each contract event in chain order to a few tables reproduces what
 ``CertificateRegistry.inspect`` would answer, so a verification can be served
 from SQLite without an RPC round trip while the index is at the chain head
-(:class:`IndexedView`). The rules mirror the contract: a batch of one keeps its
-document's status in the batch record; erased is terminal; a batch-wide
-revocation shows on every document that has no status of its own; issuer
-authorisation is checkpointed by block time.
+(:class:`IndexedView`). The rules mirror the contract: a certificate is the pair
+(batch root, document hash), and every status, replacement, ledger and request is
+kept under that pair, taken from the event (never guessed from the hash alone); a
+batch of one keeps its document's status in the batch record; erased is terminal;
+a batch-wide revocation shows on every document that has no status of its own;
+every anchored batch was anchored by an issuer authorised at that moment (the
+contract refuses anything else, in transaction order).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from registry.chain import ChainEvent, DocumentState, DocumentView
+from registry.chain import ChainEvent, DocumentState, DocumentView, certificate_key
 from registry.ledger import RequestState, Utilisation
 from registry.merkle import process_proof
 
@@ -34,19 +37,20 @@ def apply(conn: sqlite3.Connection, event: ChainEvent, block_time: int) -> None:
     elif name in ("CertificateRevoked", "CertificateSuperseded", "KeyDestroyed"):
         state = {"CertificateRevoked": DocumentState.REVOKED, "CertificateSuperseded": DocumentState.SUPERSEDED,
                  "KeyDestroyed": DocumentState.ERASED}[name]
-        document = a["documentHash"]
+        document, root = a["documentHash"], a["root"]
         reason = int(a.get("reason", 0))
-        single = conn.execute("SELECT 1 FROM onchain_batches WHERE root = ? AND document_count = 1",
-                              (document,)).fetchone()
-        if single:
-            conn.execute("UPDATE onchain_batches SET state = ?, reason = ? WHERE root = ?", (int(state), reason, document))
+        if root == document:  # a batch of one: the status lives in the batch record
+            conn.execute("UPDATE onchain_batches SET state = ?, reason = ? WHERE root = ? AND document_count = 1",
+                         (int(state), reason, root))
         conn.execute(
-            "INSERT INTO onchain_documents VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (document_hash) DO UPDATE SET"
-            " state = excluded.state, reason = excluded.reason, changed_at = excluded.changed_at,"
-            " changed_by = excluded.changed_by, replacement = COALESCE(excluded.replacement, replacement)",
-            (document, int(state), reason, block_time, a["by"], a.get("replacement")))
-        if state is DocumentState.ERASED:  # crypto-shredding reaches keys released to this node too
-            conn.execute("DELETE FROM released_keys WHERE document_hash = ?", (document,))
+            "INSERT INTO onchain_documents VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (root, document_hash) DO UPDATE"
+            " SET state = excluded.state, reason = excluded.reason, changed_at = excluded.changed_at,"
+            " changed_by = excluded.changed_by, replacement = COALESCE(excluded.replacement, replacement),"
+            " replacement_root = COALESCE(excluded.replacement_root, replacement_root)",
+            (root, document, int(state), reason, block_time, a["by"], a.get("replacement"), a.get("replacementRoot")))
+        if state is DocumentState.ERASED:  # crypto-shredding reaches keys this root's issuer released to this node
+            conn.execute("DELETE FROM released_keys WHERE document_hash = ? AND lower(issuer) ="
+                         " (SELECT issuer FROM onchain_batches WHERE root = ?)", (document, root))
     elif name == "BatchRevoked":
         conn.execute("UPDATE onchain_batches SET state = ?, reason = ? WHERE root = ? AND state = 0",
                      (int(DocumentState.REVOKED), int(a["reason"]), a["root"]))
@@ -63,7 +67,8 @@ def apply(conn: sqlite3.Connection, event: ChainEvent, block_time: int) -> None:
         _apply_customs(conn, name, a, block_time)
     if name == "CertificateSuperseded":  # a replacement continues the ledger of what it supersedes
         conn.execute("INSERT OR REPLACE INTO onchain_ledgers VALUES (?, ?)",
-                     (a["replacement"], _ledger(conn, a["documentHash"])))
+                     (certificate_key(a["replacementRoot"], a["replacement"]),
+                      _ledger(conn, certificate_key(a["root"], a["documentHash"]))))
 
 
 def _apply_customs(conn: sqlite3.Connection, name: str, a: dict[str, Any], block_time: int) -> None:
@@ -72,9 +77,10 @@ def _apply_customs(conn: sqlite3.Connection, name: str, a: dict[str, Any], block
         if a["parentItems"]:
             _draw(conn, a["parentLedger"], a["parentItems"], a["quantities"])
     elif name == "VerificationRequested":
-        conn.execute("INSERT OR IGNORE INTO onchain_requests (id, document_hash, customs, reason_hash, opened_at, state)"
-                     " VALUES (?, ?, ?, ?, ?, ?)",
-                     (a["id"], a["documentHash"], a["customs"], a["reasonHash"], block_time, int(RequestState.OPEN)))
+        conn.execute("INSERT OR IGNORE INTO onchain_requests (id, document_hash, root, customs, reason_hash, opened_at,"
+                     " state) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     (a["id"], a["documentHash"], a["root"], a["customs"], a["reasonHash"], block_time,
+                      int(RequestState.OPEN)))
     elif name == "VerificationAnswered":
         state = RequestState.CONFIRMED if a["confirmed"] else RequestState.NOT_CONFIRMED
         conn.execute("UPDATE onchain_requests SET state = ?, answered_by = ?, answered_at = ? WHERE id = ?",
@@ -93,9 +99,10 @@ def _draw(conn: sqlite3.Connection, ledger: bytes, items: Sequence[int], quantit
         conn.execute("INSERT OR REPLACE INTO onchain_drawn VALUES (?, ?, ?)", (ledger, item, str(total)))
 
 
-def _ledger(conn: sqlite3.Connection, document_hash: bytes) -> bytes:
-    row = conn.execute("SELECT ledger FROM onchain_ledgers WHERE document_hash = ?", (document_hash,)).fetchone()
-    return bytes(row[0]) if row else document_hash
+def _ledger(conn: sqlite3.Connection, certificate: bytes) -> bytes:
+    """The ledger the certificate key *certificate* draws on: its own, or the one of what it replaced."""
+    row = conn.execute("SELECT ledger FROM onchain_ledgers WHERE certificate = ?", (certificate,)).fetchone()
+    return bytes(row[0]) if row else certificate
 
 
 class IndexedView:
@@ -115,10 +122,9 @@ class IndexedView:
         issuer, anchored_at, count, state, reason = batch
         standing = conn.execute("SELECT country, active FROM onchain_issuers WHERE issuer = ?", (issuer,)).fetchone()
         country, active = (standing[0], bool(standing[1])) if standing else (None, False)
-        then = conn.execute("SELECT active FROM onchain_standing WHERE issuer = ? AND at <= ? ORDER BY at DESC, seq DESC"
-                            " LIMIT 1", (issuer, anchored_at)).fetchone()
-        own = conn.execute("SELECT state, reason, changed_at, changed_by, replacement FROM onchain_documents"
-                           " WHERE document_hash = ?", (document_hash,)).fetchone()
+        own = conn.execute("SELECT state, reason, changed_at, changed_by, replacement, replacement_root"
+                           " FROM onchain_documents WHERE root = ? AND document_hash = ?",
+                           (root, document_hash)).fetchone()
         changed_at, changed_by = 0, None
         if own is not None and own[0] != 0:
             changed_at, changed_by = own[2], own[3]
@@ -128,20 +134,21 @@ class IndexedView:
 
         return DocumentView(
             document_hash=document_hash, root=root, issuer=to_checksum_address(issuer), country=country,
-            anchored_at=anchored_at, document_count=count, authorised_at_anchoring=bool(then and then[0]),
+            anchored_at=anchored_at, document_count=count, authorised_at_anchoring=True,
             issuer_active=active, state=DocumentState(state), reason=reason, changed_at=changed_at,
             changed_by=to_checksum_address(changed_by) if changed_by else None,
             replacement=bytes(own[4]) if own is not None and own[4] else None,
+            replacement_root=bytes(own[5]) if own is not None and own[5] else None,
         )
 
 
-    def utilisation(self, document_hash: bytes, item_count: int) -> Utilisation:
+    def utilisation(self, document_hash: bytes, root: bytes, item_count: int) -> Utilisation:
         """What ``CustomsRegistry.utilisationOf`` returns, from the indexed events."""
         conn: sqlite3.Connection = self._connection()
-        ledger = _ledger(conn, document_hash)
+        ledger = _ledger(conn, certificate_key(root, document_hash))
         drawn = dict(conn.execute("SELECT item, drawn FROM onchain_drawn WHERE ledger = ?", (ledger,)).fetchall())
-        open_requests = conn.execute("SELECT COUNT(*) FROM onchain_requests WHERE document_hash = ? AND state = ?",
-                                     (document_hash, int(RequestState.OPEN))).fetchone()[0]
+        open_requests = conn.execute("SELECT COUNT(*) FROM onchain_requests WHERE document_hash = ? AND root = ?"
+                                     " AND state = ?", (document_hash, root, int(RequestState.OPEN))).fetchone()[0]
         return Utilisation(ledger, tuple(int(drawn.get(i, 0)) for i in range(item_count)), int(open_requests))
 
     def issuer_active(self, issuer: str) -> bool:

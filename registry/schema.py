@@ -186,6 +186,22 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX certificates_batch ON certificates (batch_id)",
         *_CERTIFICATE_CHECKS,
     ), rebuilds=True),
+    Migration(8, "on-chain state per certificate, the pair (batch root, document hash): re-index from the chain", (
+        "DROP TABLE onchain_documents",
+        """CREATE TABLE onchain_documents (
+            root BLOB NOT NULL, document_hash BLOB NOT NULL, state INTEGER NOT NULL, reason INTEGER NOT NULL,
+            changed_at INTEGER NOT NULL, changed_by TEXT NOT NULL, replacement BLOB, replacement_root BLOB,
+            PRIMARY KEY (root, document_hash))""",
+        "DROP TABLE onchain_ledgers",
+        "CREATE TABLE onchain_ledgers (certificate BLOB PRIMARY KEY, ledger BLOB NOT NULL)",
+        "ALTER TABLE onchain_requests ADD COLUMN root BLOB",
+        "DROP INDEX onchain_requests_document",
+        "CREATE INDEX onchain_requests_certificate ON onchain_requests (document_hash, root, state)",
+        *(f"DELETE FROM {table}" for table in ("chain_events", "onchain_batches", "onchain_documents",
+                                               "onchain_issuers", "onchain_standing", "onchain_ledgers",
+                                               "onchain_drawn", "onchain_requests", "onchain_customs",
+                                               "sync_state")),
+    )),
 )
 """Every migration, in order; ``MIGRATIONS[i].version == i + 1``."""
 

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
-from registry.chain import ChainClient, DocumentState, DocumentView
+from registry.chain import ChainClient, DocumentState, DocumentView, certificate_key
 from registry.errors import ChainError, ChainUnavailableError, SealedDocumentError
 from registry.hashing import SealedDocument, check_integrity
 from registry.ledger import CustomsLedger, Utilisation
@@ -60,7 +60,7 @@ class IndexSource(Protocol):
 
     def inspect(self, document_hash: bytes, proof: list[bytes]) -> tuple[DocumentView, int]: ...
 
-    def utilisation(self, document_hash: bytes, item_count: int) -> Utilisation: ...
+    def utilisation(self, document_hash: bytes, root: bytes, item_count: int) -> Utilisation: ...
 
 
 @dataclass
@@ -98,10 +98,10 @@ class Verifier:
             # a negative answer may only mean the follower has not seen the newest block: ask the chain
         return self.chain.inspect_at_head(document_hash, proof)
 
-    def _utilisation(self, document_hash: bytes, item_count: int) -> Utilisation:
+    def _utilisation(self, document_hash: bytes, root: bytes, item_count: int) -> Utilisation:
         if self.index is not None and self.index.fresh():
-            return self.index.utilisation(document_hash, item_count)
-        return self.ledger.utilisation_of(document_hash, item_count)
+            return self.index.utilisation(document_hash, root, item_count)
+        return self.ledger.utilisation_of(document_hash, root, item_count)
 
     def verify_document(
         self, document: SealedDocument, declaration: Declaration | None = None, facts: NodeFacts | None = None
@@ -227,7 +227,7 @@ class Verifier:
         if view.changed_at:
             return _when(view.changed_at), str(view.changed_by)
         try:
-            found = self.chain.status_change(view.document_hash)
+            found = self.chain.status_change(view.document_hash, view.root)
         except ChainError:
             found = None
         return (_when(found[0]), found[1]) if found else ("an unknown date", "the issuer or its authority")
@@ -260,7 +260,7 @@ class Verifier:
         if not view.anchored:
             run.add("utilisation", SKIPPED, "not anchored")
             return
-        used = self._utilisation(view.document_hash, len(terms.quantities) if terms else 0)
+        used = self._utilisation(view.document_hash, view.root, len(terms.quantities) if terms else 0)
         if terms is None:
             run.add("utilisation", SKIPPED, "no certified quantities in hand (the document carries no committed terms)")
         else:
@@ -274,7 +274,7 @@ class Verifier:
                 remaining = from_units(max(certified - drawn, 0))
                 left[label] = str(remaining)
                 parts.append(f"item {label}: {remaining} of {from_units(certified)} {item.get('unit', '')}".rstrip())
-            carried = "" if used.ledger == view.document_hash else " (drawn together with the certificate it replaced)"
+            carried = "" if used.ledger == certificate_key(view.root, view.document_hash) else " (drawn together with the certificate it replaced)"
             if all(drawn >= certified for certified, drawn in zip(terms.quantities, used.drawn, strict=True)):
                 run.add("utilisation", FAIL, f"EXHAUSTED: the certified quantity has been used in full{carried}",
                         remaining=left)

@@ -24,3 +24,8 @@ def reverts(name: str, *args: Any) -> Iterator[None]:
 def event_names(result: Any) -> list[str]:
     """Names of the events a transaction emitted, in order."""
     return [event.name for event in result.events]
+
+
+def principals(service: Any, demo_keys: dict[str, dict[str, str]], *roles: str) -> list[Any]:
+    """The demo consortium's principals named *roles* (``"issuer"``, ``"customs"``, ``"authority_jp"``...)."""
+    return [service.api_keys.authenticate(demo_keys[role]["api_key"]) for role in roles]

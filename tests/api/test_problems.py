@@ -19,6 +19,15 @@ async def test_an_invalid_certificate_names_the_field(client: httpx.AsyncClient,
     assert problem["errors"][0]["loc"] == "goods[0].hs_code"
 
 
+@pytest.mark.parametrize("country", ["QQ", "XX"])
+async def test_a_country_outside_iso_3166_is_refused_naming_the_field(
+        client: httpx.AsyncClient, keys: dict[str, dict[str, str]], country: str) -> None:
+    for path in ("/v1/governance/countries", "/v1/governance/authority-accounts"):
+        problem = assert_problem(await client.post(path, json={"country": country}, headers=auth(keys, "admin")),
+                                 422, "ISO 3166-1")
+        assert problem["errors"][0]["loc"] == "country"
+
+
 async def test_an_unknown_certificate_is_404(client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> None:
     assert_problem(await client.get("/v1/certificates/does-not-exist", headers=auth(keys, "admin")), 404, "not found")
 

@@ -31,6 +31,12 @@ def registered(chain: ChainClient, people: Consortium) -> Issued:
     return certificate
 
 
+def cert_of(chain: ChainClient, people: Consortium) -> tuple[bytes, bytes]:
+    """(document hash, root) of a freshly registered certificate."""
+    certificate = registered(chain, people)
+    return certificate.hash, certificate.root
+
+
 def new_customs(chain: ChainClient, people: Consortium) -> str:
     account = Account.create().address
     CustomsLedger(chain).authorise_customs(people.jp_authority, account)
@@ -38,7 +44,8 @@ def new_customs(chain: ChainClient, people: Consortium) -> str:
 
 
 def open_request(chain: ChainClient, people: Consortium) -> int:
-    request_id, _ = CustomsLedger(chain).request_verification(people.jp_customs, registered(chain, people).hash,
+    certificate = registered(chain, people)
+    request_id, _ = CustomsLedger(chain).request_verification(people.jp_customs, certificate.hash, certificate.root,
                                                               os.urandom(32))
     return request_id
 
@@ -59,7 +66,7 @@ MATRIX: dict[str, tuple[Call, set[str]]] = {
     "suspendIssuer": (lambda c, p, who: c.suspend_issuer(who, p.sg_issuer_2.address), {"sg_authority"}),
     "reinstateIssuer": (lambda c, p, who: c.reinstate_issuer(who, p.sg_issuer_2.address), {"sg_authority"}),
     "anchor": (lambda c, p, who: c.anchor(who, os.urandom(32), 1), {"sg_issuer", "sg_issuer_2", "jp_issuer"}),
-    "anchorWithPayloads": (lambda c, p, who: c.anchor_with_payloads(who, os.urandom(32), [os.urandom(32)], [b"x"]),
+    "anchorWithPayloads": (lambda c, p, who: c.anchor_with_payloads(who, (leaf := os.urandom(32)), [leaf], [b"x"]),
                            {"sg_issuer", "sg_issuer_2", "jp_issuer"}),
     "revoke": (lambda c, p, who: c.revoke(who, anchored(c, p), [], 1), {"sg_issuer", "sg_authority"}),
     "supersede": (lambda c, p, who: c.supersede(who, anchored(c, p), [], anchored(c, p), []),
@@ -71,10 +78,10 @@ MATRIX: dict[str, tuple[Call, set[str]]] = {
     "withdrawCustoms": (lambda c, p, who: CustomsLedger(c).withdraw_customs(who, new_customs(c, p)),
                         {"jp_authority"}),
     "registerTerms": (terms_registration, set(ACCOUNTS)),
-    "utilise": (lambda c, p, who: CustomsLedger(c).utilise(who, registered(c, p).hash, os.urandom(32), [(0, 1)]),
+    "utilise": (lambda c, p, who: CustomsLedger(c).utilise(who, *cert_of(c, p), os.urandom(32), [(0, 1)]),
                 {"jp_customs"}),
     "requestVerification": (lambda c, p, who: CustomsLedger(c).request_verification(
-        who, registered(c, p).hash, os.urandom(32)), {"jp_customs"}),
+        who, *cert_of(c, p), os.urandom(32)), {"jp_customs"}),
     "answerVerification": (lambda c, p, who: CustomsLedger(c).answer_verification(who, open_request(c, p), True),
                            {"sg_issuer", "sg_authority"}),
 }

@@ -79,7 +79,8 @@ def test_the_issuer_revokes_its_document_with_a_reason(chain: ChainClient, peopl
     chain.anchor(people.sg_issuer, document, 1)
     result = chain.revoke(people.sg_issuer, document, [], REASON_FRAUD)
     assert result.events[0].name == "CertificateRevoked"
-    assert result.events[0].args == {"documentHash": document, "by": people.sg_issuer.address, "reason": REASON_FRAUD}
+    assert result.events[0].args == {"documentHash": document, "root": document, "by": people.sg_issuer.address,
+                                     "reason": REASON_FRAUD}
     view = chain.inspect(document)
     assert view.state is DocumentState.REVOKED and view.reason == REASON_FRAUD
 
@@ -144,16 +145,20 @@ def test_a_revoked_document_can_still_be_erased(chain: ChainClient, people: Cons
     assert chain.inspect(document).state is DocumentState.ERASED
 
 
-def test_supersession_links_to_the_replacement(chain: ChainClient, people: Consortium) -> None:
+def test_supersession_links_to_the_replacement_and_its_root(chain: ChainClient, people: Consortium) -> None:
     root, leaves = anchor_batch(chain, people, 3)
     replacement = os.urandom(32)
     chain.anchor(people.sg_issuer_2, replacement, 1)
     proof = merkle_proof(leaves, 1)
-    result = chain.supersede(people.sg_issuer, leaves[1], proof, replacement, [])
+    with reverts("CertificateRegistryNotIssuer", people.sg_issuer.address, replacement):
+        chain.supersede(people.sg_issuer, leaves[1], proof, replacement, [])  # another issuer's certificate
+    result = chain.supersede(people.sg_authority, leaves[1], proof, replacement, [])
     assert result.events[0].name == "CertificateSuperseded"
-    assert result.events[0].args["replacement"] == replacement
+    assert result.events[0].args == {"documentHash": leaves[1], "root": root, "replacement": replacement,
+                                     "replacementRoot": replacement, "by": people.sg_authority.address}
     view = chain.inspect(leaves[1], proof)
     assert view.state is DocumentState.SUPERSEDED and view.replacement == replacement
+    assert view.replacement_root == replacement
 
 
 def test_a_replacement_must_be_anchored_in_the_same_country(chain: ChainClient, people: Consortium) -> None:
@@ -192,7 +197,8 @@ def test_encrypted_payloads_are_published_with_the_anchor(chain: ChainClient, pe
 
 
 def test_gas_stays_within_the_document_store_budget(chain: ChainClient, people: Consortium) -> None:
-    """Single anchor ≤ 50,000 and per-document revoke ≤ 48,000 (OpenAttestation: 47,886 / 47,980)."""
+    """Single anchor ≤ 50,000, per-document revoke ≤ 48,000 (OpenAttestation: 47,886 / 47,980), and the
+    revocation of one document of a batch of 1,024 ≤ 57,800 (OpenAttestation's DocumentStore: 47,968)."""
     document = os.urandom(32)
     single = chain.anchor(people.sg_issuer, document, 1).gas_used
     revoke = chain.revoke(people.sg_issuer, document, [], REASON_FRAUD).gas_used
@@ -212,3 +218,12 @@ def test_gas_stays_within_the_document_store_budget(chain: ChainClient, people: 
     assert revoke <= 48_000
     assert erase <= 48_000
     assert figures["anchor(1024) per certificate"] <= 100
+    assert figures["revoke(in batch of 1024)"] <= 57_800
+
+
+def test_the_certificate_key_is_the_same_on_chain_and_in_python(chain: ChainClient) -> None:
+    from registry.chain import certificate_key
+
+    root, document = os.urandom(32), os.urandom(32)
+    assert bytes(chain.call("certificateKey", root, document)) == certificate_key(root, document)
+    assert certificate_key(root, document) != certificate_key(document, root)

@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 
 from registry.apikeys import Principal
+from registry.merkle import process_proof
 from registry.reasons import RevocationReason
 from registry.report import Verdict
 from registry.runtime import Node
 from registry.service import RegistryService
 from registry.types import parse_hex32
 from tests.conftest import example
+from tests.support import principals
 
 
 def docs(service: RegistryService, issuer: Principal, n: int) -> list[tuple[bytes, list[bytes], str]]:
@@ -106,8 +108,7 @@ def test_the_index_agrees_with_the_contract_on_utilisation_and_requests(
 
     service, desk = node.service, node.customs
     assert desk is not None
-    issuer = service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
-    customs = service.api_keys.authenticate(demo_keys["customs"]["api_key"])
+    issuer, customs = principals(service, demo_keys, "issuer", "customs")
     (first, _, first_id), (second, _, second_id) = docs(service, issuer, 2)
     desk.utilise(customs, first_id, "IDX-1", date(2026, 11, 23), [Draw(1, Decimal("10")), Draw(3, Decimal("2.5"))])
     desk.utilise(customs, first_id, "IDX-2", date(2026, 11, 23), [Draw(1, Decimal("5"))])
@@ -115,7 +116,11 @@ def test_the_index_agrees_with_the_contract_on_utilisation_and_requests(
     desk.utilise(customs, copy.id, "IDX-3", date(2026, 11, 23), [Draw(2, Decimal("1"))])
     desk.open_request(customs, second_id, "index check")
     service.follower.poll()
-    for document_hash in (first, copy.document_hash, second):
-        assert service.follower.utilisation(document_hash, 3) == desk.ledger.utilisation_of(document_hash, 3)
-    assert service.follower.utilisation(copy.document_hash, 3).drawn == (15_000_000, 1_000_000, 2_500_000)
-    assert service.follower.utilisation(second, 0).open_requests == 1
+    roots = {row.document_hash: process_proof(row.document_hash, [parse_hex32(p) for p in row.proof or []])
+             for row in (service.store.certificate(i) for i in (first_id, copy.id, second_id))}
+    for document_hash, root in roots.items():
+        assert (service.follower.utilisation(document_hash, root, 3)
+                == desk.ledger.utilisation_of(document_hash, root, 3))
+    assert service.follower.utilisation(copy.document_hash, roots[copy.document_hash], 3).drawn == (
+        15_000_000, 1_000_000, 2_500_000)
+    assert service.follower.utilisation(second, roots[second], 0).open_requests == 1
