@@ -5,8 +5,10 @@ Usage: ``python scripts/bench.py [--n 10000] [--clients 8] [--out results]`` (or
 Measures (a) the naive one-transaction-per-certificate web3 loop, (b) API
 registration throughput (single and batch endpoints, concurrent clients),
 (c) acceptance-to-anchored latency, (d) verification through the API, (e) the
-batched raw ``eth_call`` ceiling, (f) gas per certificate by batch size, and the
-API process's peak memory. Every figure is reported with its ratio to the
+batched raw ``eth_call`` ceiling, (f) gas per certificate by batch size, (g)
+encrypted-mode gas, (h) public hash-check latency during a burst of bogus API
+keys against the same check alone (alternated rounds, median and range of the
+ratio), and the API process's peak memory. Every figure is reported with its ratio to the
 baseline measured in the same run, since these machines are shared and noisy.
 """
 
@@ -18,6 +20,7 @@ import json
 import os
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -176,6 +179,53 @@ async def verify(node: ApiNode, documents: list[dict[str, Any]], clients: int, t
             "p50_ms": pct(latencies, 0.5) * 1000, "p99_ms": pct(latencies, 0.99) * 1000, "verdicts": verdicts}
 
 
+async def public_verify_latencies(node: ApiNode, hashes: list[str], total: int) -> list[float]:
+    """Latencies of *total* sequential public hash checks (``GET /v1/verify/{hash}``)."""
+    latencies = []
+    async with httpx.AsyncClient(base_url=node.url, timeout=60) as http:
+        for i in range(total):
+            began = time.perf_counter()
+            answer = await http.get(f"/v1/verify/{hashes[i % len(hashes)]}")
+            latencies.append(time.perf_counter() - began)
+            answer.raise_for_status()
+    return latencies
+
+
+async def bad_key_burst(node: ApiNode, stop: asyncio.Event, clients: int) -> dict[str, int]:
+    """Bogus bearer keys from *clients* concurrent connections until *stop*; answers counted by status."""
+    statuses: dict[str, int] = {}
+
+    async def worker(k: int) -> None:
+        async with httpx.AsyncClient(base_url=node.url, timeout=60) as http:
+            i = 0
+            while not stop.is_set():
+                answer = await http.get("/v1/certificates/x", headers={"Authorization": f"Bearer coo_{k:08x}{i:08x}_guess"})
+                statuses[str(answer.status_code)] = statuses.get(str(answer.status_code), 0) + 1
+                i += 1
+
+    await asyncio.gather(*(worker(k) for k in range(clients)))
+    return statuses
+
+
+async def verify_under_bad_keys(node: ApiNode, hashes: list[str], total: int, rounds: int, clients: int) -> dict[str, Any]:
+    """(h) Public verification latency alone and during a burst of bogus keys, alternated *rounds* times."""
+    quiet, loud, burst_statuses = [], [], {}
+    for _ in range(rounds):
+        quiet.append(pct(await public_verify_latencies(node, hashes, total), 0.5))
+        stop = asyncio.Event()
+        burst = asyncio.create_task(bad_key_burst(node, stop, clients))
+        await asyncio.sleep(0.2)  # the burst is under way
+        loud.append(pct(await public_verify_latencies(node, hashes, total), 0.5))
+        stop.set()
+        for status, count in (await burst).items():
+            burst_statuses[status] = burst_statuses.get(status, 0) + count
+    ratios = sorted(b / a for a, b in zip(quiet, loud))
+    return {"rounds": rounds, "per_round": total, "burst_clients": clients,
+            "p50_ms_alone": statistics.median(quiet) * 1000, "p50_ms_during_burst": statistics.median(loud) * 1000,
+            "ratio_median": statistics.median(ratios), "ratio_min": ratios[0], "ratio_max": ratios[-1],
+            "burst_answers": burst_statuses}
+
+
 def eth_call_ceiling(chain: ChainClient, hashes: list[bytes], total: int, per_batch: int = 100) -> dict[str, float]:
     """(e) ``inspect`` status reads as raw JSON-RPC batches of *per_batch* ``eth_call``s."""
     data = [chain.contract.encode_abi("inspect", args=[h, []]) for h in hashes]
@@ -250,6 +300,12 @@ def markdown(results: dict[str, Any]) -> str:
     rows += [(f"(g) encrypted mode, batch of {k}", f"{v['encrypted_per_certificate']:,.0f} gas per certificate",
               f"{v['ratio']:.1f}× hash-only ({v['hash_only_per_certificate']:,.0f})",
               f"{v['payload_bytes']:,.0f} B ciphertext each") for k, v in results.get("gas_encrypted", {}).items()]
+    burst = results.get("verify_under_bad_keys")
+    if burst:
+        rows.append(("(h) public hash check during a bad-key burst",
+                     f"p50 {burst['p50_ms_during_burst']:.1f} ms (alone {burst['p50_ms_alone']:.1f} ms)",
+                     f"{burst['ratio_median']:.2f}× alone (range {burst['ratio_min']:.2f}–{burst['ratio_max']:.2f})",
+                     f"{burst['burst_clients']} clients of bogus keys, {burst['rounds']} rounds"))
     rows.append(("API process peak memory", f"{results['api_peak_rss_mb']:.0f} MB", "target < 500 MB", ""))
     lines = ["# Benchmark", "", f"Run {results['when']} on {results['machine']}; reproduce with `{results['command']}`.",
              "", "| figure | value | ratio | note |", "|---|---|---|---|"]
@@ -265,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--verifications", type=int, default=3_000)
     parser.add_argument("--batch", type=int, default=250, help="certificates per batch request")
+    parser.add_argument("--rounds", type=int, default=5, help="alternations of quiet and burst for (h)")
     parser.add_argument("--out", type=Path, default=ROOT / "results")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="coo-bench-"))
@@ -301,6 +358,11 @@ def main(argv: list[str] | None = None) -> int:
                        headers=node.header("authority")).raise_for_status()
             results["gas"] = gas_by_batch_size(chain, issuer)
             results["gas_encrypted"] = gas_encrypted_beside_hash_only(chain, issuer)
+            # last: the burst locks this client (loopback) out of authenticated routes for a minute
+            print("(h) verification during a bad-key burst…", file=sys.stderr)
+            results["verify_under_bad_keys"] = asyncio.run(verify_under_bad_keys(
+                node, [d["document_hash"] for d in documents], max(20, args.verifications // 10), args.rounds,
+                args.clients))
             results["api_peak_rss_mb"] = node.peak_rss / 2**20
         finally:
             node.stop()
