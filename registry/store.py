@@ -151,6 +151,12 @@ class Store(Database):
             if not changed:
                 raise NotFoundError("certificate", certificate_id)
 
+    def status_changes_since(self, since: float) -> list[CertificateRow]:
+        """Anchored certificates revoked, superseded or erased here at or after *since* (local time), oldest first."""
+        rows = self._query(f"{_SELECT_CERT} WHERE status IN ('revoked', 'superseded', 'erased') AND proof IS NOT NULL"
+                           " AND updated_at >= ? ORDER BY updated_at", (since,))
+        return [c for c in map(certificate_row, rows) if c is not None]
+
     def count_by_status(self) -> dict[str, int]:
         """How many certificates are in each status."""
         return {r[0]: r[1] for r in self._query("SELECT status, COUNT(*) FROM certificates GROUP BY status")}

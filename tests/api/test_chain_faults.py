@@ -18,9 +18,11 @@ from api.app import create_app
 from api.config import Settings
 from api.serve import set_up_demo
 from registry.anchoring import BatchPolicy
-from registry.chain import ChainClient
+from registry.chain import ChainClient, DocumentState
 from registry.nodes import NodeProcess
+from registry.report import Verdict
 from registry.runtime import Node, NodeConfig, open_node
+from registry.verify import Verifier
 from tests.api.support import anchored, auth
 from tests.conftest import example
 
@@ -148,3 +150,36 @@ async def test_a_frozen_chain_never_stalls_the_node_and_everything_catches_up_af
         await asyncio.sleep(0.1)  # each worker's next round follows its back-off
     assert recovered(ready), ready.json()
     assert (await http.get(f"/v1/verify/{first['document_hash']}")).json()["verdict"] == "VALID"
+
+
+async def test_status_changes_the_chain_lost_are_sent_again_and_verify_as_made(
+    chain_node: tuple[NodeProcess, Node, dict[str, Any]], http: httpx.AsyncClient
+) -> None:
+    anvil, node, keys = chain_node
+    issuer = auth(keys, "issuer")
+    ids = [(await http.post("/v1/certificates", json=example(), headers=issuer)).json()["id"] for _ in range(3)]
+    records = [await anchored(http, issuer, i) for i in ids]
+    outside = ChainClient.connect(anvil.url, node.service.chain.address)
+    snapshot = outside.snapshot()  # the chain will roll back to here: anchored, nothing changed yet
+    assert (await http.post(f"/v1/certificates/{ids[0]}/revoke", json={"reason": "fraud"}, headers=issuer)).is_success
+    assert (await http.post(f"/v1/certificates/{ids[1]}/erase", headers=issuer)).is_success
+    replaced = await http.post(f"/v1/certificates/{ids[2]}/replace", json=example(), headers=issuer)
+    assert replaced.is_success
+    expected = {ids[0]: DocumentState.REVOKED, ids[1]: DocumentState.ERASED, ids[2]: DocumentState.SUPERSEDED}
+    rows = {i: node.service.store.certificate(i) for i in ids}
+
+    def on_chain() -> dict[str, DocumentState]:
+        return {i: outside.inspect(r.document_hash, [bytes.fromhex(p[2:]) for p in r.proof or []]).state
+                for i, r in rows.items()}
+
+    assert on_chain() == expected
+    outside.revert_to(snapshot)  # as a chain restarted from an older state file: the three changes are gone
+    assert set(on_chain().values()) == {DocumentState.ACTIVE}
+    deadline = time.monotonic() + 30
+    while on_chain() != expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert on_chain() == expected, "a status change the chain lost stayed lost"
+    offline = Verifier(outside)  # what `coo verify --rpc-url` sees
+    assert offline.verify_hash(rows[ids[0]].document_hash, [bytes.fromhex(p[2:]) for p in rows[ids[0]].proof or []]
+                               ).verdict is Verdict.REVOKED
+    assert all(r["status"] == "anchored" for r in records)
