@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     batch_max_size: int = 1024
     batch_max_wait_ms: int = 250
     confirmation_depth: int = 1
+    sqlite_secure_delete: bool = Field(default=True, description="SQLite overwrites deleted content (defence in "
+                                       "depth; erasure does not rely on it, and the forensic tests turn it off)")
 
     @property
     def base_url(self) -> str:

@@ -32,7 +32,8 @@ from registry.chain import BatchRecord, ChainClient
 from registry.errors import ChainError, ContractRevertError, RegistryError
 from registry.hashing import build_batch
 from registry.merkle import MerkleTree
-from registry.keys import DataKey, KeyVault, decrypt, encrypt
+from registry.keys import DataKey, decrypt, encrypt
+from registry.vault import KeyVault
 from registry.store import BatchRow, CertificateRow, Store
 from registry.types import hex32
 

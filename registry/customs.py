@@ -19,7 +19,7 @@ import binascii
 import hmac
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -40,6 +40,7 @@ from registry.errors import (
     PermissionDenied,
     ValidationError,
 )
+from registry.erasure import checked_acknowledgement, sign_acknowledgement
 from registry.hashing import SealedDocument, build_sealed_document, check_integrity, parse_sealed_record, terms_claim
 from registry.keys import KEK, DataKey
 from registry.ledger import CustomsLedger, RequestState
@@ -64,6 +65,9 @@ class Peers(Protocol):
     def fetch_key(self, url: str, api_key: str, document_hash: bytes) -> bytes: ...
 
     def send_reason(self, url: str, api_key: str, request_id: int, reason: str) -> None: ...
+
+    def acknowledge_erasure(self, url: str, api_key: str, document_hash: bytes,
+                            acknowledgement: dict[str, str]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -582,6 +586,46 @@ class CustomsDesk:
             self.keep_key(document_hash, issuer, self._peers.fetch_key(*peer, document_hash))
         return self.open_released(document_hash)
 
+    def acknowledge_erasures(self) -> int:
+        """Send the issuing nodes a signed acknowledgement for each released key destroyed here.
+
+        Unreachable peers are tried again next time. Returns how many were delivered.
+        """
+        sent = 0
+        for document_hash, issuer in self.service.store.unacknowledged_erasures():
+            peer = self._peer(self.service.chain.issuer_country(issuer) or "")
+            if peer is None:
+                continue
+            try:
+                self._peers.acknowledge_erasure(*peer, document_hash,
+                                                sign_acknowledgement(self.service.node_account, document_hash))
+            except PeerError as error:
+                log.warning("erasure of %s: acknowledgement not delivered: %s", hex32(document_hash), error)
+                continue
+            self.service.store.mark_acknowledged(document_hash)
+            sent += 1
+        return sent
+
+    def receive_acknowledgement(self, principal: Principal, ref: str, given: Mapping[str, Any]) -> None:
+        """Keep a peer node's signed acknowledgement that it destroyed its copy of one of this node's keys.
+
+        Raises:
+            PermissionDenied: not a Customs key.
+            NotFoundError: not a certificate of this node visible to the caller.
+            ConflictError: the certificate is not erased here.
+            ValidationError: a malformed or wrongly signed acknowledgement.
+        """
+        if principal.role is not Role.CUSTOMS or not principal.country:
+            raise PermissionDenied("erasure acknowledgements come from Customs nodes")
+        row = self._local(principal, ref, _hash_or_none(ref))
+        if row is None:
+            raise NotFoundError("certificate", ref)
+        if self.service.store.erasure(row.document_hash) is None:
+            raise ConflictError(f"certificate {row.id} is not erased on this node")
+        ack = checked_acknowledgement(row.document_hash, given)
+        self.service.store.add_acknowledgement(row.document_hash, ack["node_account"], principal.country,
+                                               ack["acknowledged_at"], ack["signature"])
+
     def _peer(self, country: str) -> tuple[str, str] | None:
         """(URL, API key) of *country*'s node, if configured."""
         found = self.records.peer(country)
@@ -591,15 +635,14 @@ class CustomsDesk:
         return url, DataKey(self._peer_key).decrypt(sealed_key, b"coo-peer/1|" + country.encode()).decode()
 
     def keep_key(self, document_hash: bytes, issuer: str, key: bytes) -> None:
-        """Keep a released data key, wrapped under this node's KEK."""
-        self.records.put_released_key(document_hash, issuer, self._kek.wrap(DataKey(key), _released_id(document_hash)))
+        """Keep a released data key, wrapped under this node's current key epoch."""
+        self.service.vault.keep_released(document_hash, issuer, key)
 
     def open_released(self, document_hash: bytes) -> SealedDocument:
         """Open the on-chain ciphertext of *document_hash* with the key released to this node."""
-        held = self.records.released_key(document_hash)
-        if held is None:
+        key = self.service.vault.released_key(document_hash)
+        if key is None:
             raise NotFoundError("released key", hex32(document_hash))
-        key = self._kek.unwrap(held[1], _released_id(document_hash))
         return self.open_on_chain(document_hash, key.unsafe_bytes())
 
     def open_on_chain(self, document_hash: bytes, key: bytes) -> SealedDocument:
@@ -615,7 +658,7 @@ class CustomsDesk:
     def _open(self, published: _Published, document_hash: bytes, key: bytes) -> SealedDocument:
         proof = published.proof(document_hash)
         if self.service.chain.inspect(document_hash, proof).state is DocumentState.ERASED:
-            self.records.forget_released_key(document_hash)
+            self.service.vault.forget_released(document_hash)
             raise KeyDestroyedError(hex32(document_hash))
         record = open_chain_payload(key, published.ciphertexts[document_hash], document_hash, published.issuer)
         certificate, sealed = parse_sealed_record(record, document_hash)
@@ -646,10 +689,6 @@ class CustomsDesk:
         if signer is None:
             raise PermissionDenied("this node holds no signing key for the caller's account")
         return signer
-
-
-def _released_id(document_hash: bytes) -> str:
-    return "released:" + hex32(document_hash)
 
 
 def _hash_or_none(ref: str) -> bytes | None:

@@ -18,6 +18,7 @@ from typing import Any
 from registry.chain import ChainEvent, DocumentState, DocumentView
 from registry.ledger import RequestState, Utilisation
 from registry.merkle import process_proof
+from registry.store import shred_released
 
 PROJECTED_TABLES = ("chain_events", "onchain_batches", "onchain_documents", "onchain_issuers", "onchain_standing",
                     "onchain_ledgers", "onchain_drawn", "onchain_requests", "onchain_customs", "sync_state")
@@ -46,7 +47,7 @@ def apply(conn: sqlite3.Connection, event: ChainEvent, block_time: int) -> None:
             " changed_by = excluded.changed_by, replacement = COALESCE(excluded.replacement, replacement)",
             (document, int(state), reason, block_time, a["by"], a.get("replacement")))
         if state is DocumentState.ERASED:  # crypto-shredding reaches keys released to this node too
-            conn.execute("DELETE FROM released_keys WHERE document_hash = ?", (document,))
+            shred_released(conn, document)  # the key vault then closes the key epoch
     elif name == "BatchRevoked":
         conn.execute("UPDATE onchain_batches SET state = ?, reason = ? WHERE root = ? AND state = 0",
                      (int(DocumentState.REVOKED), int(a["reason"]), a["root"]))

@@ -49,9 +49,10 @@ async def readyz(registry: RegistryDep) -> Response:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(registry: RegistryDep) -> Response:
-    """Certificates by status, outbox backlog and anchoring state."""
+    """Certificates by status, outbox backlog, anchoring state and erasures by state."""
     counts = await to_thread.run_sync(registry.store.count_by_status)
     age = await to_thread.run_sync(registry.store.oldest_pending_age)
+    erasures = await to_thread.run_sync(registry.store.count_erasures)
     lines = ["# HELP coo_certificates Certificates registered on this node, by status.",
              "# TYPE coo_certificates gauge"]
     lines += [f'coo_certificates{{status="{s}"}} {n}' for s, n in sorted(counts.items())]
@@ -59,5 +60,8 @@ async def metrics(registry: RegistryDep) -> Response:
               "# TYPE coo_outbox_oldest_seconds gauge", f"coo_outbox_oldest_seconds {age or 0:.3f}",
               "# HELP coo_anchoring_healthy 1 when the last anchoring round succeeded.",
               "# TYPE coo_anchoring_healthy gauge",
-              f"coo_anchoring_healthy {0 if registry.anchorer.last_error else 1}"]
+              f"coo_anchoring_healthy {0 if registry.anchorer.last_error else 1}",
+              "# HELP coo_erasures Erasures on this node (own certificates and released keys), by state.",
+              "# TYPE coo_erasures gauge"]
+    lines += [f'coo_erasures{{state="{s}"}} {erasures.get(s, 0)}' for s in ("erasing", "erased")]
     return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 
 from registry.errors import ConflictError, DecryptionError, KeyDestroyedError, KeyVaultError, NotFoundError
 from registry.keys import (
-    KEK, DataKey, DestructionReceipt, KeyVault, decrypt, encrypt, load_or_create_kek, record_aad, verify_receipt,
+    KEK, DataKey, DestructionReceipt, decrypt, encrypt, load_or_create_kek, record_aad, verify_receipt,
 )
+from registry.vault import KeyVault
 from registry.store import NewCertificate, Store
 
 ISSUER = "0xAbCdEf0000000000000000000000000000000001"
