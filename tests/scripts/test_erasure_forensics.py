@@ -22,6 +22,7 @@ import json
 import signal
 import sqlite3
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -121,6 +122,17 @@ def _marked_certificate(marker: str) -> tuple[dict[str, object], dict[str, str]]
     return body, markers
 
 
+def _erased_at(node: ApiNode, timeout: float = 20) -> None:
+    """Wait until *node*'s metrics show one erasure done and none waiting."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        metrics = node.http.get("/metrics").text
+        if 'coo_erasures{state="erased"} 1' in metrics and 'coo_erasures{state="erasing"} 0' in metrics:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"node {node.name} did not finish the erasure in {timeout:.0f} s:\n{metrics}")
+
+
 def _kill(node: ApiNode) -> None:
     assert node.process is not None
     node.process.send_signal(signal.SIGKILL)
@@ -166,6 +178,8 @@ def test_after_erasure_no_file_of_either_node_holds_the_key_a_salt_or_a_field_va
             erased = sg.http.post(f"/v1/certificates/{created['id']}/erase", timeout=90,
                                   headers={"Authorization": f"Bearer {issuer}"})
             assert erased.status_code == 200, erased.text
+            assert erased.json()["state"] == "erased"
+            _erased_at(jp)  # JP drops its copy by itself once the chain says erased (no call to it needed)
             answer = jp.http.post(f"/v1/certificates/{record['document_hash']}/fetch",
                                   headers={"Authorization": f"Bearer {keys['jp_customs']}"})
             assert answer.status_code == 410, answer.text
