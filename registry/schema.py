@@ -14,11 +14,11 @@ refused rather than guessed at.
 Migrations are never edited once released: a change to the schema is a new
 entry at the end of :data:`MIGRATIONS`.
 
-Tables (version 4):
+Tables (version 4, then 8):
 
 * ``certificates`` — one row per accepted certificate; ``UNIQUE(issuer,
-  certificate_number)`` and ``UNIQUE(document_hash)``; ``fingerprint`` is the
-  SHA-256 of the canonical request body (idempotency). Anchoring facts (root,
+  certificate_number)`` and ``UNIQUE(document_hash)``; ``fingerprint`` identifies
+  the request body (idempotency; keyed since version 8). Anchoring facts (root,
   tx, block, time) live once per batch in ``batches``, reached by ``batch_id``.
 * ``sealed_documents`` / ``wrapped_keys`` — ciphertext of the sealed document
   (with its salts) and the KEK-wrapped data key; both deleted on erasure.
@@ -27,7 +27,14 @@ Tables (version 4):
 * ``batches`` — ``sending`` → ``sent`` → ``anchored``, or ``failed`` (released).
 * ``chain_events`` + ``sync_state`` — the event index and the last indexed block;
   ``onchain_*`` — state projected from the events (:mod:`registry.projection`).
-* ``destruction_receipts``, ``audit_log`` (signed verification receipts), ``api_keys``.
+* ``destruction_receipts``, ``audit_log`` (key releases), ``api_keys``.
+
+Version 8 (erasure that holds): ``certificates.certificate_number`` holds a keyed
+tag of the number once the key vault is attached, ``number_sealed`` the number
+under the data key, and ``fingerprint`` an HMAC under the data key;
+``verification_receipts`` keep the signed receipt in clear and the report only
+sealed under the data key; ``erasures`` (``erasing`` → ``erased``) and
+``erasure_acknowledgements`` (peers that destroyed their copy of a key).
 """
 
 from __future__ import annotations

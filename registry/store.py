@@ -12,8 +12,9 @@ WAL lets readers run beside the single writer, and writers serialise on
 ``BEGIN IMMEDIATE``.
 
 Every multi-row write happens in one transaction (:meth:`Store.transaction`), so
-a crash never leaves a half-written record. ``secure_delete`` is on: deleted
-keys and ciphertext are overwritten, and erasures truncate the WAL.
+a crash never leaves a half-written record. Erasure does not rely on SQLite
+forgetting deleted rows (``secure_delete``, WAL truncation): see
+:mod:`registry.vault` for why what it keeps is unreadable.
 """
 
 from __future__ import annotations
@@ -276,8 +277,9 @@ class Store(Database):
         """Delete the wrapped key and sealed document, keep *receipt*, mark ``erased``: one transaction.
 
         WARNING: irreversible. An unclaimed outbox entry is dropped too (an erased
-        certificate is not anchored afterwards). The WAL is then checkpointed and
-        truncated so no copy of the deleted pages stays in it.
+        certificate is not anchored afterwards), and so are the number's tag, the
+        fingerprint and the receipts' sealed contents. The erasure is recorded as
+        ``erasing``: the key vault closes the key epoch next (:meth:`rekey`).
 
         Returns:
             False if the certificate was already shredded (nothing changes).
