@@ -34,7 +34,8 @@ tag of the number once the key vault is attached, ``number_sealed`` the number
 under the data key, and ``fingerprint`` an HMAC under the data key;
 ``verification_receipts`` keep the signed receipt in clear and the report only
 sealed under the data key; ``erasures`` (``erasing`` → ``erased``) and
-``erasure_acknowledgements`` (peers that destroyed their copy of a key).
+``erasure_acknowledgements`` (peers that destroyed their copy of a key);
+``replaces`` names the replaced certificate by id, not by number.
 """
 
 from __future__ import annotations
@@ -196,6 +197,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     ), rebuilds=True),
     Migration(8, "erasure that holds: sealed numbers, verification receipts with sealed contents, erasures", (
         "ALTER TABLE certificates ADD COLUMN number_sealed BLOB",
+        """UPDATE certificates SET replaces = COALESCE((SELECT o.id FROM certificates o WHERE o.issuer = certificates.issuer
+            AND o.certificate_number = certificates.replaces AND o.id <> certificates.id ORDER BY o.copy DESC LIMIT 1),
+            replaces) WHERE replaces IS NOT NULL""",
         "UPDATE certificates SET certificate_number = 'erased:' || id, fingerprint = x'' WHERE status = 'erased'",
         """CREATE TABLE verification_receipts (
             id TEXT PRIMARY KEY, document_hash BLOB, issuer TEXT, importing_country TEXT, verdict TEXT NOT NULL,

@@ -225,7 +225,7 @@ class RegistryService:
                 mode: str = "hash-only") -> tuple[CertificateRow, CertificateRow]:
         """Register a replacement, anchor it now, and mark the old certificate superseded."""
         old, signer = self._changeable(principal, certificate_id)
-        new = self.register(principal, [payload], mode, replaces=old.certificate_number)[0]
+        new = self.register(principal, [payload], mode, replaces=old.id)[0]
         if new.id == old.id:
             raise ConflictError("the replacement must differ from the certificate it replaces")
         return self._supersede_now(old, signer, new, "replacement")
@@ -252,7 +252,7 @@ class RegistryService:
         parent = old_terms.parent if old_terms is not None and old_terms.has_parent else None
         parent_items = old_terms.parent_items if old_terms is not None and parent is not None else None
         with self.vault.wrapping():
-            item = self._prepare(old.issuer, copy_body, old.mode, old.certificate_number, parent,
+            item = self._prepare(old.issuer, copy_body, old.mode, old.id, parent,
                                  copy=self.store.copies_of(old.issuer, old.certificate_number) + 1,
                                  parent_items=parent_items)
             copy = self.store.insert_certificates([item])[0]

@@ -29,6 +29,7 @@ a journal) are then wrapped under an epoch key that no longer exists.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import threading
@@ -284,7 +285,9 @@ class KeyVault:
             key = self.data_key(certificate_id)
         except (KeyDestroyedError, NotFoundError):
             return False
-        return hmac.compare_digest(self.fingerprint(key, canonical_body), fingerprint)
+        legacy = hashlib.sha256(canonical_body).digest()  # unkeyed, by versions before the key epochs
+        return hmac.compare_digest(self.fingerprint(key, canonical_body), fingerprint) or hmac.compare_digest(
+            legacy, fingerprint)
 
     # -- released keys (other nodes' certificates) -------------------------------------------
 

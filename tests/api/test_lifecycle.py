@@ -71,6 +71,7 @@ async def test_a_replacement_supersedes_the_original(client: httpx.AsyncClient, 
     assert answer.status_code == 200, answer.text
     replacement = answer.json()["replacement"]
     assert answer.json()["replaced"]["status"] == "superseded"
+    assert replacement["replaces"] == created["id"]  # by id: no other certificate's number kept in clear
     verdict = (await client.post("/v1/verify", json=document)).json()
     assert verdict["verdict"] == "SUPERSEDED" and replacement["document_hash"] in verdict["summary"]
 
