@@ -18,6 +18,7 @@ import base64
 import binascii
 import hmac
 import logging
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +57,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("coo.customs")
 
 DECLARATION_TAG = b"coo-declaration/1\x00"
+ACK_RETRY_SECONDS = 5.0
+"""How long to wait before sending erasure acknowledgements again after a peer could not be reached."""
 KEY_TOKEN_PREFIX = "k1."
 """Key tokens: ``k1.`` + base64url(document hash ‖ data key), no padding."""
 
@@ -144,6 +147,7 @@ class CustomsDesk:
         self.records = CustomsRecords(service.store)
         self._kek = kek
         self._peer_key = kek.derive("peer-api-keys")
+        self._ack_retry_at = 0.0
         if peers is None:
             from registry import peers as http_peers
 
@@ -592,6 +596,8 @@ class CustomsDesk:
         Unreachable peers are tried again next time. Returns how many were delivered.
         """
         sent = 0
+        if time.monotonic() < self._ack_retry_at:
+            return 0
         for document_hash, issuer in self.service.store.unacknowledged_erasures():
             peer = self._peer(self.service.chain.issuer_country(issuer) or "")
             if peer is None:
@@ -600,7 +606,9 @@ class CustomsDesk:
                 self._peers.acknowledge_erasure(*peer, document_hash,
                                                 sign_acknowledgement(self.service.node_account, document_hash))
             except PeerError as error:
-                log.warning("erasure of %s: acknowledgement not delivered: %s", hex32(document_hash), error)
+                log.warning("erasure of %s: acknowledgement not delivered (retry in %.0f s): %s",
+                            hex32(document_hash), ACK_RETRY_SECONDS, error)
+                self._ack_retry_at = time.monotonic() + ACK_RETRY_SECONDS
                 continue
             self.service.store.mark_acknowledged(document_hash)
             sent += 1

@@ -388,7 +388,7 @@ class Database:
                 conn.close()
             self._connections.clear()
 
-    def _truncate_wal(self) -> bool:
+    def try_truncate_wal(self) -> bool:
         """Try, without waiting, to checkpoint and empty the WAL; False if another reader or writer blocked it.
 
         Only housekeeping: erasure does not rely on it (see :mod:`registry.epochs`).

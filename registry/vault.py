@@ -250,8 +250,13 @@ class KeyVault:
     # -- numbers and fingerprints (what would otherwise be in clear) -----------------------
 
     def number_tag(self, issuer: str, number: str) -> str:
-        """The lookup tag of (issuer, number) under the current epoch (an HMAC, never the number)."""
-        return self._tag(self._ring.current, issuer, number)
+        """The lookup tag of (issuer, number) under the current epoch (an HMAC, never the number).
+
+        Holds the shared side, so an epoch cannot close between computing the tag and using
+        it: call it outside store transactions, or inside :meth:`wrapping`.
+        """
+        with self._lock.shared():
+            return self._tag(self._ring.current, issuer, number)
 
     def _tag(self, epoch: int, issuer: str, number: str) -> str:
         secret = self._ring.key(epoch).derive("number-tag")
@@ -370,7 +375,7 @@ class KeyVault:
                 retag)
             for epoch in old:
                 self._ring.unsafe_destroy(epoch)
-        self._store._truncate_wal()  # housekeeping only: nothing relies on it
+        self._store.try_truncate_wal()  # housekeeping only: nothing relies on it
         return done
 
     def destroy_key(self, certificate_id: str, document_hash: bytes, signer: LocalAccount) -> DestructionReceipt:
