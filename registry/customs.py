@@ -57,6 +57,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("coo.customs")
 
 DECLARATION_TAG = b"coo-declaration/1\x00"
+_SEALED_REFERENCE = "s1:"
+_REFERENCE_AAD = b"coo-declaration-reference/1|"
 ACK_RETRY_SECONDS = 5.0
 """How long to wait before sending erasure acknowledgements again after a peer could not be reached."""
 KEY_TOKEN_PREFIX = "k1."
@@ -237,7 +239,7 @@ class CustomsDesk:
         document_hash = parse_hex32(sealed.document_hash)
         wanted = self._draws(sealed, terms, draws)
         declaration = declaration_hash(principal.country or "", reference)
-        known = self.records.utilisation_by_declaration(document_hash, declaration)
+        known = self._utilisation(document_hash, declaration)
         if known is not None:
             if known["draws"] == _draw_json(sealed, wanted):
                 return known, False, self._balance(sealed, terms)
@@ -254,15 +256,40 @@ class CustomsDesk:
             if recorded is None:
                 raise self._refusal(error, sealed) from error
             (tx_hash, block), new = recorded, False
+        record_id = str(uuid.uuid4())
         self.records.add_utilisation({
-            "id": str(uuid.uuid4()), "document_hash": document_hash, "declaration_reference": reference,
+            "id": record_id, "document_hash": document_hash,
+            "declaration_reference": self._seal_reference(document_hash, record_id, reference),
             "declaration_hash": declaration, "declared_on": declared_on.isoformat(),
             "draws": _draw_json(sealed, wanted), "customs": signer.address, "tx_hash": tx_hash, "block_number": block,
         })
         self.service.refresh_index()
-        stored = self.records.utilisation_by_declaration(document_hash, declaration)
+        stored = self._utilisation(document_hash, declaration)
         assert stored is not None
         return stored, new, self._balance(sealed, terms)
+
+    def _seal_reference(self, document_hash: bytes, record_id: str, reference: str) -> str:
+        """The declaration reference as kept: sealed under the certificate's data key when this node
+        holds it (so erasing the certificate shreds it too), else as given."""
+        held = self.service.vault.key_for_document(document_hash)
+        if held is None:
+            return reference
+        blob = held[1].encrypt(reference.encode(), _REFERENCE_AAD + record_id.encode())
+        return _SEALED_REFERENCE + base64.urlsafe_b64encode(blob).decode()
+
+    def _revealed(self, document_hash: bytes, record: dict[str, Any]) -> dict[str, Any]:
+        """*record* with its declaration reference opened ("" once the certificate's key is gone)."""
+        kept = str(record["declaration_reference"])
+        if not kept.startswith(_SEALED_REFERENCE):
+            return record
+        held = self.service.vault.key_for_document(document_hash)
+        reference = "" if held is None else held[1].decrypt(
+            base64.urlsafe_b64decode(kept[len(_SEALED_REFERENCE):]), _REFERENCE_AAD + str(record["id"]).encode()).decode()
+        return {**record, "declaration_reference": reference}
+
+    def _utilisation(self, document_hash: bytes, declaration: bytes) -> dict[str, Any] | None:
+        found = self.records.utilisation_by_declaration(document_hash, declaration)
+        return None if found is None else self._revealed(document_hash, found)
 
     def _recorded_draw(self, error: ContractRevertError, document_hash: bytes, declaration: bytes,
                        wanted: Sequence[tuple[int, int]]) -> tuple[str, int] | None:
@@ -305,7 +332,7 @@ class CustomsDesk:
         return {"document_hash": hex32(document_hash), "items": items,
                 "exhausted": all(d >= c for c, d in zip(terms.quantities, used.drawn, strict=True)),
                 "open_verification_requests": used.open_requests,
-                "declarations": self.records.utilisations(document_hash)}
+                "declarations": [self._revealed(document_hash, u) for u in self.records.utilisations(document_hash)]}
 
     def _ensure_terms(self, signer: LocalAccount, document_hash: bytes, proof: Sequence[bytes], terms: Terms,
                       salt: bytes, terms_proof: Sequence[bytes]) -> None:
