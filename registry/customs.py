@@ -57,8 +57,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("coo.customs")
 
 DECLARATION_TAG = b"coo-declaration/1\x00"
-_SEALED_REFERENCE = "s1:"
-_REFERENCE_AAD = b"coo-declaration-reference/1|"
+_SEALED_TEXT = "s1:"
+_TEXT_AAD = b"coo-customs-text/1|"
 ACK_RETRY_SECONDS = 5.0
 """How long to wait before sending erasure acknowledgements again after a peer could not be reached."""
 KEY_TOKEN_PREFIX = "k1."
@@ -259,7 +259,7 @@ class CustomsDesk:
         record_id = str(uuid.uuid4())
         self.records.add_utilisation({
             "id": record_id, "document_hash": document_hash,
-            "declaration_reference": self._seal_reference(document_hash, record_id, reference),
+            "declaration_reference": self._seal_text(document_hash, f"declaration|{record_id}", reference),
             "declaration_hash": declaration, "declared_on": declared_on.isoformat(),
             "draws": _draw_json(sealed, wanted), "customs": signer.address, "tx_hash": tx_hash, "block_number": block,
         })
@@ -268,23 +268,29 @@ class CustomsDesk:
         assert stored is not None
         return stored, new, self._balance(sealed, terms)
 
-    def _seal_reference(self, document_hash: bytes, record_id: str, reference: str) -> str:
-        """The declaration reference as kept: sealed under the certificate's data key when this node
-        holds it (so erasing the certificate shreds it too), else as given."""
+    def _seal_text(self, document_hash: bytes, binding: str, text: str | None) -> str | None:
+        """A text about a certificate as kept here (declaration reference, request reason or answer):
+        sealed under the certificate's data key when this node holds it, so erasing the certificate
+        shreds it too; as given otherwise."""
+        held = None if text is None else self.service.vault.key_for_document(document_hash)
+        if text is None or held is None:
+            return text
+        blob = held[1].encrypt(text.encode(), _TEXT_AAD + binding.encode())
+        return _SEALED_TEXT + base64.urlsafe_b64encode(blob).decode()
+
+    def _open_text(self, document_hash: bytes, binding: str, kept: str | None) -> str | None:
+        """Reverse :meth:`_seal_text` ("" once the certificate's key is gone)."""
+        if kept is None or not kept.startswith(_SEALED_TEXT):
+            return kept
         held = self.service.vault.key_for_document(document_hash)
         if held is None:
-            return reference
-        blob = held[1].encrypt(reference.encode(), _REFERENCE_AAD + record_id.encode())
-        return _SEALED_REFERENCE + base64.urlsafe_b64encode(blob).decode()
+            return ""
+        blob = base64.urlsafe_b64decode(kept[len(_SEALED_TEXT):])
+        return held[1].decrypt(blob, _TEXT_AAD + binding.encode()).decode()
 
     def _revealed(self, document_hash: bytes, record: dict[str, Any]) -> dict[str, Any]:
-        """*record* with its declaration reference opened ("" once the certificate's key is gone)."""
-        kept = str(record["declaration_reference"])
-        if not kept.startswith(_SEALED_REFERENCE):
-            return record
-        held = self.service.vault.key_for_document(document_hash)
-        reference = "" if held is None else held[1].decrypt(
-            base64.urlsafe_b64decode(kept[len(_SEALED_REFERENCE):]), _REFERENCE_AAD + str(record["id"]).encode()).decode()
+        """A utilisation record with its declaration reference opened."""
+        reference = self._open_text(document_hash, f"declaration|{record['id']}", record["declaration_reference"])
         return {**record, "declaration_reference": reference}
 
     def _utilisation(self, document_hash: bytes, declaration: bytes) -> dict[str, Any] | None:
@@ -418,7 +424,7 @@ class CustomsDesk:
             request_id, _ = self.ledger.request_verification(signer, document_hash, keccak(reason.encode()))
         except ContractRevertError as error:
             raise self._refusal(error, sealed) from error
-        self.records.set_request_text(request_id, reason=reason)
+        self.records.set_request_text(request_id, reason=self._seal_text(document_hash, f"reason|{request_id}", reason))
         self._deliver_reason(document_hash, proof, request_id, reason)
         self.service.refresh_index()
         return self.request(principal, request_id)
@@ -454,7 +460,8 @@ class CustomsDesk:
         if not hmac.compare_digest(keccak(reason.encode()), found.reason_hash):
             raise ValidationError("reason: this is not the text whose hash the request carries on chain",
                                   [{"loc": "reason", "msg": "does not match the on-chain reason hash"}])
-        self.records.set_request_text(request_id, reason=reason)
+        self.records.set_request_text(request_id,
+                                      reason=self._seal_text(found.document_hash, f"reason|{request_id}", reason))
 
     def answer_request(self, principal: Principal, request_id: int, confirmed: bool,
                        remarks: str | None = None) -> dict[str, Any]:
@@ -474,7 +481,8 @@ class CustomsDesk:
             if error.name == "CustomsRegistryRequestClosed":
                 raise ConflictError(f"verification request {request_id} has already been answered") from error
             raise
-        self.records.set_request_text(request_id, answer=answer)
+        self.records.set_request_text(request_id,
+                                      answer=self._seal_text(found.document_hash, f"answer|{request_id}", answer))
         row = self.service.store.by_document_hash(found.document_hash)
         if not confirmed and row is not None and row.status not in ("revoked", "superseded", "erased"):
             self.service.store.set_status(row.id, "revoked", reason=3)
@@ -522,18 +530,19 @@ class CustomsDesk:
             return _same(mine.issuer, principal.account)
         return principal.role is Role.AUTHORITY and mine.exporting_country == principal.country
 
-    @staticmethod
-    def _present(row: dict[str, Any], mine: CertificateRow | None) -> dict[str, Any]:
+    def _present(self, row: dict[str, Any], mine: CertificateRow | None) -> dict[str, Any]:
         answered = row["answered_at"]
+        digest, request_id = row["document_hash"], row["id"]
         return {
             "id": row["id"], "document_hash": hex32(row["document_hash"]),
             "certificate_id": mine.id if mine else None,
             "certificate_number": mine.certificate_number if mine else None,
             "status": RequestState(row["state"]).slug, "opened_by": row["customs"],
-            "country": row["customs_country"], "reason": row["reason"], "reason_hash": hex32(row["reason_hash"]),
+            "country": row["customs_country"], "reason": self._open_text(digest, f"reason|{request_id}", row["reason"]),
+            "reason_hash": hex32(row["reason_hash"]),
             "opened_at": _iso(row["opened_at"]), "age_seconds": max(0, (answered or _now()) - row["opened_at"]),
             "answered_at": _iso(answered) if answered else None, "answered_by": row["answered_by"],
-            "answer": row["answer"],
+            "answer": self._open_text(digest, f"answer|{request_id}", row["answer"]),
         }
 
     # -- key release and encrypted records -----------------------------------------------

@@ -2,8 +2,9 @@
 
 Two ``coo up`` processes on one Anvil (``scripts/demo_two_nodes.py``). SG registers
 a certificate whose fields carry unique markers, verifies it (an audit record),
-releases its key to JP (which verifies it and records a utilisation under a
-marked declaration reference), and erases it. Then every byte of
+releases its key to JP (which verifies it, records a utilisation under a
+marked declaration reference and opens a verification request with a marked
+reason, delivered to SG), and erases it. Then every byte of
 every file under both data directories is searched for the data key, each salt
 and each marker (raw, hex, base64): first while another process holds a read
 transaction open on each database through the erase (so SQLite can neither reset
@@ -170,6 +171,11 @@ def test_after_erasure_no_file_of_either_node_holds_the_key_a_salt_or_a_field_va
                        json={"declaration_reference": markers["declaration reference"], "date": "2026-11-23",
                              "items": [{"item_number": 1, "quantity": "5"}]})
         assert used["utilisation"]["declaration_reference"] == markers["declaration reference"]
+        markers["request reason"] = f"check origin {marker} of item 1"
+        request = jp.call("POST", f"/v1/certificates/{record['document_hash']}/verification-requests",
+                          keys["jp_customs"], 201, json={"reason": markers["request reason"]})
+        at_sg = sg.call("GET", f"/v1/verification-requests/{request['id']}", issuer)
+        assert at_sg["reason"] == markers["request reason"]  # delivered to SG, kept there too
 
         refs = [created["id"], "released:" + record["document_hash"]]
         assert _unwrappable(sg.data, refs[:1]) and _unwrappable(jp.data, refs[1:]), "the key is wrapped on disk"
