@@ -173,7 +173,8 @@ async def revoke(certificate_id: str, body: RevokeRequest, who: CurrentIssuerOrA
 
 @router.post("/{certificate_id}/erase", summary="Destroy the key (crypto-shredding)")
 async def erase(certificate_id: str, who: CurrentIssuerOrAuthority, registry: RegistryDep) -> DestructionReceiptPublic:
-    """Irreversible: the erasure is recorded on chain, then the data key and salts are destroyed."""
+    """Irreversible: the erasure is recorded on chain, then the data key and salts are destroyed and the
+    key epoch that wrapped them is closed. Answers the signed receipt with `state` `erased`."""
     def work() -> DestructionReceiptPublic:
         receipt = registry.erase(who, certificate_id)
         erasure, _ = registry.erasure(who, certificate_id)
