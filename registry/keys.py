@@ -10,8 +10,8 @@
   (:func:`record_aad`), so a ciphertext cannot be moved to another certificate
   or issuer. Stored form: ``nonce ‖ ciphertext ‖ tag``.
 * Data keys are stored only **wrapped**: AES-256-GCM under a KEK (an epoch KEK,
-  see below) with its own
-  random nonce and AAD ``"coo-kek-wrap/1" ‖ certificate id``. AES key wrap
+  see below) with its own random nonce and AAD ``"coo-kek-wrap/1" ‖ certificate
+  id``. AES key wrap
   (RFC 3394) was the alternative; it takes no associated data, so a wrapped key
   copied onto another certificate's row would unwrap without complaint. GCM
   binds each wrapped key to its certificate and uses the same primitive as the
