@@ -157,6 +157,16 @@ def erase(
         console.print_json(data=_call(client, "POST", f"/v1/certificates/{certificate_id}/erase"))
 
 
+@app.command()
+def erasure(certificate_id: str, node: NodeOpt = "http://127.0.0.1:8000", api_key: KeyOpt = None) -> None:
+    """Show an erasure's state (erasing, erased) and the peer nodes that confirmed destroying the key."""
+    with _client(node, api_key) as client:
+        result = _call(client, "GET", f"/v1/certificates/{certificate_id}/erasure")
+    typer.echo(f"{certificate_id}	{result['state']}	{len(result['acknowledgements'])} peer(s) confirmed")
+    for ack in result["acknowledgements"]:
+        typer.echo(f"  {ack['country']}	{ack['node_account']}	{ack['acknowledged_at']}")
+
+
 # -- customs ---------------------------------------------------------------------------
 
 requests_app = typer.Typer(help="retroactive verification requests", no_args_is_help=True)

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     rpc_timeout_ms: int = Field(default=5000, gt=0, description="longest wait for one JSON-RPC request (no retries)")
     auth_failures_per_minute: int = Field(default=20, gt=0, description="invalid API keys a client may send a minute")
     readiness_timeout_ms: int = Field(default=800, gt=0, description="longest /readyz waits for the chain")
+    sqlite_secure_delete: bool = Field(default=True, description="SQLite overwrites deleted content (defence in "
+                                       "depth; erasure does not rely on it, and the forensic tests turn it off)")
 
     @property
     def base_url(self) -> str:

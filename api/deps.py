@@ -67,6 +67,21 @@ def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+def optional_principal(
+    registry: RegistryDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """The caller if it sent an API key (public endpoints that show more to entitled callers).
+
+    Raises:
+        AuthenticationError: an invalid key (no key at all is fine).
+    """
+    return None if credentials is None else registry.api_keys.authenticate(credentials.credentials)
+
+
+MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
 def require(*roles: Role):  # type: ignore[no-untyped-def]
     """Router/endpoint dependency admitting only *roles*."""
 

@@ -95,13 +95,45 @@ class ReplaceResponse(BaseModel):
 
 
 class DestructionReceiptPublic(BaseModel):
-    """Signed evidence that a certificate's key was destroyed."""
+    """Signed evidence that a certificate's key was destroyed, and how far the erasure got.
+
+    ``erasing``: the key is deleted but its key epoch is not closed yet (a crash
+    interrupted it; the next start finishes it). ``erased``: the epoch is closed.
+    """
 
     certificate_id: str
     document_hash: str
     destroyed_at: str
     node_account: str
     signature: str
+    state: Literal["erasing", "erased"] = "erased"
+
+
+class ErasureAcknowledgementPublic(BaseModel):
+    """A peer node's signed confirmation that it destroyed its copy of the key."""
+
+    node_account: str
+    country: str
+    acknowledged_at: str
+    signature: str
+
+
+class ErasureAcknowledgementIn(BaseModel):
+    """A peer node's signed acknowledgement (``coo-erasure-ack/1``), as it sends it."""
+
+    document_hash: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
+    node_account: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    acknowledged_at: str = Field(min_length=1, max_length=40)
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+
+
+class ErasurePublic(BaseModel):
+    """The erasure of one certificate: its state and the peers that confirmed it."""
+
+    state: Literal["none", "erasing", "erased"]
+    started_at: float | None = None
+    finished_at: float | None = None
+    acknowledgements: list[ErasureAcknowledgementPublic] = []
 
 
 class DeclarationInput(BaseModel):

@@ -35,7 +35,8 @@ from registry.errors import ChainError, ContractRevertError
 from registry.hashing import build_batch
 from registry.merkle import MerkleTree
 from registry.reconcile import Reconciler
-from registry.keys import DataKey, KeyVault, decrypt, encrypt
+from registry.keys import DataKey, decrypt, encrypt
+from registry.vault import KeyVault
 from registry.store import BatchRow, CertificateRow, Store
 from registry.types import hex32
 from registry.worker import Worker

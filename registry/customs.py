@@ -18,8 +18,9 @@ import base64
 import binascii
 import hmac
 import logging
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -40,6 +41,7 @@ from registry.errors import (
     PermissionDenied,
     ValidationError,
 )
+from registry.erasure import checked_acknowledgement, sign_acknowledgement
 from registry.hashing import SealedDocument, build_sealed_document, check_integrity, parse_sealed_record, terms_claim
 from registry.keys import KEK, DataKey
 from registry.ledger import CustomsLedger, RequestState
@@ -55,6 +57,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("coo.customs")
 
 DECLARATION_TAG = b"coo-declaration/1\x00"
+_SEALED_TEXT = "s1:"
+_TEXT_AAD = b"coo-customs-text/1|"
+ACK_RETRY_SECONDS = 5.0
+"""How long to wait before sending erasure acknowledgements again after a peer could not be reached."""
 KEY_TOKEN_PREFIX = "k1."
 """Key tokens: ``k1.`` + base64url(document hash ‖ data key), no padding."""
 
@@ -64,6 +70,9 @@ class Peers(Protocol):
     def fetch_key(self, url: str, api_key: str, document_hash: bytes) -> bytes: ...
 
     def send_reason(self, url: str, api_key: str, request_id: int, reason: str) -> None: ...
+
+    def acknowledge_erasure(self, url: str, api_key: str, document_hash: bytes,
+                            acknowledgement: dict[str, str]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -140,6 +149,7 @@ class CustomsDesk:
         self.records = CustomsRecords(service.store)
         self._kek = kek
         self._peer_key = kek.derive("peer-api-keys")
+        self._ack_retry_at = 0.0
         if peers is None:
             from registry import peers as http_peers
 
@@ -230,7 +240,7 @@ class CustomsDesk:
         document_hash = parse_hex32(sealed.document_hash)
         wanted = self._draws(sealed, terms, draws)
         declaration = declaration_hash(principal.country or "", reference)
-        known = self.records.utilisation_by_declaration(document_hash, declaration)
+        known = self._utilisation(document_hash, declaration)
         if known is not None:
             if known["draws"] == _draw_json(sealed, wanted):
                 return known, False, self._balance(sealed, terms)
@@ -245,15 +255,46 @@ class CustomsDesk:
             if recorded is None:
                 raise self._refusal(error, sealed) from error
             (tx_hash, block), new = recorded, False
+        record_id = str(uuid.uuid4())
         self.records.add_utilisation({
-            "id": str(uuid.uuid4()), "document_hash": document_hash, "declaration_reference": reference,
+            "id": record_id, "document_hash": document_hash,
+            "declaration_reference": self._seal_text(document_hash, f"declaration|{record_id}", reference),
             "declaration_hash": declaration, "declared_on": declared_on.isoformat(),
             "draws": _draw_json(sealed, wanted), "customs": signer.address, "tx_hash": tx_hash, "block_number": block,
         })
         self.service.refresh_index()
-        stored = self.records.utilisation_by_declaration(document_hash, declaration)
+        stored = self._utilisation(document_hash, declaration)
         assert stored is not None
         return stored, new, self._balance(sealed, terms)
+
+    def _seal_text(self, document_hash: bytes, binding: str, text: str | None) -> str | None:
+        """A text about a certificate as kept here (declaration reference, request reason or answer):
+        sealed under the certificate's data key when this node holds it, so erasing the certificate
+        shreds it too; as given otherwise."""
+        held = None if text is None else self.service.vault.key_for_document(document_hash)
+        if text is None or held is None:
+            return text
+        blob = held[1].encrypt(text.encode(), _TEXT_AAD + binding.encode())
+        return _SEALED_TEXT + base64.urlsafe_b64encode(blob).decode()
+
+    def _open_text(self, document_hash: bytes, binding: str, kept: str | None) -> str | None:
+        """Reverse :meth:`_seal_text` ("" once the certificate's key is gone)."""
+        if kept is None or not kept.startswith(_SEALED_TEXT):
+            return kept
+        held = self.service.vault.key_for_document(document_hash)
+        if held is None:
+            return ""
+        blob = base64.urlsafe_b64decode(kept[len(_SEALED_TEXT):])
+        return held[1].decrypt(blob, _TEXT_AAD + binding.encode()).decode()
+
+    def _revealed(self, document_hash: bytes, record: dict[str, Any]) -> dict[str, Any]:
+        """A utilisation record with its declaration reference opened."""
+        reference = self._open_text(document_hash, f"declaration|{record['id']}", record["declaration_reference"])
+        return {**record, "declaration_reference": reference}
+
+    def _utilisation(self, document_hash: bytes, declaration: bytes) -> dict[str, Any] | None:
+        found = self.records.utilisation_by_declaration(document_hash, declaration)
+        return None if found is None else self._revealed(document_hash, found)
 
     def _recorded_draw(self, error: ContractRevertError, document_hash: bytes, root: bytes, declaration: bytes,
                        wanted: Sequence[tuple[int, int]]) -> tuple[str, int] | None:
@@ -298,7 +339,7 @@ class CustomsDesk:
         return {"document_hash": hex32(document_hash), "items": items,
                 "exhausted": all(d >= c for c, d in zip(terms.quantities, used.drawn, strict=True)),
                 "open_verification_requests": used.open_requests,
-                "declarations": self.records.utilisations(document_hash)}
+                "declarations": [self._revealed(document_hash, u) for u in self.records.utilisations(document_hash)]}
 
     def _ensure_terms(self, signer: LocalAccount, sealed: SealedDocument,
                       parent_document: SealedDocument | None = None) -> None:
@@ -403,7 +444,7 @@ class CustomsDesk:
                                                              keccak(reason.encode()))
         except ContractRevertError as error:
             raise self._refusal(error, sealed) from error
-        self.records.set_request_text(request_id, reason=reason)
+        self.records.set_request_text(request_id, reason=self._seal_text(document_hash, f"reason|{request_id}", reason))
         self._deliver_reason(document_hash, proof, request_id, reason)
         self.service.refresh_index()
         return self.request(principal, request_id)
@@ -439,7 +480,8 @@ class CustomsDesk:
         if not hmac.compare_digest(keccak(reason.encode()), found.reason_hash):
             raise ValidationError("reason: this is not the text whose hash the request carries on chain",
                                   [{"loc": "reason", "msg": "does not match the on-chain reason hash"}])
-        self.records.set_request_text(request_id, reason=reason)
+        self.records.set_request_text(request_id,
+                                      reason=self._seal_text(found.document_hash, f"reason|{request_id}", reason))
 
     def answer_request(self, principal: Principal, request_id: int, confirmed: bool,
                        remarks: str | None = None) -> dict[str, Any]:
@@ -459,7 +501,8 @@ class CustomsDesk:
             if error.name == "CustomsRegistryRequestClosed":
                 raise ConflictError(f"verification request {request_id} has already been answered") from error
             raise
-        self.records.set_request_text(request_id, answer=answer)
+        self.records.set_request_text(request_id,
+                                      answer=self._seal_text(found.document_hash, f"answer|{request_id}", answer))
         row = self.service.store.by_document_hash(found.document_hash)
         if not confirmed and row is not None and row.status not in ("revoked", "superseded", "erased"):
             self.service.store.set_status(row.id, "revoked", reason=3)
@@ -507,18 +550,19 @@ class CustomsDesk:
             return _same(mine.issuer, principal.account)
         return principal.role is Role.AUTHORITY and mine.exporting_country == principal.country
 
-    @staticmethod
-    def _present(row: dict[str, Any], mine: CertificateRow | None) -> dict[str, Any]:
+    def _present(self, row: dict[str, Any], mine: CertificateRow | None) -> dict[str, Any]:
         answered = row["answered_at"]
+        digest, request_id = row["document_hash"], row["id"]
         return {
             "id": row["id"], "document_hash": hex32(row["document_hash"]),
             "certificate_id": mine.id if mine else None,
             "certificate_number": mine.certificate_number if mine else None,
             "status": RequestState(row["state"]).slug, "opened_by": row["customs"],
-            "country": row["customs_country"], "reason": row["reason"], "reason_hash": hex32(row["reason_hash"]),
+            "country": row["customs_country"], "reason": self._open_text(digest, f"reason|{request_id}", row["reason"]),
+            "reason_hash": hex32(row["reason_hash"]),
             "opened_at": _iso(row["opened_at"]), "age_seconds": max(0, (answered or _now()) - row["opened_at"]),
             "answered_at": _iso(answered) if answered else None, "answered_by": row["answered_by"],
-            "answer": row["answer"],
+            "answer": self._open_text(digest, f"answer|{request_id}", row["answer"]),
         }
 
     # -- key release and encrypted records -----------------------------------------------
@@ -602,6 +646,50 @@ class CustomsDesk:
             self.keep_key(document_hash, issuer, self._peers.fetch_key(*peer, document_hash))
         return self.open_released(document_hash)
 
+    def acknowledge_erasures(self) -> int:
+        """Send the issuing nodes a signed acknowledgement for each released key destroyed here.
+
+        Unreachable peers are tried again next time. Returns how many were delivered.
+        """
+        sent = 0
+        if time.monotonic() < self._ack_retry_at:
+            return 0
+        for document_hash, issuer in self.service.store.unacknowledged_erasures():
+            peer = self._peer(self.service.chain.issuer_country(issuer) or "")
+            if peer is None:
+                continue
+            try:
+                self._peers.acknowledge_erasure(*peer, document_hash,
+                                                sign_acknowledgement(self.service.node_account, document_hash))
+            except PeerError as error:
+                log.warning("erasure of %s: acknowledgement not delivered (retry in %.0f s): %s",
+                            hex32(document_hash), ACK_RETRY_SECONDS, error)
+                self._ack_retry_at = time.monotonic() + ACK_RETRY_SECONDS
+                continue
+            self.service.store.mark_acknowledged(document_hash)
+            sent += 1
+        return sent
+
+    def receive_acknowledgement(self, principal: Principal, ref: str, given: Mapping[str, Any]) -> None:
+        """Keep a peer node's signed acknowledgement that it destroyed its copy of one of this node's keys.
+
+        Raises:
+            PermissionDenied: not a Customs key.
+            NotFoundError: not a certificate of this node visible to the caller.
+            ConflictError: the certificate is not erased here.
+            ValidationError: a malformed or wrongly signed acknowledgement.
+        """
+        if principal.role is not Role.CUSTOMS or not principal.country:
+            raise PermissionDenied("erasure acknowledgements come from Customs nodes")
+        row = self._local(principal, ref, _hash_or_none(ref))
+        if row is None:
+            raise NotFoundError("certificate", ref)
+        if self.service.store.erasure(row.document_hash) is None:
+            raise ConflictError(f"certificate {row.id} is not erased on this node")
+        ack = checked_acknowledgement(row.document_hash, given)
+        self.service.store.add_acknowledgement(row.document_hash, ack["node_account"], principal.country,
+                                               ack["acknowledged_at"], ack["signature"])
+
     def _peer(self, country: str) -> tuple[str, str] | None:
         """(URL, API key) of *country*'s node, if configured."""
         found = self.records.peer(country)
@@ -611,15 +699,14 @@ class CustomsDesk:
         return url, DataKey(self._peer_key).decrypt(sealed_key, b"coo-peer/1|" + country.encode()).decode()
 
     def keep_key(self, document_hash: bytes, issuer: str, key: bytes) -> None:
-        """Keep a released data key, wrapped under this node's KEK."""
-        self.records.put_released_key(document_hash, issuer, self._kek.wrap(DataKey(key), _released_id(document_hash)))
+        """Keep a released data key, wrapped under this node's current key epoch."""
+        self.service.vault.keep_released(document_hash, issuer, key)
 
     def open_released(self, document_hash: bytes) -> SealedDocument:
         """Open the on-chain ciphertext of *document_hash* with the key released to this node."""
-        held = self.records.released_key(document_hash)
-        if held is None:
+        key = self.service.vault.released_key(document_hash)
+        if key is None:
             raise NotFoundError("released key", hex32(document_hash))
-        key = self._kek.unwrap(held[1], _released_id(document_hash))
         return self.open_on_chain(document_hash, key.unsafe_bytes())
 
     def open_on_chain(self, document_hash: bytes, key: bytes) -> SealedDocument:
@@ -635,7 +722,7 @@ class CustomsDesk:
     def _open(self, published: _Published, document_hash: bytes, key: bytes) -> SealedDocument:
         proof = published.proof(document_hash)
         if self.service.chain.inspect(document_hash, proof).state is DocumentState.ERASED:
-            self.records.forget_released_key(document_hash)
+            self.service.vault.forget_released(document_hash, published.issuer)
             raise KeyDestroyedError(hex32(document_hash))
         record = open_chain_payload(key, published.ciphertexts[document_hash], document_hash, published.issuer)
         certificate, sealed = parse_sealed_record(record, document_hash)
@@ -666,10 +753,6 @@ class CustomsDesk:
         if signer is None:
             raise PermissionDenied("this node holds no signing key for the caller's account")
         return signer
-
-
-def _released_id(document_hash: bytes) -> str:
-    return "released:" + hex32(document_hash)
 
 
 def _hash_or_none(ref: str) -> bytes | None:

@@ -1,4 +1,4 @@
-"""Key vault: per-certificate data keys, wrapped by the node's KEK; crypto-shredding.
+"""Keys and their primitives: the KEK, data keys, record encryption, destruction receipts.
 
 * The **key-encryption key** (:class:`KEK`, 256 bits) comes from ``COO_KEK``
   (hex or base64url) or from a key file created with mode 0600 on first start.
@@ -9,20 +9,19 @@
   96-bit random nonce and AAD = length-prefixed certificate id ‖ issuer
   (:func:`record_aad`), so a ciphertext cannot be moved to another certificate
   or issuer. Stored form: ``nonce ‖ ciphertext ‖ tag``.
-* Data keys are stored only **wrapped**: AES-256-GCM under the KEK with its own
-  random nonce and AAD ``"coo-kek-wrap/1" ‖ certificate id``. AES key wrap
+* Data keys are stored only **wrapped**: AES-256-GCM under a KEK (an epoch KEK,
+  see below) with its own random nonce and AAD ``"coo-kek-wrap/1" ‖ certificate
+  id``. AES key wrap
   (RFC 3394) was the alternative; it takes no associated data, so a wrapped key
   copied onto another certificate's row would unwrap without complaint. GCM
   binds each wrapped key to its certificate and uses the same primitive as the
   records. Random 96-bit nonces keep within NIST's 2^32 messages per key:
-  the KEK wraps once per certificate, a data key encrypts a handful of records.
-* :meth:`KeyVault.destroy_key` deletes the wrapped key and the sealed document
-  in one SQLite transaction (``secure_delete`` overwrites the freed pages, the
-  WAL is truncated) and returns a :class:`DestructionReceipt` signed (EIP-191)
-  by the node's account. Without the key and the salts nobody can read the
-  record or re-link the on-chain hash to a guessed plaintext. The caller
-  records the erasure on chain. Limit: SQLite overwrites its own pages, not
-  the disk's history (SSD remapping, backups); a key left there is still wrapped.
+  a KEK wraps once per certificate, a data key encrypts a handful of records.
+* Data keys are kept by :class:`registry.vault.KeyVault`, wrapped under epoch
+  KEKs (:mod:`registry.epochs`) that erasure retires; the root KEK above wraps
+  the epoch KEKs and derives the node's other secrets. Without the data key and
+  the salts nobody can read a record or re-link the on-chain hash to a guessed
+  plaintext. :class:`DestructionReceipt` is the signed evidence of an erasure.
 """
 
 from __future__ import annotations
@@ -35,24 +34,19 @@ import re
 import secrets
 import stat
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import rfc8785
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eth_account import Account
 from eth_account.messages import encode_defunct
-from eth_account.signers.local import LocalAccount
 from eth_keys.exceptions import BadSignature
 from eth_utils.exceptions import ValidationError as SignatureValidationError
 
-from registry.errors import ConflictError, DecryptionError, KeyDestroyedError, KeyVaultError, NotFoundError
-
-if TYPE_CHECKING:
-    from registry.store import Store
+from registry.errors import DecryptionError, KeyVaultError
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -311,151 +305,17 @@ class DestructionReceipt:
 _SIGNATURE = re.compile(r"^0x[0-9a-fA-F]{130}$")
 
 
-def verify_receipt(receipt: DestructionReceipt) -> bool:
-    """True when ``receipt.signature`` recovers to ``receipt.node_account`` over the receipt body."""
-    if not _SIGNATURE.match(receipt.signature):
+def signed_by(message: bytes, signature: str, account: str) -> bool:
+    """True when *signature* (0x-hex, EIP-191) over *message* recovers to *account* (compared in constant time)."""
+    if not _SIGNATURE.match(signature):
         return False
     try:
-        signer = Account.recover_message(encode_defunct(receipt.body()), signature=bytes.fromhex(receipt.signature[2:]))
+        signer = Account.recover_message(encode_defunct(message), signature=bytes.fromhex(signature[2:]))
     except (ValueError, BadSignature, SignatureValidationError):
         return False
-    return hmac.compare_digest(signer.lower().encode(), receipt.node_account.lower().encode())
+    return hmac.compare_digest(signer.lower().encode(), account.lower().encode())
 
 
-# -- the vault ------------------------------------------------------------------------------
-
-
-class KeyVault:
-    """Per-certificate data keys over the store; the only code that sees them unwrapped.
-
-    Args:
-        store: where wrapped keys, sealed documents and receipts live.
-        kek: the node's key-encryption key.
-    """
-
-    def __init__(self, store: Store, kek: KEK) -> None:
-        self._store = store
-        self._kek = kek
-
-    def __repr__(self) -> str:
-        return f"KeyVault(store={self._store.path!s})"
-
-    def new_wrapped_key(self, certificate_id: str) -> tuple[DataKey, bytes]:
-        """A fresh data key and its wrapped form, for :meth:`registry.store.Store.insert_certificates`.
-
-        Nothing is stored: the caller writes the wrapped key in the same
-        transaction as the certificate, so neither exists without the other.
-        """
-        key = DataKey.generate()
-        return key, self._kek.wrap(key, certificate_id)
-
-    def create_key(self, certificate_id: str, issuer: str) -> DataKey:
-        """Create, wrap and store the data key of an already recorded certificate.
-
-        Raises:
-            NotFoundError: unknown certificate.
-            ConflictError: *issuer* is not the certificate's issuer, it already has a key,
-                or its key was destroyed (an erased certificate is never re-keyed).
-        """
-        row = self._store.certificate(certificate_id)
-        if row.issuer.lower() != issuer.lower():
-            raise ConflictError(f"certificate {certificate_id} belongs to another issuer")
-        key = DataKey.generate()
-        self._store.put_wrapped_key(certificate_id, self._kek.wrap(key, certificate_id))
-        return key
-
-    def data_key(self, certificate_id: str) -> DataKey:
-        """The unwrapped data key of *certificate_id*.
-
-        Raises:
-            KeyDestroyedError: after :meth:`destroy_key`.
-            NotFoundError: the certificate has no key.
-            DecryptionError: the wrapped key fails authentication (wrong KEK, tampering).
-        """
-        wrapped = self._store.wrapped_key(certificate_id)
-        if wrapped is None:
-            if self._store.destruction_receipt(certificate_id) is not None:
-                raise KeyDestroyedError(certificate_id)
-            raise NotFoundError("data key", certificate_id)
-        return self._kek.unwrap(wrapped, certificate_id)
-
-    def export_key(self, certificate_id: str) -> bytes:
-        """The raw data key, for key release to a party entitled to the contents.
-
-        WARNING: an exported key is out of the vault's reach: destroying the key
-        later does not destroy the copy. Release it only to an entitled party.
-
-        Raises:
-            KeyDestroyedError: after :meth:`destroy_key`.
-            NotFoundError: the certificate has no key.
-        """
-        return self.data_key(certificate_id).unsafe_bytes()
-
-    def encrypt_for(self, certificate_id: str, issuer: str, plaintext: bytes) -> bytes:
-        """Encrypt *plaintext* under the certificate's data key, bound to certificate id and issuer.
-
-        Raises:
-            KeyDestroyedError: after :meth:`destroy_key`.
-            NotFoundError: the certificate has no key.
-        """
-        return encrypt(self.data_key(certificate_id), plaintext, certificate_id, issuer)
-
-    def decrypt_for(self, certificate_id: str, issuer: str, ciphertext: bytes) -> bytes:
-        """Decrypt a record of the certificate.
-
-        Raises:
-            KeyDestroyedError: after :meth:`destroy_key`.
-            NotFoundError: the certificate has no key.
-            DecryptionError: wrong certificate or issuer, or tampered ciphertext.
-        """
-        return decrypt(self.data_key(certificate_id), ciphertext, certificate_id, issuer)
-
-    def decrypt_record(self, certificate_id: str, issuer: str) -> bytes:
-        """Decrypt the stored sealed document (certificate and salts) of a certificate.
-
-        Raises:
-            KeyDestroyedError: the key and the document were destroyed.
-            NotFoundError: nothing stored for the certificate.
-            DecryptionError: the document failed authentication.
-        """
-        key = self.data_key(certificate_id)
-        blob = self._store.sealed_record(certificate_id)
-        if blob is None:
-            raise NotFoundError("sealed document", certificate_id)
-        return decrypt(key, blob, certificate_id, issuer)
-
-    def destroy_key(self, certificate_id: str, document_hash: bytes, signer: LocalAccount) -> DestructionReceipt:
-        """Crypto-shred a certificate: delete its data key and sealed document, return a signed receipt.
-
-        WARNING: irreversible. Afterwards nobody, this node included, can read the
-        certificate's contents or salts, on this node or (encrypted mode) on chain.
-        The wrapped key, the sealed document and the receipt change in one
-        transaction. The caller records the erasure on chain.
-
-        Args:
-            certificate_id: the certificate to erase.
-            document_hash: its 32-byte document hash (must match the record).
-            signer: the node's account; it signs the receipt (EIP-191).
-
-        Returns:
-            The signed receipt (also kept in the store).
-
-        Raises:
-            NotFoundError: unknown certificate.
-            ConflictError: *document_hash* is not the certificate's.
-            KeyDestroyedError: the key was already destroyed.
-        """
-        row = self._store.certificate(certificate_id)
-        if not hmac.compare_digest(row.document_hash, document_hash):
-            raise ConflictError(f"0x{document_hash.hex()} is not the document hash of certificate {certificate_id}")
-        unsigned = DestructionReceipt(
-            certificate_id=certificate_id,
-            document_hash="0x" + document_hash.hex(),
-            destroyed_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            node_account=signer.address,
-        )
-        signature = signer.sign_message(encode_defunct(unsigned.body())).signature
-        receipt = replace(unsigned, signature="0x" + bytes(signature).hex())
-        if not self._store.shred(certificate_id, receipt.to_json()):
-            raise KeyDestroyedError(certificate_id)
-        return receipt
+def verify_receipt(receipt: DestructionReceipt) -> bool:
+    """True when ``receipt.signature`` recovers to ``receipt.node_account`` over the receipt body."""
+    return signed_by(receipt.body(), receipt.signature, receipt.node_account)

@@ -61,6 +61,18 @@ def send_reason(url: str, api_key: str, request_id: int, reason: str) -> None:
         raise PeerError(f"the issuing node answered {answer.status_code}: {_detail(answer)}")
 
 
+def acknowledge_erasure(url: str, api_key: str, document_hash: bytes, acknowledgement: dict[str, str]) -> None:
+    """Tell the issuing node at *url* that this node destroyed its copy of the key of *document_hash*.
+
+    Raises:
+        PeerError: the peer could not be reached or refused it.
+    """
+    answer = _request("POST", url, f"/v1/certificates/{hex32(document_hash)}/erasure/acknowledgements", api_key,
+                      json=acknowledgement)
+    if answer.status_code not in (200, 201, 204):
+        raise PeerError(f"the issuing node answered {answer.status_code}: {_detail(answer)}")
+
+
 def _request(method: str, url: str, path: str, api_key: str, **kwargs: Any) -> httpx.Response:
     """One authenticated call to the peer at *url*; unreachable becomes :class:`PeerError`."""
     try:
@@ -77,4 +89,4 @@ def _detail(answer: httpx.Response) -> str:
         return answer.reason_phrase
 
 
-__all__ = ["fetch_key", "send_reason"]
+__all__ = ["acknowledge_erasure", "fetch_key", "send_reason"]

@@ -21,6 +21,7 @@ from typing import Any
 from registry.chain import ChainEvent, DocumentState, DocumentView, certificate_key
 from registry.ledger import RequestState, Utilisation
 from registry.merkle import process_proof
+from registry.store import shred_released
 
 PROJECTED_TABLES = ("chain_events", "onchain_batches", "onchain_documents", "onchain_issuers", "onchain_standing",
                     "onchain_ledgers", "onchain_drawn", "onchain_requests", "onchain_customs", "sync_state")
@@ -49,8 +50,9 @@ def apply(conn: sqlite3.Connection, event: ChainEvent, block_time: int) -> None:
             " replacement_root = COALESCE(excluded.replacement_root, replacement_root)",
             (root, document, int(state), reason, block_time, a["by"], a.get("replacement"), a.get("replacementRoot")))
         if state is DocumentState.ERASED:  # crypto-shredding reaches keys this root's issuer released to this node
-            conn.execute("DELETE FROM released_keys WHERE document_hash = ? AND lower(issuer) ="
-                         " (SELECT issuer FROM onchain_batches WHERE root = ?)", (document, root))
+            issuer = conn.execute("SELECT issuer FROM onchain_batches WHERE root = ?", (root,)).fetchone()
+            if issuer is not None:
+                shred_released(conn, document, issuer[0])  # the key vault then closes the key epoch
     elif name == "BatchRevoked":
         conn.execute("UPDATE onchain_batches SET state = ?, reason = ? WHERE root = ? AND state = 0",
                      (int(DocumentState.REVOKED), int(a["reason"]), a["root"]))

@@ -24,7 +24,8 @@ from registry.chain import ChainClient, Deployment
 from registry.customs import CustomsDesk
 from registry.errors import ChainError
 from registry.indexer import ChainIndexer, Follower
-from registry.keys import KeyVault, load_or_create_kek
+from registry.keys import load_or_create_kek
+from registry.vault import KeyVault, Shredder
 from registry.nodes import NodeProcess
 from registry.service import RegistryService
 from registry.store import Store
@@ -48,6 +49,7 @@ class NodeConfig:
     kek: str | None = None
     rpc_timeout: float = 5.0
     batch: BatchPolicy = field(default_factory=BatchPolicy)
+    sqlite_secure_delete: bool = True
 
 
 @dataclass
@@ -61,11 +63,13 @@ class Node:
     admin_key_path: Path | None
     vc_issuer: VcIssuer | None = None
     customs: CustomsDesk | None = None
+    shredder: Shredder | None = None
 
     @property
     def workers(self) -> tuple[Worker, ...]:
-        """The node's background workers: the anchoring worker and the block follower."""
-        return (self.service.anchorer, self.service.follower)
+        """The node's background workers: the anchoring worker, the block follower and the shredder."""
+        own: tuple[Worker, ...] = (self.service.anchorer, self.service.follower)
+        return own + ((self.shredder,) if self.shredder is not None else ())
 
     def paused(self) -> AbstractContextManager[None]:
         """Stop every background worker for the duration of a ``with`` block, then restart them.
@@ -97,7 +101,8 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
         ChainUnavailableError: the chain cannot be reached or started.
     """
     data = config.data_dir
-    data.mkdir(parents=True, exist_ok=True)
+    data.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data.chmod(0o700)
     kek = load_or_create_kek(data / "kek", config.kek)
     node_account = load_or_create_account(data / "node-account.json", kek.derive("node-account"))
     anvil = None
@@ -113,7 +118,7 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
         if anvil is not None:
             anvil.stop()
         raise
-    store = Store(data / "registry.db")
+    store = Store(data / "registry.db", secure_delete=config.sqlite_secure_delete)
     vault = KeyVault(store, kek)
     accounts = AccountBook(data / "accounts", kek.derive("accounts"))
     api_keys = ApiKeys(store)
@@ -127,7 +132,11 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
         follower.start()
     host = config.base_url.split("://", 1)[-1].split("/", 1)[0]
     vc_issuer = VcIssuer(data, kek, did_web(host), config.base_url)
-    return Node(config, service, deployment, anvil, admin_key_path, vc_issuer, CustomsDesk(service, kek))
+    desk = CustomsDesk(service, kek)
+    shredder = Shredder(vault, after=desk.acknowledge_erasures)
+    if start_worker:
+        shredder.start()
+    return Node(config, service, deployment, anvil, admin_key_path, vc_issuer, desk, shredder)
 
 
 def _deploy_or_attach(chain: ChainClient, node_account: LocalAccount, config: NodeConfig,

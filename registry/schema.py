@@ -14,11 +14,11 @@ refused rather than guessed at.
 Migrations are never edited once released: a change to the schema is a new
 entry at the end of :data:`MIGRATIONS`.
 
-Tables (version 4):
+Tables (version 4, then 8):
 
 * ``certificates`` — one row per accepted certificate; ``UNIQUE(issuer,
-  certificate_number)`` and ``UNIQUE(document_hash)``; ``fingerprint`` is the
-  SHA-256 of the canonical request body (idempotency). Anchoring facts (root,
+  certificate_number)`` and ``UNIQUE(document_hash)``; ``fingerprint`` identifies
+  the request body (idempotency; keyed since version 8). Anchoring facts (root,
   tx, block, time) live once per batch in ``batches``, reached by ``batch_id``.
 * ``sealed_documents`` / ``wrapped_keys`` — ciphertext of the sealed document
   (with its salts) and the KEK-wrapped data key; both deleted on erasure.
@@ -27,12 +27,21 @@ Tables (version 4):
 * ``batches`` — ``sending`` → ``sent`` → ``anchored``, or ``failed`` (released).
 * ``chain_events`` + ``sync_state`` — the event index and the last indexed block;
   ``onchain_*`` — state projected from the events (:mod:`registry.projection`).
-* ``destruction_receipts``, ``audit_log`` (signed verification receipts), ``api_keys``.
+* ``destruction_receipts``, ``audit_log`` (key releases), ``api_keys``.
+
+Version 8 (erasure that holds): ``certificates.certificate_number`` holds a keyed
+tag of the number once the key vault is attached, ``number_sealed`` the number
+under the data key, and ``fingerprint`` an HMAC under the data key;
+``verification_receipts`` keep the signed receipt in clear and the report only
+sealed under the data key; ``erasures`` (``erasing`` → ``erased``) and
+``erasure_acknowledgements`` (peers that destroyed their copy of a key);
+``replaces`` names the replaced certificate by id, not by number.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -202,6 +211,32 @@ MIGRATIONS: tuple[Migration, ...] = (
                                                "onchain_drawn", "onchain_requests", "onchain_customs",
                                                "sync_state")),
     )),
+    Migration(9, "erasure that holds: sealed numbers, verification receipts with sealed contents, erasures", (
+        "ALTER TABLE certificates ADD COLUMN number_sealed BLOB",
+        """UPDATE certificates SET replaces = COALESCE((SELECT o.id FROM certificates o WHERE o.issuer = certificates.issuer
+            AND o.certificate_number = certificates.replaces AND o.id <> certificates.id ORDER BY o.copy DESC LIMIT 1),
+            replaces) WHERE replaces IS NOT NULL""",
+        "UPDATE certificates SET certificate_number = 'erased:' || id, fingerprint = x'' WHERE status = 'erased'",
+        """CREATE TABLE verification_receipts (
+            id TEXT PRIMARY KEY, document_hash BLOB, issuer TEXT, importing_country TEXT, verdict TEXT NOT NULL,
+            report_hash TEXT NOT NULL, checked_at TEXT NOT NULL, chain_head INTEGER, node_account TEXT NOT NULL,
+            signature TEXT NOT NULL, contents BLOB, created_at REAL NOT NULL)""",
+        "CREATE INDEX verification_receipts_document ON verification_receipts (document_hash)",
+        """INSERT INTO verification_receipts (id, document_hash, issuer, importing_country, verdict, report_hash,
+            checked_at, chain_head, node_account, signature, contents, created_at)
+            SELECT id, NULL, json_extract(receipt, '$.report.issuer'), NULL, json_extract(receipt, '$.report.verdict'),
+                   json_extract(receipt, '$.receipt.report_hash'), json_extract(receipt, '$.receipt.checked_at'),
+                   json_extract(receipt, '$.receipt.chain_head'), json_extract(receipt, '$.receipt.node_account'),
+                   json_extract(receipt, '$.receipt.signature'), NULL, created_at
+            FROM audit_log WHERE json_extract(receipt, '$.receipt.report_hash') IS NOT NULL""",
+        "DELETE FROM audit_log WHERE json_extract(receipt, '$.receipt.report_hash') IS NOT NULL",
+        """CREATE TABLE erasures (
+            document_hash BLOB PRIMARY KEY, certificate_id TEXT, role TEXT NOT NULL, state TEXT NOT NULL,
+            started_at REAL NOT NULL, finished_at REAL, issuer TEXT, acknowledged INTEGER NOT NULL DEFAULT 0)""",
+        """CREATE TABLE erasure_acknowledgements (
+            document_hash BLOB NOT NULL, node_account TEXT NOT NULL, country TEXT NOT NULL, acknowledged_at TEXT NOT NULL,
+            signature TEXT NOT NULL, received_at REAL NOT NULL, PRIMARY KEY (document_hash, node_account))""",
+    )),
 )
 """Every migration, in order; ``MIGRATIONS[i].version == i + 1``."""
 
@@ -265,15 +300,18 @@ class Database:
 
     Every connection runs with ``journal_mode=WAL``, ``synchronous=NORMAL``,
     ``foreign_keys=ON`` and ``secure_delete=ON`` (deleted content is overwritten
-    with zeros, which crypto-shredding relies on).
+    with zeros: defence in depth only; erasure does not rely on it, and tests
+    switch it off to prove that). The file and its WAL are 0600.
 
     Raises:
         StoreError: the file cannot be opened, WAL is unavailable, or migration failed.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, secure_delete: bool = True) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._secure_delete = secure_delete
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _private(path)
         self._lock = threading.Lock()
         self._connections: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
         self._closed = False
@@ -300,7 +338,8 @@ class Database:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            for pragma in ("synchronous=NORMAL", "foreign_keys=ON", "secure_delete=ON"):
+            secure = "ON" if self._secure_delete else "OFF"
+            for pragma in ("synchronous=NORMAL", "foreign_keys=ON", f"secure_delete={secure}"):
                 conn.execute(f"PRAGMA {pragma}")
         except sqlite3.Error as error:
             raise StoreError(f"cannot open the store at {self.path}: {error}") from error
@@ -365,10 +404,33 @@ class Database:
                 conn.close()
             self._connections.clear()
 
-    def _truncate_wal(self) -> bool:
-        """Checkpoint and empty the WAL so erased pages leave no copy there; False if readers blocked it."""
-        busy = self._query("PRAGMA wal_checkpoint(TRUNCATE)")[0][0]
+    def try_truncate_wal(self) -> bool:
+        """Try, without waiting, to checkpoint and empty the WAL; False if another reader or writer blocked it.
+
+        Only housekeeping: erasure does not rely on it (see :mod:`registry.epochs`).
+        """
+        conn = self._connection()
+        try:
+            conn.execute("PRAGMA busy_timeout = 0")
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.Error:
+            return False
+        finally:
+            conn.execute("PRAGMA busy_timeout = 30000")
         return not busy
+
+
+def _private(path: Path) -> None:
+    """Create the database file 0600 (SQLite gives its -wal and -shm files the same mode), or tighten it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm", "-journal"):
+        sibling = path.with_name(path.name + suffix)
+        if sibling.exists():
+            os.chmod(sibling, 0o600)
 
 
 # -- row types ---------------------------------------------------------------------------
@@ -473,6 +535,9 @@ class NewCertificate:
     replaces: str | None = None
     copy: int = 0
     """0 for an original; n for the n-th certified true copy (same issuer and number)."""
+    number_sealed: bytes | None = None
+    """The certificate number encrypted under the data key; when given, the store keeps only
+    this and a keyed tag of the number (never the number itself)."""
 
 
 class PendingGroup(NamedTuple):

@@ -44,10 +44,11 @@ from registry.hashing import (
     sealed_record,
 )
 from registry.terms import Terms, terms_for
-from registry.keys import DestructionReceipt, KeyVault, encrypt
+from registry.keys import DestructionReceipt, encrypt
+from registry.vault import KeyVault
 from registry.reasons import RevocationReason
 from registry.report import VerificationReport
-from registry.store import CertificateRow, NewCertificate, Store
+from registry.store import CertificateRow, Erasure, NewCertificate, ReceiptRecord, Store
 from registry.types import hex32, parse_hex32
 from registry.verify import Declaration, NodeFacts, Verifier
 
@@ -107,6 +108,22 @@ class RegistryService:
         self._check_standing(issuer)
         if mode not in MODES:
             raise ConflictError(f"unknown mode {mode!r}; use hash-only or encrypted")
+        with self.vault.wrapping():
+            rows = self._accept(principal, issuer, payloads, mode, replaces, parent, parent_items)
+        self.anchorer.wake()
+        by_number = {r.certificate_number: r for r in rows}
+        out = []
+        for payload in payloads:
+            number = str(payload.get("certificate_number"))
+            row = by_number.get(number) or self.store.by_number(issuer, number)
+            assert row is not None
+            out.append(row)
+        return out
+
+    def _accept(self, principal: Principal, issuer: str, payloads: Sequence[Mapping[str, Any]], mode: str,
+                replaces: str | None, parent: bytes | None,
+                parent_items: Sequence[int] | None) -> list[CertificateRow]:
+        """Validate and store (inside :meth:`KeyVault.wrapping`); the rows written."""
         items: list[NewCertificate] = []
         seen: set[str] = set()
         for index, payload in enumerate(payloads):
@@ -123,37 +140,35 @@ class RegistryService:
                 raise ConflictError(f"{where}certificate number {certificate.certificate_number} appears twice in the batch")
             seen.add(certificate.certificate_number)
             body = certificate.to_json()
-            fingerprint = hashlib.sha256(_canonical(body)).digest()
             existing = self.store.by_number(issuer, certificate.certificate_number)
             if existing is not None:
-                if existing.fingerprint != fingerprint:
+                if not self.vault.same_body(existing.id, existing.fingerprint, _canonical(body)):
                     raise ConflictError(f"{where}certificate number {certificate.certificate_number} is already "
                                         "registered by this issuer with different contents")
                 continue
-            items.append(self._prepare(issuer, body, fingerprint, mode, replaces, parent, parent_items=parent_items))
-        rows = self.store.insert_certificates(items) if items else []
-        self.anchorer.wake()
-        by_number = {r.certificate_number: r for r in rows}
-        out = []
-        for payload in payloads:
-            number = str(payload.get("certificate_number"))
-            row = by_number.get(number) or self.store.by_number(issuer, number)
-            assert row is not None
-            out.append(row)
-        return out
+            items.append(self._prepare(issuer, body, mode, replaces, parent, parent_items=parent_items))
+        return self.store.insert_certificates(items) if items else []
 
-    def _prepare(self, issuer: str, body: dict[str, Any], fingerprint: bytes, mode: str,
+    def _prepare(self, issuer: str, body: dict[str, Any], mode: str,
                  replaces: str | None, parent: bytes | None = None, copy: int = 0,
                  parent_items: Sequence[int] | None = None) -> NewCertificate:
+        """Seal and encrypt one certificate (call inside :meth:`KeyVault.wrapping`).
+
+        The fingerprint is an HMAC of the canonical body under the new data key and the
+        number is kept sealed under it, so erasing the key leaves neither to confirm a guess.
+        """
         sealed: Sealed = seal(body, terms_for(body, parent, parent_items))
         certificate_id = str(uuid.uuid4())
         key, wrapped = self.vault.new_wrapped_key(certificate_id)
         record = sealed_record(body, sealed)
+        number = body["certificate_number"]
         return NewCertificate(
-            id=certificate_id, issuer=issuer, certificate_number=body["certificate_number"], fingerprint=fingerprint,
+            id=certificate_id, issuer=issuer, certificate_number=number,
+            fingerprint=KeyVault.fingerprint(key, _canonical(body)),
             document_hash=sealed.document_hash, mode=mode, exporting_country=body["exporting_country"],
             importing_country=body["importing_country"], sealed_record=encrypt(key, record, certificate_id, issuer),
             wrapped_key=wrapped, replaces=replaces, copy=copy,
+            number_sealed=KeyVault.seal_number(key, certificate_id, issuer, number),
         )
 
     def certificate(self, principal: Principal, certificate_id: str) -> CertificateRow:
@@ -210,7 +225,7 @@ class RegistryService:
                 mode: str = "hash-only") -> tuple[CertificateRow, CertificateRow]:
         """Register a replacement, anchor it now, and mark the old certificate superseded."""
         old, signer = self._changeable(principal, certificate_id)
-        new = self.register(principal, [payload], mode, replaces=old.certificate_number)[0]
+        new = self.register(principal, [payload], mode, replaces=old.id)[0]
         if new.id == old.id:
             raise ConflictError("the replacement must differ from the certificate it replaces")
         return self._supersede_now(old, signer, new, "replacement")
@@ -236,11 +251,12 @@ class RegistryService:
         old_terms = sealed.terms.unpack()[0] if sealed.terms is not None else None
         parent = old_terms.parent if old_terms is not None and old_terms.has_parent else None
         parent_items = old_terms.parent_items if old_terms is not None and parent is not None else None
-        fingerprint = hashlib.sha256(_canonical(copy_body)).digest()
-        item = self._prepare(old.issuer, copy_body, fingerprint, old.mode, old.certificate_number, parent,
-                             copy=self.store.copies_of(old.issuer, old.certificate_number) + 1,
-                             parent_items=parent_items)
-        return self._supersede_now(old, signer, self.store.insert_certificates([item])[0], "certified true copy")
+        with self.vault.wrapping():
+            item = self._prepare(old.issuer, copy_body, old.mode, old.id, parent,
+                                 copy=self.store.copies_of(old.issuer, old.certificate_number) + 1,
+                                 parent_items=parent_items)
+            copy = self.store.insert_certificates([item])[0]
+        return self._supersede_now(old, signer, copy, "certified true copy")
 
     def _supersede_now(self, old: CertificateRow, signer: LocalAccount, new: CertificateRow,
                        what: str) -> tuple[CertificateRow, CertificateRow]:
@@ -257,9 +273,10 @@ class RegistryService:
         return self.store.certificate(old.id), new
 
     def erase(self, principal: Principal, certificate_id: str) -> DestructionReceipt:
-        """Crypto-shred a certificate: record the erasure on chain, then destroy its key.
+        """Crypto-shred a certificate: record the erasure on chain, then destroy its key and close the epoch.
 
-        WARNING: irreversible.
+        WARNING: irreversible. When this returns the erasure is ``erased``
+        (:meth:`erasure`); a crash in between leaves it ``erasing`` until the next start.
         """
         row, signer = self._changeable(principal, certificate_id, allow_final=True)
         try:
@@ -270,6 +287,15 @@ class RegistryService:
         receipt = self.vault.destroy_key(row.id, row.document_hash, self.node_account)
         self.refresh_index()
         return receipt
+
+    def erasure(self, principal: Principal, certificate_id: str) -> tuple[Erasure | None, list[dict[str, str]]]:
+        """The erasure state of a certificate and the peers that confirmed destroying their copy of its key.
+
+        Raises:
+            NotFoundError: unknown, or not visible to the caller.
+        """
+        row = self.certificate(principal, certificate_id)
+        return self.store.erasure(row.document_hash), self.store.acknowledgements(row.document_hash)
 
     def _changeable(self, principal: Principal, certificate_id: str,
                     allow_final: bool = False) -> tuple[CertificateRow, LocalAccount]:
@@ -331,16 +357,31 @@ class RegistryService:
         report = self.verifier.verify_hash(document_hash, list(proof) if proof else None, facts)
         return report, self._receipt(report)
 
-    def verify_number(self, issuer: str, certificate_number: str) -> tuple[VerificationReport, VerificationReceipt]:
+    def verify_number(self, issuer: str, certificate_number: str,
+                      principal: Principal | None = None) -> tuple[VerificationReport, VerificationReceipt]:
         """Look a certificate up by (issuer, certificate number), unique only per issuer, and verify it.
 
-        Raises:
-            NotFoundError: this node holds no such certificate.
+        Contents only for its issuer and the importing country's Customs. Anyone else gets
+        the verdict and the checks' outcomes, no field value, no document hash, and the same
+        shape for a number this node does not hold (``INVALID``, not a 404).
         """
         row = self.store.by_number(_checksum(issuer), certificate_number)  # issuers are stored checksummed
+        if row is not None and principal is not None and _entitled(principal, row.issuer, row.importing_country):
+            return self.verify_token(row.id)
         if row is None:
-            raise NotFoundError("certificate", f"{certificate_number} of issuer {issuer}")
-        return self.verify_token(row.id)
+            probe = hashlib.sha256(b"coo-unknown-number/1|" + issuer.lower().encode() + b"|" +
+                                   certificate_number.encode()).digest()
+            report = self.verifier.verify_hash(probe, None, NodeFacts())
+        else:
+            report = self.verifier.verify_hash(row.document_hash, _proof(row), self._facts(row))
+        return self._status_only(report)
+
+    def _status_only(self, report: VerificationReport) -> tuple[VerificationReport, VerificationReceipt]:
+        """The verdict and the outcome of each check, nothing that names or describes the certificate."""
+        checks = [c.model_copy(update={"details": {}}) for c in report.checks]
+        bare = report.model_copy(update={"checks": checks, "document_hash": None, "certificate_number": None,
+                                         "exporting_country": None, "disclosed": None, "issuer": None})
+        return bare, self._receipt(bare)
 
     def verify_token(self, token: str) -> tuple[VerificationReport, VerificationReceipt]:
         """Verification behind a QR code: full contents while the key exists, status after."""
@@ -366,6 +407,10 @@ class RegistryService:
         return NodeFacts(key_exists=self.store.wrapped_key(row.id) is not None)
 
     def _receipt(self, report: VerificationReport) -> VerificationReceipt:
+        """Sign a receipt and file it: the report itself only sealed under the certificate's data key.
+
+        With no key on this node for the document, the contents are not kept at all.
+        """
         body = report.model_dump(mode="json")
         report_hash = "0x" + hashlib.sha256(_canonical(body)).hexdigest()
         receipt_id = str(uuid.uuid4())
@@ -374,8 +419,43 @@ class RegistryService:
         signature = self.node_account.sign_message(encode_defunct(message)).signature
         receipt = VerificationReceipt(receipt_id, report_hash, checked_at, report.chain_head,
                                       self.node_account.address, "0x" + bytes(signature).hex())
-        self.store.append_audit(receipt_id, {"receipt": receipt.__dict__, "report": body})
+        digest = parse_hex32(report.document_hash) if report.document_hash else None
+        row = self.store.by_document_hash(digest) if digest else None
+        held = self.vault.key_for_document(digest) if digest else None
+        contents = held[1].encrypt(_canonical(body), _receipt_aad(receipt_id)) if held else None
+        importing = (report.disclosed or {}).get("importing_country") or (row.importing_country if row else None)
+        self.store.add_receipt(ReceiptRecord(
+            id=receipt_id, document_hash=digest, issuer=report.issuer or (row.issuer if row else None),
+            importing_country=importing, verdict=report.verdict.value, report_hash=report_hash,
+            checked_at=checked_at, chain_head=report.chain_head, node_account=receipt.node_account,
+            signature=receipt.signature, contents=contents))
         return receipt
+
+    def verification_receipt(self, principal: Principal, receipt_id: str) -> dict[str, Any]:
+        """A receipt from the audit log, for the certificate's issuer or the importing country's Customs.
+
+        The report comes with it while the certificate's key exists on this node; after
+        erasure only the receipt, the verdict and ``"contents": "erased"``.
+
+        Raises:
+            NotFoundError: unknown, or not the caller's (no existence oracle).
+        """
+        record = self.store.receipt(receipt_id)
+        if not _entitled(principal, record.issuer, record.importing_country):
+            raise NotFoundError("verification receipt", receipt_id)
+        receipt = {"receipt_id": record.id, "report_hash": record.report_hash, "checked_at": record.checked_at,
+                   "chain_head": record.chain_head, "node_account": record.node_account,
+                   "signature": record.signature}
+        report, state = None, "not kept"
+        if record.contents is not None and record.document_hash is not None:
+            held = self.vault.key_for_document(record.document_hash)
+            if held is None:
+                state = "erased"
+            else:
+                report, state = json.loads(held[1].decrypt(record.contents, _receipt_aad(record.id))), "available"
+        elif record.document_hash is not None and self.store.erasure(record.document_hash) is not None:
+            state = "erased"
+        return {"receipt": receipt, "verdict": record.verdict, "contents": state, "report": report}
 
     # -- governance ----------------------------------------------------------------------
 
@@ -482,6 +562,17 @@ def _checksum(address: str) -> str:
         return str(to_checksum_address(address))
     except ValueError:
         return address
+
+
+def _receipt_aad(receipt_id: str) -> bytes:
+    return b"coo-receipt/1|" + receipt_id.encode()
+
+
+def _entitled(principal: Principal, issuer: str | None, importing_country: str | None) -> bool:
+    """The certificate's issuing body, or Customs of its importing country."""
+    return ((principal.role is Role.ISSUER and _same(principal.account, issuer))
+            or (principal.role is Role.CUSTOMS and importing_country is not None
+                and principal.country == importing_country))
 
 
 def _same(a: str | None, b: str | None) -> bool:

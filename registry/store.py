@@ -12,8 +12,9 @@ WAL lets readers run beside the single writer, and writers serialise on
 ``BEGIN IMMEDIATE``.
 
 Every multi-row write happens in one transaction (:meth:`Store.transaction`), so
-a crash never leaves a half-written record. ``secure_delete`` is on: deleted
-keys and ciphertext are overwritten, and erasures truncate the WAL.
+a crash never leaves a half-written record. Erasure does not rely on SQLite
+forgetting deleted rows (``secure_delete``, WAL truncation): see
+:mod:`registry.vault` for why what it keeps is unreadable.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import hmac
 import json
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any, Protocol
 
 from registry.apikeys import Principal, Role, StoredKey
 from registry.errors import ConflictError, NotFoundError
@@ -32,10 +35,66 @@ from registry.schema import (
     NewCertificate, PendingGroup, batch_row, certificate_row,
 )
 
-__all__ = ["MIGRATIONS", "BatchRow", "Database", "CertificateRow", "ClaimedBatch", "IndexedEvent", "NewCertificate",
-           "PendingGroup", "Store"]
+__all__ = ["MIGRATIONS", "BatchRow", "Database", "CertificateRow", "ClaimedBatch", "Erasure", "IndexedEvent",
+           "NewCertificate", "NumberSealer", "PendingGroup", "ReceiptRecord", "Store"]
 
-_SELECT_CERT = f"SELECT {CERTIFICATE_COLUMNS} FROM certificates"
+_SELECT_CERT = f"SELECT {CERTIFICATE_COLUMNS}, number_sealed FROM certificates"
+
+
+class NumberSealer(Protocol):
+    """What keeps certificate numbers out of the database in clear (the key vault).
+
+    The ``certificate_number`` column then holds a keyed tag of (issuer, number),
+    and ``number_sealed`` the number encrypted under the certificate's data key.
+    """
+
+    def number_tag(self, issuer: str, number: str) -> str:
+        """The lookup tag of (issuer, number) under the current epoch."""
+
+    def reveal_number(self, certificate_id: str, issuer: str, sealed: bytes) -> str:
+        """The certificate number, decrypted ("" when the key is gone)."""
+
+
+@dataclass(frozen=True)
+class ReceiptRecord:
+    """One verification receipt in the audit log; ``contents`` is the report sealed under the data key."""
+
+    id: str
+    document_hash: bytes | None
+    issuer: str | None
+    importing_country: str | None
+    verdict: str
+    report_hash: str
+    checked_at: str
+    chain_head: int | None
+    node_account: str
+    signature: str
+    contents: bytes | None
+
+
+class ErasureState(StrEnum):
+    """Where an erasure stands on this node."""
+
+    ERASING = "erasing"
+    """The key is deleted; the key epoch that wrapped it is not closed yet."""
+    ERASED = "erased"
+    """The epoch is closed: nothing on disk opens the certificate any more."""
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """The erasure of one certificate on this node: ``erasing`` until its key epoch is closed, then ``erased``."""
+
+    document_hash: bytes
+    certificate_id: str | None
+    role: str
+    state: ErasureState
+    started_at: float
+    finished_at: float | None
+
+
+_RECEIPT_COLUMNS = ", ".join(ReceiptRecord.__dataclass_fields__)
+_ERASURE_COLUMNS = ", ".join(Erasure.__dataclass_fields__)
 
 
 class Store(Database):
@@ -45,12 +104,35 @@ class Store(Database):
         StoreError: the file cannot be opened, WAL is unavailable, or migration failed.
     """
 
+    _sealer: NumberSealer | None = None
+
+    def attach_sealer(self, sealer: NumberSealer) -> None:
+        """From now on keep certificate numbers only sealed and tagged by *sealer* (the key vault)."""
+        self._sealer = sealer
+
+    def _number_key(self, issuer: str, certificate_number: str) -> str:
+        return certificate_number if self._sealer is None else self._sealer.number_tag(issuer, certificate_number)
+
+    def _row(self, row: sqlite3.Row | None) -> CertificateRow | None:
+        """A certificate row with its number revealed (sealed numbers are decrypted; erased ones are "")."""
+        if row is None:
+            return None
+        data = dict(row)
+        sealed = data.pop("number_sealed", None)
+        found = certificate_row(data)  # type: ignore[arg-type]
+        assert found is not None
+        if sealed is not None and self._sealer is not None:
+            return replace(found, certificate_number=self._sealer.reveal_number(found.id, found.issuer, bytes(sealed)))
+        if found.status == "erased":
+            return replace(found, certificate_number="")
+        return found
+
     # -- certificates ------------------------------------------------------------------
 
     def copies_of(self, issuer: str, certificate_number: str) -> int:
         """How many certified true copies (issuer, number) has."""
         rows = self._query("SELECT MAX(copy) FROM certificates WHERE issuer = ? AND certificate_number = ?",
-                           (issuer, certificate_number))
+                           (issuer, self._number_key(issuer, certificate_number)))
         return int(rows[0][0] or 0)
 
     def insert_certificate(self, item: NewCertificate) -> CertificateRow:
@@ -78,9 +160,12 @@ class Store(Database):
         out: list[CertificateRow] = []
         with self.transaction() as conn:
             for item in items:
-                existing = certificate_row(conn.execute(
+                number = item.certificate_number
+                if item.number_sealed is not None:
+                    number = self._number_key(item.issuer, item.certificate_number)
+                existing = self._row(conn.execute(
                     f"{_SELECT_CERT} WHERE issuer = ? AND certificate_number = ? AND copy = ?",
-                    (item.issuer, item.certificate_number, item.copy)).fetchone())
+                    (item.issuer, number, item.copy)).fetchone())
                 if existing is not None:
                     if not hmac.compare_digest(existing.fingerprint, item.fingerprint):
                         raise ConflictError(
@@ -92,10 +177,11 @@ class Store(Database):
                     raise ConflictError(f"document hash 0x{item.document_hash.hex()} is already registered")
                 conn.execute(
                     "INSERT INTO certificates (id, issuer, certificate_number, fingerprint, document_hash, mode, status,"
-                    " exporting_country, importing_country, replaces, created_at, updated_at, copy)"
-                    " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
-                    (item.id, item.issuer, item.certificate_number, item.fingerprint, item.document_hash, item.mode,
-                     item.exporting_country, item.importing_country, item.replaces, now, now, item.copy))
+                    " exporting_country, importing_country, replaces, created_at, updated_at, copy, number_sealed)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
+                    (item.id, item.issuer, number, item.fingerprint, item.document_hash, item.mode,
+                     item.exporting_country, item.importing_country, item.replaces, now, now, item.copy,
+                     item.number_sealed))
                 if item.sealed_record is not None:
                     conn.execute("INSERT INTO sealed_documents (certificate_id, ciphertext) VALUES (?, ?)",
                                  (item.id, item.sealed_record))
@@ -104,7 +190,7 @@ class Store(Database):
                                  (item.id, item.wrapped_key, now))
                 conn.execute("INSERT INTO outbox (certificate_id, issuer, mode, enqueued_at) VALUES (?, ?, ?, ?)",
                              (item.id, item.issuer, item.mode, now))
-                row = certificate_row(conn.execute(f"{_SELECT_CERT} WHERE id = ?", (item.id,)).fetchone())
+                row = self._row(conn.execute(f"{_SELECT_CERT} WHERE id = ?", (item.id,)).fetchone())
                 assert row is not None
                 out.append(row)
         return out
@@ -116,7 +202,7 @@ class Store(Database):
             NotFoundError: if there is none.
         """
         rows = self._query(f"{_SELECT_CERT} WHERE id = ?", (certificate_id,))
-        row = certificate_row(rows[0] if rows else None)
+        row = self._row(rows[0] if rows else None)
         if row is None:
             raise NotFoundError("certificate", certificate_id)
         return row
@@ -124,7 +210,7 @@ class Store(Database):
     def by_document_hash(self, document_hash: bytes) -> CertificateRow | None:
         """The certificate with *document_hash*, or None if this node did not register it."""
         rows = self._query(f"{_SELECT_CERT} WHERE document_hash = ?", (document_hash,))
-        return certificate_row(rows[0]) if rows else None
+        return self._row(rows[0]) if rows else None
 
     def by_number(self, issuer: str, certificate_number: str) -> CertificateRow | None:
         """The certificate of (issuer, certificate number), or None (numbers are unique per issuer only).
@@ -132,8 +218,8 @@ class Store(Database):
         After a certified true copy, the number names the latest copy.
         """
         rows = self._query(f"{_SELECT_CERT} WHERE issuer = ? AND certificate_number = ? ORDER BY copy DESC LIMIT 1",
-                           (issuer, certificate_number))
-        return certificate_row(rows[0]) if rows else None
+                           (issuer, self._number_key(issuer, certificate_number)))
+        return self._row(rows[0]) if rows else None
 
     def set_status(self, certificate_id: str, status: str, *, reason: int | None = None,
                    replaced_by: str | None = None) -> None:
@@ -207,8 +293,9 @@ class Store(Database):
         """Delete the wrapped key and sealed document, keep *receipt*, mark ``erased``: one transaction.
 
         WARNING: irreversible. An unclaimed outbox entry is dropped too (an erased
-        certificate is not anchored afterwards). The WAL is then checkpointed and
-        truncated so no copy of the deleted pages stays in it.
+        certificate is not anchored afterwards), and so are the number's tag, the
+        fingerprint and the receipts' sealed contents. The erasure is recorded as
+        ``erasing``: the key vault closes the key epoch next (:meth:`rekey`).
 
         Returns:
             False if the certificate was already shredded (nothing changes).
@@ -222,15 +309,92 @@ class Store(Database):
                 raise NotFoundError("certificate", certificate_id)
             if conn.execute("SELECT 1 FROM destruction_receipts WHERE certificate_id = ?", (certificate_id,)).fetchone():
                 return False
+            document_hash = bytes(conn.execute("SELECT document_hash FROM certificates WHERE id = ?",
+                                               (certificate_id,)).fetchone()[0])
             conn.execute("DELETE FROM wrapped_keys WHERE certificate_id = ?", (certificate_id,))
             conn.execute("DELETE FROM sealed_documents WHERE certificate_id = ?", (certificate_id,))
             conn.execute("DELETE FROM outbox WHERE certificate_id = ? AND batch_id IS NULL", (certificate_id,))
             conn.execute("INSERT INTO destruction_receipts (certificate_id, receipt, created_at) VALUES (?, ?, ?)",
                          (certificate_id, json.dumps(dict(receipt), sort_keys=True), now))
-            conn.execute("UPDATE certificates SET status = 'erased', updated_at = ? WHERE id = ?",
+            conn.execute("UPDATE certificates SET status = 'erased', certificate_number = 'erased:' || id,"
+                         " number_sealed = NULL, fingerprint = x'', updated_at = ? WHERE id = ?",
                          (now, certificate_id))
-        self._truncate_wal()
+            begin_erasure(conn, document_hash, certificate_id, "issued", now)
         return True
+
+
+    # -- key epochs and erasures ---------------------------------------------------------
+
+    def rekey(self, rewrap: Callable[[str, bytes], bytes], rewrap_released: Callable[[bytes, bytes], bytes],
+              retag: Callable[[str, str, str, bytes | None, bytes], tuple[str, bytes]]) -> int:
+        """Re-wrap every stored data key, re-tag every certificate number, finish every erasure: one transaction.
+
+        Args:
+            rewrap: (certificate id, wrapped key) -> the key wrapped under the new epoch.
+            rewrap_released: (document hash, wrapped key) -> the released key wrapped under the new epoch.
+            retag: (certificate id, issuer, stored number, sealed number or None, wrapped key) ->
+                (new tag, sealed number); a None sealed number means the stored number is in clear.
+
+        Returns:
+            How many erasures this completed (``erasing`` -> ``erased``).
+        """
+        now = time.time()
+        with self.transaction() as conn:
+            numbered = conn.execute(
+                "SELECT c.id, c.issuer, c.certificate_number, c.number_sealed, w.wrapped FROM certificates c"
+                " JOIN wrapped_keys w ON w.certificate_id = c.id WHERE c.status <> 'erased'").fetchall()
+            for cid, issuer, number, sealed, wrapped in numbered:
+                tag, sealed = retag(cid, issuer, number, None if sealed is None else bytes(sealed), bytes(wrapped))
+                conn.execute("UPDATE certificates SET certificate_number = ?, number_sealed = ? WHERE id = ?",
+                             (tag, sealed, cid))
+            for cid, wrapped in conn.execute("SELECT certificate_id, wrapped FROM wrapped_keys").fetchall():
+                conn.execute("UPDATE wrapped_keys SET wrapped = ? WHERE certificate_id = ?",
+                             (rewrap(cid, bytes(wrapped)), cid))
+            for digest, wrapped in conn.execute("SELECT document_hash, wrapped FROM released_keys").fetchall():
+                conn.execute("UPDATE released_keys SET wrapped = ? WHERE document_hash = ?",
+                             (rewrap_released(bytes(digest), bytes(wrapped)), digest))
+            return conn.execute("UPDATE erasures SET state = 'erased', finished_at = ? WHERE state = 'erasing'",
+                                (now,)).rowcount
+
+    def erasing(self) -> bool:
+        """True while an erasure waits for its key epoch to close (after a crash, until the next start)."""
+        return bool(self._query("SELECT 1 FROM erasures WHERE state = 'erasing' LIMIT 1"))
+
+    def erasure(self, document_hash: bytes) -> Erasure | None:
+        """The erasure of *document_hash* on this node, if any."""
+        rows = self._query(f"SELECT {_ERASURE_COLUMNS} FROM erasures WHERE document_hash = ?", (document_hash,))
+        if not rows:
+            return None
+        _, certificate_id, role, state, started_at, finished_at = tuple(rows[0])
+        return Erasure(bytes(rows[0][0]), certificate_id, role, ErasureState(state), started_at, finished_at)
+
+    def count_erasures(self) -> dict[str, int]:
+        """How many erasures are in each state."""
+        return {r[0]: r[1] for r in self._query("SELECT state, COUNT(*) FROM erasures GROUP BY state")}
+
+    def unacknowledged_erasures(self) -> list[tuple[bytes, str]]:
+        """(document hash, issuer) of released keys destroyed here but not yet acknowledged to their issuer."""
+        rows = self._query("SELECT document_hash, issuer FROM erasures WHERE role = 'released' AND state = 'erased'"
+                           " AND acknowledged = 0 AND issuer IS NOT NULL")
+        return [(bytes(r[0]), r[1]) for r in rows]
+
+    def mark_acknowledged(self, document_hash: bytes) -> None:
+        """The issuing node received this node's acknowledgement of *document_hash*."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE erasures SET acknowledged = 1 WHERE document_hash = ?", (document_hash,))
+
+    def add_acknowledgement(self, document_hash: bytes, node_account: str, country: str, acknowledged_at: str,
+                            signature: str) -> None:
+        """Keep a peer's signed acknowledgement that it destroyed its copy of the key (once per peer)."""
+        with self.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO erasure_acknowledgements VALUES (?, ?, ?, ?, ?, ?)",
+                         (document_hash, node_account, country, acknowledged_at, signature, time.time()))
+
+    def acknowledgements(self, document_hash: bytes) -> list[dict[str, str]]:
+        """The peers that confirmed destroying the key of *document_hash*, oldest first."""
+        rows = self._query("SELECT node_account, country, acknowledged_at, signature FROM erasure_acknowledgements"
+                           " WHERE document_hash = ? ORDER BY received_at", (document_hash,))
+        return [{"node_account": r[0], "country": r[1], "acknowledged_at": r[2], "signature": r[3]} for r in rows]
 
     def destruction_receipt(self, certificate_id: str) -> dict[str, Any] | None:
         """The destruction receipt of an erased certificate, or None if its key was never destroyed."""
@@ -275,7 +439,7 @@ class Store(Database):
             rows = conn.execute(f"{_SELECT_CERT} WHERE id IN ({marks})", ids).fetchall()
             batch = batch_row(conn.execute(f"SELECT {BATCH_COLUMNS} FROM batches WHERE id = ?", (batch_id,)).fetchone())
         order = {cid: i for i, cid in enumerate(ids)}
-        members = sorted((c for c in map(certificate_row, rows) if c is not None), key=lambda c: order[c.id])
+        members = sorted((c for c in map(self._row, rows) if c is not None), key=lambda c: order[c.id])
         return ClaimedBatch(batch, members)
 
     def _batch_state(self, conn: sqlite3.Connection, batch_id: int) -> str:
@@ -383,10 +547,10 @@ class Store(Database):
 
     def batch_members(self, batch_id: int) -> list[CertificateRow]:
         """Certificates of an unfinished batch, in acceptance order (empty once anchored or released)."""
-        columns = ", ".join("c." + c for c in CertificateRow.__dataclass_fields__)
+        columns = ", ".join("c." + c for c in (*CertificateRow.__dataclass_fields__, "number_sealed"))
         rows = self._query(f"SELECT {columns} FROM certificates c JOIN outbox o ON o.certificate_id = c.id"
                            " WHERE o.batch_id = ? ORDER BY o.seq", (batch_id,))
-        return [c for c in map(certificate_row, rows) if c is not None]
+        return [c for c in map(self._row, rows) if c is not None]
 
     # -- chain event index -------------------------------------------------------------
 
@@ -446,6 +610,33 @@ class Store(Database):
         data: dict[str, Any] = json.loads(rows[0][0])
         return data
 
+    def add_receipt(self, record: ReceiptRecord) -> None:
+        """Append a signed verification receipt (its contents already sealed) to the audit log.
+
+        Raises:
+            ConflictError: the id is already in the log (entries are never overwritten).
+        """
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM verification_receipts WHERE id = ?", (record.id,)).fetchone():
+                raise ConflictError(f"verification receipt {record.id} is already in the audit log")
+            values = tuple(record.__dict__.values())
+            conn.execute(f"INSERT INTO verification_receipts ({_RECEIPT_COLUMNS}, created_at)"
+                         f" VALUES ({', '.join('?' * len(values))}, ?)", (*values, time.time()))
+
+    def receipt(self, receipt_id: str) -> ReceiptRecord:
+        """A verification receipt by id.
+
+        Raises:
+            NotFoundError: unknown id.
+        """
+        rows = self._query(f"SELECT {_RECEIPT_COLUMNS} FROM verification_receipts WHERE id = ?", (receipt_id,))
+        if not rows:
+            raise NotFoundError("verification receipt", receipt_id)
+        data = dict(rows[0])
+        for name in ("document_hash", "contents"):
+            data[name] = None if data[name] is None else bytes(data[name])
+        return ReceiptRecord(**data)
+
     def save_api_key(self, key: StoredKey) -> None:
         """Persist a minted API key (salted hash only)."""
         p = key.principal
@@ -468,6 +659,38 @@ class Store(Database):
         """How many API keys exist."""
         return int(self._query("SELECT COUNT(*) FROM api_keys")[0][0])
 
+
+
+def begin_erasure(conn: sqlite3.Connection, document_hash: bytes, certificate_id: str | None, role: str,
+                  now: float, issuer: str | None = None) -> None:
+    """Drop the sealed contents of the document's receipts and record its erasure as ``erasing``
+    (inside the caller's transaction; the key vault closes the epoch and marks it ``erased``)."""
+    conn.execute("UPDATE verification_receipts SET contents = NULL WHERE document_hash = ?", (document_hash,))
+    conn.execute("INSERT INTO erasures (document_hash, certificate_id, role, state, started_at, issuer)"
+                 " VALUES (?, ?, ?, 'erasing', ?, ?) ON CONFLICT (document_hash) DO UPDATE SET state = 'erasing',"
+                 " finished_at = NULL", (document_hash, certificate_id, role, now, issuer))
+
+
+def shred_released(conn: sqlite3.Connection, document_hash: bytes, issuer: str) -> bool:
+    """Delete the key *issuer* released to this node for *document_hash* (that issuer's certificate
+    was erased on chain) and record the erasure, inside the caller's transaction.
+
+    Only *issuer*'s key goes: another issuer anchoring the same hash under its own root
+    cannot make this node drop it (see ``CertificateRegistry``'s keying).
+
+    WARNING: irreversible.
+
+    Returns:
+        True if this node held the key.
+    """
+    held = conn.execute("SELECT issuer FROM released_keys WHERE document_hash = ? AND lower(issuer) = lower(?)",
+                        (document_hash, issuer)).fetchone()
+    if held is None:
+        return False
+    conn.execute("DELETE FROM released_keys WHERE document_hash = ? AND lower(issuer) = lower(?)",
+                 (document_hash, issuer))
+    begin_erasure(conn, document_hash, None, "released", time.time(), held[0])
+    return True
 
 
 class CustomsRecords:
@@ -545,10 +768,17 @@ class CustomsRecords:
         rows = self.store.query("SELECT issuer, wrapped FROM released_keys WHERE document_hash = ?", (document_hash,))
         return (rows[0][0], bytes(rows[0][1])) if rows else None
 
-    def forget_released_key(self, document_hash: bytes) -> bool:
-        """Delete a released key (the certificate was erased); True if one was held."""
+    def forget_released_key(self, document_hash: bytes, issuer: str) -> bool:
+        """Delete the key *issuer* released (its certificate was erased) and record the erasure; True if one was held.
+
+        WARNING: irreversible; the receipts' sealed contents of the document go too.
+        """
         with self.store.transaction() as conn:
-            return conn.execute("DELETE FROM released_keys WHERE document_hash = ?", (document_hash,)).rowcount > 0
+            return shred_released(conn, document_hash, issuer)
+
+    def released_documents(self) -> list[bytes]:
+        """Document hashes whose keys were released to this node and are still held."""
+        return [bytes(r[0]) for r in self.store.query("SELECT document_hash FROM released_keys")]
 
     def put_peer(self, country: str, url: str, sealed_api_key: bytes) -> None:
         """Remember the node of *country* and the (encrypted) API key this node uses there."""

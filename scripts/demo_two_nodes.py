@@ -15,7 +15,8 @@ own data directory, key-encryption key and accounts:
 4. JP records a utilisation against an import declaration, opens a verification
    request, SG sees it open and answers it;
 5. SG revokes a second certificate and erases the first: JP sees each within one
-   block (REVOKED, ERASED), and can no longer open the erased record.
+   block (REVOKED, ERASED), can no longer open the erased record, destroys its copy
+   of the key with its key epoch and sends SG a signed acknowledgement.
 
 Everything goes through HTTP. Exits non-zero with one line if a step fails.
 """
@@ -234,9 +235,22 @@ def scenario(rpc_url: str, sg: ApiNode, jp: ApiNode, say: Callable[[str], None] 
     seen["erasure"]["fetch_after"] = answer.status_code
     after_token = jp.call("GET", f"/v/{token}", headers={"Accept": "application/json"})
     seen["erasure"]["token_after"] = {"verdict": after_token["verdict"], "contents": after_token["disclosed"] is not None}
+    seen["erasure"]["confirmed_by"] = confirmed_by(sg, keys["sg_issuer"], first["id"])
     say(f"SG erased {first['certificate_number']} in block {block}; JP saw ERASED at head "
-        f"{seen['erasure']['seen_at_head']} and can no longer open it ({answer.status_code})")
+        f"{seen['erasure']['seen_at_head']}, can no longer open it ({answer.status_code}) and confirmed destroying "
+        f"its copy of the key (signed by {seen['erasure']['confirmed_by'][0]['node_account']})")
     return seen
+
+
+def confirmed_by(sg: ApiNode, key: str, certificate_id: str, timeout: float = 10) -> list[dict[str, Any]]:
+    """Poll SG's erasure record until a peer has acknowledged destroying its copy of the key."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        erasure = sg.call("GET", f"/v1/certificates/{certificate_id}/erasure", key)
+        if erasure["state"] == "erased" and erasure["acknowledgements"]:
+            return list(erasure["acknowledgements"])
+        time.sleep(0.05)
+    raise DemoError(f"no peer acknowledged the erasure of {certificate_id} within {timeout:.0f} s")
 
 
 def _block(chain: ChainClient, document_hash: str, event: str) -> int:

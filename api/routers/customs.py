@@ -9,7 +9,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Body, Header, Query, Response
 from fastapi.responses import HTMLResponse
 
-from api.deps import CustomsDep, RegistryDep
+from api.deps import CurrentPrincipal, CustomsDep, MaybePrincipal, RegistryDep
 from api.schemas import VerificationPublic, VerifyRequest
 from registry.customs import KEY_TOKEN_PREFIX
 from registry.errors import ValidationError
@@ -50,12 +50,15 @@ async def verify(body: Annotated[VerifyRequest | SealedDocument, Body()], regist
 
 
 @router.get("/v1/verify", summary="Verify by issuer and certificate number", response_model=VerificationPublic, responses=_UNAVAILABLE)
-async def verify_number(registry: RegistryDep,
+async def verify_number(registry: RegistryDep, who: MaybePrincipal,
                         issuer: Annotated[str, Query(pattern=r"^0x[0-9a-fA-F]{40}$", description="issuer account")],
                         number: Annotated[str, Query(min_length=1, max_length=64, description="certificate number")],
                         ) -> Response:
-    """Certificate numbers are unique only per issuer, so both are needed (answered by the issuing node)."""
-    report, receipt = await to_thread.run_sync(lambda: registry.verify_number(issuer, number))
+    """Certificate numbers are unique only per issuer, so both are needed (answered by the issuing node).
+
+    Without the issuer's key or the importing Customs' key: the verdict and the checks'
+    outcomes only, never a field value, and the same shape for a number that does not exist."""
+    report, receipt = await to_thread.run_sync(lambda: registry.verify_number(issuer, number, who))
     return _answer(_public(report, receipt))
 
 
@@ -72,9 +75,12 @@ async def verify_hash(document_hash: str, registry: RegistryDep) -> Response:
 
 
 @router.get("/v1/verifications/{receipt_id}", summary="A verification receipt from the audit log")
-async def verification(receipt_id: str, registry: RegistryDep) -> dict[str, object]:
-    """The signed receipt and the report it covers."""
-    return await to_thread.run_sync(lambda: registry.store.audit_entry(receipt_id))
+async def verification(receipt_id: str, registry: RegistryDep, who: CurrentPrincipal) -> dict[str, object]:
+    """The signed receipt and, while the certificate's key exists, the report it covers.
+
+    Only for the certificate's issuer and the importing country's Customs (401 without a key,
+    404 for anyone else). After erasure: the receipt and verdict, `"contents": "erased"`."""
+    return await to_thread.run_sync(lambda: registry.verification_receipt(who, receipt_id))
 
 
 @router.get("/v/{token}", summary="QR target: verdict page (HTML, or JSON with Accept: application/json)",

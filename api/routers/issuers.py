@@ -17,6 +17,8 @@ from api.schemas import (
     BatchPublic,
     CertificatePublic,
     DestructionReceiptPublic,
+    ErasureAcknowledgementPublic,
+    ErasurePublic,
     ReplaceResponse,
     RevokeRequest,
     TrueCopyRequest,
@@ -171,6 +173,22 @@ async def revoke(certificate_id: str, body: RevokeRequest, who: CurrentIssuerOrA
 
 @router.post("/{certificate_id}/erase", summary="Destroy the key (crypto-shredding)")
 async def erase(certificate_id: str, who: CurrentIssuerOrAuthority, registry: RegistryDep) -> DestructionReceiptPublic:
-    """Irreversible: the erasure is recorded on chain, then the data key and salts are destroyed."""
-    receipt = await to_thread.run_sync(lambda: registry.erase(who, certificate_id))
-    return DestructionReceiptPublic(**receipt.to_json())
+    """Irreversible: the erasure is recorded on chain, then the data key and salts are destroyed and the
+    key epoch that wrapped them is closed. Answers the signed receipt with `state` `erased`."""
+    def work() -> DestructionReceiptPublic:
+        receipt = registry.erase(who, certificate_id)
+        erasure, _ = registry.erasure(who, certificate_id)
+        return DestructionReceiptPublic(**receipt.to_json(), state="erased" if erasure is None else erasure.state.value)
+
+    return await to_thread.run_sync(work)
+
+
+@router.get("/{certificate_id}/erasure", summary="Erasure state and the peers that confirmed it")
+async def erasure(certificate_id: str, who: CurrentReader, registry: RegistryDep) -> ErasurePublic:
+    """`erasing` until the key epoch is closed, then `erased`; peers that held the key send a signed
+    acknowledgement once they destroyed their copy."""
+    found, acknowledgements = await to_thread.run_sync(lambda: registry.erasure(who, certificate_id))
+    if found is None:
+        return ErasurePublic(state="none")
+    return ErasurePublic(state=found.state.value, started_at=found.started_at, finished_at=found.finished_at,
+                         acknowledgements=[ErasureAcknowledgementPublic(**a) for a in acknowledgements])

@@ -51,9 +51,10 @@ async def readyz(registry: RegistryDep, settings: SettingsDep) -> Response:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(registry: RegistryDep) -> Response:
-    """Certificates by status, outbox backlog and anchoring state."""
+    """Certificates by status, outbox backlog, anchoring state and erasures by state."""
     counts = await to_thread.run_sync(registry.store.count_by_status)
     age = await to_thread.run_sync(registry.store.oldest_pending_age)
+    erasures = await to_thread.run_sync(registry.store.count_erasures)
     lines = ["# HELP coo_certificates Certificates registered on this node, by status.",
              "# TYPE coo_certificates gauge"]
     lines += [f'coo_certificates{{status="{s}"}} {n}' for s, n in sorted(counts.items())]
@@ -76,4 +77,7 @@ async def metrics(registry: RegistryDep) -> Response:
         indexed = await to_thread.run_sync(registry.store.last_indexed_block)
         lines += ["# HELP coo_index_lag_blocks Blocks the event index is behind the last head seen.",
                   "# TYPE coo_index_lag_blocks gauge", f"coo_index_lag_blocks {max(0, follower.head - indexed)}"]
+    lines += ["# HELP coo_erasures Erasures on this node (own certificates and released keys), by state.",
+              "# TYPE coo_erasures gauge"]
+    lines += [f'coo_erasures{{state="{s}"}} {erasures.get(s, 0)}' for s in ("erasing", "erased")]
     return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")

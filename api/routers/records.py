@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 
 from anyio import to_thread
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Response, status
 
 from api.deps import CurrentCustoms, CustomsDep
-from api.schemas import KeyReleased
+from api.schemas import ErasureAcknowledgementIn, KeyReleased
 from registry.hashing import SealedDocument
 from registry.types import hex32
 
@@ -33,3 +33,13 @@ async def fetch(document_hash: str, customs: CurrentCustoms, desk: CustomsDep, r
     document = await to_thread.run_sync(lambda: desk.fetch(customs, document_hash))
     response.headers["Cache-Control"] = "no-store"
     return document
+
+
+@router.post("/{document_hash}/erasure/acknowledgements", status_code=status.HTTP_204_NO_CONTENT,
+             summary="A peer node confirms it destroyed its copy of an erased certificate's key")
+async def acknowledge_erasure(document_hash: str, body: ErasureAcknowledgementIn, customs: CurrentCustoms,
+                              desk: CustomsDep) -> Response:
+    """Sent by the node the key was released to, signed by its node account (`coo-erasure-ack/1`);
+    listed by `GET /v1/certificates/{id}/erasure`."""
+    await to_thread.run_sync(lambda: desk.receive_acknowledgement(customs, document_hash, body.model_dump()))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -78,6 +78,8 @@ MATRIX: dict[str, tuple[Request, set[str]]] = {
     "revoke": (lambda c, n: ("POST", f"/v1/certificates/{c.id}/revoke", {"json": {"reason": "fraud"}}),
                {"authority_a", "issuer_a"}),
     "erase": (lambda c, n: ("POST", f"/v1/certificates/{c.id}/erase", {}), {"authority_a", "issuer_a"}),
+    "erasure": (lambda c, n: ("GET", f"/v1/certificates/{c.id}/erasure", {}),
+                {"admin", "authority_a", "issuer_a", "customs_b"}),
     "admit country": (lambda c, n: ("POST", "/v1/governance/countries",
                                     {"json": {"country": UNADMITTED[len(n.service.store.path.name) % len(UNADMITTED)]}}),
                       {"admin"}),
@@ -142,8 +144,9 @@ def test_the_matrix_covers_every_route(node: Node) -> None:
               if path.startswith(("/v1/", "/v/"))}
     untested = {("GET", "/v1/certificates/{certificate_id}/qr.svg"),  # as qr.png
                 ("POST", "/v1/certificates/{document_hash}/fetch"),  # needs a second node: tests/scripts
+                ("POST", "/v1/certificates/{document_hash}/erasure/acknowledgements"),  # node to node: tests/scripts
                 ("POST", "/v1/governance/issuers/{address}/suspend"),  # as reinstate
-                ("GET", "/v1/verify"), ("GET", "/v1/verifications/{receipt_id}"),
+                ("GET", "/v1/verify"), ("GET", "/v1/verifications/{receipt_id}"),  # tests/api/test_erasure.py
                 ("GET", "/v1/verification-requests/{request_id}"),  # tests/api/test_customs_to_customs.py
                 ("PUT", "/v1/verification-requests/{request_id}/reason"),  # tests/scripts (node to node)
                 ("GET", "/v1/status-lists/revocation-1")}  # public (VC status list): tests/registry/vc

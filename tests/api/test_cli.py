@@ -106,3 +106,17 @@ def test_customs_utilise_and_request_commands(served: str, demo_keys: dict[str, 
                                    "--api-key", issuer_key])
     assert answered.exit_code == 0 and answered.stdout.strip().endswith("not-confirmed")
     assert service.store.certificate(row.id).status == "revoked"
+
+
+def test_erase_prints_the_receipt_with_its_state_and_erasure_shows_it_again(
+        served: str, demo_keys: dict[str, dict[str, str]], node: Node) -> None:
+    key = demo_keys["issuer"]["api_key"]
+    service = node.service
+    row = service.register(service.api_keys.authenticate(key), [example()])[0]
+    service.anchorer.flush()
+    erased = runner.invoke(app, ["erase", row.id, "--yes", "--node", served, "--api-key", key])
+    assert erased.exit_code == 0, erased.output
+    assert json.loads(erased.stdout)["state"] == "erased"
+    shown = runner.invoke(app, ["erasure", row.id, "--node", served, "--api-key", key])
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.strip() == f"{row.id}\terased\t0 peer(s) confirmed"

@@ -179,7 +179,8 @@ async def test_a_certified_true_copy_supersedes_the_original(client: httpx.Async
     assert report["verdict"] == "VALID_WITH_WARNINGS" and "certified true copy" in report["summary"]
     assert_problem(await utilise(client, keys, cert["id"], draw("JP-IMP-0010", (1, "1"))), 409, "superseded")
     assert_problem(await utilise(client, keys, copy["id"], draw("JP-IMP-0011", (1, "201"))), 409, "200 remain")
-    lookup = (await client.get("/v1/verify", params={"issuer": cert["issuer"], "number": cert["certificate_number"]}))
+    lookup = (await client.get("/v1/verify", params={"issuer": cert["issuer"], "number": cert["certificate_number"]},
+                               headers=auth(keys, "issuer")))
     assert lookup.json()["document_hash"] == copy["document_hash"]
 
 

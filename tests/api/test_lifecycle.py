@@ -21,8 +21,8 @@ async def test_issue_download_verify_revoke_erase(client: httpx.AsyncClient, key
     assert document["document_hash"] == created["document_hash"] and document["salts"]
     verdict = (await client.post("/v1/verify", json=document)).json()
     assert verdict["verdict"] == "VALID" and verdict["receipt_id"]
-    receipt = (await client.get(f"/v1/verifications/{verdict['receipt_id']}")).json()
-    assert receipt["report"]["verdict"] == "VALID"
+    receipt = (await client.get(f"/v1/verifications/{verdict['receipt_id']}", headers=issuer)).json()
+    assert receipt["report"]["verdict"] == "VALID" and receipt["contents"] == "available"
 
     revoked = await client.post(f"/v1/certificates/{created['id']}/revoke", json={"reason": "fraud"}, headers=issuer)
     assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
@@ -32,6 +32,7 @@ async def test_issue_download_verify_revoke_erase(client: httpx.AsyncClient, key
 
     erased = await client.post(f"/v1/certificates/{created['id']}/erase", headers=issuer)
     assert erased.status_code == 200 and erased.json()["signature"].startswith("0x")
+    assert erased.json()["state"] == "erased"
     assert_problem(await client.get(f"/v1/certificates/{created['id']}/document", headers=issuer), 410, "destroyed")
     by_hash = (await client.get(f"/v1/verify/{created['document_hash']}")).json()
     assert by_hash["verdict"] == "ERASED"
@@ -70,6 +71,7 @@ async def test_a_replacement_supersedes_the_original(client: httpx.AsyncClient, 
     assert answer.status_code == 200, answer.text
     replacement = answer.json()["replacement"]
     assert answer.json()["replaced"]["status"] == "superseded"
+    assert replacement["replaces"] == created["id"]  # by id: no other certificate's number kept in clear
     verdict = (await client.post("/v1/verify", json=document)).json()
     assert verdict["verdict"] == "SUPERSEDED" and replacement["document_hash"] in verdict["summary"]
 

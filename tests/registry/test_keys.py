@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 
 from registry.errors import ConflictError, DecryptionError, KeyDestroyedError, KeyVaultError, NotFoundError
 from registry.keys import (
-    KEK, DataKey, DestructionReceipt, KeyVault, decrypt, encrypt, load_or_create_kek, record_aad, verify_receipt,
+    KEK, DataKey, DestructionReceipt, decrypt, encrypt, load_or_create_kek, record_aad, verify_receipt,
 )
+from registry.vault import KeyVault
 from registry.store import NewCertificate, Store
 
 ISSUER = "0xAbCdEf0000000000000000000000000000000001"
@@ -283,26 +284,6 @@ def test_two_simultaneous_destructions_produce_exactly_one_receipt(store: Store,
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["already"] * 3 + ["destroyed"]
-
-
-def test_no_copy_of_the_key_or_document_survives_in_the_database_files(tmp_path: Path, node: LocalAccount) -> None:
-    store = Store(tmp_path / "registry.db")
-    vault = KeyVault(store, KEK(os.urandom(32)))
-    plaintext = os.urandom(20_000)  # spans overflow pages
-    document_hash = accept(store, vault, plaintext)
-    wrapped, sealed = store.wrapped_key("cert-1"), store.sealed_record("cert-1")
-    assert wrapped is not None and sealed is not None
-
-    def on_disk() -> bytes:
-        files = [tmp_path / "registry.db", tmp_path / "registry.db-wal"]
-        return b"".join(f.read_bytes() for f in files if f.exists())
-
-    assert wrapped in on_disk() and sealed[5000:5064] in on_disk()
-    vault.destroy_key("cert-1", document_hash, node)
-    store.close()
-    remains = on_disk()
-    assert wrapped not in remains
-    assert not any(sealed[i:i + 64] in remains for i in range(0, len(sealed) - 64, 997))
 
 
 def test_a_receipt_with_any_field_changed_no_longer_verifies(store: Store, vault: KeyVault,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ def test_sg_issues_and_jp_verifies_utilises_asks_and_sees_revocation_and_erasure
         assert (sg.data / "kek").read_bytes() != (jp.data / "kek").read_bytes()
         seen = scenario(anvil.url, sg, jp, say=lines.append)
         # JP holds the keys of its own authority and Customs account; SG holds none of them
+        jp_node = "0x" + json.loads((jp.data / "node-account.json").read_text())["address"].lower().removeprefix("0x")
         jp_accounts = {p.stem.lower() for p in (jp.data / "accounts").glob("*.json")}
         sg_accounts = {p.stem.lower() for p in (sg.data / "accounts").glob("*.json")}
         assert jp_accounts and not jp_accounts & sg_accounts
@@ -31,4 +33,5 @@ def test_sg_issues_and_jp_verifies_utilises_asks_and_sees_revocation_and_erasure
         assert seen[change]["seen_at_head"] <= seen[change]["change_block"] + 1, seen[change]
     assert seen["erasure"]["fetch_after"] == 410
     assert seen["erasure"]["token_after"] == {"verdict": "ERASED", "contents": False}
+    assert [(a["country"], a["node_account"].lower()) for a in seen["erasure"]["confirmed_by"]] == [("JP", jp_node)]
     assert len(lines) == 8
