@@ -241,7 +241,7 @@ class Store(Database):
         """Anchored certificates revoked, superseded or erased here at or after *since* (local time), oldest first."""
         rows = self._query(f"{_SELECT_CERT} WHERE status IN ('revoked', 'superseded', 'erased') AND proof IS NOT NULL"
                            " AND updated_at >= ? ORDER BY updated_at", (since,))
-        return [c for c in map(certificate_row, rows) if c is not None]
+        return [c for c in map(self._row, rows) if c is not None]
 
     def count_by_status(self) -> dict[str, int]:
         """How many certificates are in each status."""

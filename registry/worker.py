@@ -10,7 +10,7 @@ seam tests use before they replace anything a worker could touch, and what
 maintenance such as a consistent backup needs.
 
 A worker survives anything its round raises: the error is logged once (again
-only when it changes), counted, and the next round waits with exponential
+when it changes, or a minute later), counted, and the next round waits with exponential
 back-off; :attr:`Worker.health` says how it fares, for ``/readyz`` and
 ``/metrics``.
 """
@@ -27,6 +27,9 @@ from dataclasses import dataclass
 from registry.errors import RegistryError, WorkerError
 
 log = logging.getLogger("coo.worker")
+
+LOG_AGAIN_AFTER = 60.0
+"""Seconds before the same error is logged again (a failing worker retries far more often)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class Worker:
         self.failures = 0
         self.last_error: str | None = None
         self._succeeded_at: float | None = None
+        self._logged: tuple[str | None, float] = (None, 0.0)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -141,7 +145,9 @@ class Worker:
 
     def _record_failure(self, error: Exception) -> None:
         message = f"{type(error).__name__}: {error}"
-        if message != self.last_error:  # once per distinct error, not once per retry
+        now = time.monotonic()
+        if message != self._logged[0] or now - self._logged[1] > LOG_AGAIN_AFTER:  # not once per retry
+            self._logged = (message, now)
             log.warning("%s: round failed (%s); retrying with back-off", self.name, message,
                         exc_info=not isinstance(error, RegistryError))
         self.failures += 1

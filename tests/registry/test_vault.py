@@ -151,10 +151,10 @@ def test_a_released_key_is_shredded_with_its_epoch(tmp_path: Path, root: KEK, st
     released = os.urandom(32)
     vault.keep_released(released, ISSUER, os.urandom(32))
     (_, wrapped), = [row for row in [CustomsRecords(store).released_key(released)] if row is not None]
-    assert vault.forget_released(released)
+    assert vault.forget_released(released, ISSUER)
     assert wrapped in on_disk(tmp_path)
     assert not opens(wrapped, remaining_keks(tmp_path, root), "released:0x" + released.hex())
-    assert vault.released_key(released) is None and not vault.forget_released(released)
+    assert vault.released_key(released) is None and not vault.forget_released(released, ISSUER)
 
 
 def test_keys_wrapped_while_epochs_close_are_never_lost(tmp_path: Path, node: LocalAccount, store: Store,
