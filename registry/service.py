@@ -14,6 +14,7 @@ import json
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -353,7 +354,7 @@ class RegistryService:
             proof = [parse_hex32(p) for p in row.proof]
         facts = self._facts(row)
         if row is not None and facts.key_exists:
-            facts = NodeFacts(key_exists=True, terms=self._terms(row))
+            facts = dataclasses.replace(facts, terms=self._terms(row))
         report = self.verifier.verify_hash(document_hash, list(proof) if proof else None, facts)
         return report, self._receipt(report)
 
@@ -404,7 +405,7 @@ class RegistryService:
     def _facts(self, row: CertificateRow | None) -> NodeFacts:
         if row is None:
             return NodeFacts()
-        return NodeFacts(key_exists=self.store.wrapped_key(row.id) is not None)
+        return NodeFacts(key_exists=self.store.wrapped_key(row.id) is not None, local_status=row.status)
 
     def _receipt(self, report: VerificationReport) -> VerificationReceipt:
         """Sign a receipt and file it: the report itself only sealed under the certificate's data key.

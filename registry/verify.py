@@ -44,6 +44,10 @@ class Declaration:
     importing_country: str | None = None
 
 
+PENDING_ON_CHAIN = ("revoked", "superseded", "erased")
+"""Local statuses that the chain must show too; see :mod:`registry.reconcile`."""
+
+
 @dataclass(frozen=True)
 class NodeFacts:
     """What a node knows beyond the chain (all optional)."""
@@ -51,6 +55,9 @@ class NodeFacts:
     key_exists: bool | None = None
     terms: Terms | None = None
     """The committed terms, when only a hash is verified but the node holds the document."""
+    local_status: str | None = None
+    """This node's own record of the certificate's status (``revoked``, ``superseded``, ``erased``…),
+    when it issued it: a change recorded here but missing on chain is being sent again."""
 
 
 class IndexSource(Protocol):
@@ -132,7 +139,7 @@ class Verifier:
             return self._unavailable(run, document_hash, certificate, str(error))
         claimed_root = document.proof.batch_root
         self._anchoring_checks(run, view, certificate, claimed_root)
-        self._status_check(run, view)
+        self._status_check(run, view, facts)
         self._validity_check(run, certificate)
         self._readable_check(run, view, facts, has_content=bool(certificate))
         try:
@@ -154,7 +161,7 @@ class Verifier:
         except ChainUnavailableError as error:
             return self._unavailable(run, document_hash, {}, str(error))
         self._anchoring_checks(run, view, {}, None)
-        self._status_check(run, view)
+        self._status_check(run, view, facts)
         run.add("validity", SKIPPED, "only a hash was given: validity dates not known")
         self._readable_check(run, view, facts, has_content=False)
         try:
@@ -203,9 +210,14 @@ class Verifier:
             run.add("issuer_authorised", PASS,
                     f"authorised by the competent authority of {view.country} at anchoring time{note}", country=view.country)
 
-    def _status_check(self, run: _Run, view: DocumentView) -> None:
+    def _status_check(self, run: _Run, view: DocumentView, facts: NodeFacts) -> None:
         if not view.anchored:
             run.add("status", SKIPPED, "not anchored")
+            return
+        if view.state is DocumentState.ACTIVE and facts.local_status in PENDING_ON_CHAIN:
+            run.add("status", WARN, f"the issuing body {facts.local_status} this certificate, but the chain does not show "
+                    "it yet (the change is being sent again): treat it as "
+                    f"{facts.local_status}", local_status=facts.local_status)
             return
         if view.state is DocumentState.ACTIVE:
             run.add("status", PASS, "not revoked, superseded or erased")

@@ -173,8 +173,14 @@ async def test_status_changes_the_chain_lost_are_sent_again_and_verify_as_made(
                 for i, r in rows.items()}
 
     assert on_chain() == expected
-    outside.revert_to(snapshot)  # as a chain restarted from an older state file: the three changes are gone
-    assert set(on_chain().values()) == {DocumentState.ACTIVE}
+    with node.paused():  # nothing re-sent yet: what does the issuing node say meanwhile?
+        outside.revert_to(snapshot)  # as a chain restarted from an older state file: the three changes are gone
+        assert set(on_chain().values()) == {DocumentState.ACTIVE}
+        node.service.follower.checked_at = 0.0  # the index is behind the rolled-back chain: read the chain
+        meanwhile = (await http.get(f"/v1/verify/{rows[ids[0]].document_hash.hex()}")).json()
+    assert meanwhile["verdict"] != "VALID", "the issuing node showed a revoked certificate as VALID"
+    status = next(c for c in meanwhile["checks"] if c["name"] == "status")
+    assert status["status"] == "warn" and "revoked" in status["reason"]
     deadline = time.monotonic() + 30
     while on_chain() != expected and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
