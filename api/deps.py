@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.config import Settings
-from api.limits import FailureLimiter
+from api.limits import FailureLimiter, authenticate
 from registry.apikeys import Principal, Role
 from registry.customs import CustomsDesk
 from registry.errors import AuthenticationError, PermissionDenied
@@ -54,20 +54,19 @@ def current_principal(
     """
     if credentials is None:
         raise AuthenticationError("this endpoint needs an API key: send `Authorization: Bearer <key>`")
+    return _authenticate(request, registry, credentials.credentials)
+
+
+def _authenticate(request: Request, registry: RegistryService, token: str) -> Principal:
     limiter: FailureLimiter = request.app.state.auth_failures
-    client = request.client.host if request.client else "unknown"
-    limiter.check(client)
-    try:
-        return registry.api_keys.authenticate(credentials.credentials)
-    except AuthenticationError:
-        limiter.failed(client)
-        raise
+    return authenticate(registry.api_keys, limiter, request.client.host if request.client else "unknown", token)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 def optional_principal(
+    request: Request,
     registry: RegistryDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
@@ -75,8 +74,9 @@ def optional_principal(
 
     Raises:
         AuthenticationError: an invalid key (no key at all is fine).
+        TooManyAttemptsError: the client is over its limit of failed keys.
     """
-    return None if credentials is None else registry.api_keys.authenticate(credentials.credentials)
+    return None if credentials is None else _authenticate(request, registry, credentials.credentials)
 
 
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]

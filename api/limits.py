@@ -23,7 +23,7 @@ from decimal import Decimal
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from registry.apikeys import Role
+from registry.apikeys import ApiKeys, Principal, Role
 from registry.errors import AuthenticationError, TooManyAttemptsError
 
 BATCH_ROUTE = ("POST", "/v1/certificates/batch")
@@ -73,6 +73,28 @@ class FailureLimiter:
             self._failures[client] = failures
             while len(self._failures) > self.max_clients:
                 self._failures.popitem(last=False)
+
+
+def authenticate(api_keys: ApiKeys, limiter: FailureLimiter, client: str, token: str, *,
+                 count_failure: bool = True) -> Principal:
+    """Check a bearer key for *client*, refusing a client over its limit of failed keys first.
+
+    The one path every presented key takes (route dependencies and the batch body limit).
+
+    Args:
+        count_failure: count an invalid key against *client* (off where the route checks the same key again).
+
+    Raises:
+        TooManyAttemptsError: *client* is over its limit (the key is not even looked at).
+        AuthenticationError: an invalid key.
+    """
+    limiter.check(client)
+    try:
+        return api_keys.authenticate(token)
+    except AuthenticationError:
+        if count_failure:
+            limiter.failed(client)
+        raise
 
 
 class BodyTooLarge(Exception):
@@ -127,13 +149,16 @@ async def _may_send_a_batch(scope: Scope) -> bool:
         return False
     authorization = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
     scheme, _, token = authorization.partition(" ")
-    registry = getattr(scope["app"].state, "registry", None)
+    state = scope["app"].state
+    registry = getattr(state, "registry", None)
     if scheme.lower() != "bearer" or not token or registry is None:
         return False
+    client = scope["client"][0] if scope.get("client") else "unknown"
     try:
-        principal = await anyio.to_thread.run_sync(registry.api_keys.authenticate, token.strip())
+        principal = await anyio.to_thread.run_sync(
+            lambda: authenticate(registry.api_keys, state.auth_failures, client, token.strip(), count_failure=False))
     except AuthenticationError:
-        return False  # the route's own dependency answers 401 (and counts the failure)
+        return False  # the route's own dependency answers 401 or 429 (and counts the failure)
     return bool(principal.role is Role.ISSUER)
 
 

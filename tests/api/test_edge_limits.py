@@ -124,3 +124,12 @@ def test_a_wrong_secret_for_a_known_key_id_is_refused_after_scrypt(
         wrong = http.get("/v1/certificates/x", headers={"Authorization": f"Bearer coo_{key_id}_wrong"})
         right = http.post("/v1/certificates", json=example(), headers=auth(demo_keys, "issuer"))
     assert wrong.status_code == 401 and right.status_code == 202
+
+
+def test_bogus_keys_on_a_public_route_that_reads_an_optional_key_are_limited_too(served: str) -> None:
+    with httpx.Client(base_url=served, timeout=10) as http:
+        statuses = [http.get("/v1/verify", params={"issuer": "0x" + "11" * 20, "number": "X-1"},
+                             headers={"Authorization": f"Bearer coo_{i:016x}_guess"}).status_code for i in range(12)]
+        without_key = http.get("/v1/verify", params={"issuer": "0x" + "11" * 20, "number": "X-1"})
+    assert statuses[:10] == [401] * 10 and set(statuses[10:]) == {429}
+    assert without_key.status_code != 429  # public verification itself is not limited
