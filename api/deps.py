@@ -12,6 +12,7 @@ from api.limits import FailureLimiter, authenticate
 from registry.apikeys import Principal, Role
 from registry.customs import CustomsDesk
 from registry.errors import AuthenticationError, PermissionDenied
+from registry.runtime import Node
 from registry.service import RegistryService
 
 _bearer = HTTPBearer(auto_error=False, description="API key minted by the node: `coo_<id>_<secret>`")
@@ -29,6 +30,12 @@ def get_registry(request: Request) -> RegistryService:
     return registry
 
 
+def get_node(request: Request) -> Node:
+    """The running node (its service, workers and managed processes)."""
+    node: Node = request.app.state.node
+    return node
+
+
 def get_customs(request: Request) -> CustomsDesk:
     """The node's Customs desk."""
     desk: CustomsDesk | None = request.app.state.node.customs
@@ -38,6 +45,7 @@ def get_customs(request: Request) -> CustomsDesk:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CustomsDep = Annotated[CustomsDesk, Depends(get_customs)]
+NodeDep = Annotated[Node, Depends(get_node)]
 RegistryDep = Annotated[RegistryService, Depends(get_registry)]
 
 

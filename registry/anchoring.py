@@ -251,8 +251,7 @@ class Anchorer(Worker):
         if not force and now - self._reconciled_at < 1.0:
             return 0
         self._reconciled_at = now
-        with self._lock:
-            return self.reconciler.reconcile()
+        return self.reconciler.reconcile()  # reads and re-sends only: no need to hold up a flush meanwhile
 
     def recover(self) -> None:
         """After a crash: release batches that never got a root; settle the ``sent`` ones."""

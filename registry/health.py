@@ -22,8 +22,7 @@ class Readiness:
     """The node's readiness.
 
     Attributes:
-        ready: the chain answers (or answered within the follower's freshness window)
-            and every worker thread runs.
+        ready: the chain answers and every worker thread runs.
         chain_head: the latest head known, ``None`` when the chain did not answer.
         contract: the registry contract's address.
         index_lag: blocks the event index is behind ``chain_head`` (``None`` when unknown).
@@ -60,7 +59,7 @@ def probe(chain: ChainClient, follower: Follower, workers: Sequence[Worker]) -> 
     except ChainError as error:
         return Readiness(False, None, None, None, health, str(error))
     try:
-        lag: int | None = max(0, head - follower.indexer.store.last_indexed_block())
+        lag: int | None = follower.lag(head)
     except StoreError:
         lag = None
     detail = f"worker(s) not running: {', '.join(stopped)}" if stopped else None

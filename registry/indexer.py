@@ -138,6 +138,15 @@ class Follower(Worker):
         self.head = head
         self.checked_at = time.monotonic()
 
+    def lag(self, head: int | None = None) -> int | None:
+        """Blocks the index is behind *head* (default: the last head seen); ``None`` when neither is known.
+
+        Raises:
+            StoreError: the store could not be read.
+        """
+        head = self.head if head is None else head
+        return None if head is None else max(0, head - self.indexer.store.last_indexed_block())
+
     def fresh(self) -> bool:
         """True when the index is at a head seen within ``max_age`` seconds."""
         return (self.head is not None and time.monotonic() - self.checked_at <= self.max_age

@@ -1,8 +1,8 @@
 """One background worker thread: started, stopped for certain, and paused as a group.
 
-A node runs two workers, the anchoring worker (:class:`registry.anchoring.Anchorer`)
-and the block follower (:class:`registry.indexer.Follower`). Both share the
-lifecycle here: :meth:`Worker.stop` returns only once the thread has ended (or
+A node runs three workers, the anchoring worker (:class:`registry.anchoring.Anchorer`),
+the block follower (:class:`registry.indexer.Follower`) and the shredder
+(:class:`registry.vault.Shredder`). They share the lifecycle here: :meth:`Worker.stop` returns only once the thread has ended (or
 raises :class:`~registry.errors.WorkerError`), so nothing a caller does after it
 can race with the thread; :func:`paused` stops a group of workers for the
 duration of a block and restarts the ones that were running. That is the one
@@ -54,7 +54,6 @@ class WorkerHealth:
     def healthy(self) -> bool:
         """Running, and its last round succeeded."""
         return self.running and self.failures == 0
-
 
 
 class Worker:

@@ -9,7 +9,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse, JSONResponse
 
-from api.deps import RegistryDep, SettingsDep
+from api.deps import NodeDep, RegistryDep, SettingsDep
 from api.schemas import Health, WorkerStatus
 from registry import health
 
@@ -32,9 +32,9 @@ async def healthz() -> Health:
 
 @router.get("/readyz", summary="Readiness: chain reachable, contracts deployed, workers running",
             responses={503: {"model": Health}})
-async def readyz(registry: RegistryDep, settings: SettingsDep) -> Response:
+async def readyz(registry: RegistryDep, node: NodeDep, settings: SettingsDep) -> Response:
     """503 with Retry-After while the chain is unreachable or a worker has stopped; answers within the readiness bound."""
-    workers = (registry.anchorer, registry.follower)
+    workers = node.workers
     readiness = None
     with anyio.move_on_after(settings.readiness_timeout_ms / 1000):
         readiness = await to_thread.run_sync(health.probe, registry.chain, registry.follower, workers,
@@ -50,7 +50,7 @@ async def readyz(registry: RegistryDep, settings: SettingsDep) -> Response:
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(registry: RegistryDep) -> Response:
+async def metrics(registry: RegistryDep, node: NodeDep) -> Response:
     """Certificates by status, outbox backlog, anchoring state and erasures by state."""
     counts = await to_thread.run_sync(registry.store.count_by_status)
     age = await to_thread.run_sync(registry.store.oldest_pending_age)
@@ -63,7 +63,7 @@ async def metrics(registry: RegistryDep) -> Response:
               "# HELP coo_anchoring_healthy 1 when the last anchoring round succeeded.",
               "# TYPE coo_anchoring_healthy gauge",
               f"coo_anchoring_healthy {1 if registry.anchorer.health.healthy else 0}"]
-    workers = health.workers_health((registry.anchorer, registry.follower))
+    workers = health.workers_health(node.workers)
     lines += ["# HELP coo_worker_up 1 while the worker's thread runs.", "# TYPE coo_worker_up gauge"]
     lines += [f'coo_worker_up{{worker="{w.name}"}} {int(w.running)}' for w in workers]
     lines += ["# HELP coo_worker_failures Rounds the worker failed in a row.", "# TYPE coo_worker_failures gauge"]
@@ -72,11 +72,10 @@ async def metrics(registry: RegistryDep) -> Response:
               "# TYPE coo_worker_seconds_since_success gauge"]
     lines += [f'coo_worker_seconds_since_success{{worker="{w.name}"}} {w.since_success:.3f}'
               for w in workers if w.since_success is not None]
-    follower = registry.follower
-    if follower.head is not None:
-        indexed = await to_thread.run_sync(registry.store.last_indexed_block)
+    lag = await to_thread.run_sync(registry.follower.lag)
+    if lag is not None:
         lines += ["# HELP coo_index_lag_blocks Blocks the event index is behind the last head seen.",
-                  "# TYPE coo_index_lag_blocks gauge", f"coo_index_lag_blocks {max(0, follower.head - indexed)}"]
+                  "# TYPE coo_index_lag_blocks gauge", f"coo_index_lag_blocks {lag}"]
     lines += ["# HELP coo_erasures Erasures on this node (own certificates and released keys), by state.",
               "# TYPE coo_erasures gauge"]
     lines += [f'coo_erasures{{state="{s}"}} {erasures.get(s, 0)}' for s in ("erasing", "erased")]
