@@ -12,7 +12,7 @@ from api import problems
 from api.config import Settings
 from api.limits import BodyLimit, FailureLimiter, JsonGuard
 from api.schemas import PROBLEM_RESPONSES
-from api.routers import credentials, customs, governance, issuers, ops, records, utilisations, verification_requests
+from api.routers import chain_writes, credentials, customs, governance, issuers, ops, records, utilisations, verification_requests
 from registry.anchoring import BatchPolicy
 from registry.runtime import Node, NodeConfig, open_node
 
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, node: Node | None = None, *, cl
         app.state.registry = node.service
     problems.install(app)
     for router in (issuers.router, utilisations.router, verification_requests.router, records.router, customs.router,
-                   governance.router, credentials.router, ops.router):
+                   governance.router, credentials.router, chain_writes.router, ops.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=ops.STATIC), name="static")
     app.add_middleware(JsonGuard)

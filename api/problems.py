@@ -25,6 +25,7 @@ from registry.errors import (
     PermissionDenied,
     RegistryError,
     TooManyAttemptsError,
+    WritePending,
     ValidationError,
 )
 
@@ -89,6 +90,13 @@ def install(app: FastAPI) -> None:
         if isinstance(error, TooManyAttemptsError):
             response.headers["Retry-After"] = str(error.retry_after)
         return response
+
+    @app.exception_handler(WritePending)
+    async def write_pending(_: Request, pending: WritePending) -> JSONResponse:
+        url = f"/v1/chain-writes/{pending.write_id}"
+        body = {"status": "pending", "detail": str(pending), "write_id": pending.write_id, "kind": pending.kind,
+                "status_url": url, **pending.shown}
+        return JSONResponse(body, status_code=202, headers={"Location": url, "Retry-After": "1"})
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_: Request, error: RequestValidationError) -> JSONResponse:

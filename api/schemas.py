@@ -191,6 +191,34 @@ class IssuerCreate(BaseModel):
     account: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
 
 
+class ChainWriteView(BaseModel):
+    """A chain write in the node's outbox: ``pending`` → ``sent`` → ``settled``, or ``refused``."""
+
+    id: int
+    kind: str
+    state: str
+    signer: str
+    tx_hash: str | None = None
+    block_number: int | None = None
+    attempts: int
+    error: str | None = None
+    result: dict[str, Any] | None = None
+    created_at: str
+    settled_at: str | None = None
+
+
+class WriteAccepted(BaseModel):
+    """A change accepted but not yet on chain (HTTP 202): poll ``status_url`` until ``settled``."""
+
+    status: str = "pending"
+    detail: str
+    write_id: int
+    kind: str
+    status_url: str
+    account: str | None = None
+    api_key: str | None = None
+
+
 class AccountCreated(BaseModel):
     """A governed account and the API key bound to it (shown once)."""
 

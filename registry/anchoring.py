@@ -14,9 +14,8 @@ again), so its certificates can never end up under two roots. Only batches that
 never got a root are released. A certificate is reported ``anchored`` once its
 transaction has ``confirmations`` blocks; batches anchored within the last
 ``reorg_window`` blocks are re-checked every round, and one whose root left the
-canonical chain (a reorg) goes back to the outbox to be anchored again, and
-revocations, supersessions and erasures the chain lost are sent again
-(:mod:`registry.reconcile`).
+canonical chain (a reorg) goes back to the outbox to be anchored again. Every
+other chain write goes through :mod:`registry.outbox`.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ from registry.chain import BatchRecord, ChainClient
 from registry.errors import ChainError, ContractRevertError
 from registry.hashing import build_batch
 from registry.merkle import MerkleTree
-from registry.reconcile import Reconciler
 from registry.keys import DataKey, decrypt, encrypt
 from registry.vault import KeyVault
 from registry.store import BatchRow, CertificateRow, Store
@@ -100,8 +98,6 @@ class Anchorer(Worker):
         self._lock = threading.RLock()
         self._recovered = False
         self._watched_at = 0.0
-        self._reconciled_at = 0.0
-        self.reconciler = Reconciler(store, chain, signer_for)
 
     # -- lifecycle (start / stop / running from Worker; a stopped worker leaves
     #    pending entries in the durable outbox, and a started one settles what a
@@ -121,7 +117,6 @@ class Anchorer(Worker):
             self._recovered = True
         self.flush(force=False)
         self.watch_reorgs()
-        self.reconcile()
 
     def _idle(self) -> None:
         self._wake.wait(self.policy.max_wait / 2)
@@ -244,14 +239,6 @@ class Anchorer(Worker):
         if moved:
             self.wake()
         return moved
-
-    def reconcile(self, *, force: bool = False) -> int:
-        """Re-send status changes the chain lost (at most once a second; see :mod:`registry.reconcile`)."""
-        now = time.monotonic()
-        if not force and now - self._reconciled_at < 1.0:
-            return 0
-        self._reconciled_at = now
-        return self.reconciler.reconcile()  # reads and re-sends only: no need to hold up a flush meanwhile
 
     def recover(self) -> None:
         """After a crash: release batches that never got a root; settle the ``sent`` ones."""

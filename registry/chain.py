@@ -163,16 +163,20 @@ def _b2(country: str) -> bytes:
     return country.upper().encode("ascii")
 
 
-def _iso_country(country: str) -> bytes:
-    """*country* as ``bytes2`` once it is an ISO 3166-1 alpha-2 code (the contract only checks ``A-Z``).
+def iso_country(country: str) -> str:
+    """*country* once it is an ISO 3166-1 alpha-2 code (the contract only checks ``A-Z``).
 
     Raises:
         ValidationError: not an ISO 3166-1 code (nothing is sent).
     """
     try:
-        return check_country(country).encode("ascii")
+        return check_country(country)
     except ValueError as error:
         raise ValidationError(f"country: {error}", [{"loc": "country", "msg": str(error)}]) from None
+
+
+def _iso_country(country: str) -> bytes:
+    return iso_country(country).encode("ascii")
 
 
 class ChainClient:
@@ -263,6 +267,20 @@ class ChainClient:
         except ChainError:
             return None
         return bytes(found["hash"])
+
+    def mined_in(self, tx_hash: str) -> int | None:
+        """The block a transaction was mined in, or None when the chain does not have it (any more).
+
+        Raises:
+            ChainUnavailableError: the node could not be reached.
+        """
+        try:
+            receipt = self._rpc(lambda: self.w3.eth.get_transaction_receipt(HexBytes(tx_hash)))
+        except ChainUnavailableError:
+            raise
+        except ChainError:
+            return None
+        return int(receipt["blockNumber"])
 
     def block_timestamp(self, block: int | str = "latest") -> int:
         """Timestamp of *block*."""
@@ -501,8 +519,10 @@ class ChainClient:
         self._require_address()
         return self._rpc(lambda: self.contract.functions[function](*args).call())
 
-    def transact(self, signer: LocalAccount, function: str, *args: Any, gas: int | None = None) -> TxResult:
-        """Sign and send a call of *function* and wait until it is mined.
+    def transact(self, signer: LocalAccount, function: str, *args: Any, gas: int | None = None,
+                 wait: float | None = None) -> TxResult:
+        """Sign and send a call of *function* and wait until it is mined (at most *wait* seconds when given,
+        else :attr:`receipt_timeout`).
 
         Raises:
             ContractRevertError: the contract refused (custom error decoded).
@@ -511,7 +531,7 @@ class ChainClient:
         """
         self._require_address()
         data = self.contract.encode_abi(function, args=list(args))
-        receipt = self._send(signer, self.address, data, gas=gas)
+        receipt = self._send(signer, self.address, data, gas=gas, wait=wait)
         return TxResult(
             tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
             block_number=int(receipt["blockNumber"]),
@@ -604,7 +624,8 @@ class ChainClient:
         self._fee_cache = (now, fees)
         return fees
 
-    def _send(self, signer: LocalAccount, to: str | None, data: str, gas: int | None) -> Any:
+    def _send(self, signer: LocalAccount, to: str | None, data: str, gas: int | None,
+              wait: float | None = None) -> Any:
         tx: dict[str, Any] = {"from": signer.address, "data": data, "value": 0, "chainId": self.chain_id}
         if to is not None:
             tx["to"] = to
@@ -621,7 +642,7 @@ class ChainClient:
             tx_hash = self._submit(signed.raw_transaction, bytes(signed.hash))
         try:
             receipt = self._rpc(lambda: self.w3.eth.wait_for_transaction_receipt(
-                HexBytes(tx_hash), timeout=self.receipt_timeout, poll_latency=0.02))
+                HexBytes(tx_hash), timeout=self.receipt_timeout if wait is None else wait, poll_latency=0.02))
         except (TimeExhausted, TransactionNotFound) as error:
             raise TransactionFailedError(f"transaction {bytes(tx_hash).hex()} was not mined: {error}") from error
         if receipt["status"] != 1:
@@ -750,6 +771,6 @@ def _document_view(document_hash: bytes, raw: Sequence[Any]) -> DocumentView:
 
 __all__ = [
     "BatchRecord", "ChainClient", "ChainEvent", "Deployment", "DocumentState", "DocumentView", "TxResult",
-    "certificate_key",
+    "certificate_key", "iso_country",
 ]
 

@@ -27,6 +27,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
 
 from registry.anchoring import open_chain_payload
 from registry.apikeys import Principal, Role
@@ -40,12 +41,16 @@ from registry.errors import (
     PeerError,
     PermissionDenied,
     ValidationError,
+    WritePending,
 )
+from registry.effects import hexes, terms_args
+from registry.writelog import ChainWrite, WriteKind
 from registry.erasure import checked_acknowledgement, sign_acknowledgement
 from registry.hashing import SealedDocument, build_sealed_document, check_integrity, parse_sealed_record, terms_claim
 from registry.keys import KEK, DataKey
 from registry.ledger import CustomsLedger, RequestState
 from registry.merkle import MerkleTree, keccak, process_proof
+from registry.reasons import RevocationReason
 from registry.store import CertificateRow, CustomsRecords
 from registry.terms import Terms, from_units, to_units
 from registry.types import hex32, parse_hex32
@@ -150,6 +155,10 @@ class CustomsDesk:
         self._kek = kek
         self._peer_key = kek.derive("peer-api-keys")
         self._ack_retry_at = 0.0
+        self.outbox = service.outbox
+        self.outbox.on_settled(WriteKind.UTILISE, self._utilised)
+        self.outbox.on_settled(WriteKind.REQUEST, self._requested)
+        self.outbox.on_settled(WriteKind.ANSWER, self._answered)
         if peers is None:
             from registry import peers as http_peers
 
@@ -161,9 +170,10 @@ class CustomsDesk:
     def authorise_customs(self, principal: Principal, label: str, account: str | None = None) -> tuple[str, str]:
         """Admit a Customs account of the authority's country on chain; return (address, API key)."""
         authority = self.service.signer_for(principal, Role.AUTHORITY)
-        address = account or self.service.new_funded_account()
-        self.ledger.authorise_customs(authority, address)
+        address = to_checksum_address(account) if account else self.service.new_funded_account()
         key = self.service.api_keys.mint(Role.CUSTOMS, country=principal.country, account=address, label=label)
+        self.service.send_governance(WriteKind.AUTHORISE_CUSTOMS, authority, {"account": address},
+                                     f"customs:{address.lower()}", account=address, api_key=key)
         return address, key
 
     def set_peer(self, principal: Principal, country: str, url: str, api_key: str) -> None:
@@ -246,23 +256,21 @@ class CustomsDesk:
                 return known, False, self._balance(sealed, terms)
             raise ConflictError(f"declaration {reference} has already drawn on this certificate with other quantities")
         root = _root(sealed)
-        try:
-            self._ensure_terms(signer, sealed, parent_document)
-            result = self.ledger.utilise(signer, document_hash, root, declaration, wanted)
-            tx_hash, block, new = result.tx_hash, result.block_number, True
-        except ContractRevertError as error:
-            recorded = self._recorded_draw(error, document_hash, root, declaration, wanted)
-            if recorded is None:
-                raise self._refusal(error, sealed) from error
-            (tx_hash, block), new = recorded, False
         record_id = str(uuid.uuid4())
-        self.records.add_utilisation({
-            "id": record_id, "document_hash": document_hash,
-            "declaration_reference": self._seal_text(document_hash, f"declaration|{record_id}", reference),
-            "declaration_hash": declaration, "declared_on": declared_on.isoformat(),
-            "draws": _draw_json(sealed, wanted), "customs": signer.address, "tx_hash": tx_hash, "block_number": block,
-        })
-        self.service.refresh_index()
+        local = {"record_id": record_id, "declared_on": declared_on.isoformat(), "draws": _draw_json(sealed, wanted),
+                 "declaration_reference": self._seal_text(document_hash, f"declaration|{record_id}", reference)}
+        try:
+            try:
+                self._ensure_terms(signer, sealed, parent_document)
+            except WritePending:
+                pass  # the draw waits behind the terms (the same certificate's writes keep their order)
+            write = self.outbox.submit(WriteKind.UTILISE, signer, {
+                "document_hash": hex32(document_hash), "root": hex32(root), "declaration": hex32(declaration),
+                "items": [item for item, _ in wanted], "quantities": [quantity for _, quantity in wanted]},
+                subject=f"draw:{hex32(document_hash)}:{hex32(declaration)}", local=local)
+        except ContractRevertError as error:
+            raise self._refusal(error, sealed) from error
+        new = not (write.result or {}).get("already_on_chain")
         stored = self._utilisation(document_hash, declaration)
         assert stored is not None
         return stored, new, self._balance(sealed, terms)
@@ -296,24 +304,18 @@ class CustomsDesk:
         found = self.records.utilisation_by_declaration(document_hash, declaration)
         return None if found is None else self._revealed(document_hash, found)
 
-    def _recorded_draw(self, error: ContractRevertError, document_hash: bytes, root: bytes, declaration: bytes,
-                       wanted: Sequence[tuple[int, int]]) -> tuple[str, int] | None:
-        """(tx hash, block) of the same draw already on chain under this declaration, if that is why it reverted.
-
-        A retry after a crash between the transaction and the local record, or two
-        identical requests racing, then returns the recorded use instead of a refusal.
-        """
-        if error.name != "CustomsRegistryDeclarationRecorded":
-            return None
-        chain = self.service.chain
-        found = chain.events(0, names={"CertificateUtilised"},
-                             topics=[chain.event_topic("CertificateUtilised"), hex32(document_hash), hex32(declaration)])
-        for event in found:
-            if event.args["root"] != root:
-                continue  # the same hash under another root is another certificate
-            if list(zip(event.args["goodsItems"], event.args["quantities"], strict=True)) == list(wanted):
-                return event.tx_hash, event.block_number
-        return None
+    def _utilised(self, write: ChainWrite) -> None:
+        """Keep the declaration of a draw now on chain (once)."""
+        document_hash, declaration = parse_hex32(write.args["document_hash"]), parse_hex32(write.args["declaration"])
+        local = write.local
+        if local is not None and self.records.utilisation_by_declaration(document_hash, declaration) is None:
+            self.records.add_utilisation({
+                "id": local["record_id"], "document_hash": document_hash,
+                "declaration_reference": local["declaration_reference"], "declaration_hash": declaration,
+                "declared_on": local["declared_on"], "draws": local["draws"], "customs": write.signer,
+                "tx_hash": write.tx_hash, "block_number": write.block_number,
+            })
+        self.service.refresh_index()
 
     def utilisation(self, principal: Principal, ref: str, document: SealedDocument | None = None) -> dict[str, Any]:
         """Certified, drawn and remaining quantity per goods item, and this node's declarations."""
@@ -347,10 +349,14 @@ class CustomsDesk:
         a back-to-back certificate's parent first (from *parent_document*, or this node's own records)."""
         terms, salt, terms_proof = terms_claim(sealed)
         document_hash, proof = parse_hex32(sealed.document_hash), [parse_hex32(p) for p in sealed.proof.path]
-        if self.ledger.terms_of(document_hash, process_proof(document_hash, proof)) is not None:
+        root = process_proof(document_hash, proof)
+        if self.ledger.terms_of(document_hash, root) is not None:
             return
         parent_root = self._register_parent(signer, terms.parent, parent_document) if terms.has_parent else bytes(32)
-        self.ledger.register_terms(signer, document_hash, proof, terms, salt, terms_proof, parent_root)
+        self.outbox.submit(WriteKind.TERMS, signer, {
+            "document_hash": hex32(document_hash), "proof": hexes(proof), "terms": terms_args(terms),
+            "salt": hex32(salt), "terms_proof": hexes(terms_proof), "parent_root": hex32(parent_root)},
+            subject=f"terms:{hex32(document_hash)}:{hex32(root)}")
 
     def _check_anchoring(self, sealed: SealedDocument) -> None:
         """Refuse a document whose proof leads to a batch anchored by an issuer of another country than the one
@@ -438,16 +444,30 @@ class CustomsDesk:
         self._check_importing(terms, principal)
         self._check_anchoring(sealed)
         document_hash, proof = parse_hex32(sealed.document_hash), [parse_hex32(p) for p in sealed.proof.path]
+        nonce = str(uuid.uuid4())  # the request id is known only once it is on chain
+        local = {"nonce": nonce, "reason": self._seal_text(document_hash, f"reason|pending|{nonce}", reason)}
         try:
-            self._ensure_terms(signer, sealed)
-            request_id, _ = self.ledger.request_verification(signer, document_hash, _root(sealed),
-                                                             keccak(reason.encode()))
+            try:
+                self._ensure_terms(signer, sealed)
+            except WritePending:
+                pass  # the request waits behind the terms
+            write = self.outbox.submit(WriteKind.REQUEST, signer, {
+                "document_hash": hex32(document_hash), "root": hex32(_root(sealed)),
+                "reason_hash": hex32(keccak(reason.encode())), "proof": hexes(proof)}, local=local)
         except ContractRevertError as error:
             raise self._refusal(error, sealed) from error
-        self.records.set_request_text(request_id, reason=self._seal_text(document_hash, f"reason|{request_id}", reason))
-        self._deliver_reason(document_hash, proof, request_id, reason)
+        return self.request(principal, int((write.result or {})["request_id"]))
+
+    def _requested(self, write: ChainWrite) -> None:
+        """Keep the reason of a request now on chain, and send it to the issuing node."""
+        document_hash = parse_hex32(write.args["document_hash"])
+        request_id = int((write.result or {})["request_id"])
+        if write.local is not None:
+            reason = self._open_text(document_hash, f"reason|pending|{write.local['nonce']}", write.local["reason"]) or ""
+            self.records.set_request_text(request_id,
+                                          reason=self._seal_text(document_hash, f"reason|{request_id}", reason))
+            self._deliver_reason(document_hash, [parse_hex32(p) for p in write.args["proof"]], request_id, reason)
         self.service.refresh_index()
-        return self.request(principal, request_id)
 
     def _deliver_reason(self, document_hash: bytes, proof: Sequence[bytes], request_id: int, reason: str) -> None:
         """Send the reason text to the issuing country's node, when it is another configured node (best effort:
@@ -494,20 +514,27 @@ class CustomsDesk:
             raise NotFoundError("verification request", str(request_id))
         answer = remarks or ("confirmed" if confirmed else "not confirmed")
         try:
-            self.ledger.answer_verification(signer, request_id, confirmed, keccak(answer.encode()))
+            self.outbox.submit(WriteKind.ANSWER, signer, {
+                "request_id": request_id, "confirmed": confirmed, "answer_hash": hex32(keccak(answer.encode())),
+                "document_hash": hex32(found.document_hash)}, subject=f"request:{request_id}",
+                local={"answer": self._seal_text(found.document_hash, f"answer|{request_id}", answer)})
         except ContractRevertError as error:
             if error.name == "CertificateRegistryNotIssuer":
                 raise PermissionDenied("only the issuing body of this certificate or its authority may answer") from error
             if error.name == "CustomsRegistryRequestClosed":
                 raise ConflictError(f"verification request {request_id} has already been answered") from error
             raise
-        self.records.set_request_text(request_id,
-                                      answer=self._seal_text(found.document_hash, f"answer|{request_id}", answer))
-        row = self.service.store.by_document_hash(found.document_hash)
-        if not confirmed and row is not None and row.status not in ("revoked", "superseded", "erased"):
-            self.service.store.set_status(row.id, "revoked", reason=3)
-        self.service.refresh_index()
         return self.request(principal, request_id)
+
+    def _answered(self, write: ChainWrite) -> None:
+        """Keep the answer now on chain; a not-confirmed answer revoked the certificate (the contract did)."""
+        document_hash, request_id = parse_hex32(write.args["document_hash"]), int(write.args["request_id"])
+        if write.local is not None:
+            self.records.set_request_text(request_id, answer=write.local["answer"])
+        row = self.service.store.by_document_hash(document_hash)
+        if not write.args["confirmed"] and row is not None and row.status not in ("revoked", "superseded", "erased"):
+            self.service.store.set_status(row.id, "revoked", reason=int(RevocationReason.NOT_CONFIRMED))
+        self.service.refresh_index()
 
     def requests(self, principal: Principal, status: str | None = None) -> list[dict[str, Any]]:
         """Verification requests the caller is party to, newest state from the index."""

@@ -20,6 +20,7 @@ maps the tree to ``application/problem+json`` in one place and the CLI prints
     │   └── DecryptionError          ciphertext or key failed authentication
     ├── StoreError                   local database problems
     ├── WorkerError                  a background worker did not stop
+    ├── WritePending                 accepted, not yet on chain (the API's 202)
     ├── PeerError                    another member node failed or refused
     └── ChainError                   anything from the EVM node
         ├── ChainUnavailableError    node unreachable (verification fails closed)
@@ -150,6 +151,24 @@ class WorkerError(RegistryError):
     def __init__(self, name: str, timeout: float) -> None:
         super().__init__(f"worker {name} still running {timeout:g} s after it was asked to stop")
         self.name = name
+
+
+class WritePending(RegistryError):
+    """A chain write is recorded and will be sent, but is not on chain yet (not an error: the API answers 202).
+
+    Attributes:
+        write_id: the write's id in the node's outbox (``GET /v1/chain-writes/{id}``).
+        kind: what it does (``revoke``, ``utilise``, …).
+    """
+
+    title = "Accepted, not yet on chain"
+
+    def __init__(self, write_id: int, kind: str, why: str) -> None:
+        super().__init__(f"the {kind} (chain write {write_id}) is recorded and will be sent: {why}")
+        self.write_id = write_id
+        self.kind = kind
+        self.shown: dict[str, str] = {}
+        """What the answer must carry all the same (the API key minted for a new account)."""
 
 
 class PeerError(RegistryError):

@@ -27,11 +27,13 @@ from registry.indexer import ChainIndexer, Follower
 from registry.keys import load_or_create_kek
 from registry.vault import KeyVault, Shredder
 from registry.nodes import NodeProcess
+from registry.outbox import Outbox
 from registry.service import RegistryService
 from registry.store import Store
 from registry.vc.issuer import VcIssuer
 from registry.vc.keys import did_web
 from registry.worker import Worker, paused
+from registry.writelog import WriteLog
 
 log = logging.getLogger("coo.runtime")
 
@@ -67,8 +69,9 @@ class Node:
 
     @property
     def workers(self) -> tuple[Worker, ...]:
-        """The node's background workers: the anchoring worker, the block follower and the shredder."""
-        own: tuple[Worker, ...] = (self.service.anchorer, self.service.follower)
+        """The node's background workers: the anchoring worker, the chain-write outbox, the block follower
+        and the shredder."""
+        own: tuple[Worker, ...] = (self.service.anchorer, self.service.outbox, self.service.follower)
         return own + ((self.shredder,) if self.shredder is not None else ())
 
     def paused(self) -> AbstractContextManager[None]:
@@ -124,8 +127,14 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
     api_keys = ApiKeys(store)
     anchorer = Anchorer(store, chain, vault, accounts.get, config.batch)
     follower = Follower(ChainIndexer(store, chain))
+
+    def signer_for(address: str) -> LocalAccount | None:
+        return node_account if address.lower() == node_account.address.lower() else accounts.get(address)
+
+    outbox = Outbox(WriteLog(store), chain, signer_for, confirmations=config.batch.confirmations,
+                    bound=config.rpc_timeout)
     service = RegistryService(store=store, vault=vault, chain=chain, accounts=accounts, node_account=node_account,
-                              api_keys=api_keys, anchorer=anchorer, follower=follower)
+                              api_keys=api_keys, anchorer=anchorer, follower=follower, outbox=outbox)
     admin_key_path = _first_admin_key(api_keys, store, data)
     if start_worker:
         anchorer.start()
@@ -135,6 +144,7 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
     desk = CustomsDesk(service, kek)
     shredder = Shredder(vault, after=desk.acknowledge_erasures)
     if start_worker:
+        outbox.start()  # after the Customs desk registered what it does once its writes settle
         shredder.start()
     return Node(config, service, deployment, anvil, admin_key_path, vc_issuer, desk, shredder)
 

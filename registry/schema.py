@@ -36,6 +36,11 @@ under the data key, and ``fingerprint`` an HMAC under the data key;
 sealed under the data key; ``erasures`` (``erasing`` → ``erased``) and
 ``erasure_acknowledgements`` (peers that destroyed their copy of a key);
 ``replaces`` names the replaced certificate by id, not by number.
+
+Version 10: ``chain_writes`` — every chain write other than anchoring (status
+changes, terms, utilisations, requests, answers, governance), recorded before it
+is sent: ``pending`` → ``sent`` → ``settled``, or ``refused``
+(:mod:`registry.outbox`).
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ from registry.errors import StoreError
 CERTIFICATE_STATUSES: tuple[str, ...] = ("pending", "anchored", "revoked", "superseded", "erased")
 MODES: tuple[str, ...] = ("hash-only", "encrypted")
 BATCH_STATES: tuple[str, ...] = ("sending", "sent", "anchored", "failed")
+WRITE_STATES: tuple[str, ...] = ("pending", "sent", "settled", "refused")
 
 
 @dataclass(frozen=True)
@@ -236,6 +242,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         """CREATE TABLE erasure_acknowledgements (
             document_hash BLOB NOT NULL, node_account TEXT NOT NULL, country TEXT NOT NULL, acknowledged_at TEXT NOT NULL,
             signature TEXT NOT NULL, received_at REAL NOT NULL, PRIMARY KEY (document_hash, node_account))""",
+    )),
+    Migration(10, "one durable outbox for every chain write other than anchoring", (
+        f"""CREATE TABLE chain_writes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, signer TEXT NOT NULL, subject TEXT,
+            args TEXT NOT NULL, local TEXT, state TEXT NOT NULL CHECK (state IN {_in(WRITE_STATES)}),
+            tx_hash TEXT, block_number INTEGER, attempts INTEGER NOT NULL DEFAULT 0, error TEXT, result TEXT,
+            applied INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL, settled_at REAL)""",
+        "CREATE INDEX chain_writes_state ON chain_writes (state, id)",
+        "CREATE INDEX chain_writes_subject ON chain_writes (subject, id)",
     )),
 )
 """Every migration, in order; ``MIGRATIONS[i].version == i + 1``."""

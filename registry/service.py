@@ -26,7 +26,8 @@ from registry.accounts import AccountBook
 from registry.anchoring import Anchorer
 from registry.apikeys import ApiKeys, Principal, Role
 from registry.certificate import parse_certificate
-from registry.chain import ChainClient, DocumentState
+from registry.chain import ChainClient, DocumentState, iso_country
+from registry.effects import hexes
 from registry.errors import (
     ChainError,
     ConflictError,
@@ -34,7 +35,10 @@ from registry.errors import (
     KeyDestroyedError,
     NotFoundError,
     PermissionDenied,
+    WritePending,
 )
+from registry.outbox import Outbox
+from registry.writelog import ChainWrite, WriteKind
 from registry.indexer import Follower
 from registry.hashing import (
     Sealed,
@@ -75,7 +79,8 @@ class RegistryService:
     """Everything a node does, behind role checks."""
 
     def __init__(self, *, store: Store, vault: KeyVault, chain: ChainClient, accounts: AccountBook,
-                 node_account: LocalAccount, api_keys: ApiKeys, anchorer: Anchorer, follower: Follower) -> None:
+                 node_account: LocalAccount, api_keys: ApiKeys, anchorer: Anchorer, follower: Follower,
+                 outbox: Outbox) -> None:
         self.store = store
         self.vault = vault
         self.chain = chain
@@ -84,8 +89,16 @@ class RegistryService:
         self.api_keys = api_keys
         self.anchorer = anchorer
         self.follower = follower
+        self.outbox = outbox
         self.verifier = Verifier(chain, index=follower)
         self._standing: dict[str, tuple[float, bool]] = {}
+        outbox.on_settled(WriteKind.REVOKE, self._revoked)
+        outbox.on_settled(WriteKind.SUPERSEDE, self._superseded)
+        outbox.on_settled(WriteKind.ERASE, self._erased)
+        for kind in (WriteKind.AUTHORISE_ISSUER, WriteKind.SUSPEND_ISSUER, WriteKind.REINSTATE_ISSUER):
+            outbox.on_settled(kind, self._standing_changed)
+        for kind in (WriteKind.ADMIT_COUNTRY, WriteKind.AUTHORISE_CUSTOMS, WriteKind.WITHDRAW_CUSTOMS):
+            outbox.on_settled(kind, lambda _: self.refresh_index())
 
     # -- issuing -------------------------------------------------------------------------
 
@@ -217,9 +230,7 @@ class RegistryService:
     def revoke(self, principal: Principal, certificate_id: str, reason: RevocationReason) -> CertificateRow:
         """Revoke on chain, then record it here."""
         row, signer = self._changeable(principal, certificate_id)
-        self._on_chain(lambda: self.chain.revoke(signer, row.document_hash, _proof(row), int(reason)), row)
-        self.store.set_status(row.id, "revoked", reason=int(reason))
-        self.refresh_index()
+        self._status_write(WriteKind.REVOKE, signer, row, {"reason": int(reason)})
         return self.store.certificate(row.id)
 
     def replace(self, principal: Principal, certificate_id: str, payload: Mapping[str, Any],
@@ -267,10 +278,8 @@ class RegistryService:
         new = self.store.certificate(new.id)
         if new.proof is None:
             raise ChainError(f"the {what} could not be anchored yet; retry")
-        self._on_chain(lambda: self.chain.supersede(signer, old.document_hash, _proof(old), new.document_hash,
-                                                    _proof(new)), old)
-        self.store.set_status(old.id, "superseded", replaced_by=new.id)
-        self.refresh_index()
+        self._status_write(WriteKind.SUPERSEDE, signer, old, {
+            "replacement": hex32(new.document_hash), "replacement_proof": hexes(_proof(new)), "replaced_by": new.id})
         return self.store.certificate(old.id), new
 
     def erase(self, principal: Principal, certificate_id: str) -> DestructionReceipt:
@@ -280,14 +289,11 @@ class RegistryService:
         (:meth:`erasure`); a crash in between leaves it ``erasing`` until the next start.
         """
         row, signer = self._changeable(principal, certificate_id, allow_final=True)
-        try:
-            self.chain.erase(signer, row.document_hash, _proof(row))
-        except ContractRevertError as error:
-            if not (error.name == "CertificateRegistryInvalidStatusChange" and error.args_decoded[1] == DocumentState.ERASED):
-                raise
-        receipt = self.vault.destroy_key(row.id, row.document_hash, self.node_account)
-        self.refresh_index()
-        return receipt
+        self._status_write(WriteKind.ERASE, signer, row, {})
+        receipt = self.store.destruction_receipt(row.id)
+        if receipt is None:  # pragma: no cover - the applier shreds before the write counts as settled
+            raise ConflictError(f"certificate {row.id}: the erasure is on chain but its key is not destroyed yet")
+        return DestructionReceipt.from_json(receipt)
 
     def erasure(self, principal: Principal, certificate_id: str) -> tuple[Erasure | None, list[dict[str, str]]]:
         """The erasure state of a certificate and the peers that confirmed destroying their copy of its key.
@@ -328,14 +334,49 @@ class RegistryService:
         except ChainError:
             pass  # the follower catches up; until then verification reads the chain
 
-    def _on_chain(self, action: Any, row: CertificateRow) -> None:
+    def _status_write(self, kind: WriteKind, signer: LocalAccount, row: CertificateRow,
+                      args: Mapping[str, Any]) -> ChainWrite:
+        """Send a status change through the outbox; the store records it once it is on chain.
+
+        Raises:
+            WritePending: recorded, not on chain yet (the node shows it as a warning meanwhile).
+            ConflictError: the chain refuses it, or another change of this certificate is still pending.
+        """
+        subject = status_subject(row.document_hash)
+        waiting = self.outbox.pending_for(subject)
+        if waiting and kind is not WriteKind.ERASE:
+            raise ConflictError(f"certificate {row.id} has a {waiting[0].kind} still waiting for the chain "
+                                f"(chain write {waiting[0].id})")
         try:
-            action()
+            return self.outbox.submit(kind, signer, {"certificate_id": row.id, "document_hash": hex32(row.document_hash),
+                                                     "proof": hexes(_proof(row)), **args}, subject=subject)
         except ContractRevertError as error:
             if error.name == "CertificateRegistryInvalidStatusChange":
                 raise ConflictError(f"the chain refuses this change: certificate {row.id} is "
                                     f"{DocumentState(error.args_decoded[1]).name.lower()}") from error
             raise
+
+    def _revoked(self, write: ChainWrite) -> None:
+        row = self.store.certificate(write.args["certificate_id"])
+        if row.status not in ("revoked", "erased"):
+            self.store.set_status(row.id, "revoked", reason=int(write.args["reason"]))
+        self.refresh_index()
+
+    def _superseded(self, write: ChainWrite) -> None:
+        row = self.store.certificate(write.args["certificate_id"])
+        if row.status != "erased":
+            self.store.set_status(row.id, "superseded", replaced_by=write.args["replaced_by"])
+        self.refresh_index()
+
+    def _erased(self, write: ChainWrite) -> None:
+        certificate_id = write.args["certificate_id"]
+        if self.store.destruction_receipt(certificate_id) is None:
+            self.vault.destroy_key(certificate_id, parse_hex32(write.args["document_hash"]), self.node_account)
+        self.refresh_index()
+
+    def _standing_changed(self, write: ChainWrite) -> None:
+        self._standing[write.args["account"].lower()] = (time.monotonic(), write.kind is not WriteKind.SUSPEND_ISSUER)
+        self.refresh_index()
 
     # -- verification ------------------------------------------------------------------
 
@@ -405,7 +446,9 @@ class RegistryService:
     def _facts(self, row: CertificateRow | None) -> NodeFacts:
         if row is None:
             return NodeFacts()
-        return NodeFacts(key_exists=self.store.wrapped_key(row.id) is not None, local_status=row.status)
+        waiting = self.outbox.pending_for(status_subject(row.document_hash))
+        status = _PENDING_STATUS[waiting[-1].kind] if waiting else row.status
+        return NodeFacts(key_exists=self.store.wrapped_key(row.id) is not None, local_status=status)
 
     def _receipt(self, report: VerificationReport) -> VerificationReceipt:
         """Sign a receipt and file it: the report itself only sealed under the certificate's data key.
@@ -463,9 +506,11 @@ class RegistryService:
     def admit_country(self, principal: Principal, country: str, authority: str | None) -> tuple[str, str]:
         """Admit *country*; create its authority account here unless one is given. Returns (address, API key)."""
         admin = self.signer_for(principal, Role.ADMIN)
-        account = authority or self.new_funded_account()
-        self.chain.admit_country(admin, country, account)
+        country = iso_country(country)
+        account = _checksum(authority) if authority else self.new_funded_account()
         key = self.api_keys.mint(Role.AUTHORITY, country=country, account=account, label=f"authority of {country}")
+        self.send_governance(WriteKind.ADMIT_COUNTRY, admin, {"country": country, "authority": account},
+                         f"country:{country}", account=account, api_key=key)
         return account, key
 
     def create_authority_account(self, principal: Principal, country: str, label: str) -> tuple[str, str]:
@@ -480,21 +525,38 @@ class RegistryService:
     def authorise_issuer(self, principal: Principal, label: str, issuer: str | None) -> tuple[str, str]:
         """Authorise an issuing body for the authority's country. Returns (address, API key)."""
         authority = self.signer_for(principal, Role.AUTHORITY)
-        account = issuer or self.new_funded_account()
-        self.chain.authorise_issuer(authority, account)
+        account = _checksum(issuer) if issuer else self.new_funded_account()
         key = self.api_keys.mint(Role.ISSUER, country=principal.country, account=account, label=label)
+        self.send_governance(WriteKind.AUTHORISE_ISSUER, authority, {"account": account}, f"standing:{account.lower()}",
+                         account=account, api_key=key)
         return account, key
 
     def set_issuer_standing(self, principal: Principal, issuer: str, active: bool) -> None:
         """Suspend or reinstate an issuing body of the authority's own country."""
         authority = self.signer_for(principal, Role.AUTHORITY)
         self._standing.pop(issuer.lower(), None)
-        if active:
-            self.chain.reinstate_issuer(authority, issuer)
-        else:
-            self.chain.suspend_issuer(authority, issuer)
-        self._standing[issuer.lower()] = (time.monotonic(), active)
-        self.refresh_index()
+        kind = WriteKind.REINSTATE_ISSUER if active else WriteKind.SUSPEND_ISSUER
+        self.send_governance(kind, authority, {"account": _checksum(issuer)}, f"standing:{issuer.lower()}")
+
+    def send_governance(self, kind: WriteKind, signer: LocalAccount, args: Mapping[str, Any], subject: str,
+                    **shown: str) -> ChainWrite:
+        """Send a governance write through the outbox; *shown* goes into a pending answer (the new key)."""
+        try:
+            return self.outbox.submit(kind, signer, args, subject=subject)
+        except WritePending as pending:
+            pending.shown.update(shown)
+            raise
+
+    def chain_write(self, principal: Principal, write_id: int) -> ChainWrite:
+        """A chain write, for the account that signs it or an admin.
+
+        Raises:
+            NotFoundError: no such write, or not the caller's.
+        """
+        write = self.outbox.log.get(write_id)
+        if principal.role is not Role.ADMIN and not _same(principal.account, write.signer):
+            raise NotFoundError("chain write", str(write_id))
+        return write
 
     def mint_key(self, principal: Principal, role: Role, country: str | None, account: str | None, label: str) -> str:
         """Mint an API key (admin only)."""
@@ -554,6 +616,14 @@ class RegistryService:
 def _canonical(body: Any) -> bytes:
     """Deterministic JSON of our own report (sorted keys, no spaces) for its hash."""
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+_PENDING_STATUS = {WriteKind.REVOKE: "revoked", WriteKind.SUPERSEDE: "superseded", WriteKind.ERASE: "erased"}
+
+
+def status_subject(document_hash: bytes) -> str:
+    """The outbox subject of a certificate's status changes."""
+    return f"status:{hex32(document_hash)}"
 
 
 def _checksum(address: str) -> str:

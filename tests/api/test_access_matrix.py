@@ -10,6 +10,7 @@ import pytest
 
 from registry.apikeys import Role
 from registry.runtime import Node
+from registry.reasons import RevocationReason
 from tests.conftest import example
 
 ROLES = ("none", "admin", "authority_a", "authority_b", "issuer_a", "issuer_b", "customs_a", "customs_b")
@@ -52,6 +53,14 @@ def open_request(node: Node, demo_keys: dict[str, dict[str, str]], certificate_i
     assert node.customs is not None
     customs = node.service.api_keys.authenticate(demo_keys["customs"]["api_key"])
     return int(node.customs.open_request(customs, certificate_id, "access matrix")["id"])
+
+
+def revoke_write(node: Node, demo_keys: dict[str, dict[str, str]], certificate_id: str) -> int:
+    """Revoke the certificate as its issuer; the id of that chain write."""
+    issuer = node.service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
+    row = node.service.revoke(issuer, certificate_id, RevocationReason.ISSUED_IN_ERROR)
+    found = node.service.store.query("SELECT max(id) FROM chain_writes WHERE lower(signer) = lower(?)", (row.issuer,))
+    return int(found[0][0])
 
 
 def _demo_keys(node: Node) -> dict[str, dict[str, str]]:
@@ -111,6 +120,8 @@ MATRIX: dict[str, tuple[Request, set[str]]] = {
                           {"authority_a", "authority_b"}),
     "create authority account": (lambda c, n: ("POST", "/v1/governance/authority-accounts",
                                                {"json": {"country": "KR"}}), {"admin"}),
+    "chain write": (lambda c, n: ("GET", f"/v1/chain-writes/{revoke_write(n, _demo_keys(n), c.id)}", {}),
+                    {"admin", "issuer_a"}),
     "set peer": (lambda c, n: ("PUT", "/v1/governance/peers/KR", {"json": {"url": "http://127.0.0.1:9", "api_key": "x"}}),
                  {"admin"}),
 }
