@@ -647,7 +647,7 @@ class Store(Database):
             How many rows were deleted (both tables).
         """
         with self.transaction() as conn:
-            return sum(conn.execute(f"DELETE FROM {table} WHERE created_at < ?", (before,)).rowcount  # noqa: S608
+            return sum(conn.execute(f"DELETE FROM {table} WHERE created_at < ?", (before,)).rowcount
                        for table in ("verification_receipts", "audit_log"))
 
     def save_api_key(self, key: StoredKey) -> None:

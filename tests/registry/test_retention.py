@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from registry.errors import NotFoundError
-from registry.retention import DAY, AuditPruner
+from registry.retention import DAY, DEFAULT_RETENTION_DAYS, AuditPruner
 from registry.runtime import NodeConfig
 from registry.store import ReceiptRecord, Store
 
@@ -154,4 +154,4 @@ def test_a_bad_retention_is_refused_before_the_node_starts(tmp_path: Path, days:
 
 
 def test_default_retention_is_over_a_year(tmp_path: Path) -> None:
-    assert NodeConfig(data_dir=tmp_path).audit_retention_days == 400 > 366
+    assert NodeConfig(data_dir=tmp_path).audit_retention_days == DEFAULT_RETENTION_DAYS == 400  # over a leap year
