@@ -29,7 +29,7 @@ def node_config(settings: Settings) -> NodeConfig:
         kek=settings.kek.get_secret_value() if settings.kek else None, rpc_timeout=settings.rpc_timeout_ms / 1000,
         batch=BatchPolicy(max_size=settings.batch_max_size, max_wait=settings.batch_max_wait_ms / 1000,
                           confirmations=settings.confirmation_depth),
-        sqlite_secure_delete=settings.sqlite_secure_delete,
+        sqlite_secure_delete=settings.sqlite_secure_delete, audit_retention_days=settings.audit_retention_days,
     )
 
 

@@ -1,4 +1,4 @@
-"""Bring a node up from its data directory: keys, chain, contracts, store, worker.
+"""Bring a node up from its data directory: keys, chain, contracts, store, workers.
 
 ``open_node`` is what ``coo up``, the API app and the scripts share. With no
 RPC URL it starts a managed Anvil whose state lives in the data directory, so a
@@ -28,6 +28,7 @@ from registry.keys import load_or_create_kek
 from registry.vault import KeyVault, Shredder
 from registry.nodes import NodeProcess
 from registry.outbox import Outbox
+from registry.retention import DEFAULT_RETENTION_DAYS, AuditPruner, retention_days
 from registry.service import RegistryService
 from registry.store import Store
 from registry.vc.issuer import VcIssuer
@@ -52,6 +53,11 @@ class NodeConfig:
     rpc_timeout: float = 5.0
     batch: BatchPolicy = field(default_factory=BatchPolicy)
     sqlite_secure_delete: bool = True
+    audit_retention_days: int = DEFAULT_RETENTION_DAYS
+    """Days verification receipts and key-release entries are kept (0: for ever)."""
+
+    def __post_init__(self) -> None:
+        retention_days(self.audit_retention_days)  # refuse a bad policy before anything starts
 
 
 @dataclass
@@ -66,13 +72,14 @@ class Node:
     vc_issuer: VcIssuer | None = None
     customs: CustomsDesk | None = None
     shredder: Shredder | None = None
+    pruner: AuditPruner | None = None
 
     @property
     def workers(self) -> tuple[Worker, ...]:
-        """The node's background workers: the anchoring worker, the chain-write outbox, the block follower
-        and the shredder."""
+        """The node's background workers: the anchoring worker, the chain-write outbox, the block follower,
+        the shredder and the audit pruner."""
         own: tuple[Worker, ...] = (self.service.anchorer, self.service.outbox, self.service.follower)
-        return own + ((self.shredder,) if self.shredder is not None else ())
+        return own + tuple(worker for worker in (self.shredder, self.pruner) if worker is not None)
 
     def paused(self) -> AbstractContextManager[None]:
         """Stop every background worker for the duration of a ``with`` block, then restart them.
@@ -143,10 +150,12 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
     vc_issuer = VcIssuer(data, kek, did_web(host), config.base_url)
     desk = CustomsDesk(service, kek)
     shredder = Shredder(vault, after=desk.acknowledge_erasures)
+    pruner = AuditPruner(store, config.audit_retention_days)
     if start_worker:
         outbox.start()  # after the Customs desk registered what it does once its writes settle
         shredder.start()
-    return Node(config, service, deployment, anvil, admin_key_path, vc_issuer, desk, shredder)
+        pruner.start()
+    return Node(config, service, deployment, anvil, admin_key_path, vc_issuer, desk, shredder, pruner)
 
 
 def _deploy_or_attach(chain: ChainClient, node_account: LocalAccount, config: NodeConfig,

@@ -637,6 +637,19 @@ class Store(Database):
             data[name] = None if data[name] is None else bytes(data[name])
         return ReceiptRecord(**data)
 
+    def prune_audit(self, before: float) -> int:
+        """Delete the verification receipts and key-release entries of the audit log filed before *before*
+        (``time.time()`` seconds), in one transaction (the retention policy, :mod:`registry.retention`).
+
+        WARNING: irreversible; a receipt a party already holds stays verifiable by its signature.
+
+        Returns:
+            How many rows were deleted (both tables).
+        """
+        with self.transaction() as conn:
+            return sum(conn.execute(f"DELETE FROM {table} WHERE created_at < ?", (before,)).rowcount
+                       for table in ("verification_receipts", "audit_log"))
+
     def save_api_key(self, key: StoredKey) -> None:
         """Persist a minted API key (salted hash only)."""
         p = key.principal

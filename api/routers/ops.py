@@ -51,7 +51,7 @@ async def readyz(registry: RegistryDep, node: NodeDep, settings: SettingsDep) ->
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(registry: RegistryDep, node: NodeDep) -> Response:
-    """Certificates by status, outbox backlog, anchoring state and erasures by state."""
+    """Certificates by status, outbox backlog, anchoring state, erasures by state and pruned audit entries."""
     counts = await to_thread.run_sync(registry.store.count_by_status)
     age = await to_thread.run_sync(registry.store.oldest_pending_age)
     erasures = await to_thread.run_sync(registry.store.count_erasures)
@@ -79,4 +79,7 @@ async def metrics(registry: RegistryDep, node: NodeDep) -> Response:
     lines += ["# HELP coo_erasures Erasures on this node (own certificates and released keys), by state.",
               "# TYPE coo_erasures gauge"]
     lines += [f'coo_erasures{{state="{s}"}} {erasures.get(s, 0)}' for s in ("erasing", "erased")]
+    if node.pruner is not None:
+        lines += ["# HELP coo_audit_pruned_total Audit-log entries (receipts, key releases) deleted by the retention.",
+                  "# TYPE coo_audit_pruned_total counter", f"coo_audit_pruned_total {node.pruner.pruned_total}"]
     return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
