@@ -82,6 +82,7 @@ class Outbox(Worker):
         """Writes whose submitting request drives them itself (concurrent with the rest: no order among them)."""
         self._wake = threading.Event()
         self._checked_fully_at = 0.0
+        self._chain_down = False
 
     def on_settled(self, kind: WriteKind, applier: Applier) -> None:
         """Run *applier* once a write of *kind* settles."""
@@ -105,7 +106,9 @@ class Outbox(Worker):
         with self._guard:
             self._submitting.add(write.id)
         try:
-            if not self._lock.acquire(timeout=self.bound):
+            if self.failures and self._chain_down:  # the worker's last round could not reach the chain
+                raise WritePending(write.id, kind.value, "the chain is not answering; it will be sent when it does")
+            if not self._lock.acquire(timeout=self.bound / 2):
                 raise WritePending(write.id, kind.value, "earlier writes are still being sent")
             try:
                 self._drain(until=write.id, deadline=deadline, wait=self.bound)
@@ -140,6 +143,7 @@ class Outbox(Worker):
         self._wake.clear()
 
     def _failed(self, error: Exception) -> None:
+        self._chain_down = isinstance(error, ChainError)
         if isinstance(error, ChainError):
             self.chain.reset_nonces()  # a transaction may or may not have gone out
 

@@ -3,8 +3,8 @@
 A node runs five workers: the anchoring worker (:class:`registry.anchoring.Anchorer`),
 the chain-write outbox (:class:`registry.outbox.Outbox`), the block follower
 (:class:`registry.indexer.Follower`), the shredder (:class:`registry.vault.Shredder`)
-and the audit pruner (:class:`registry.retention.AuditPruner`). They share the lifecycle here: :meth:`Worker.stop` returns
-only once the thread has ended (or
+and the audit pruner (:class:`registry.retention.AuditPruner`). They share the
+lifecycle here: :meth:`Worker.stop` returns only once the thread has ended (or
 raises :class:`~registry.errors.WorkerError`), so nothing a caller does after it
 can race with the thread; :func:`paused` stops a group of workers for the
 duration of a block and restarts the ones that were running. That is the one

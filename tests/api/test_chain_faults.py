@@ -137,10 +137,24 @@ async def test_a_frozen_chain_never_stalls_the_node_and_everything_catches_up_af
         verdict, took = await timed(http.get(f"/v1/verify/{first['document_hash']}"))
         assert verdict.status_code == 503 and verdict.json()["verdict"] == "UNAVAILABLE"
         assert took < 2 * RPC_TIMEOUT + 0.5, f"verification took {took:.2f} s, beyond the RPC bound"
+        revoked, took = await timed(http.post(f"/v1/certificates/{first['id']}/revoke", json={"reason": "fraud"},
+                                              headers=issuer))
+        assert revoked.status_code == 202, revoked.text  # recorded, not done: never a 200 the chain has not seen
+        assert took < 2 * RPC_TIMEOUT + 0.5, f"revocation took {took:.2f} s with the chain frozen"
+        status_url = revoked.headers["location"]
+        assert revoked.json()["status_url"] == status_url and revoked.json()["kind"] == "revoke"
+        assert (await http.get(status_url, headers=issuer)).json()["state"] == "pending"
+        assert (await http.get(status_url, headers=auth(keys, "customs"))).status_code == 404  # not its write
+        again = await http.post(f"/v1/certificates/{first['id']}/revoke", json={"reason": "fraud"}, headers=issuer)
+        assert again.status_code == 409 and "waiting for the chain" in again.json()["detail"]
     finally:
         os.kill(anvil.pid, signal.SIGCONT)
     record = await anchored(http, issuer, accepted.json()["id"], timeout=30)
     assert record["status"] == "anchored"
+    deadline = time.monotonic() + 30
+    while (await http.get(status_url, headers=issuer)).json()["state"] != "settled" and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert (await http.get(status_url, headers=issuer)).json()["state"] == "settled"
     deadline = time.monotonic() + 30
 
     def recovered(ready: httpx.Response) -> bool:
@@ -149,7 +163,8 @@ async def test_a_frozen_chain_never_stalls_the_node_and_everything_catches_up_af
     while not recovered(ready := await http.get("/readyz")) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)  # each worker's next round follows its back-off
     assert recovered(ready), ready.json()
-    assert (await http.get(f"/v1/verify/{first['document_hash']}")).json()["verdict"] == "VALID"
+    assert (await http.get(f"/v1/verify/{first['document_hash']}")).json()["verdict"] == "REVOKED"
+    assert (await http.get(f"/v1/certificates/{first['id']}", headers=issuer)).json()["status"] == "revoked"
 
 
 async def test_status_changes_the_chain_lost_are_sent_again_and_verify_as_made(

@@ -1,0 +1,132 @@
+"""The chain-write outbox: recorded before sending, never sent twice, refusals final, the bookkeeping once.
+
+Each test stops the node's workers (``node.paused()``) and drives the outbox by
+hand, so what a crash leaves behind can be set up exactly: a write recorded
+but never sent, a write whose transaction went out just before the process
+died.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from eth_account import Account
+
+from registry.apikeys import Role
+from registry.customs import Draw
+from registry.errors import ConflictError, ContractRevertError
+from registry.ledger import CustomsLedger
+from registry.merkle import keccak
+from registry.runtime import Node
+from registry.types import hex32, parse_hex32
+from registry.writelog import WriteKind, WriteState
+from tests.conftest import example
+from tests.support import principals
+
+
+def fresh_issuer(node: Node, demo_keys: dict[str, dict[str, str]]) -> str:
+    """A new SG issuing body, authorised through the outbox."""
+    (authority,) = principals(node.service, demo_keys, "authority")
+    account, _ = node.service.authorise_issuer(authority, "outbox test issuer", None)
+    return account
+
+
+def test_a_write_recorded_but_never_sent_is_sent_by_the_worker_and_its_bookkeeping_runs_once(
+        node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
+    service, outbox = node.service, node.service.outbox
+    issuer = fresh_issuer(node, demo_keys)
+    (authority,) = principals(service, demo_keys, "authority")
+    signer = service.signer_for(authority, Role.AUTHORITY)
+    applied: list[int] = []
+    with node.paused():
+        kept = outbox._appliers[WriteKind.SUSPEND_ISSUER]
+        outbox.on_settled(WriteKind.SUSPEND_ISSUER, lambda w: (applied.append(w.id), kept(w)))
+        try:
+            # the process died right after recording: nothing went out
+            write = outbox.log.add(WriteKind.SUSPEND_ISSUER, signer.address, {"account": issuer},
+                                   subject=f"standing:{issuer.lower()}")
+            assert service.chain.is_authorised(issuer)
+            outbox.round()
+            outbox.round()
+        finally:
+            outbox.on_settled(WriteKind.SUSPEND_ISSUER, kept)
+    assert not service.chain.is_authorised(issuer)
+    settled = outbox.log.get(write.id)
+    assert settled.state is WriteState.SETTLED and settled.tx_hash and settled.applied
+    assert applied == [write.id], "the bookkeeping of a settled write ran other than once"
+
+
+def test_a_request_sent_just_before_a_crash_is_recognised_on_chain_not_opened_twice(
+        node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
+    service, outbox, desk = node.service, node.service.outbox, node.customs
+    assert desk is not None
+    issuer, customs = principals(service, demo_keys, "issuer", "customs")
+    row = service.register(issuer, [example()])[0]
+    service.anchorer.flush()
+    desk.utilise(customs, row.id, "OUTBOX-1", date(2026, 11, 23), [Draw(1, Decimal("1"))])  # terms registered
+    sealed = service.sealed_document(issuer, row.id)
+    ledger = CustomsLedger(service.chain)
+    signer = service.signer_for(customs, Role.CUSTOMS)
+    with node.paused():
+        write = outbox.log.add(WriteKind.REQUEST, signer.address, {
+            "document_hash": sealed.document_hash, "root": sealed.proof.batch_root,
+            "reason_hash": hex32(keccak(b"sent before the crash")), "proof": sealed.proof.path},
+            local={"nonce": "n", "reason": "sent before the crash"})
+        outbox.log.mark(write.id, WriteState.PENDING, attempted=True)  # counted, then sent, then the crash
+        outbox.effects.send(write, signer)
+        opened = ledger.request_count()
+        outbox.round()
+    assert ledger.request_count() == opened, "the request was opened a second time"
+    settled = outbox.log.get(write.id)
+    assert settled.state is WriteState.SETTLED and settled.result == {"request_id": opened}
+    found = ledger.request_of(opened)
+    assert found is not None and found.document_hash == parse_hex32(sealed.document_hash)
+
+
+def test_a_refused_write_is_final_and_another_countrys_authority_changes_nothing(
+        node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
+    service, outbox = node.service, node.service.outbox
+    issuer = fresh_issuer(node, demo_keys)
+    (jp_authority,) = principals(service, demo_keys, "authority_jp")
+    with pytest.raises(ContractRevertError, match="NotCountryAuthority"):
+        service.set_issuer_standing(jp_authority, issuer, active=False)
+    refused = [w for w in outbox.log.open_for(f"standing:{issuer.lower()}")]
+    assert refused == [], "a refused write stayed open"
+    with node.paused():
+        outbox.round()
+        outbox.round()
+    assert service.chain.is_authorised(issuer)
+    rows = service.store.query("SELECT state, attempts FROM chain_writes WHERE subject = ? AND kind = ?",
+                               (f"standing:{issuer.lower()}", WriteKind.SUSPEND_ISSUER.value))
+    assert [tuple(r) for r in rows] == [("refused", 1)], "a refused write was sent again"
+
+
+def test_a_hostile_authority_reinstating_an_active_issuer_is_refused_not_reported_done(
+        node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
+    """The chain already shows the state asked for; the refusal (not this country's authority) still stands."""
+    service = node.service
+    issuer = fresh_issuer(node, demo_keys)
+    (jp_authority,) = principals(service, demo_keys, "authority_jp")
+    with pytest.raises(ContractRevertError, match="NotCountryAuthority"):
+        service.set_issuer_standing(jp_authority, issuer, active=True)
+
+
+def test_a_second_status_change_waits_for_the_first_and_a_stranger_gets_no_signer(
+        node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
+    service, outbox = node.service, node.service.outbox
+    (issuer,) = principals(service, demo_keys, "issuer")
+    row = service.register(issuer, [example()])[0]
+    service.anchorer.flush()
+    row = service.store.certificate(row.id)
+    with node.paused():
+        stranger = Account.create()
+        write = outbox.log.add(WriteKind.REVOKE, stranger.address, {
+            "certificate_id": row.id, "document_hash": hex32(row.document_hash), "proof": row.proof or [],
+            "reason": 2}, subject=f"status:{hex32(row.document_hash)}")
+        with pytest.raises(ConflictError, match="still waiting for the chain"):
+            service.revoke(issuer, row.id, 1)  # type: ignore[arg-type]
+        outbox.round()
+    assert outbox.log.get(write.id).state is WriteState.REFUSED  # this node holds no key for that account
+    assert service.store.certificate(row.id).status == "anchored"
