@@ -35,6 +35,8 @@ HASH_RE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 ACCEPTED_EXIT = 0
 REFUSED_EXIT = 1
 ERROR_EXIT = 2
+PENDING_EXIT = 3
+"""Exit status when the node accepted a change that is not on chain yet (HTTP 202): not done, not failed."""
 
 
 def fail(message: str, code: int = ERROR_EXIT) -> NoReturn:
@@ -61,7 +63,21 @@ def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
             fail(f"{answer.status_code} {body.get('title', '')}: {body.get('detail', answer.text)}")
         except ValueError:
             fail(f"{answer.status_code}: {answer.text[:200]}")
-    return answer.json()
+    body = answer.json()
+    if answer.status_code == 202 and isinstance(body, dict) and "write_id" in body:
+        shown = "".join(f"\t{key} {body[key]}" for key in ("account", "api_key") if body.get(key))
+        typer.echo(f"pending\tchain write {body['write_id']} ({body['kind']}){shown}")
+        errors.print(f"{body['detail']}; see `coo chain-write {body['write_id']}`", highlight=False, soft_wrap=True)
+        raise typer.Exit(PENDING_EXIT)
+    return body
+
+
+@app.command("chain-write")
+def chain_write(write_id: int, node: NodeOpt = "http://127.0.0.1:8000", api_key: KeyOpt = None) -> None:
+    """Show where a change the node accepted with 202 stands: pending, sent, settled or refused."""
+    with _client(node, api_key) as client:
+        result = _call(client, "GET", f"/v1/chain-writes/{write_id}")
+    typer.echo(f"{result['id']}\t{result['kind']}\t{result['state']}" + (f"\t{result['error']}" if result["error"] else ""))
 
 
 def _read_json(path: Path) -> Any:

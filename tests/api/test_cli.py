@@ -120,3 +120,30 @@ def test_erase_prints_the_receipt_with_its_state_and_erasure_shows_it_again(
     shown = runner.invoke(app, ["erasure", row.id, "--node", served, "--api-key", key])
     assert shown.exit_code == 0, shown.output
     assert shown.stdout.strip() == f"{row.id}\terased\t0 peer(s) confirmed"
+
+
+def test_a_change_the_chain_has_not_taken_yet_prints_pending_and_exits_3_until_it_settles(
+    served: str, demo_keys: dict[str, dict[str, str]], node: Node
+) -> None:
+    service, outbox = node.service, node.service.outbox
+    issuer = service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
+    row = service.register(issuer, [example()])[0]
+    service.anchorer.flush()
+    key = demo_keys["issuer"]["api_key"]
+    with node.paused():
+        outbox.failures, outbox._chain_down = 1, True  # as after a round that could not reach the chain
+        try:
+            result = runner.invoke(app, ["revoke", row.id, "--reason", "fraud", "--node", served, "--api-key", key])
+        finally:
+            outbox.failures, outbox._chain_down = 0, False
+        assert result.exit_code == 3, result.output
+        line = result.stdout.strip()
+        assert line.startswith("pending\tchain write ") and "(revoke)" in line, line
+        write_id = line.split()[3]
+        shown = runner.invoke(app, ["chain-write", write_id, "--node", served, "--api-key", key])
+        assert shown.exit_code == 0 and shown.stdout.split("\t")[2].strip() == "pending", shown.output
+        assert service.store.certificate(row.id).status == "anchored"  # not done yet, and not said to be
+        outbox.round()
+    shown = runner.invoke(app, ["chain-write", write_id, "--node", served, "--api-key", key])
+    assert shown.stdout.split("\t")[2].strip() == "settled", shown.output
+    assert service.store.certificate(row.id).status == "revoked"
