@@ -185,9 +185,16 @@ class WriteLog:
         with self.db.transaction() as conn:
             conn.execute("UPDATE chain_writes SET applied = 1, local = NULL WHERE id = ?", (write_id,))
 
-    def count(self, state: WriteState) -> int:
-        """How many writes are in *state*."""
-        return int(self.db.query("SELECT COUNT(*) FROM chain_writes WHERE state = ?", (state.value,))[0][0])
+    def counts(self) -> dict[WriteState, int]:
+        """How many writes are in each state."""
+        found = {str(r[0]): int(r[1]) for r in self.db.query("SELECT state, COUNT(*) FROM chain_writes GROUP BY state")}
+        return {state: found.get(state.value, 0) for state in WriteState}
+
+    def oldest_open_age(self) -> float | None:
+        """Seconds since the oldest unsettled write was recorded, or None."""
+        rows = self.db.query("SELECT MIN(created_at) FROM chain_writes WHERE state IN (?, ?)",
+                             (WriteState.PENDING.value, WriteState.SENT.value))
+        return None if rows[0][0] is None else max(0.0, time.time() - float(rows[0][0]))
 
 
 __all__ = ["ChainWrite", "WriteKind", "WriteLog", "WriteState"]

@@ -51,7 +51,8 @@ async def readyz(registry: RegistryDep, node: NodeDep, settings: SettingsDep) ->
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(registry: RegistryDep, node: NodeDep) -> Response:
-    """Certificates by status, outbox backlog, anchoring state, erasures by state and pruned audit entries."""
+    """Certificates by status, outbox backlog, anchoring state, chain writes by state, erasures by state and pruned
+    audit entries."""
     counts = await to_thread.run_sync(registry.store.count_by_status)
     age = await to_thread.run_sync(registry.store.oldest_pending_age)
     erasures = await to_thread.run_sync(registry.store.count_erasures)
@@ -79,6 +80,13 @@ async def metrics(registry: RegistryDep, node: NodeDep) -> Response:
     lines += ["# HELP coo_erasures Erasures on this node (own certificates and released keys), by state.",
               "# TYPE coo_erasures gauge"]
     lines += [f'coo_erasures{{state="{s}"}} {erasures.get(s, 0)}' for s in ("erasing", "erased")]
+    writes = await to_thread.run_sync(registry.outbox.log.counts)
+    oldest = await to_thread.run_sync(registry.outbox.log.oldest_open_age)
+    lines += ["# HELP coo_chain_writes Chain writes in the outbox (revocations, draws, governance...), by state.",
+              "# TYPE coo_chain_writes gauge"]
+    lines += [f'coo_chain_writes{{state="{s.value}"}} {n}' for s, n in writes.items()]
+    lines += ["# HELP coo_chain_write_oldest_open_seconds Age of the oldest chain write not yet settled.",
+              "# TYPE coo_chain_write_oldest_open_seconds gauge", f"coo_chain_write_oldest_open_seconds {oldest or 0:.3f}"]
     if node.pruner is not None:
         lines += ["# HELP coo_audit_pruned_total Audit-log entries (receipts, key releases) deleted by the retention.",
                   "# TYPE coo_audit_pruned_total counter", f"coo_audit_pruned_total {node.pruner.pruned_total}"]
