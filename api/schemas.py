@@ -424,6 +424,11 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 """Every error any endpoint may answer, documented once for all of them."""
 
+PENDING_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"model": WriteAccepted, "description": "Accepted, not on chain yet: follow `Location` "
+                                                 "(`/v1/chain-writes/{id}`) until it is `settled`"}}
+"""What an endpoint that writes to the chain answers while its write is pending."""
+
 
 class WorkerStatus(BaseModel):
     """How one background worker fares."""

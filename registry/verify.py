@@ -45,7 +45,7 @@ class Declaration:
 
 
 PENDING_ON_CHAIN = ("revoked", "superseded", "erased")
-"""Local statuses that the chain must show too; see :mod:`registry.reconcile`."""
+"""Local statuses that the chain must show too (a pending or lost write is being sent: see :mod:`registry.outbox`)."""
 
 
 @dataclass(frozen=True)
@@ -216,7 +216,7 @@ class Verifier:
             return
         if view.state is DocumentState.ACTIVE and facts.local_status in PENDING_ON_CHAIN:
             run.add("status", WARN, f"the issuing body {facts.local_status} this certificate, but the chain does not show "
-                    "it yet (the change is being sent again): treat it as "
+                    "it yet (the change is being sent): treat it as "
                     f"{facts.local_status}", local_status=facts.local_status)
             return
         if view.state is DocumentState.ACTIVE:

@@ -6,7 +6,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Path, status
 
 from api.deps import CurrentAdmin, CurrentAuthority, CustomsDep, RegistryDep
-from api.schemas import AccountCreated, AuthorityAccountCreate, CountryCreate, CustomsCreate, IssuerCreate, KeyCreate, KeyCreated, PeerSet
+from api.schemas import PENDING_RESPONSES, AccountCreated, AuthorityAccountCreate, CountryCreate, CustomsCreate, IssuerCreate, KeyCreate, KeyCreated, PeerSet
 from registry.apikeys import Role
 
 router = APIRouter(tags=["governance"])
@@ -14,7 +14,8 @@ router = APIRouter(tags=["governance"])
 Address = Path(pattern=r"^0x[0-9a-fA-F]{40}$", description="issuer account")
 
 
-@router.post("/v1/governance/countries", status_code=status.HTTP_201_CREATED, summary="Admit a country")
+@router.post("/v1/governance/countries",
+             responses=PENDING_RESPONSES, status_code=status.HTTP_201_CREATED, summary="Admit a country")
 async def admit_country(body: CountryCreate, admin: CurrentAdmin, registry: RegistryDep) -> AccountCreated:
     """Records the country's competent authority on chain and returns an authority API key."""
     account, key = await to_thread.run_sync(lambda: registry.admit_country(admin, body.country, body.authority))
@@ -32,28 +33,32 @@ async def create_authority_account(body: AuthorityAccountCreate, admin: CurrentA
     return AccountCreated(account=account, api_key=key)
 
 
-@router.post("/v1/governance/issuers", status_code=status.HTTP_201_CREATED, summary="Authorise an issuing body")
+@router.post("/v1/governance/issuers",
+             responses=PENDING_RESPONSES, status_code=status.HTTP_201_CREATED, summary="Authorise an issuing body")
 async def authorise_issuer(body: IssuerCreate, authority: CurrentAuthority, registry: RegistryDep) -> AccountCreated:
     """For the calling authority's own country; returns the issuer's API key."""
     account, key = await to_thread.run_sync(lambda: registry.authorise_issuer(authority, body.label, body.account))
     return AccountCreated(account=account, api_key=key)
 
 
-@router.post("/v1/governance/issuers/{address}/suspend", status_code=status.HTTP_204_NO_CONTENT,
+@router.post("/v1/governance/issuers/{address}/suspend",
+             responses=PENDING_RESPONSES, status_code=status.HTTP_204_NO_CONTENT,
              summary="Suspend an issuing body")
 async def suspend(authority: CurrentAuthority, registry: RegistryDep, address: str = Address) -> None:
     """Certificates it anchored before stay valid; it can anchor nothing new."""
     await to_thread.run_sync(lambda: registry.set_issuer_standing(authority, address, active=False))
 
 
-@router.post("/v1/governance/issuers/{address}/reinstate", status_code=status.HTTP_204_NO_CONTENT,
+@router.post("/v1/governance/issuers/{address}/reinstate",
+             responses=PENDING_RESPONSES, status_code=status.HTTP_204_NO_CONTENT,
              summary="Reinstate a suspended issuing body")
 async def reinstate(authority: CurrentAuthority, registry: RegistryDep, address: str = Address) -> None:
     """Lifts a suspension."""
     await to_thread.run_sync(lambda: registry.set_issuer_standing(authority, address, active=True))
 
 
-@router.post("/v1/governance/customs", status_code=status.HTTP_201_CREATED, summary="Admit a Customs account")
+@router.post("/v1/governance/customs",
+             responses=PENDING_RESPONSES, status_code=status.HTTP_201_CREATED, summary="Admit a Customs account")
 async def authorise_customs(body: CustomsCreate, authority: CurrentAuthority, desk: CustomsDep) -> AccountCreated:
     """For the calling authority's own country: the account may record utilisation of certificates
     imported into it and open verification requests. Returns its customs API key."""

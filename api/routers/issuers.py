@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Query, Response, status
 
 from api.deps import CurrentIssuer, CurrentIssuerOrAuthority, CurrentReader, CustomsDep, RegistryDep, SettingsDep
 from api.schemas import (
+    PENDING_RESPONSES,
     BatchCreate,
     BatchPublic,
     CertificatePublic,
@@ -141,7 +142,8 @@ async def qr_png(certificate_id: str, who: CurrentIssuerOrAuthority, registry: R
     return Response(out.getvalue(), media_type="image/png")
 
 
-@router.post("/{certificate_id}/replace", summary="Register a replacement and supersede this certificate")
+@router.post("/{certificate_id}/replace",
+             responses=PENDING_RESPONSES, summary="Register a replacement and supersede this certificate")
 async def replace(certificate_id: str, body: CertificateBody, issuer: CurrentIssuer, registry: RegistryDep,
                   settings: SettingsDep, mode: ModeQuery = "hash-only") -> ReplaceResponse:
     """The replacement is anchored at once; the old certificate then verifies as SUPERSEDED."""
@@ -150,7 +152,8 @@ async def replace(certificate_id: str, body: CertificateBody, issuer: CurrentIss
                            replacement=public(registry, new, settings.base_url))
 
 
-@router.post("/{certificate_id}/true-copy", summary="Issue a certified true copy and supersede the original")
+@router.post("/{certificate_id}/true-copy",
+             responses=PENDING_RESPONSES, summary="Issue a certified true copy and supersede the original")
 async def true_copy(certificate_id: str, who: CurrentIssuerOrAuthority, registry: RegistryDep,
                     settings: SettingsDep, body: Annotated[TrueCopyRequest | None, Body()] = None) -> ReplaceResponse:
     """For a lost or destroyed original: the copy keeps its number, contents and validity and is
@@ -162,7 +165,7 @@ async def true_copy(certificate_id: str, who: CurrentIssuerOrAuthority, registry
                            replacement=public(registry, new, settings.base_url))
 
 
-@router.post("/{certificate_id}/revoke", summary="Revoke with a reason")
+@router.post("/{certificate_id}/revoke", responses=PENDING_RESPONSES, summary="Revoke with a reason")
 async def revoke(certificate_id: str, body: RevokeRequest, who: CurrentIssuerOrAuthority, registry: RegistryDep,
                  settings: SettingsDep) -> CertificatePublic:
     """Recorded on chain; visible to every verifier from the next block."""
@@ -171,7 +174,7 @@ async def revoke(certificate_id: str, body: RevokeRequest, who: CurrentIssuerOrA
     return public(registry, row, settings.base_url)
 
 
-@router.post("/{certificate_id}/erase", summary="Destroy the key (crypto-shredding)")
+@router.post("/{certificate_id}/erase", responses=PENDING_RESPONSES, summary="Destroy the key (crypto-shredding)")
 async def erase(certificate_id: str, who: CurrentIssuerOrAuthority, registry: RegistryDep) -> DestructionReceiptPublic:
     """Irreversible: the erasure is recorded on chain, then the data key and salts are destroyed and the
     key epoch that wrapped them is closed. Answers the signed receipt with `state` `erased`."""

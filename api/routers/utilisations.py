@@ -8,7 +8,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Response, status
 
 from api.deps import CurrentCustoms, CurrentReader, CustomsDep
-from api.schemas import UtilisationCreate, UtilisationRecorded, UtilisationState
+from api.schemas import PENDING_RESPONSES, UtilisationCreate, UtilisationRecorded, UtilisationState
 from registry.customs import Draw
 
 router = APIRouter(prefix="/v1/certificates", tags=["customs"])
@@ -16,7 +16,8 @@ router = APIRouter(prefix="/v1/certificates", tags=["customs"])
 
 @router.post("/{certificate_id}/utilisations", status_code=status.HTTP_201_CREATED,
              summary="Record a use of a certificate against an import declaration",
-             responses={200: {"model": UtilisationRecorded, "description": "the same declaration, already recorded"}})
+             responses={**PENDING_RESPONSES,
+                        200: {"model": UtilisationRecorded, "description": "the same declaration, already recorded"}})
 async def utilise(certificate_id: str, body: UtilisationCreate, customs: CurrentCustoms, desk: CustomsDep,
                   response: Response) -> UtilisationRecorded:
     """`certificate_id` is this node's certificate id or the document hash. Only Customs of the

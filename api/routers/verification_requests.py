@@ -8,14 +8,15 @@ from anyio import to_thread
 from fastapi import APIRouter, Path, Query, status
 
 from api.deps import CurrentCustoms, CurrentIssuerOrAuthority, CurrentReader, CustomsDep
-from api.schemas import ReasonDelivery, RequestAnswer, RequestCreate, VerificationRequestPublic
+from api.schemas import PENDING_RESPONSES, ReasonDelivery, RequestAnswer, RequestCreate, VerificationRequestPublic
 
 router = APIRouter(tags=["customs"])
 
 RequestId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the request's number on chain")]
 
 
-@router.post("/v1/certificates/{certificate_id}/verification-requests", status_code=status.HTTP_201_CREATED,
+@router.post("/v1/certificates/{certificate_id}/verification-requests",
+             responses=PENDING_RESPONSES, status_code=status.HTTP_201_CREATED,
              summary="Open a retroactive verification request")
 async def open_request(certificate_id: str, body: RequestCreate, customs: CurrentCustoms,
                        desk: CustomsDep) -> VerificationRequestPublic:
@@ -49,7 +50,8 @@ async def deliver_reason(request_id: RequestId, body: ReasonDelivery, customs: C
     await to_thread.run_sync(lambda: desk.receive_reason(customs, request_id, body.reason))
 
 
-@router.post("/v1/verification-requests/{request_id}/answer", summary="Answer a verification request")
+@router.post("/v1/verification-requests/{request_id}/answer",
+             responses=PENDING_RESPONSES, summary="Answer a verification request")
 async def answer(request_id: RequestId, body: RequestAnswer, who: CurrentIssuerOrAuthority,
                  desk: CustomsDep) -> VerificationRequestPublic:
     """By the issuing body or its authority. `not-confirmed` revokes the certificate on chain
