@@ -13,7 +13,7 @@ from api.config import Settings
 from api.limits import BodyLimit, FailureLimiter, JsonGuard
 from api.schemas import PROBLEM_RESPONSES
 from api.routers import chain_writes, credentials, customs, governance, issuers, ops, records, utilisations, verification_requests
-from registry.anchoring import BatchPolicy
+from registry.pipelines.anchoring import BatchPolicy
 from registry.runtime import Node, NodeConfig, open_node
 
 DESCRIPTION = """Register, verify, revoke and erase certificates of origin anchored on an EVM chain.

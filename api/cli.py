@@ -295,7 +295,7 @@ def verify(
 
 
 def _verify_offline(path: Path, rpc_url: str, contract: str | None) -> dict[str, Any]:
-    from registry.offline import verify_offline
+    from registry.pipelines.offline import verify_offline
 
     if not path.is_file():
         fail("offline verification needs a sealed document file")

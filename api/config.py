@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from registry.retention import DEFAULT_RETENTION_DAYS
+from registry.pipelines.retention import DEFAULT_RETENTION_DAYS
 
 
 class Settings(BaseSettings):

@@ -9,11 +9,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.config import Settings
 from api.limits import FailureLimiter, authenticate
-from registry.apikeys import Principal, Role
-from registry.customs import CustomsDesk
+from registry.custody.apikeys import Principal, Role
+from registry.services.customs import CustomsDesk
 from registry.errors import AuthenticationError, PermissionDenied
 from registry.runtime import Node
-from registry.service import RegistryService
+from registry.services.core import RegistryService
 
 _bearer = HTTPBearer(auto_error=False, description="API key minted by the node: `coo_<id>_<secret>`")
 

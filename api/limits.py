@@ -23,7 +23,7 @@ from decimal import Decimal
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from registry.apikeys import ApiKeys, Principal, Role
+from registry.custody.apikeys import ApiKeys, Principal, Role
 from registry.errors import AuthenticationError, TooManyAttemptsError
 
 BATCH_ROUTE = ("POST", "/v1/certificates/batch")

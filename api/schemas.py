@@ -9,13 +9,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from registry.codes import Country
-from registry.hashing import SealedDocument
-from registry.reasons import RevocationReason
-from registry.report import VerificationReport
-from registry.store import CertificateRow
+from registry.domain.codes import Country
+from registry.sealing.document import SealedDocument
+from registry.domain.reasons import RevocationReason
+from registry.domain.report import VerificationReport
+from registry.storage.store import CertificateRow
 from registry.types import hex32
-from registry.worker import WorkerHealth
+from registry.pipelines.worker import WorkerHealth
 
 ReasonSlug = Literal[tuple(r.slug for r in RevocationReason)]  # type: ignore[valid-type]
 

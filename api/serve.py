@@ -11,7 +11,7 @@ from rich.console import Console
 
 from api.app import create_app, node_config
 from api.config import Settings
-from registry.apikeys import Principal, Role
+from registry.custody.apikeys import Principal, Role
 from registry.runtime import Node, open_node, write_json_private
 
 DEMO_FILE = "demo-keys.json"

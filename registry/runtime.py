@@ -17,24 +17,24 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
-from registry.accounts import AccountBook, load_or_create_account, write_private_file
-from registry.anchoring import Anchorer, BatchPolicy
-from registry.apikeys import ApiKeys, Role
-from registry.chain import ChainClient, Deployment
-from registry.customs import CustomsDesk
+from registry.custody.accounts import AccountBook, load_or_create_account, write_private_file
+from registry.pipelines.anchoring import Anchorer, BatchPolicy
+from registry.custody.apikeys import ApiKeys, Role
+from registry.chain.client import ChainClient, Deployment
+from registry.services.customs import CustomsDesk
 from registry.errors import ChainError
-from registry.indexer import ChainIndexer, Follower
-from registry.keys import load_or_create_kek
-from registry.vault import KeyVault, Shredder
-from registry.nodes import NodeProcess
-from registry.outbox import Outbox
-from registry.retention import DEFAULT_RETENTION_DAYS, AuditPruner, retention_days
-from registry.service import RegistryService
-from registry.store import Store
+from registry.pipelines.indexer import ChainIndexer, Follower
+from registry.custody.keys import load_or_create_kek
+from registry.custody.vault import KeyVault, Shredder
+from registry.chain.nodes import NodeProcess
+from registry.pipelines.outbox import Outbox
+from registry.pipelines.retention import DEFAULT_RETENTION_DAYS, AuditPruner, retention_days
+from registry.services.core import RegistryService
+from registry.storage.store import Store
 from registry.vc.issuer import VcIssuer
 from registry.vc.keys import did_web
-from registry.worker import Worker, paused
-from registry.writelog import WriteLog
+from registry.pipelines.worker import Worker, paused
+from registry.storage.writelog import WriteLog
 
 log = logging.getLogger("coo.runtime")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from registry.compiler import PROJECT_ROOT, compile_contracts, write_artifacts
+from registry.chain.compiler import PROJECT_ROOT, compile_contracts, write_artifacts
 
 
 def main() -> int:

@@ -41,8 +41,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from registry.chain import ChainClient  # noqa: E402
-from registry.nodes import NodeProcess, free_port  # noqa: E402
+from registry.chain.client import ChainClient  # noqa: E402
+from registry.chain.nodes import NodeProcess, free_port  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "rcep-sg-jp.json"
 

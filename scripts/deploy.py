@@ -16,10 +16,10 @@ import os
 import sys
 from pathlib import Path
 
-from registry.accounts import load_or_create_account
-from registry.chain import ChainClient
+from registry.custody.accounts import load_or_create_account
+from registry.chain.client import ChainClient
 from registry.errors import ChainUnavailableError, RegistryError
-from registry.keys import load_or_create_kek
+from registry.custody.keys import load_or_create_kek
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from registry.chain import ChainClient
+from registry.chain.client import ChainClient
 from registry.errors import RegistryError
 
 

@@ -19,8 +19,8 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from registry.chain import ChainClient
-from registry.nodes import NodeProcess
+from registry.chain.client import ChainClient
+from registry.chain.nodes import NodeProcess
 from registry.runtime import Node
 
 
@@ -131,7 +131,7 @@ def node_anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess
 @pytest.fixture(scope="session")
 def node(node_anvil: NodeProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     """A running node (SG issuer, JP customs) with the demo consortium set up."""
-    from registry.anchoring import BatchPolicy
+    from registry.pipelines.anchoring import BatchPolicy
     from registry.runtime import NodeConfig, open_node
 
     data = tmp_path_factory.mktemp("node-data")

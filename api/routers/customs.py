@@ -11,13 +11,13 @@ from fastapi.responses import HTMLResponse
 
 from api.deps import CurrentPrincipal, CustomsDep, MaybePrincipal, RegistryDep
 from api.schemas import VerificationPublic, VerifyRequest
-from registry.customs import KEY_TOKEN_PREFIX
+from registry.services.customs import KEY_TOKEN_PREFIX
 from registry.errors import ValidationError
-from registry.hashing import SealedDocument
-from registry.report import Verdict, VerificationReport
-from registry.service import VerificationReceipt
+from registry.sealing.document import SealedDocument
+from registry.domain.report import Verdict, VerificationReport
+from registry.services.core import VerificationReceipt
 from registry.types import parse_hex32
-from registry.verify import Declaration
+from registry.pipelines.verify import Declaration
 
 router = APIRouter(tags=["customs"])
 

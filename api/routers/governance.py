@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, status
 
 from api.deps import CurrentAdmin, CurrentAuthority, CustomsDep, RegistryDep
 from api.schemas import PENDING_RESPONSES, AccountCreated, AuthorityAccountCreate, CountryCreate, CustomsCreate, IssuerCreate, KeyCreate, KeyCreated, PeerSet
-from registry.apikeys import Role
+from registry.custody.apikeys import Role
 
 router = APIRouter(tags=["governance"])
 

@@ -25,11 +25,11 @@ from api.schemas import (
     TrueCopyRequest,
     VerificationLink,
 )
-from registry.customs import CustomsDesk
-from registry.hashing import SealedDocument
-from registry.reasons import RevocationReason
-from registry.service import RegistryService
-from registry.store import CertificateRow
+from registry.services.customs import CustomsDesk
+from registry.sealing.document import SealedDocument
+from registry.domain.reasons import RevocationReason
+from registry.services.core import RegistryService
+from registry.storage.store import CertificateRow
 
 router = APIRouter(prefix="/v1/certificates", tags=["issuers"])
 

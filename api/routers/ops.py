@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from api.deps import NodeDep, RegistryDep, SettingsDep
 from api.schemas import Health, WorkerStatus
-from registry import health
+from registry.pipelines import health
 
 router = APIRouter(tags=["ops"])
 

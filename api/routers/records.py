@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response, status
 
 from api.deps import CurrentCustoms, CustomsDep
 from api.schemas import ErasureAcknowledgementIn, KeyReleased
-from registry.hashing import SealedDocument
+from registry.sealing.document import SealedDocument
 from registry.types import hex32
 
 router = APIRouter(prefix="/v1/certificates", tags=["customs"])

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response, status
 
 from api.deps import CurrentCustoms, CurrentReader, CustomsDep
 from api.schemas import PENDING_RESPONSES, UtilisationCreate, UtilisationRecorded, UtilisationState
-from registry.customs import Draw
+from registry.services.customs import Draw
 
 router = APIRouter(prefix="/v1/certificates", tags=["customs"])
 

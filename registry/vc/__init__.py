@@ -3,7 +3,7 @@
 The same certificates issued as W3C VC Data Model 2.0 credentials secured as
 ``vc+jwt`` (VC-JOSE-COSE, Ed25519), the issuer a ``did:web`` or ``did:key``,
 revocation through a Bitstring Status List v1.0 credential. Verification
-returns the same :class:`~registry.report.VerificationReport` as the chain
+returns the same :class:`~registry.domain.report.VerificationReport` as the chain
 path, check by check.
 
 Modules: :mod:`~registry.vc.keys` (Ed25519 keys, ``did:key``, ``did:web``),

@@ -19,8 +19,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from registry.accounts import write_private_file
-from registry.keys import KEK, decrypt, encrypt
+from registry.custody.accounts import write_private_file
+from registry.custody.keys import KEK, decrypt, encrypt
 from registry.vc.credential import IssuedCredential, issue_credential
 from registry.vc.keys import IssuerKey
 from registry.vc.status_list import StatusList, issue_status_list_credential

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from registry.report import CHECK_NAMES, Check, CheckStatus, Verdict, VerificationReport
+from registry.domain.report import CHECK_NAMES, Check, CheckStatus, Verdict, VerificationReport
 from registry.vc.credential import CREDENTIAL_TYPE, credential_issuer, parse_instant
 from registry.vc.errors import (
     CredentialFormatError,

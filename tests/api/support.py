@@ -20,8 +20,8 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from registry.chain import ChainClient
-from registry.nodes import NodeProcess, free_port
+from registry.chain.client import ChainClient
+from registry.chain.nodes import NodeProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,12 +17,12 @@ import pytest
 from api.app import create_app
 from api.config import Settings
 from api.serve import set_up_demo
-from registry.anchoring import BatchPolicy
-from registry.chain import ChainClient, DocumentState
-from registry.nodes import NodeProcess
-from registry.report import Verdict
+from registry.pipelines.anchoring import BatchPolicy
+from registry.chain.client import ChainClient, DocumentState
+from registry.chain.nodes import NodeProcess
+from registry.domain.report import Verdict
 from registry.runtime import Node, NodeConfig, open_node
-from registry.verify import Verifier
+from registry.pipelines.verify import Verifier
 from tests.api.support import anchored, auth
 from tests.conftest import example
 

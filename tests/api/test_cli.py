@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.cli import app
 from api.config import Settings
-from registry.nodes import NodeProcess, free_port
+from registry.chain.nodes import NodeProcess, free_port
 from registry.runtime import Node
 from tests.api.support import served_over_http
 from tests.conftest import example

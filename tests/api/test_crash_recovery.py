@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from registry.errors import ChainUnavailableError
-from registry.nodes import NodeProcess
+from registry.chain.nodes import NodeProcess
 from tests.api.support import LiveApi, assert_exactly_once, wait_all_anchored
 from tests.conftest import example
 

@@ -282,7 +282,7 @@ async def test_a_retry_after_losing_the_local_record_finds_the_draw_on_chain(
 
 async def test_a_delivered_reason_must_match_the_hash_on_chain(client: httpx.AsyncClient, keys: Keys,
                                                               node: Any) -> None:
-    from registry.merkle import keccak, process_proof
+    from registry.sealing.merkle import keccak, process_proof
 
     cert = await issued(client, keys)
     customs = node.service.api_keys.authenticate(keys["customs"]["api_key"])

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-import registry.apikeys
+import registry.custody.apikeys
 from api.app import create_app
 from api.config import Settings
-from registry.nodes import free_port
+from registry.chain.nodes import free_port
 from registry.runtime import Node
 from tests.api.support import auth, served_over_http
 from tests.conftest import example

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from registry.apikeys import Role
+from registry.custody.apikeys import Role
 from registry.runtime import Node
 from tests.api.support import anchored, assert_problem, auth
 from tests.conftest import example
@@ -117,7 +117,7 @@ async def test_an_acknowledgement_must_be_signed_by_the_node_it_names(
         client: httpx.AsyncClient, keys: Keys, node: Node) -> None:
     from eth_account import Account
 
-    from registry.erasure import sign_acknowledgement
+    from registry.custody.acknowledgements import sign_acknowledgement
     from registry.types import parse_hex32
 
     cert = await registered(client, keys)

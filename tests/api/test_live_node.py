@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from registry.nodes import free_port
+from registry.chain.nodes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from registry.nodes import NodeProcess
+from registry.chain.nodes import NodeProcess
 from tests.api.support import LiveApi, assert_exactly_once, wait_all_anchored
 from tests.conftest import example
 

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from api.app import node_config
 from api.cli import app
 from api.config import Settings
-from registry.retention import DAY
+from registry.pipelines.retention import DAY
 from registry.runtime import Node
 from tests.api.support import assert_problem, auth
 from tests.conftest import example

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from registry.chain import ChainClient
+from registry.chain.client import ChainClient
 from registry.errors import ContractRevertError
-from registry.ledger import CustomsLedger
+from registry.chain.customs import CustomsLedger
 from tests.conftest import Consortium
 from tests.contracts.test_customs_registry import Issued, issue, register
 
@@ -102,7 +102,7 @@ def test_only_the_entitled_accounts_may_call(chain: ChainClient, people: Consort
 
 
 def test_the_matrix_covers_every_state_changing_function(chain: ChainClient) -> None:
-    from registry.compiler import load_artifact
+    from registry.chain.compiler import load_artifact
 
     abi = load_artifact("CustomsRegistry")["abi"]
     writers = {e["name"] for e in abi if e["type"] == "function" and e["stateMutability"] not in ("view", "pure")}

@@ -19,16 +19,16 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from registry.chain import ChainClient, DocumentState
+from registry.chain.client import ChainClient, DocumentState
 from registry.errors import ValidationError
-from registry.indexer import ChainIndexer, Follower
-from registry.ledger import CustomsLedger
-from registry.merkle import MerkleTree
-from registry.nodes import NodeProcess
-from registry.offline import verify_offline
-from registry.report import Verdict
-from registry.store import CustomsRecords, Store
-from registry.verify import Verifier
+from registry.pipelines.indexer import ChainIndexer, Follower
+from registry.chain.customs import CustomsLedger
+from registry.sealing.merkle import MerkleTree
+from registry.chain.nodes import NodeProcess
+from registry.pipelines.offline import verify_offline
+from registry.domain.report import Verdict
+from registry.storage.store import CustomsRecords, Store
+from registry.pipelines.verify import Verifier
 from tests.conftest import Consortium
 from tests.contracts.test_customs_registry import UNIT, Issued, issue, register
 from tests.support import reverts

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from registry.compiler import compile_contracts, load_artifact
+from registry.chain.compiler import compile_contracts, load_artifact
 
 
 def test_committed_artifacts_match_a_fresh_compile() -> None:

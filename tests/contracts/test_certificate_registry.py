@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from registry.chain import ChainClient, DocumentState
-from registry.merkle import merkle_proof, merkle_root
+from registry.chain.client import ChainClient, DocumentState
+from registry.sealing.merkle import merkle_proof, merkle_root
 from tests.conftest import Consortium
 from tests.support import event_names, reverts
 
@@ -222,7 +222,7 @@ def test_gas_stays_within_the_document_store_budget(chain: ChainClient, people: 
 
 
 def test_the_certificate_key_is_the_same_on_chain_and_in_python(chain: ChainClient) -> None:
-    from registry.chain import certificate_key
+    from registry.chain.client import certificate_key
 
     root, document = os.urandom(32), os.urandom(32)
     assert bytes(chain.call("certificateKey", root, document)) == certificate_key(root, document)

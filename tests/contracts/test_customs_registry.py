@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from registry.certificate import parse_certificate
-from registry.chain import ChainClient, DocumentState, certificate_key
-from registry.hashing import SealedDocument, build_sealed_document, seal, terms_claim
-from registry.ledger import CustomsLedger, RequestState
-from registry.merkle import MerkleTree
-from registry.terms import Terms, terms_for
+from registry.domain.certificate import parse_certificate
+from registry.chain.client import ChainClient, DocumentState, certificate_key
+from registry.sealing.document import SealedDocument, build_sealed_document, seal, terms_claim
+from registry.chain.customs import CustomsLedger, RequestState
+from registry.sealing.merkle import MerkleTree
+from registry.sealing.terms import Terms, terms_for
 from tests.conftest import Consortium, example
 from tests.support import event_names, reverts
 

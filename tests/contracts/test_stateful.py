@@ -26,12 +26,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
-from registry.chain import ChainClient, DocumentState
+from registry.chain.client import ChainClient, DocumentState
 from registry.errors import ContractRevertError
-from registry.indexer import ChainIndexer, Follower
-from registry.ledger import CustomsLedger
-from registry.merkle import MerkleTree
-from registry.store import Store
+from registry.pipelines.indexer import ChainIndexer, Follower
+from registry.chain.customs import CustomsLedger
+from registry.sealing.merkle import MerkleTree
+from registry.storage.store import Store
 from tests.conftest import Consortium
 from tests.contracts.test_adversarial import back_to_back
 from tests.contracts.test_customs_registry import UNIT, Issued, issue

@@ -6,7 +6,7 @@ import os
 
 from eth_account import Account
 
-from registry.chain import ChainClient
+from registry.chain.client import ChainClient
 from tests.conftest import Consortium
 from tests.support import event_names, reverts
 

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError as PydanticValidationError
 
-from registry import codes
-from registry.certificate import Certificate, add_months, parse_certificate
+from registry.domain import codes
+from registry.domain.certificate import Certificate, add_months, parse_certificate
 from registry.errors import CertificateValidationError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

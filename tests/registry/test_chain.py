@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from registry.chain import ChainClient, DocumentState
+from registry.chain.client import ChainClient, DocumentState
 from registry.errors import ChainUnavailableError, ContractNotDeployedError
-from registry.nodes import NodeProcess, free_port
+from registry.chain.nodes import NodeProcess, free_port
 from tests.conftest import Consortium, new_consortium, set_up_consortium
 from tests.support import reverts
 

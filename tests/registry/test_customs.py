@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 from eth_account import Account
 
-from registry.apikeys import Role
-from registry.customs import Draw
+from registry.custody.apikeys import Role
+from registry.services.customs import Draw
 from registry.errors import ConflictError
-from registry.hashing import BatchProof
-from registry.merkle import MerkleTree
+from registry.sealing.document import BatchProof
+from registry.sealing.merkle import MerkleTree
 from registry.runtime import Node
 from registry.types import hex32, parse_hex32
 from tests.conftest import example

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from registry.errors import SealedDocumentError
-from registry.hashing import (
+from registry.sealing.document import (
     DOMAIN_TAG,
     AnchorRef,
     SealedDocument,
@@ -28,7 +28,7 @@ from registry.hashing import (
     recompute_document_hash,
     seal,
 )
-from registry.merkle import hash_pair, merkle_root
+from registry.sealing.merkle import hash_pair, merkle_root
 
 CONTRACT = "0x" + "ab" * 20
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from registry.reasons import RevocationReason
+from registry.domain.reasons import RevocationReason
 from registry.runtime import Node
-from registry.indexer import ChainIndexer
+from registry.pipelines.indexer import ChainIndexer
 from tests.conftest import example
 
 

@@ -17,11 +17,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from registry.errors import ConflictError, DecryptionError, KeyDestroyedError, KeyVaultError, NotFoundError
-from registry.keys import (
+from registry.custody.keys import (
     KEK, DataKey, DestructionReceipt, decrypt, encrypt, load_or_create_kek, record_aad, verify_receipt,
 )
-from registry.vault import KeyVault
-from registry.store import NewCertificate, Store
+from registry.custody.vault import KeyVault
+from registry.storage.store import NewCertificate, Store
 
 ISSUER = "0xAbCdEf0000000000000000000000000000000001"
 

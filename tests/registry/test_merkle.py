@@ -10,9 +10,9 @@ from eth_hash.auto import keccak as reference_keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.chain import ChainClient
+from registry.chain.client import ChainClient
 from registry.errors import ValidationError
-from registry.merkle import (
+from registry.sealing.merkle import (
     MerkleTree,
     hash_pair,
     keccak,

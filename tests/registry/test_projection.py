@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from registry.apikeys import Principal
-from registry.merkle import process_proof
-from registry.reasons import RevocationReason
-from registry.report import Verdict
+from registry.custody.apikeys import Principal
+from registry.sealing.merkle import process_proof
+from registry.domain.reasons import RevocationReason
+from registry.domain.report import Verdict
 from registry.runtime import Node
-from registry.service import RegistryService
+from registry.services.core import RegistryService
 from registry.types import parse_hex32
 from tests.conftest import example
 from tests.support import principals
@@ -104,7 +104,7 @@ def test_the_index_agrees_with_the_contract_on_utilisation_and_requests(
     from datetime import date
     from decimal import Decimal
 
-    from registry.customs import Draw
+    from registry.services.customs import Draw
 
     service, desk = node.service, node.customs
     assert desk is not None

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from registry.errors import NotFoundError
-from registry.retention import DAY, DEFAULT_RETENTION_DAYS, AuditPruner
+from registry.pipelines.retention import DAY, DEFAULT_RETENTION_DAYS, AuditPruner
 from registry.runtime import NodeConfig
-from registry.store import ReceiptRecord, Store
+from registry.storage.store import ReceiptRecord, Store
 
 NOW = 2_000_000_000.0
 """The test clock (2033): far from the real time the rows are filed at."""

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from registry.nodes import NodeProcess
+from registry.chain.nodes import NodeProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from registry.errors import ConflictError, NotFoundError, StoreError
-from registry.schema import Migration, migrate
-from registry.store import MIGRATIONS, IndexedEvent, NewCertificate, Store
+from registry.storage.database import Migration, migrate
+from registry.storage.store import MIGRATIONS, IndexedEvent, NewCertificate, Store
 
 
 def item(number: str = "N1", fingerprint: bytes = b"f1", issuer: str = "0xI", mode: str = "hash-only") -> NewCertificate:

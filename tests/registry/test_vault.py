@@ -11,11 +11,11 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from registry.epochs import EpochKeyring
+from registry.custody.epochs import EpochKeyring
 from registry.errors import DecryptionError, KeyVaultError
-from registry.keys import KEK, DataKey, encrypt
-from registry.store import CustomsRecords, NewCertificate, Store
-from registry.vault import KeyVault
+from registry.custody.keys import KEK, DataKey, encrypt
+from registry.storage.store import CustomsRecords, NewCertificate, Store
+from registry.custody.vault import KeyVault
 
 ISSUER = "0xAbCdEf0000000000000000000000000000000001"
 

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from registry.apikeys import Principal
-from registry.chain import ChainClient
+from registry.custody.apikeys import Principal
+from registry.chain.client import ChainClient
 from registry.errors import KeyDestroyedError
-from registry.hashing import SealedDocument, disclose
-from registry.keys import verify_receipt
-from registry.nodes import NodeProcess
-from registry.reasons import RevocationReason
-from registry.report import CheckStatus, Verdict
+from registry.sealing.document import SealedDocument, disclose
+from registry.custody.keys import verify_receipt
+from registry.chain.nodes import NodeProcess
+from registry.domain.reasons import RevocationReason
+from registry.domain.report import CheckStatus, Verdict
 from registry.runtime import Node
-from registry.service import RegistryService
-from registry.verify import Declaration, Verifier
+from registry.services.core import RegistryService
+from registry.pipelines.verify import Declaration, Verifier
 from tests.conftest import example, new_consortium, set_up_consortium
 
 

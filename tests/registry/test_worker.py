@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from registry.chain import ChainClient
+from registry.chain.client import ChainClient
 from registry.errors import StoreError, WorkerError
-from registry.indexer import ChainIndexer, Follower
+from registry.pipelines.indexer import ChainIndexer, Follower
 from registry.runtime import Node
-from registry.store import Store
-from registry.worker import Worker, paused
+from registry.storage.store import Store
+from registry.pipelines.worker import Worker, paused
 from tests.conftest import Consortium, worker_threads
 
 

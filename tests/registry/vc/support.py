@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from registry.report import VerificationReport
+from registry.domain.report import VerificationReport
 from registry.vc.credential import IssuedCredential, issue_credential
 from registry.vc.errors import DidUnavailableError, StatusUnavailableError
 from registry.vc.keys import IssuerKey, did_key_document, did_web

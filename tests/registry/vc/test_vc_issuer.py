@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from registry.keys import load_or_create_kek
-from registry.report import Verdict
+from registry.custody.keys import load_or_create_kek
+from registry.domain.report import Verdict
 from registry.vc.errors import CredentialFormatError
 from registry.vc.issuer import STATUS_PATH, STATUS_TTL_SECONDS, VcIssuer
 from registry.vc.jose import parse_compact

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from registry.report import CHECK_NAMES, CheckStatus, Verdict
+from registry.domain.report import CHECK_NAMES, CheckStatus, Verdict
 from registry.vc.credential import issue_credential, secure_credential
 from registry.vc.errors import StatusUnavailableError
 from registry.vc.jose import b64url_encode, sign_compact

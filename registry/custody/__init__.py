@@ -1,0 +1,1 @@
+"""Secrets and who holds them: the KEK, data keys and the vault (crypto-shredding), accounts, API keys."""

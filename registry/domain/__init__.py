@@ -1,0 +1,1 @@
+"""The vocabulary: the certificate dataset and its code lists, revocation reasons, verification reports."""

@@ -1,0 +1,96 @@
+"""The shape of a verification result, shared by the chain and the VC paths.
+
+A :class:`VerificationReport` lists every check with its outcome and a human
+reason, and an overall :class:`Verdict`. Both verifiers (blockchain anchoring in
+:mod:`registry.pipelines.verify`, verifiable credentials in :mod:`registry.vc`) return this
+same shape so a researcher can line results up check by check.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CheckStatus(StrEnum):
+    """Outcome of one check."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"
+    SKIPPED = "skipped"
+
+
+class Verdict(StrEnum):
+    """Overall verdict; anything but ``VALID``/``VALID_WITH_WARNINGS`` is a refusal."""
+
+    VALID = "VALID"
+    VALID_WITH_WARNINGS = "VALID_WITH_WARNINGS"
+    REVOKED = "REVOKED"
+    SUPERSEDED = "SUPERSEDED"
+    ERASED = "ERASED"
+    EXPIRED = "EXPIRED"
+    EXHAUSTED = "EXHAUSTED"
+    INVALID = "INVALID"
+    UNAVAILABLE = "UNAVAILABLE"
+
+
+CHECK_NAMES: tuple[str, ...] = (
+    "integrity",
+    "anchored",
+    "issuer_authorised",
+    "status",
+    "validity",
+    "readable",
+    "utilisation",
+    "declaration_match",
+)
+"""Every check a report may carry, in display order."""
+
+
+class Check(BaseModel):
+    """One verification check: what was checked, the outcome, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    status: CheckStatus
+    reason: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class VerificationReport(BaseModel):
+    """Everything a Customs officer needs to accept or refuse a certificate."""
+
+    model_config = ConfigDict(frozen=True)
+
+    verdict: Verdict
+    summary: str
+    checks: list[Check]
+    document_hash: str | None = None
+    certificate_number: str | None = None
+    issuer: str | None = None
+    exporting_country: str | None = None
+    checked_at: datetime
+    chain_id: int | None = None
+    chain_head: int | None = None
+    disclosed: dict[str, Any] | None = None
+
+    def check(self, name: str) -> Check:
+        """Return the check called *name*.
+
+        Raises:
+            KeyError: if the report has no such check.
+        """
+        for item in self.checks:
+            if item.name == name:
+                return item
+        raise KeyError(name)
+
+    @property
+    def accepted(self) -> bool:
+        """True for ``VALID`` and ``VALID_WITH_WARNINGS``."""
+        return self.verdict in (Verdict.VALID, Verdict.VALID_WITH_WARNINGS)

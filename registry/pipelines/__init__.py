@@ -1,0 +1,1 @@
+"""What runs on its own: anchoring, the chain-write outbox, the block follower, verification."""

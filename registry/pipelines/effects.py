@@ -1,0 +1,261 @@
+"""For each kind of chain write: how to send it, and how to tell whether the chain already has its effect.
+
+The outbox (:mod:`registry.pipelines.outbox`) never sends a write blindly a second time:
+it first asks the chain whether the write's *effect* is there (the certificate
+is revoked, the draw under this declaration is recorded, the issuer is
+suspended, …). That is what makes a re-send after a crash, a chain restart or
+a reorg idempotent even for the one write the contract does not deduplicate by
+itself, opening a verification request: a request already on chain with the
+same certificate, reason and Customs account (and not claimed by another write)
+is recognised as this write's.
+
+Arguments are JSON: bytes as ``0x`` hex, lists of hex for proofs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
+
+from registry.chain.client import ChainClient, DocumentState, TxResult
+from registry.chain.customs import CustomsLedger, RequestState
+from registry.sealing.merkle import process_proof
+from registry.sealing.terms import Terms
+from registry.types import parse_hex32
+from registry.storage.writelog import ChainWrite, WriteKind
+
+
+class Effect(Enum):
+    """What the chain shows of a write's effect."""
+
+    PRESENT = "present"
+    ABSENT = "absent"
+    WAIT = "wait"
+    """Cannot be sent yet (the certificate is not anchored again yet, the request it answers is not back yet)."""
+    PRECLUDED = "precluded"
+    """Can never happen now (e.g. another authority is already admitted for the country)."""
+
+
+@dataclass(frozen=True)
+class Found:
+    """A write's effect on chain, and what it yielded (a request id; the transaction of a draw)."""
+
+    effect: Effect
+    result: dict[str, Any] | None = None
+    why: str | None = None
+
+
+def hexes(values: Sequence[bytes]) -> list[str]:
+    """Bytes as JSON-able ``0x`` hex strings."""
+    return ["0x" + v.hex() for v in values]
+
+
+def _b(args: Mapping[str, Any], key: str) -> bytes:
+    return parse_hex32(args[key])
+
+
+def _proof(args: Mapping[str, Any], key: str = "proof") -> list[bytes]:
+    return [parse_hex32(p) for p in args[key]]
+
+
+def terms_args(terms: Terms) -> dict[str, Any]:
+    """A :class:`Terms` as write arguments."""
+    return {"importing_country": terms.importing_country, "valid_until": terms.valid_until,
+            "quantities": list(terms.quantities), "parent": "0x" + terms.parent.hex(),
+            "parent_items": list(terms.parent_items)}
+
+
+def _terms(args: Mapping[str, Any]) -> Terms:
+    t = args["terms"]
+    return Terms(t["importing_country"], int(t["valid_until"]), tuple(int(q) for q in t["quantities"]),
+                 parse_hex32(t["parent"]), tuple(int(i) for i in t["parent_items"]))
+
+
+ALREADY: dict[WriteKind, frozenset[str]] = {
+    WriteKind.REVOKE: frozenset({"CertificateRegistryInvalidStatusChange"}),
+    WriteKind.SUPERSEDE: frozenset({"CertificateRegistryInvalidStatusChange"}),
+    WriteKind.ERASE: frozenset({"CertificateRegistryInvalidStatusChange"}),
+    WriteKind.UTILISE: frozenset({"CustomsRegistryDeclarationRecorded"}),
+    WriteKind.ANSWER: frozenset({"CustomsRegistryRequestClosed"}),
+    WriteKind.ADMIT_COUNTRY: frozenset({"TrustRegistryCountryAlreadyAdmitted"}),
+    WriteKind.AUTHORISE_ISSUER: frozenset({"TrustRegistryIssuerAlreadyKnown"}),
+    WriteKind.AUTHORISE_CUSTOMS: frozenset({"TrustRegistryAccountInUse"}),
+}
+"""The refusals that may mean "this write is on chain already" (then its effect is looked up). Any other
+refusal (not the issuer, not this country's authority, overdrawn, …) stands, even if the chain happens to
+show the state the write asked for."""
+
+_STATUS = {WriteKind.REVOKE: DocumentState.REVOKED, WriteKind.SUPERSEDE: DocumentState.SUPERSEDED,
+           WriteKind.ERASE: DocumentState.ERASED}
+
+
+class ChainEffects:
+    """Send a recorded write, or find its effect, on the registry behind *chain*.
+
+    Args:
+        chain: the registry contract client.
+        claimed: the request ids other writes already took (so two identical
+            requests are told apart).
+    """
+
+    def __init__(self, chain: ChainClient, claimed: Callable[[], set[Any]]) -> None:
+        self.chain = chain
+        self.ledger = CustomsLedger(chain)
+        self.claimed = claimed
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def send(self, write: ChainWrite, signer: LocalAccount, wait: float | None = None) -> TxResult:
+        """Send *write* signed by *signer* and wait (at most *wait* seconds, else the client's bound) until mined.
+
+        Raises:
+            ContractRevertError: the contract refuses it.
+            ChainError: the chain failed, or it was not mined in time.
+        """
+        a, kind = write.args, write.kind
+        if kind is WriteKind.REVOKE:
+            return self._tx(signer, wait, "revoke", _b(a, "document_hash"), _proof(a), int(a["reason"]))
+        if kind is WriteKind.SUPERSEDE:
+            return self._tx(signer, wait, "supersede", _b(a, "document_hash"), _proof(a), _b(a, "replacement"),
+                            _proof(a, "replacement_proof"))
+        if kind is WriteKind.ERASE:
+            return self._tx(signer, wait, "erase", _b(a, "document_hash"), _proof(a))
+        if kind is WriteKind.TERMS:
+            return self._tx(signer, wait, "registerTerms", _b(a, "document_hash"), _proof(a), _terms(a).as_abi(),
+                            _b(a, "salt"), _proof(a, "terms_proof"), _b(a, "parent_root"))
+        if kind is WriteKind.UTILISE:
+            return self._tx(signer, wait, "utilise", _b(a, "document_hash"), _b(a, "root"), _b(a, "declaration"),
+                            list(a["items"]), list(a["quantities"]))
+        if kind is WriteKind.REQUEST:
+            return self._tx(signer, wait, "requestVerification", _b(a, "document_hash"), _b(a, "root"),
+                            _b(a, "reason_hash"))
+        if kind is WriteKind.ANSWER:
+            return self._tx(signer, wait, "answerVerification", int(a["request_id"]), bool(a["confirmed"]),
+                            _b(a, "answer_hash"))
+        if kind is WriteKind.ADMIT_COUNTRY:
+            return self._tx(signer, wait, "admitCountry", a["country"].encode("ascii"), to_checksum_address(a["authority"]))
+        function = {WriteKind.AUTHORISE_ISSUER: "authoriseIssuer", WriteKind.SUSPEND_ISSUER: "suspendIssuer",
+                    WriteKind.REINSTATE_ISSUER: "reinstateIssuer", WriteKind.AUTHORISE_CUSTOMS: "authoriseCustoms",
+                    WriteKind.WITHDRAW_CUSTOMS: "withdrawCustoms"}[kind]
+        return self._tx(signer, wait, function, to_checksum_address(a["account"]))
+
+    def _tx(self, signer: LocalAccount, wait: float | None, function: str, *args: Any) -> TxResult:
+        return self.chain.transact(signer, function, *args, wait=wait)
+
+    def result_of(self, write: ChainWrite, tx: TxResult) -> dict[str, Any] | None:
+        """What a mined write yields for the node (a request's id)."""
+        if write.kind is WriteKind.REQUEST:
+            opened = [e for e in tx.events if e.name == "VerificationRequested"]
+            return {"request_id": int(opened[0].args["id"])} if opened else None
+        return None
+
+    # -- finding effects -----------------------------------------------------------------------
+
+    def find(self, write: ChainWrite) -> Found:
+        """Whether the chain shows *write*'s effect now.
+
+        Raises:
+            ChainError: the chain failed.
+        """
+        a, kind = write.args, write.kind
+        if kind in _STATUS:
+            return self._status(a, _STATUS[kind])
+        if kind is WriteKind.TERMS:
+            document_hash = _b(a, "document_hash")
+            if not self.chain.inspect(document_hash, _proof(a)).anchored:
+                return Found(Effect.WAIT, why="the certificate is not anchored (again) yet")
+            root = process_proof(document_hash, _proof(a))
+            return Found(Effect.ABSENT if self.ledger.terms_of(document_hash, root) is None else Effect.PRESENT)
+        if kind is WriteKind.UTILISE:
+            return self._draw(write)
+        if kind is WriteKind.REQUEST:
+            return self._request(write)
+        if kind is WriteKind.ANSWER:
+            return self._answer(write)
+        return self._governance(write)
+
+    def _status(self, a: Mapping[str, Any], expected: DocumentState) -> Found:
+        view = self.chain.inspect(_b(a, "document_hash"), _proof(a))
+        if not view.anchored:
+            return Found(Effect.WAIT, why="the certificate is not anchored (again) yet")
+        if view.state is expected:
+            return Found(Effect.PRESENT)
+        if expected is DocumentState.SUPERSEDED and not self.chain.inspect(
+                _b(a, "replacement"), _proof(a, "replacement_proof")).anchored:
+            return Found(Effect.WAIT, why="the replacement is not anchored (again) yet")
+        return Found(Effect.ABSENT)  # the contract's status rule refuses what can no longer happen
+
+    def _draw(self, write: ChainWrite) -> Found:
+        a = write.args
+        wanted = list(zip(a["items"], a["quantities"], strict=True))
+        found = self.chain.events(0, names={"CertificateUtilised"},
+                                  topics=[self.chain.event_topic("CertificateUtilised"), a["document_hash"],
+                                          a["declaration"]])
+        for event in found:
+            if event.args["root"] == _b(a, "root") and \
+                    list(zip(event.args["goodsItems"], event.args["quantities"], strict=True)) == wanted:
+                return Found(Effect.PRESENT, {"tx_hash": event.tx_hash, "block_number": event.block_number})
+        return Found(Effect.ABSENT)
+
+    def _request(self, write: ChainWrite) -> Found:
+        a = write.args
+        if write.result is not None:  # it was on chain once: is that request still there?
+            found = self.ledger.request_of(int(write.result["request_id"]))
+            if found is not None and found.document_hash == _b(a, "document_hash") and \
+                    found.reason_hash == _b(a, "reason_hash") and _same(found.opened_by, write.signer):
+                return Found(Effect.PRESENT, write.result)
+        taken = self.claimed()
+        opened = self.chain.events(0, names={"VerificationRequested"},
+                                   topics=[self.chain.event_topic("VerificationRequested"), None, a["document_hash"],
+                                           "0x" + bytes(12).hex() + write.signer[2:].lower()])
+        for event in opened:
+            request_id = int(event.args["id"])
+            if event.args["root"] == _b(a, "root") and event.args["reasonHash"] == _b(a, "reason_hash") and \
+                    request_id not in taken:
+                return Found(Effect.PRESENT, {"request_id": request_id})
+        return Found(Effect.ABSENT)
+
+    def _answer(self, write: ChainWrite) -> Found:
+        a = write.args
+        found = self.ledger.request_of(int(a["request_id"]))
+        if found is None or found.document_hash != _b(a, "document_hash"):
+            return Found(Effect.WAIT, why=f"verification request {a['request_id']} is not on chain (again) yet")
+        if found.state is RequestState.OPEN:
+            return Found(Effect.ABSENT)
+        wanted = RequestState.CONFIRMED if a["confirmed"] else RequestState.NOT_CONFIRMED
+        if found.state is wanted and found.answered_by is not None and _same(found.answered_by, write.signer):
+            return Found(Effect.PRESENT)
+        return Found(Effect.PRECLUDED, why=f"verification request {a['request_id']} was answered otherwise")
+
+    def _governance(self, write: ChainWrite) -> Found:
+        a, kind = write.args, write.kind
+        if kind is WriteKind.ADMIT_COUNTRY:
+            authority = self.chain.authority_of(a["country"])
+            if authority is None:
+                return Found(Effect.ABSENT)
+            return Found(Effect.PRESENT if _same(authority, a["authority"]) else Effect.PRECLUDED,
+                         why=f"{a['country']} has another authority")
+        account = a["account"]
+        if kind is WriteKind.AUTHORISE_ISSUER:
+            present = self.chain.issuer_country(account) is not None
+        elif kind is WriteKind.SUSPEND_ISSUER:
+            present = not self.chain.is_authorised(account)
+        elif kind is WriteKind.REINSTATE_ISSUER:
+            present = self.chain.is_authorised(account)
+        elif kind is WriteKind.AUTHORISE_CUSTOMS:
+            present = self.ledger.customs_country(account) is not None
+        else:
+            present = self.ledger.customs_country(account) is None
+        return Found(Effect.PRESENT if present else Effect.ABSENT)
+
+
+def _same(a: str, b: str) -> bool:
+    return a.lower() == b.lower()
+
+
+__all__ = ["ALREADY", "ChainEffects", "Effect", "Found", "hexes", "terms_args"]

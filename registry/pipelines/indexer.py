@@ -1,0 +1,169 @@
+"""Keeps the store's event index, and the state projected from it, at the chain head.
+
+:class:`ChainIndexer` reads the events since the last sync in one
+``eth_getLogs`` and records them, the projected state (:mod:`registry.pipelines.projection`)
+and the new mark in one transaction. :class:`Follower` polls the chain head
+in a thread and syncs whenever it moves; while it is fresh (head checked within
+``max_age`` and fully indexed) a verification is answered from the index with no
+RPC round trip, otherwise the verifier reads the chain directly or answers
+``UNAVAILABLE``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+from registry.pipelines import projection
+from registry.chain.client import ChainClient, ChainEvent, DocumentView
+from registry.chain.customs import Utilisation
+from registry.pipelines.projection import PROJECTED_TABLES
+from registry.storage.store import Store
+from registry.pipelines.worker import Worker
+
+log = logging.getLogger("coo.indexer")
+
+_SUBJECT_KEYS = ("documentHash", "root", "issuer", "authority")
+
+
+def _subject(event: ChainEvent) -> bytes | None:
+    for key in _SUBJECT_KEYS:
+        value = event.args.get(key)
+        if isinstance(value, bytes):
+            return value
+        if isinstance(value, str) and value.startswith("0x"):
+            return bytes.fromhex(value[2:])
+    return None
+
+
+def _jsonable(value: Any) -> Any:
+    return "0x" + value.hex() if isinstance(value, bytes) else value
+
+
+class ChainIndexer:
+    """Index the registry's events into the store.
+
+    Args:
+        store: where the index lives.
+        chain: the registry client.
+        max_span: blocks fetched per ``eth_getLogs`` call.
+    """
+
+    def __init__(self, store: Store, chain: ChainClient, max_span: int = 5_000) -> None:
+        self.store = store
+        self.chain = chain
+        self.max_span = max_span
+        self._lock = threading.Lock()
+
+    def sync(self, head: int | None = None) -> int:
+        """Index everything up to *head* (default: the current head); return how many events were added.
+
+        Raises:
+            ChainError: the chain could not be read (the mark does not move).
+        """
+        with self._lock:
+            head = self.chain.block_number() if head is None else head
+            self._drop_if_reorged()
+            added = 0
+            start = self.store.last_indexed_block() + 1
+            while start <= head:
+                end = min(head, start + self.max_span - 1)
+                events = self.chain.events(start, end)
+                times = self._block_times(events)
+                with self.store.transaction() as conn:
+                    for event in events:
+                        block_time = times[event.block_number]
+                        conn.execute(
+                            "INSERT OR IGNORE INTO chain_events VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (event.tx_hash, event.log_index, event.block_number, event.name, _subject(event),
+                             json.dumps({k: _jsonable(v) for k, v in event.args.items()}), block_time))
+                        projection.apply(conn, event, block_time)
+                    conn.execute("INSERT INTO sync_state (id, last_block, block_hash) VALUES (1, ?, ?)"
+                                 " ON CONFLICT (id) DO UPDATE SET last_block = excluded.last_block,"
+                                 " block_hash = excluded.block_hash", (end, self.chain.block_hash(end)))
+                added += len(events)
+                start = end + 1
+            return added
+
+    def _drop_if_reorged(self) -> None:
+        """If the last indexed block is no longer on the canonical chain, rebuild the index from scratch."""
+        row = self.store.connection().execute("SELECT last_block, block_hash FROM sync_state WHERE id = 1").fetchone()
+        if row is None or row[1] is None:
+            return
+        if self.chain.block_hash(int(row[0])) == bytes(row[1]):
+            return
+        log.warning("the chain reorganised below block %s: rebuilding the event index", row[0])
+        with self.store.transaction() as conn:
+            for table in PROJECTED_TABLES:
+                conn.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed table names)
+
+    def _block_times(self, events: list[ChainEvent]) -> dict[int, int]:
+        times: dict[int, int] = {}
+        for event in events:
+            if event.block_number not in times:
+                times[event.block_number] = (event.block_time if event.block_time is not None
+                                             else self.chain.block_timestamp(event.block_number))
+        return times
+
+
+class Follower(Worker):
+    """Poll the chain head and keep the index at it; report whether the index is fresh.
+
+    Args:
+        indexer: what syncs.
+        interval: seconds between head polls.
+        max_age: how old the last successful head check may be for the index to count as fresh.
+    """
+
+    def __init__(self, indexer: ChainIndexer, interval: float = 0.1, max_age: float = 1.0) -> None:
+        super().__init__("coo-follower", backoff=interval, max_backoff=2.0)
+        self.indexer = indexer
+        self.interval = interval
+        self.max_age = max_age
+        self.head: int | None = None
+        self.checked_at = 0.0
+        self.view = projection.IndexedView(indexer.store.connection)
+
+    def poll(self) -> None:
+        """Check the head once and index up to it.
+
+        Raises:
+            ChainError: the chain could not be read.
+        """
+        head = self.indexer.chain.block_number()
+        self.indexer.sync(head)
+        self.head = head
+        self.checked_at = time.monotonic()
+
+    def lag(self, head: int | None = None) -> int | None:
+        """Blocks the index is behind *head* (default: the last head seen); ``None`` when neither is known.
+
+        Raises:
+            StoreError: the store could not be read.
+        """
+        head = self.head if head is None else head
+        return None if head is None else max(0, head - self.indexer.store.last_indexed_block())
+
+    def fresh(self) -> bool:
+        """True when the index is at a head seen within ``max_age`` seconds."""
+        return (self.head is not None and time.monotonic() - self.checked_at <= self.max_age
+                and self.indexer.store.last_indexed_block() >= self.head)
+
+    def inspect(self, document_hash: bytes, proof: list[bytes]) -> tuple[DocumentView, int]:
+        """A document's on-chain state from the index, and the head it reflects."""
+        assert self.head is not None
+        return self.view.inspect(document_hash, proof), self.head
+
+    def utilisation(self, document_hash: bytes, root: bytes, item_count: int) -> Utilisation:
+        """A certificate's utilisation and open verification requests, from the index."""
+        return self.view.utilisation(document_hash, root, item_count)
+
+    def round(self) -> None:
+        """Poll the head once and index up to it."""
+        self.poll()
+
+    def _idle(self) -> None:
+        self._stop.wait(self.interval)

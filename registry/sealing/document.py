@@ -1,0 +1,500 @@
+"""Sealing: salted field leaves, the document hash, and selective disclosure.
+
+Fields
+    A certificate (its JSON form: objects, lists, strings, booleans, integers up
+    to 2^53, nulls; no floats) is flattened into one field per scalar, named by
+    path: ``exporter.name``, ``goods[0].hs_code``. The index is in the path, so
+    reordering a list changes the hash; an empty object or list (``{}``/``[]``) and
+    a null are fields too, so nothing can be added or dropped silently. Object keys
+    must be non-empty and free of ``.``, ``[``, ``]`` and NUL, so paths are
+    unambiguous (``{"a.b": 1}`` cannot pose as ``{"a": {"b": 1}}``) and NUL-free.
+
+Leaves and the document hash (each field has a fresh 256-bit random salt, so a
+low-entropy value such as an HS code cannot be brute-forced from its leaf, and
+destroying the salts unlinks the hash from any guess)::
+
+    leaf          = keccak256(salt ‖ utf8(path) ‖ 0x00 ‖ rfc8785(value))
+    fields_root   = merkle_root(sorted(leaves))          # registry.merkle layout
+    document_hash = keccak256(b"CoO-document-v1" ‖ fields_root)
+
+Why the domain tag
+    Document hashes are the leaves of the batch tree anchored on chain, whose inner
+    nodes are keccak256 of 64 bytes. Untagged, a document hash would be too (the
+    top of the fields tree): a "document" made only of two withheld leaves equal
+    to two document hashes of a batch would hash to a batch inner node, and the
+    rest of the batch proof would carry it to an anchored root. Tagged, the
+    preimage is 15 + 32 = 47 bytes, never 64, so no document hash is an inner node
+    (the second-preimage WARNING of OpenZeppelin's ``MerkleProof.sol``).
+
+Selective disclosure
+    :func:`disclose` moves fields to ``withheld`` (path → leaf hash) and drops
+    their salts. In ``certificate`` a withheld key disappears, an object or list
+    left empty by withholding disappears, and a list element withheld in full
+    becomes ``null`` so later indices keep their places. This shape is canonical:
+    :func:`recompute_document_hash` rebuilds it from the disclosed fields and
+    withheld paths and refuses any other. WARNING: only disclosed values are
+    authenticated. Withheld paths are labels a holder could rename, and withheld
+    leaves could be merged into one inner node of the fields tree: a verifier must
+    draw no conclusion from them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import secrets
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Final, Literal
+
+import rfc8785
+from pydantic import BaseModel, ConfigDict, Field
+
+from registry.errors import SealedDocumentError, ValidationError
+from registry.sealing.merkle import MerkleTree, keccak, merkle_root, process_proof
+from registry.sealing.terms import SealedTerms, Terms, new_salt
+from registry.types import hex32, parse_hex32
+
+DOMAIN_TAG = b"CoO-document-v1"
+"""Prefix of the document-hash preimage (domain separation from batch-tree nodes)."""
+SEALED_VERSION: Final = "coo-sealed/1"
+SALT_SIZE = 32
+_MAX_SAFE_INTEGER = 2**53 - 1
+_KEY = r"[^.\[\]\x00]+"
+_PATH = re.compile(rf"{_KEY}(?:\.{_KEY}|\[(?:0|[1-9][0-9]*)\])*")
+_STEP = re.compile(rf"\.?({_KEY})|\[([0-9]+)\]")
+_HEX32 = r"^0x[0-9a-fA-F]{64}$"
+
+
+def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Yield ``(path, value)`` for every field (scalar, empty object or list) in document order.
+
+    An empty certificate yields ``("", {})``: :func:`seal` refuses it, and in a disclosed
+    document it is what is left when every field is withheld.
+
+    Args:
+        value: the JSON value (a certificate's ``to_json()`` output).
+        prefix: path of *value* itself.
+
+    Raises:
+        SealedDocumentError: a float, an integer beyond 2^53, a non-JSON value, or
+            an object key that is empty, not a string, or contains ``.[]`` or NUL.
+    """
+    if isinstance(value, Mapping):
+        if not value:
+            yield prefix, {}
+        for key, inner in value.items():
+            where = f"{prefix}.{key}" if prefix else str(key)
+            if not isinstance(key, str) or not re.fullmatch(_KEY, key):
+                raise SealedDocumentError(f"{prefix or 'certificate'}: invalid field name {key!r}")
+            yield from flatten(inner, where)
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            yield prefix, []
+        for index, inner in enumerate(value):
+            yield from flatten(inner, f"{prefix}[{index}]")
+    elif isinstance(value, float):
+        raise SealedDocumentError(f"{prefix}: floating-point values are not sealed; use a decimal string")
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_SAFE_INTEGER:
+        raise SealedDocumentError(f"{prefix}: integer beyond 2^53 cannot be hashed canonically; use a string")
+    elif value is None or isinstance(value, (str, int)):
+        yield prefix, value
+    else:
+        raise SealedDocumentError(f"{prefix}: {type(value).__name__} is not a JSON value")
+
+
+def leaf_hash(salt: bytes, path: str, value: Any) -> bytes:
+    """The leaf of one field: ``keccak256(salt ‖ utf8(path) ‖ 0x00 ‖ rfc8785(value))``.
+
+    Args:
+        salt: the field's 32-byte salt.
+        path: the field's path (no NUL).
+        value: the field's JSON value.
+
+    Returns:
+        The 32-byte leaf.
+
+    Raises:
+        SealedDocumentError: wrong salt length, NUL in *path*, or a value RFC 8785
+            cannot canonicalise.
+    """
+    if len(salt) != SALT_SIZE:
+        raise SealedDocumentError(f"{path}: salt must be {SALT_SIZE} bytes")
+    if "\x00" in path:
+        raise SealedDocumentError(f"{path!r}: a path must not contain NUL")
+    try:
+        return keccak(salt + path.encode("utf-8") + b"\x00" + rfc8785.dumps(value))
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError, ValueError, TypeError) as error:
+        raise SealedDocumentError(f"{path}: value cannot be canonicalised ({error})") from None
+
+
+def document_hash_of(leaves: Iterable[bytes]) -> bytes:
+    """Document hash from the full set of field leaves (order does not matter).
+
+    Raises:
+        SealedDocumentError: no leaves at all.
+    """
+    ordered = sorted(leaves)
+    if not ordered:
+        raise SealedDocumentError("certificate: no fields at all")
+    return keccak(DOMAIN_TAG + merkle_root(ordered))
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """A freshly sealed certificate: its hash, per-field salts and leaves (by path), and its terms."""
+
+    document_hash: bytes
+    salts: dict[str, bytes]
+    leaves: dict[str, bytes]
+    terms: SealedTerms | None = None
+
+
+def seal(certificate: Mapping[str, Any], terms: Terms | None = None) -> Sealed:
+    """Salt and hash every field of *certificate* (its JSON form), and its *terms* if given.
+
+    Args:
+        certificate: JSON-compatible mapping (numbers as strings or safe integers).
+        terms: the terms to commit as one more leaf (:mod:`registry.sealing.terms`), so that
+            the contract can police utilisation.
+
+    Returns:
+        The document hash with a fresh 256-bit salt and the leaf of every field.
+
+    Raises:
+        SealedDocumentError: an empty certificate, a float, an unsafe integer, a
+            non-JSON value or an invalid field name (the message names the path).
+    """
+    if not certificate:
+        raise SealedDocumentError("certificate: empty, nothing to seal")
+    salts: dict[str, bytes] = {}
+    leaves: dict[str, bytes] = {}
+    for path, value in flatten(certificate):
+        salt = secrets.token_bytes(SALT_SIZE)
+        salts[path] = salt
+        leaves[path] = leaf_hash(salt, path, value)
+    if terms is None:
+        return Sealed(document_hash_of(leaves.values()), salts, leaves)
+    terms_salt = new_salt()
+    sealed_terms = SealedTerms.of(terms, terms_salt)
+    return Sealed(document_hash_of([*leaves.values(), terms.leaf(terms_salt)]), salts, leaves, sealed_terms)
+
+
+def sealed_record(certificate: Mapping[str, Any], sealed: Sealed) -> bytes:
+    """What a node keeps (encrypted) of a sealed certificate, and publishes on chain in encrypted
+    mode: the certificate, its salts and its terms, as JSON. The proof is added when anchored."""
+    record: dict[str, Any] = {"certificate": dict(certificate), "salts": {p: s.hex() for p, s in sealed.salts.items()}}
+    if sealed.terms is not None:
+        record["terms"] = sealed.terms.model_dump()
+    return json.dumps(record).encode()
+
+
+def parse_sealed_record(record: bytes, document_hash: bytes) -> tuple[dict[str, Any], Sealed]:
+    """Inverse of :func:`sealed_record`: the certificate and its :class:`Sealed` (leaves not rebuilt)."""
+    data = json.loads(record)
+    terms = SealedTerms(**data["terms"]) if data.get("terms") else None
+    salts = {path: bytes.fromhex(salt) for path, salt in data["salts"].items()}
+    return data["certificate"], Sealed(document_hash, salts, {}, terms)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BatchProof(_Frozen):
+    """Proof that a document hash is a leaf of a batch: sibling path, leaf level first."""
+
+    batch_root: str = Field(pattern=_HEX32)
+    path: list[Annotated[str, Field(pattern=_HEX32)]] = Field(default_factory=list, max_length=64)
+
+
+class AnchorRef(_Frozen):
+    """Where the batch root is anchored: chain, certificate-registry contract, root."""
+
+    chain_id: int = Field(ge=1)
+    contract: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    batch_root: str = Field(pattern=_HEX32)
+
+
+class SealedDocument(_Frozen):
+    """What the exporter hands over (``coo-sealed/1``).
+
+    Salts and withheld leaves are plain strings: a malformed one is reported by the
+    integrity check, naming its path, rather than refused at parsing. ``terms`` (when
+    the issuer committed them) are always disclosed: they are what importing Customs
+    needs to record a use on chain.
+    """
+
+    version: Literal["coo-sealed/1"] = SEALED_VERSION
+    certificate: dict[str, Any]
+    salts: dict[str, str] = Field(default_factory=dict)
+    withheld: dict[str, str] = Field(default_factory=dict)
+    terms: SealedTerms | None = None
+    document_hash: str = Field(pattern=_HEX32)
+    proof: BatchProof
+    anchor: AnchorRef
+
+
+def build_sealed_document(
+    certificate: Mapping[str, Any], sealed: Sealed, batch_root: bytes, proof: Sequence[bytes],
+    anchor: AnchorRef | None = None, *, chain_id: int | None = None, contract: str | None = None,
+) -> SealedDocument:
+    """Assemble the full (nothing withheld) sealed document, and check it.
+
+    Args:
+        certificate: the certificate exactly as it was sealed.
+        sealed: the result of :func:`seal` (only ``document_hash`` and ``salts`` are used).
+        batch_root: root of the batch the document hash was anchored in.
+        proof: path from the document hash to *batch_root*.
+        anchor: where the root is anchored; or give *chain_id* and *contract* instead.
+        chain_id: chain id, when *anchor* is not given.
+        contract: certificate-registry address, when *anchor* is not given.
+
+    Returns:
+        The sealed document.
+
+    Raises:
+        TypeError: neither or both of *anchor* and (*chain_id*, *contract*).
+        SealedDocumentError: certificate and salts do not give ``sealed.document_hash``,
+            the proof misses *batch_root*, or the anchor names another root.
+    """
+    if anchor is None:
+        if chain_id is None or contract is None:
+            raise TypeError("build_sealed_document needs anchor, or chain_id and contract")
+        anchor = AnchorRef(chain_id=chain_id, contract=contract, batch_root=hex32(batch_root))
+    elif chain_id is not None or contract is not None:
+        raise TypeError("build_sealed_document takes anchor or chain_id and contract, not both")
+    document = SealedDocument(
+        certificate=copy.deepcopy(dict(certificate)),
+        salts={path: "0x" + salt.hex() for path, salt in sealed.salts.items()},
+        terms=sealed.terms,
+        document_hash=hex32(sealed.document_hash),
+        proof=BatchProof(batch_root=hex32(batch_root), path=[hex32(p) for p in proof]),
+        anchor=anchor,
+    )
+    if recompute_document_hash(document) != sealed.document_hash:
+        raise SealedDocumentError("certificate: does not hash to the sealed document hash (changed after sealing?)")
+    if process_proof(sealed.document_hash, proof) != batch_root:
+        raise SealedDocumentError("proof: does not lead from the document hash to the batch root")
+    if parse_hex32(anchor.batch_root) != batch_root:
+        raise SealedDocumentError("anchor.batch_root: not the batch root the proof leads to")
+    return document
+
+
+def disclose(document: SealedDocument, keep: Iterable[str]) -> SealedDocument:
+    """Withhold every field not under one of the *keep* paths.
+
+    ``goods`` keeps every goods field, ``goods[1]`` the second item, ``exporter.name``
+    one value. Fields already withheld stay withheld.
+
+    Args:
+        document: a full or already selectively disclosed sealed document.
+        keep: paths or path prefixes to keep disclosed.
+
+    Returns:
+        A new document: withheld values removed from ``certificate`` (shape in the
+        module docstring), their salts dropped, their leaf hashes in ``withheld``.
+
+    Raises:
+        SealedDocumentError: *document* itself is malformed (see :func:`recompute_document_hash`).
+    """
+    prefixes = [(k, k + ".", k + "[") for k in ([keep] if isinstance(keep, str) else keep)]
+    disclosed, withheld = _split(document)
+    salts: dict[str, str] = {}
+    kept: list[tuple[str, Any]] = []
+    new_withheld = {path: hex32(leaf) for path, leaf in withheld.items()}
+    for path, value, salt in disclosed:
+        if any(path == k or path.startswith((dot, bracket)) for k, dot, bracket in prefixes):
+            kept.append((path, value))
+            salts[path] = document.salts[path]
+        else:
+            new_withheld[path] = hex32(leaf_hash(salt, path, value))
+    certificate = _assemble(kept, new_withheld)
+    return document.model_copy(update={"certificate": certificate, "salts": salts, "withheld": new_withheld})
+
+
+def recompute_document_hash(document: SealedDocument) -> bytes:
+    """Recompute the document hash from disclosed values + salts and withheld leaves.
+
+    Args:
+        document: a full or selectively disclosed sealed document.
+
+    Returns:
+        The 32-byte document hash those fields give.
+
+    Raises:
+        SealedDocumentError: naming the path: a disclosed field lacks its salt, a salt
+            or withheld leaf is not 32-byte hex, a path is both disclosed and withheld
+            or is invalid, a salt has no field, or the certificate's shape is not the
+            one its fields give (a stray ``null`` or empty container).
+    """
+    return document_hash_of(document_leaves(document))
+
+
+def document_leaves(document: SealedDocument) -> list[bytes]:
+    """Every leaf of the document's field tree: disclosed, withheld and the terms leaf.
+
+    Raises:
+        SealedDocumentError: as :func:`recompute_document_hash`.
+    """
+    disclosed, withheld = _split(document)
+    leaves = [leaf_hash(salt, path, value) for path, value, salt in disclosed]
+    if document.terms is not None:
+        leaves.append(document.terms.leaf())
+    return [*leaves, *withheld.values()]
+
+
+def terms_claim(document: SealedDocument) -> tuple[Terms, bytes, list[bytes]]:
+    """The committed terms, their salt, and the proof from the terms leaf to the field root.
+
+    Raises:
+        SealedDocumentError: the document carries no terms, or is malformed.
+    """
+    if document.terms is None:
+        raise SealedDocumentError("terms: this certificate was sealed without terms; it cannot be utilised on chain")
+    terms, salt = document.terms.unpack()
+    tree = MerkleTree(sorted(document_leaves(document)))
+    return terms, salt, tree.proof_for(terms.leaf(salt))
+
+
+def _split(document: SealedDocument) -> tuple[list[tuple[str, Any, bytes]], dict[str, bytes]]:
+    """Validate *document*; return its disclosed ``(path, value, salt)`` and withheld leaves."""
+    disclosed: list[tuple[str, Any, bytes]] = []
+    fields = dict(flatten(document.certificate))
+    for path, value in fields.items():
+        text = document.salts.get(path)
+        if (text is not None or value not in (None, {}, [])) and path in document.withheld:
+            raise SealedDocumentError(f"{path}: both disclosed and withheld")
+        if text is not None:
+            disclosed.append((path, value, _hex32_of(text, f"salts.{path}", "salt")))
+        elif value not in (None, {}, []):
+            raise SealedDocumentError(f"{path}: disclosed without its salt")
+        # else: a placeholder (a list element or the root left empty by withholding); the shape check vouches
+    stray = set(document.salts) - {path for path, _, _ in disclosed}
+    if stray:
+        raise SealedDocumentError(f"salts.{min(stray)}: salt for a field that is not disclosed")
+    withheld = {path: _hex32_of(text, f"withheld.{path}", "leaf hash") for path, text in document.withheld.items()}
+    expected = dict(flatten(_assemble([(path, value) for path, value, _ in disclosed], withheld)))
+    for path in [*fields, *expected]:  # the flat fields determine the shape: paths are unambiguous
+        if path not in fields or path not in expected or fields[path] != expected[path]:
+            raise SealedDocumentError(f"{path or 'certificate'}: certificate shape does not match its "
+                                      "disclosed and withheld fields")
+    return disclosed, withheld
+
+
+def _hex32_of(text: str, where: str, what: str) -> bytes:
+    try:
+        return parse_hex32(text)
+    except (ValueError, TypeError):
+        raise SealedDocumentError(f"{where}: not a 32-byte hex {what}") from None
+
+
+class _Obj(dict[str, Any]):
+    """An object under construction."""
+
+
+class _Arr(dict[int, Any]):
+    """A list under construction: index → element."""
+
+
+_WITHHELD: Any = object()  # a withheld field's place while assembling
+_GONE: Any = object()  # what a withheld field or emptied container leaves
+
+
+def _steps(path: str) -> list[str | int]:
+    if not _PATH.fullmatch(path):
+        raise SealedDocumentError(f"{path!r}: not a field path")
+    return [int(index) if index else key for key, index in _STEP.findall(path)]
+
+
+def _assemble(disclosed: Iterable[tuple[str, Any]], withheld: Iterable[str]) -> dict[str, Any]:
+    """The canonical disclosed certificate for these disclosed fields and withheld paths."""
+    root: Any = _Obj()
+    for path, value in [*disclosed, *((path, _WITHHELD) for path in withheld)]:
+        node: Any = root
+        *parents, last = _steps(path)
+        for step, below in zip(parents, [*parents[1:], last]):
+            kind = _Arr if isinstance(below, int) else _Obj
+            if step not in node:
+                node[step] = kind()
+            node = node[step]
+            if type(node) is not kind:
+                raise SealedDocumentError(f"{path}: conflicts with another field's path")
+        if last in node:
+            raise SealedDocumentError(f"{path}: conflicts with another field's path")
+        node[last] = value
+    finished: dict[str, Any] = _finish(root, "")
+    return {} if finished is _GONE else finished
+
+
+def _finish(node: Any, path: str) -> Any:
+    if node is _WITHHELD:
+        return _GONE
+    if isinstance(node, _Obj):
+        out = {key: _finish(inner, f"{path}.{key}" if path else key) for key, inner in node.items()}
+        out = {key: inner for key, inner in out.items() if inner is not _GONE}
+        return out or _GONE
+    if isinstance(node, _Arr):
+        if sorted(node) != list(range(len(node))):
+            raise SealedDocumentError(f"{path}: list indices have a gap")
+        items = [_finish(node[index], f"{path}[{index}]") for index in range(len(node))]
+        if all(item is _GONE for item in items):
+            return _GONE
+        return [None if item is _GONE else item for item in items]
+    return node
+
+
+@dataclass(frozen=True)
+class IntegrityResult:
+    """Outcome of :func:`check_integrity`: ok, a human reason, and what was computed."""
+
+    ok: bool
+    reason: str
+    computed_hash: bytes | None = None
+    computed_root: bytes | None = None
+
+
+def check_integrity(document: SealedDocument) -> IntegrityResult:
+    """Check that the fields hash to the document hash and the proof reaches the anchored root.
+
+    Args:
+        document: a full or selectively disclosed sealed document.
+
+    Returns:
+        ``ok`` only if the disclosed fields and withheld leaves give ``document_hash``,
+        the proof leads from it to ``proof.batch_root``, and that is ``anchor.batch_root``;
+        otherwise ``reason`` says which check failed. Never raises for a bad document.
+    """
+    try:
+        computed = recompute_document_hash(document)
+    except SealedDocumentError as error:
+        return IntegrityResult(False, f"malformed sealed document: {error}")
+    except RecursionError:
+        return IntegrityResult(False, "malformed sealed document: nested too deeply")
+    try:
+        claimed, batch_root, anchored_root = (parse_hex32(text) for text in (
+            document.document_hash, document.proof.batch_root, document.anchor.batch_root))
+        root = process_proof(computed, [parse_hex32(p) for p in document.proof.path])
+    except (ValueError, ValidationError):
+        return IntegrityResult(False, "malformed sealed document: a hash is not 32-byte hex", computed)
+    if computed != claimed:
+        reason = "the fields do not hash to the document hash: contents altered, salts swapped, fields added or removed"
+        return IntegrityResult(False, reason, computed)
+    if root != batch_root:
+        return IntegrityResult(False, "the Merkle proof does not lead from the document hash to the batch root",
+                               computed, root)
+    if anchored_root != batch_root:
+        return IntegrityResult(False, "the proof's batch root is not the root in the anchor reference", computed, root)
+    return IntegrityResult(True, "the fields hash to the document hash; the proof reaches the anchored root",
+                           computed, root)
+
+
+def build_batch(document_hashes: Sequence[bytes]) -> MerkleTree:
+    """The batch tree over *document_hashes*, in the order given.
+
+    Raises:
+        ValidationError: no document hashes, or one that is not 32 bytes.
+    """
+    return MerkleTree(document_hashes)
+

@@ -1,0 +1,1 @@
+"""What callers can do, behind role checks: issuing, governance, Customs work, peers."""

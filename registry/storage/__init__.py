@@ -1,0 +1,1 @@
+"""The node's SQLite database: schema and migrations, and every SQL statement."""
