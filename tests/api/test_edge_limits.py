@@ -102,8 +102,8 @@ def test_a_burst_of_bogus_keys_gets_429_after_the_limit_and_never_runs_scrypt(
     served: str, demo_keys: dict[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[int] = []
-    scrypt = registry.apikeys._hash
-    monkeypatch.setattr(registry.apikeys, "_hash", lambda secret, salt: calls.append(1) or scrypt(secret, salt))
+    scrypt = registry.custody.apikeys._hash
+    monkeypatch.setattr(registry.custody.apikeys, "_hash", lambda secret, salt: calls.append(1) or scrypt(secret, salt))
     with httpx.Client(base_url=served, timeout=10) as http:
         bogus = [f"coo_{i:016x}_guess" for i in range(10)] + ["garbage", "coo__", "coo_zz_zz"]
         statuses = [http.get("/v1/certificates/x", headers={"Authorization": f"Bearer {k}"}).status_code for k in bogus]
