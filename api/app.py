@@ -44,7 +44,6 @@ def create_app(settings: Settings | None = None, node: Node | None = None, *, cl
         owned = node is None or close_node
         running = node or open_node(node_config(settings))
         app.state.node = running
-        app.state.registry = running.service
         try:
             yield
         finally:
@@ -57,7 +56,6 @@ def create_app(settings: Settings | None = None, node: Node | None = None, *, cl
     app.state.auth_failures = FailureLimiter(settings.auth_failures_per_minute, 60.0)
     if node is not None:
         app.state.node = node
-        app.state.registry = node.service
     problems.install(app)
     for router in (issuers.router, utilisations.router, verification_requests.router, records.router, customs.router,
                    governance.router, credentials.router, chain_writes.router, ops.router):

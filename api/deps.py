@@ -1,4 +1,4 @@
-"""Dependencies: settings, the registry service, and who is calling."""
+"""Dependencies: settings, the node's use-case services, and who is calling."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ from registry.custody.apikeys import Principal, Role
 from registry.services.customs import CustomsDesk
 from registry.errors import AuthenticationError, PermissionDenied
 from registry.runtime import Node
-from registry.services.core import RegistryService
+from registry.services.context import ServiceContext
+from registry.services.governance import Governance
+from registry.services.issuing import Issuing
+from registry.services.verification import Verification
 
 _bearer = HTTPBearer(auto_error=False, description="API key minted by the node: `coo_<id>_<secret>`")
 
@@ -24,10 +27,28 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_registry(request: Request) -> RegistryService:
-    """The node's registry service."""
-    registry: RegistryService = request.app.state.registry
-    return registry
+def get_context(request: Request) -> ServiceContext:
+    """What the node's services share (store, chain, workers)."""
+    node: Node = request.app.state.node
+    return node.context
+
+
+def get_issuing(request: Request) -> Issuing:
+    """Issuing: register, revoke, replace, erase."""
+    node: Node = request.app.state.node
+    return node.issuing
+
+
+def get_verification(request: Request) -> Verification:
+    """Verification and receipts."""
+    node: Node = request.app.state.node
+    return node.verification
+
+
+def get_governance(request: Request) -> Governance:
+    """Admissions, authorisations, standing, API keys, chain writes."""
+    node: Node = request.app.state.node
+    return node.governance
 
 
 def get_node(request: Request) -> Node:
@@ -38,20 +59,22 @@ def get_node(request: Request) -> Node:
 
 def get_customs(request: Request) -> CustomsDesk:
     """The node's Customs desk."""
-    desk: CustomsDesk | None = request.app.state.node.customs
-    assert desk is not None
-    return desk
+    node: Node = request.app.state.node
+    return node.customs
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CustomsDep = Annotated[CustomsDesk, Depends(get_customs)]
 NodeDep = Annotated[Node, Depends(get_node)]
-RegistryDep = Annotated[RegistryService, Depends(get_registry)]
+ContextDep = Annotated[ServiceContext, Depends(get_context)]
+IssuingDep = Annotated[Issuing, Depends(get_issuing)]
+VerificationDep = Annotated[Verification, Depends(get_verification)]
+GovernanceDep = Annotated[Governance, Depends(get_governance)]
 
 
 def current_principal(
     request: Request,
-    registry: RegistryDep,
+    ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller, from its bearer API key; a client with too many invalid keys lately waits.
@@ -62,12 +85,12 @@ def current_principal(
     """
     if credentials is None:
         raise AuthenticationError("this endpoint needs an API key: send `Authorization: Bearer <key>`")
-    return _authenticate(request, registry, credentials.credentials)
+    return _authenticate(request, ctx, credentials.credentials)
 
 
-def _authenticate(request: Request, registry: RegistryService, token: str) -> Principal:
+def _authenticate(request: Request, ctx: ServiceContext, token: str) -> Principal:
     limiter: FailureLimiter = request.app.state.auth_failures
-    return authenticate(registry.api_keys, limiter, request.client.host if request.client else "unknown", token)
+    return authenticate(ctx.api_keys, limiter, request.client.host if request.client else "unknown", token)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -75,7 +98,7 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 def optional_principal(
     request: Request,
-    registry: RegistryDep,
+    ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
     """The caller if it sent an API key (public endpoints that show more to entitled callers).
@@ -84,7 +107,7 @@ def optional_principal(
         AuthenticationError: an invalid key (no key at all is fine).
         TooManyAttemptsError: the client is over its limit of failed keys.
     """
-    return None if credentials is None else _authenticate(request, registry, credentials.credentials)
+    return None if credentials is None else _authenticate(request, ctx, credentials.credentials)
 
 
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]

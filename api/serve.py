@@ -26,15 +26,14 @@ def set_up_demo(node: Node, base_url: str) -> Path:
     path = node.config.data_dir / DEMO_FILE
     if path.exists():
         return path
-    service = node.service
-    admin = Principal("demo", Role.ADMIN, None, service.node_account.address, "demo admin")
-    admin_key = service.api_keys.mint(Role.ADMIN, label="demo admin")
-    sg_authority, sg_authority_key = service.admit_country(admin, "SG", None)
-    jp_authority, jp_authority_key = service.admit_country(admin, "JP", None)
+    governance = node.governance
+    admin = Principal("demo", Role.ADMIN, None, node.context.node_account.address, "demo admin")
+    admin_key = node.context.api_keys.mint(Role.ADMIN, label="demo admin")
+    sg_authority, sg_authority_key = governance.admit_country(admin, "SG", None)
+    jp_authority, jp_authority_key = governance.admit_country(admin, "JP", None)
     sg = Principal("demo", Role.AUTHORITY, "SG", sg_authority, "demo authority SG")
-    issuer, issuer_key = service.authorise_issuer(sg, "Singapore Customs (demo issuing body)", None)
+    issuer, issuer_key = governance.authorise_issuer(sg, "Singapore Customs (demo issuing body)", None)
     jp = Principal("demo", Role.AUTHORITY, "JP", jp_authority, "demo authority JP")
-    assert node.customs is not None
     customs, customs_key = node.customs.authorise_customs(jp, "Japan Customs (demo)")
     keys: dict[str, Any] = {
         "node": base_url,
@@ -53,8 +52,8 @@ def serve(overrides: dict[str, Any], demo: bool = False) -> None:
     settings = Settings(**overrides)
     node = open_node(node_config(settings))
     try:
-        console.print(f"chain: {node.service.chain.w3.provider.endpoint_uri}  "  # type: ignore[attr-defined]
-                      f"registry contract: {node.service.chain.address}", highlight=False)
+        console.print(f"chain: {node.context.chain.w3.provider.endpoint_uri}  "  # type: ignore[attr-defined]
+                      f"registry contract: {node.context.chain.address}", highlight=False)
         if node.admin_key_path is not None:
             console.print(f"admin API key: in {node.admin_key_path} (mode 0600)", highlight=False)
         if demo:

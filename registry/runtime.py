@@ -21,7 +21,11 @@ from registry.custody.accounts import AccountBook, load_or_create_account, write
 from registry.pipelines.anchoring import Anchorer, BatchPolicy
 from registry.custody.apikeys import ApiKeys, Role
 from registry.chain.client import ChainClient, Deployment
+from registry.services.context import ServiceContext
 from registry.services.customs import CustomsDesk
+from registry.services.governance import Governance
+from registry.services.issuing import Issuing
+from registry.services.verification import Verification
 from registry.errors import ChainError
 from registry.pipelines.indexer import ChainIndexer, Follower
 from registry.custody.keys import load_or_create_kek
@@ -29,7 +33,6 @@ from registry.custody.vault import KeyVault, Shredder
 from registry.chain.nodes import NodeProcess
 from registry.pipelines.outbox import Outbox
 from registry.pipelines.retention import DEFAULT_RETENTION_DAYS, AuditPruner, retention_days
-from registry.services.core import RegistryService
 from registry.storage.store import Store
 from registry.vc.issuer import VcIssuer
 from registry.vc.keys import did_web
@@ -62,15 +65,18 @@ class NodeConfig:
 
 @dataclass
 class Node:
-    """A running node: its service and the processes it owns."""
+    """A running node: the context its services share, each use-case service, and the processes it owns."""
 
     config: NodeConfig
-    service: RegistryService
+    context: ServiceContext
+    issuing: Issuing
+    verification: Verification
+    governance: Governance
+    customs: CustomsDesk
     deployment: Deployment | None
     anvil: NodeProcess | None
     admin_key_path: Path | None
     vc_issuer: VcIssuer | None = None
-    customs: CustomsDesk | None = None
     shredder: Shredder | None = None
     pruner: AuditPruner | None = None
 
@@ -78,7 +84,7 @@ class Node:
     def workers(self) -> tuple[Worker, ...]:
         """The node's background workers: the anchoring worker, the chain-write outbox, the block follower,
         the shredder and the audit pruner."""
-        own: tuple[Worker, ...] = (self.service.anchorer, self.service.outbox, self.service.follower)
+        own: tuple[Worker, ...] = (self.context.anchorer, self.context.outbox, self.context.follower)
         return own + tuple(worker for worker in (self.shredder, self.pruner) if worker is not None)
 
     def paused(self) -> AbstractContextManager[None]:
@@ -140,22 +146,24 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
 
     outbox = Outbox(WriteLog(store), chain, signer_for, confirmations=config.batch.confirmations,
                     bound=config.rpc_timeout)
-    service = RegistryService(store=store, vault=vault, chain=chain, accounts=accounts, node_account=node_account,
-                              api_keys=api_keys, anchorer=anchorer, follower=follower, outbox=outbox)
+    context = ServiceContext(store=store, vault=vault, chain=chain, accounts=accounts, node_account=node_account,
+                             api_keys=api_keys, anchorer=anchorer, follower=follower, outbox=outbox)
+    issuing, verification, governance = Issuing(context), Verification(context), Governance(context)
     admin_key_path = _first_admin_key(api_keys, store, data)
     if start_worker:
         anchorer.start()
         follower.start()
     host = config.base_url.split("://", 1)[-1].split("/", 1)[0]
     vc_issuer = VcIssuer(data, kek, did_web(host), config.base_url)
-    desk = CustomsDesk(service, kek)
+    desk = CustomsDesk(context, verification, governance, kek)
     shredder = Shredder(vault, after=desk.acknowledge_erasures)
     pruner = AuditPruner(store, config.audit_retention_days)
     if start_worker:
         outbox.start()  # after the Customs desk registered what it does once its writes settle
         shredder.start()
         pruner.start()
-    return Node(config, service, deployment, anvil, admin_key_path, vc_issuer, desk, shredder, pruner)
+    return Node(config, context, issuing, verification, governance, desk, deployment, anvil, admin_key_path, vc_issuer,
+                shredder, pruner)
 
 
 def _deploy_or_attach(chain: ChainClient, node_account: LocalAccount, config: NodeConfig,

@@ -148,7 +148,7 @@ def run(n: int, work: Path) -> dict[str, Any]:
                                 batch=BatchPolicy(max_size=256, max_wait=0.05)))
     server = serve(create_app(Settings(port=port, public_url=base), node), port)
     try:
-        service, vc = node.service, node.vc_issuer
+        service, vc = node.context, node.vc_issuer
         assert vc is not None
         keys = json.loads((set_up_demo(node, base)).read_text())
         issuer = service.api_keys.authenticate(keys["issuer"]["api_key"])
@@ -160,12 +160,12 @@ def run(n: int, work: Path) -> dict[str, Any]:
         # -- issue --------------------------------------------------------------------
         timed = Timed(anvil.pid)
         for chunk in range(0, n, 256):
-            timed.run(lambda c=chunk: service.register(issuer, certificates[c:c + 256]))
+            timed.run(lambda c=chunk: node.issuing.register(issuer, certificates[c:c + 256]))
         service.anchorer.flush()
         rows = [service.store.by_number(str(issuer.account), c["certificate_number"]) for c in certificates]
         chain["issue"] = timed.summary(n) | percentiles([r.updated_at - r.created_at for r in rows if r])
         chain["issue"]["note"] = "latency = acceptance to anchored, batches of up to 256"
-        documents = [service.sealed_document(issuer, r.id) for r in rows if r]
+        documents = [node.issuing.sealed_document(issuer, r.id) for r in rows if r]
         timed = Timed()
         issued = [timed.run(lambda c=c: vc.issue(c)) for c in certificates]
         vcp["issue"] = timed.summary()
@@ -173,7 +173,7 @@ def run(n: int, work: Path) -> dict[str, Any]:
         # -- verify -------------------------------------------------------------------
         service.follower.poll()
         timed = Timed(anvil.pid)
-        verdicts = [timed.run(lambda d=d: service.verify_document(d))[0].verdict for d in documents]
+        verdicts = [timed.run(lambda d=d: node.verification.verify_document(d))[0].verdict for d in documents]
         chain["verify"] = timed.summary() | {"valid": verdicts.count(Verdict.VALID)}
         trust = {"SG": {vc.key.did}}
         http = httpx.Client()
@@ -188,7 +188,7 @@ def run(n: int, work: Path) -> dict[str, Any]:
         # -- revoke -------------------------------------------------------------------
         timed = Timed(anvil.pid)
         for i in revoke:
-            timed.run(lambda r=rows[i]: service.revoke(issuer, r.id, RevocationReason.ISSUED_IN_ERROR))
+            timed.run(lambda r=rows[i]: node.issuing.revoke(issuer, r.id, RevocationReason.ISSUED_IN_ERROR))
         chain["revoke"] = timed.summary()
         timed = Timed()
         for i in revoke:
@@ -200,7 +200,7 @@ def run(n: int, work: Path) -> dict[str, Any]:
         probe_row, probe_doc, probe_vc = rows[-1], documents[-1], issued[-1]
         outside = Verifier(ChainClient.connect(anvil.url, service.chain.address))
         began = time.perf_counter()
-        service.revoke(issuer, probe_row.id, RevocationReason.FRAUD)
+        node.issuing.revoke(issuer, probe_row.id, RevocationReason.FRAUD)
         while outside.verify_document(probe_doc).verdict is not Verdict.REVOKED:
             time.sleep(0.005)
         chain_seen = time.perf_counter() - began

@@ -27,9 +27,9 @@ async def error_bodies(client: httpx.AsyncClient, demo_keys: dict[str, dict[str,
 
 
 def secrets_of(node: Node, demo_keys: dict[str, dict[str, str]]) -> dict[str, str]:
-    service = node.service
+    service = node.context
     issuer = service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
-    row = service.register(issuer, [example()])[0]
+    row = node.issuing.register(issuer, [example()])[0]
     found = {
         "KEK": (node.config.data_dir / "kek").read_text().strip(),
         "node private key": service.node_account.key.hex(),
@@ -60,5 +60,5 @@ async def test_no_secret_appears_in_logs_errors_or_the_repository(
     for path in (node.config.data_dir / "kek", node.config.data_dir / "node-account.json",
                  node.config.data_dir / "admin-api-key", node.config.data_dir / "demo-keys.json"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
-    assert node.service.store.load_api_key(demo_keys["admin"]["api_key"].split("_")[1]).digest != \
+    assert node.context.store.load_api_key(demo_keys["admin"]["api_key"].split("_")[1]).digest != \
         demo_keys["admin"]["api_key"].encode()

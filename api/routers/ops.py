@@ -9,7 +9,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse, JSONResponse
 
-from api.deps import NodeDep, RegistryDep, SettingsDep
+from api.deps import NodeDep, ContextDep, SettingsDep
 from api.schemas import Health, WorkerStatus
 from registry.pipelines import health
 
@@ -32,12 +32,12 @@ async def healthz() -> Health:
 
 @router.get("/readyz", summary="Readiness: chain reachable, contracts deployed, workers running",
             responses={503: {"model": Health}})
-async def readyz(registry: RegistryDep, node: NodeDep, settings: SettingsDep) -> Response:
+async def readyz(ctx: ContextDep, node: NodeDep, settings: SettingsDep) -> Response:
     """503 with Retry-After while the chain is unreachable or a worker has stopped; answers within the readiness bound."""
     workers = node.workers
     readiness = None
     with anyio.move_on_after(settings.readiness_timeout_ms / 1000):
-        readiness = await to_thread.run_sync(health.probe, registry.chain, registry.follower, workers,
+        readiness = await to_thread.run_sync(health.probe, ctx.chain, ctx.follower, workers,
                                              abandon_on_cancel=True)
     if readiness is None:
         readiness = health.unavailable(workers, "the chain did not answer within the readiness bound")
@@ -50,12 +50,12 @@ async def readyz(registry: RegistryDep, node: NodeDep, settings: SettingsDep) ->
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(registry: RegistryDep, node: NodeDep) -> Response:
+async def metrics(ctx: ContextDep, node: NodeDep) -> Response:
     """Certificates by status, outbox backlog, anchoring state, chain writes by state, erasures by state and pruned
     audit entries."""
-    counts = await to_thread.run_sync(registry.store.count_by_status)
-    age = await to_thread.run_sync(registry.store.oldest_pending_age)
-    erasures = await to_thread.run_sync(registry.store.count_erasures)
+    counts = await to_thread.run_sync(ctx.store.count_by_status)
+    age = await to_thread.run_sync(ctx.store.oldest_pending_age)
+    erasures = await to_thread.run_sync(ctx.store.count_erasures)
     lines = ["# HELP coo_certificates Certificates registered on this node, by status.",
              "# TYPE coo_certificates gauge"]
     lines += [f'coo_certificates{{status="{s}"}} {n}' for s, n in sorted(counts.items())]
@@ -63,7 +63,7 @@ async def metrics(registry: RegistryDep, node: NodeDep) -> Response:
               "# TYPE coo_outbox_oldest_seconds gauge", f"coo_outbox_oldest_seconds {age or 0:.3f}",
               "# HELP coo_anchoring_healthy 1 when the last anchoring round succeeded.",
               "# TYPE coo_anchoring_healthy gauge",
-              f"coo_anchoring_healthy {1 if registry.anchorer.health.healthy else 0}"]
+              f"coo_anchoring_healthy {1 if ctx.anchorer.health.healthy else 0}"]
     workers = health.workers_health(node.workers)
     lines += ["# HELP coo_worker_up 1 while the worker's thread runs.", "# TYPE coo_worker_up gauge"]
     lines += [f'coo_worker_up{{worker="{w.name}"}} {int(w.running)}' for w in workers]
@@ -73,15 +73,15 @@ async def metrics(registry: RegistryDep, node: NodeDep) -> Response:
               "# TYPE coo_worker_seconds_since_success gauge"]
     lines += [f'coo_worker_seconds_since_success{{worker="{w.name}"}} {w.since_success:.3f}'
               for w in workers if w.since_success is not None]
-    lag = await to_thread.run_sync(registry.follower.lag)
+    lag = await to_thread.run_sync(ctx.follower.lag)
     if lag is not None:
         lines += ["# HELP coo_index_lag_blocks Blocks the event index is behind the last head seen.",
                   "# TYPE coo_index_lag_blocks gauge", f"coo_index_lag_blocks {lag}"]
     lines += ["# HELP coo_erasures Erasures on this node (own certificates and released keys), by state.",
               "# TYPE coo_erasures gauge"]
     lines += [f'coo_erasures{{state="{s}"}} {erasures.get(s, 0)}' for s in ("erasing", "erased")]
-    writes = await to_thread.run_sync(registry.outbox.log.counts)
-    oldest = await to_thread.run_sync(registry.outbox.log.oldest_open_age)
+    writes = await to_thread.run_sync(ctx.outbox.log.counts)
+    oldest = await to_thread.run_sync(ctx.outbox.log.oldest_open_age)
     lines += ["# HELP coo_chain_writes Chain writes in the outbox (revocations, draws, governance...), by state.",
               "# TYPE coo_chain_writes gauge"]
     lines += [f'coo_chain_writes{{state="{s.value}"}} {n}' for s, n in writes.items()]

@@ -30,14 +30,15 @@ from dataclasses import dataclass
 from eth_account.signers.local import LocalAccount
 
 from registry.chain.client import BatchRecord, ChainClient
-from registry.errors import ChainError, ContractRevertError
-from registry.sealing.document import build_batch
-from registry.sealing.merkle import MerkleTree
 from registry.custody.keys import DataKey, decrypt, encrypt
 from registry.custody.vault import KeyVault
+from registry.domain.states import BatchState, Mode
+from registry.errors import ChainError, ContractRevertError
+from registry.pipelines.worker import Worker
+from registry.sealing.document import build_batch
+from registry.sealing.merkle import MerkleTree
 from registry.storage.store import BatchRow, CertificateRow, Store
 from registry.types import hex32
-from registry.pipelines.worker import Worker
 
 log = logging.getLogger("coo.anchoring")
 
@@ -144,7 +145,7 @@ class Anchorer(Worker):
             for issuer, mode, count in self.store.pending_groups():
                 if not force and count < self.policy.max_size and (age is None or age < self.policy.max_wait):
                     continue
-                limit = self.policy.max_encrypted_size if mode == "encrypted" else self.policy.max_size
+                limit = self.policy.max_encrypted_size if mode == Mode.ENCRYPTED else self.policy.max_size
                 while True:
                     claimed = self.store.claim_batch(issuer, mode, limit)
                     if claimed is None:
@@ -165,7 +166,7 @@ class Anchorer(Worker):
     def _send(self, batch_id: int, issuer: str, mode: str, signer: LocalAccount, members: list[CertificateRow],
               tree: MerkleTree) -> int:
         try:
-            if mode == "encrypted":
+            if mode == Mode.ENCRYPTED:
                 payloads = [self._payload(m) for m in members]
                 result = self.chain.anchor_with_payloads(signer, tree.root, [m.document_hash for m in members], payloads)
             else:
@@ -197,7 +198,7 @@ class Anchorer(Worker):
         """Settle every ``sent`` batch from the chain: mark it anchored, or send the same root again."""
         done = 0
         for batch in self.store.unfinished_batches():
-            if batch.state != "sent" or batch.root is None:
+            if batch.state != BatchState.SENT or batch.root is None:
                 continue
             members = self.store.batch_members(batch.id)
             tree = build_batch([m.document_hash for m in members])
@@ -244,7 +245,7 @@ class Anchorer(Worker):
         """After a crash: release batches that never got a root; settle the ``sent`` ones."""
         with self._lock:
             for batch in self.store.unfinished_batches():
-                if batch.state == "sending" or batch.root is None:
+                if batch.state == BatchState.SENDING or batch.root is None:
                     self.store.release_batch(batch.id, "interrupted before sending")
                     log.info("released batch %s (never sent)", batch.id)
             self.settle_sent()

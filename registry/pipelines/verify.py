@@ -22,12 +22,18 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
-from registry.chain.client import ChainClient, DocumentState, DocumentView, certificate_key
-from registry.errors import ChainError, ChainUnavailableError, SealedDocumentError
-from registry.sealing.document import SealedDocument, check_integrity
+from registry.chain.client import (
+    ChainClient,
+    DocumentState,
+    DocumentView,
+    certificate_key,
+)
 from registry.chain.customs import CustomsLedger, Utilisation
 from registry.domain.reasons import RevocationReason
 from registry.domain.report import Check, CheckStatus, Verdict, VerificationReport
+from registry.domain.states import FINAL_STATUSES
+from registry.errors import ChainError, ChainUnavailableError, SealedDocumentError
+from registry.sealing.document import SealedDocument, check_integrity
 from registry.sealing.terms import Terms, from_units, terms_disagreement
 from registry.types import hex32, parse_hex32
 
@@ -44,7 +50,7 @@ class Declaration:
     importing_country: str | None = None
 
 
-PENDING_ON_CHAIN = ("revoked", "superseded", "erased")
+PENDING_ON_CHAIN = FINAL_STATUSES
 """Local statuses that the chain must show too (a pending or lost write is being sent: see :mod:`registry.pipelines.outbox`)."""
 
 

@@ -29,9 +29,16 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 
-from registry.pipelines.anchoring import open_chain_payload
-from registry.custody.apikeys import Principal, Role
 from registry.chain.client import DocumentState
+from registry.chain.customs import CustomsLedger, RequestState
+from registry.custody.acknowledgements import (
+    checked_acknowledgement,
+    sign_acknowledgement,
+)
+from registry.custody.apikeys import Principal, Role
+from registry.custody.keys import KEK, DataKey
+from registry.domain.reasons import RevocationReason
+from registry.domain.states import FINAL_STATUSES, CertificateStatus, Mode
 from registry.errors import (
     ConflictError,
     ContractRevertError,
@@ -43,21 +50,27 @@ from registry.errors import (
     ValidationError,
     WritePending,
 )
+from registry.pipelines.anchoring import open_chain_payload
 from registry.pipelines.effects import hexes, terms_args
-from registry.storage.writelog import ChainWrite, WriteKind
-from registry.custody.acknowledgements import checked_acknowledgement, sign_acknowledgement
-from registry.sealing.document import SealedDocument, build_sealed_document, check_integrity, parse_sealed_record, terms_claim
-from registry.custody.keys import KEK, DataKey
-from registry.chain.customs import CustomsLedger, RequestState
+from registry.sealing.document import (
+    SealedDocument,
+    build_sealed_document,
+    check_integrity,
+    parse_sealed_record,
+    terms_claim,
+)
 from registry.sealing.merkle import MerkleTree, keccak, process_proof
-from registry.domain.reasons import RevocationReason
-from registry.storage.store import CertificateRow, CustomsRecords
 from registry.sealing.terms import Terms, from_units, to_units
+from registry.services.context import ServiceContext
+from registry.services.governance import Governance
+from registry.services.verification import Verification
+from registry.storage.store import CertificateRow, CustomsRecords
+from registry.storage.writelog import ChainWrite, WriteKind
 from registry.types import hex32, parse_hex32
 
 if TYPE_CHECKING:
     from registry.domain.report import VerificationReport
-    from registry.services.core import RegistryService, VerificationReceipt
+    from registry.services.verification import VerificationReceipt
 
 log = logging.getLogger("coo.customs")
 
@@ -143,19 +156,24 @@ class CustomsDesk:
     """Customs operations of one node, behind role checks.
 
     Args:
-        service: the node's registry service (store, vault, chain, accounts, verifier).
+        ctx: what the node's services share (store, vault, chain, accounts, outbox).
+        verification: verification on this node (key tokens, documents opened here).
+        governance: admissions (Customs accounts go on chain through it).
         kek: the node's key-encryption key (wraps released keys and peer API keys).
         peers: how to reach other member nodes (HTTP by default).
     """
 
-    def __init__(self, service: RegistryService, kek: KEK, peers: Peers | None = None) -> None:
-        self.service = service
-        self.ledger = CustomsLedger(service.chain)
-        self.records = CustomsRecords(service.store)
+    def __init__(self, ctx: ServiceContext, verification: Verification, governance: Governance, kek: KEK,
+                 peers: Peers | None = None) -> None:
+        self.ctx = ctx
+        self.verification = verification
+        self.governance = governance
+        self.ledger = CustomsLedger(ctx.chain)
+        self.records = CustomsRecords(ctx.store)
         self._kek = kek
         self._peer_key = kek.derive("peer-api-keys")
         self._ack_retry_at = 0.0
-        self.outbox = service.outbox
+        self.outbox = ctx.outbox
         self.outbox.on_settled(WriteKind.UTILISE, self._utilised)
         self.outbox.on_settled(WriteKind.REQUEST, self._requested)
         self.outbox.on_settled(WriteKind.ANSWER, self._answered)
@@ -169,10 +187,10 @@ class CustomsDesk:
 
     def authorise_customs(self, principal: Principal, label: str, account: str | None = None) -> tuple[str, str]:
         """Admit a Customs account of the authority's country on chain; return (address, API key)."""
-        authority = self.service.signer_for(principal, Role.AUTHORITY)
-        address = to_checksum_address(account) if account else self.service.new_funded_account()
-        key = self.service.api_keys.mint(Role.CUSTOMS, country=principal.country, account=address, label=label)
-        self.service.send_governance(WriteKind.AUTHORISE_CUSTOMS, authority, {"account": address},
+        authority = self.ctx.signer_for(principal, Role.AUTHORITY)
+        address = to_checksum_address(account) if account else self.ctx.new_funded_account()
+        key = self.ctx.api_keys.mint(Role.CUSTOMS, country=principal.country, account=address, label=label)
+        self.governance.send_governance(WriteKind.AUTHORISE_CUSTOMS, authority, {"account": address},
                                      f"customs:{address.lower()}", account=address, api_key=key)
         return address, key
 
@@ -206,7 +224,7 @@ class CustomsDesk:
             return given
         row = self._local(principal, ref, wanted)
         if row is not None:
-            return self.service.sealed_of(row)
+            return self.ctx.sealed_of(row)
         if wanted is not None and self.records.released_key(wanted) is not None:
             return self.open_released(wanted)
         raise NotFoundError("certificate", f"{ref} (this node did not issue it and holds no key to open it: include "
@@ -214,7 +232,7 @@ class CustomsDesk:
 
     def _local(self, principal: Principal | None, ref: str, wanted: bytes | None) -> CertificateRow | None:
         if wanted is not None:
-            row = self.service.store.by_document_hash(wanted)
+            row = self.ctx.store.by_document_hash(wanted)
             if row is None:
                 return None
             ref = row.id
@@ -223,7 +241,7 @@ class CustomsDesk:
                 uuid.UUID(ref)
             except ValueError:
                 raise NotFoundError("certificate", ref) from None
-        return self.service.store.certificate(ref) if principal is None else self.service.certificate(principal, ref)
+        return self.ctx.store.certificate(ref) if principal is None else self.ctx.certificate(principal, ref)
 
     # -- utilisation ---------------------------------------------------------------------
 
@@ -279,7 +297,7 @@ class CustomsDesk:
         """A text about a certificate as kept here (declaration reference, request reason or answer):
         sealed under the certificate's data key when this node holds it, so erasing the certificate
         shreds it too; as given otherwise."""
-        held = None if text is None else self.service.vault.key_for_document(document_hash)
+        held = None if text is None else self.ctx.vault.key_for_document(document_hash)
         if text is None or held is None:
             return text
         blob = held[1].encrypt(text.encode(), _TEXT_AAD + binding.encode())
@@ -289,7 +307,7 @@ class CustomsDesk:
         """Reverse :meth:`_seal_text` ("" once the certificate's key is gone)."""
         if kept is None or not kept.startswith(_SEALED_TEXT):
             return kept
-        held = self.service.vault.key_for_document(document_hash)
+        held = self.ctx.vault.key_for_document(document_hash)
         if held is None:
             return ""
         blob = base64.urlsafe_b64decode(kept[len(_SEALED_TEXT):])
@@ -315,7 +333,7 @@ class CustomsDesk:
                 "declared_on": local["declared_on"], "draws": local["draws"], "customs": write.signer,
                 "tx_hash": write.tx_hash, "block_number": write.block_number,
             })
-        self.service.refresh_index()
+        self.ctx.refresh_index()
 
     def utilisation(self, principal: Principal, ref: str, document: SealedDocument | None = None) -> dict[str, Any]:
         """Certified, drawn and remaining quantity per goods item, and this node's declarations."""
@@ -361,7 +379,7 @@ class CustomsDesk:
     def _check_anchoring(self, sealed: SealedDocument) -> None:
         """Refuse a document whose proof leads to a batch anchored by an issuer of another country than the one
         it says it was exported from: that is another issuer's certificate with the same hash, not this one."""
-        view = self.service.chain.inspect(parse_hex32(sealed.document_hash), [parse_hex32(p) for p in sealed.proof.path])
+        view = self.ctx.chain.inspect(parse_hex32(sealed.document_hash), [parse_hex32(p) for p in sealed.proof.path])
         exporting = sealed.certificate.get("exporting_country")
         if not view.anchored:
             raise ConflictError("this certificate is not anchored on chain under the batch its proof names")
@@ -467,14 +485,14 @@ class CustomsDesk:
             self.records.set_request_text(request_id,
                                           reason=self._seal_text(document_hash, f"reason|{request_id}", reason))
             self._deliver_reason(document_hash, [parse_hex32(p) for p in write.args["proof"]], request_id, reason)
-        self.service.refresh_index()
+        self.ctx.refresh_index()
 
     def _deliver_reason(self, document_hash: bytes, proof: Sequence[bytes], request_id: int, reason: str) -> None:
         """Send the reason text to the issuing country's node, when it is another configured node (best effort:
         the request stands on chain either way, and its hash lets the issuer check the text whenever it arrives)."""
-        if self.service.store.by_document_hash(document_hash) is not None:
+        if self.ctx.store.by_document_hash(document_hash) is not None:
             return  # issued here: the text is already on this node
-        country = self.service.chain.inspect(document_hash, proof).country or ""
+        country = self.ctx.chain.inspect(document_hash, proof).country or ""
         peer = self._peer(country)
         if peer is None:
             return
@@ -494,7 +512,7 @@ class CustomsDesk:
         if principal.role is not Role.CUSTOMS:
             raise PermissionDenied("reasons are delivered by Customs of the importing country")
         found = self.ledger.request_of(request_id)
-        row = self.service.store.by_document_hash(found.document_hash) if found is not None else None
+        row = self.ctx.store.by_document_hash(found.document_hash) if found is not None else None
         if found is None or row is None or row.importing_country != principal.country:
             raise NotFoundError("verification request", str(request_id))
         if not hmac.compare_digest(keccak(reason.encode()), found.reason_hash):
@@ -508,7 +526,7 @@ class CustomsDesk:
         """Answer a request as the issuing body or its authority; not confirmed revokes the certificate."""
         if principal.role not in (Role.ISSUER, Role.AUTHORITY):
             raise PermissionDenied("only the issuing body or its authority may answer a verification request")
-        signer = self.service.signer_for(principal, principal.role)
+        signer = self.ctx.signer_for(principal, principal.role)
         found = self.ledger.request_of(request_id)
         if found is None:
             raise NotFoundError("verification request", str(request_id))
@@ -531,14 +549,14 @@ class CustomsDesk:
         document_hash, request_id = parse_hex32(write.args["document_hash"]), int(write.args["request_id"])
         if write.local is not None:
             self.records.set_request_text(request_id, answer=write.local["answer"])
-        row = self.service.store.by_document_hash(document_hash)
-        if not write.args["confirmed"] and row is not None and row.status not in ("revoked", "superseded", "erased"):
-            self.service.store.set_status(row.id, "revoked", reason=int(RevocationReason.NOT_CONFIRMED))
-        self.service.refresh_index()
+        row = self.ctx.store.by_document_hash(document_hash)
+        if not write.args["confirmed"] and row is not None and row.status not in FINAL_STATUSES:
+            self.ctx.store.set_status(row.id, CertificateStatus.REVOKED, reason=int(RevocationReason.NOT_CONFIRMED))
+        self.ctx.refresh_index()
 
     def requests(self, principal: Principal, status: str | None = None) -> list[dict[str, Any]]:
         """Verification requests the caller is party to, newest state from the index."""
-        self.service.refresh_index()
+        self.ctx.refresh_index()
         state = {None: None, "all": None, "open": RequestState.OPEN, "confirmed": RequestState.CONFIRMED,
                  "not-confirmed": RequestState.NOT_CONFIRMED}
         if status not in state:
@@ -550,7 +568,7 @@ class CustomsDesk:
 
     def request(self, principal: Principal, request_id: int) -> dict[str, Any]:
         """One verification request the caller is party to."""
-        self.service.refresh_index()
+        self.ctx.refresh_index()
         found = self._visible(principal, self.records.requests(request_id=request_id))
         if not found:
             raise NotFoundError("verification request", str(request_id))
@@ -560,7 +578,7 @@ class CustomsDesk:
         """The rows the caller is party to, presented."""
         out = []
         for row in rows:
-            mine = self.service.store.by_document_hash(row["document_hash"])
+            mine = self.ctx.store.by_document_hash(row["document_hash"])
             if self._party(principal, row, mine):
                 out.append(self._present(row, mine))
         return out
@@ -611,11 +629,11 @@ class CustomsDesk:
         row = self._local(principal, ref, _hash_or_none(ref))
         if row is None:
             raise NotFoundError("certificate", ref)
-        if row.mode != "encrypted":
+        if row.mode != Mode.ENCRYPTED:
             raise ConflictError("this certificate was anchored in hash-only mode: there is no on-chain ciphertext; "
                                 "ask the exporter for the sealed document")
-        key = self.service.vault.export_key(row.id)
-        self.service.store.append_audit(str(uuid.uuid4()), {
+        key = self.ctx.vault.export_key(row.id)
+        self.ctx.store.append_audit(str(uuid.uuid4()), {
             "key_release": {"certificate_id": row.id, "document_hash": hex32(row.document_hash),
                             "to_country": principal.country, "key_id": principal.key_id,
                             "at": datetime.now(UTC).isoformat(timespec="seconds")}})
@@ -623,9 +641,9 @@ class CustomsDesk:
 
     def token_for(self, row: CertificateRow) -> str:
         """What the QR code of a certificate carries: a key token in encrypted mode, else its id."""
-        if row.mode == "encrypted" and row.status != "erased":
+        if row.mode == Mode.ENCRYPTED and row.status != CertificateStatus.ERASED:
             try:
-                return key_token(row.document_hash, self.service.vault.export_key(row.id))
+                return key_token(row.document_hash, self.ctx.vault.export_key(row.id))
             except (KeyDestroyedError, NotFoundError):
                 return row.id
         return row.id
@@ -647,10 +665,10 @@ class CustomsDesk:
         try:
             document = self._open(published, document_hash, key)
         except KeyDestroyedError:
-            return self.service.verify_hash(document_hash, published.proof(document_hash))
+            return self.verification.verify_hash(document_hash, published.proof(document_hash))
         except DecryptionError:
             raise NotFoundError("verification code", "(its key does not open this certificate)") from None
-        return self.service.verify_document(document)
+        return self.verification.verify_document(document)
 
     def fetch(self, principal: Principal, ref: str) -> SealedDocument:
         """Obtain the key of another node's encrypted-mode certificate and open its on-chain record.
@@ -666,7 +684,7 @@ class CustomsDesk:
                                   [{"loc": "document_hash", "msg": "not a document hash"}])
         if self.records.released_key(document_hash) is None:
             issuer = self._published(document_hash).issuer
-            country = self.service.chain.issuer_country(issuer) or ""
+            country = self.ctx.chain.issuer_country(issuer) or ""
             peer = self._peer(country)
             if peer is None:
                 raise NotFoundError("peer node", f"of {country} (configure it: PUT /v1/governance/peers/{country})")
@@ -681,19 +699,19 @@ class CustomsDesk:
         sent = 0
         if time.monotonic() < self._ack_retry_at:
             return 0
-        for document_hash, issuer in self.service.store.unacknowledged_erasures():
-            peer = self._peer(self.service.chain.issuer_country(issuer) or "")
+        for document_hash, issuer in self.ctx.store.unacknowledged_erasures():
+            peer = self._peer(self.ctx.chain.issuer_country(issuer) or "")
             if peer is None:
                 continue
             try:
                 self._peers.acknowledge_erasure(*peer, document_hash,
-                                                sign_acknowledgement(self.service.node_account, document_hash))
+                                                sign_acknowledgement(self.ctx.node_account, document_hash))
             except PeerError as error:
                 log.warning("erasure of %s: acknowledgement not delivered (retry in %.0f s): %s",
                             hex32(document_hash), ACK_RETRY_SECONDS, error)
                 self._ack_retry_at = time.monotonic() + ACK_RETRY_SECONDS
                 continue
-            self.service.store.mark_acknowledged(document_hash)
+            self.ctx.store.mark_acknowledged(document_hash)
             sent += 1
         return sent
 
@@ -711,10 +729,10 @@ class CustomsDesk:
         row = self._local(principal, ref, _hash_or_none(ref))
         if row is None:
             raise NotFoundError("certificate", ref)
-        if self.service.store.erasure(row.document_hash) is None:
+        if self.ctx.store.erasure(row.document_hash) is None:
             raise ConflictError(f"certificate {row.id} is not erased on this node")
         ack = checked_acknowledgement(row.document_hash, given)
-        self.service.store.add_acknowledgement(row.document_hash, ack["node_account"], principal.country,
+        self.ctx.store.add_acknowledgement(row.document_hash, ack["node_account"], principal.country,
                                                ack["acknowledged_at"], ack["signature"])
 
     def _peer(self, country: str) -> tuple[str, str] | None:
@@ -727,11 +745,11 @@ class CustomsDesk:
 
     def keep_key(self, document_hash: bytes, issuer: str, key: bytes) -> None:
         """Keep a released data key, wrapped under this node's current key epoch."""
-        self.service.vault.keep_released(document_hash, issuer, key)
+        self.ctx.vault.keep_released(document_hash, issuer, key)
 
     def open_released(self, document_hash: bytes) -> SealedDocument:
         """Open the on-chain ciphertext of *document_hash* with the key released to this node."""
-        key = self.service.vault.released_key(document_hash)
+        key = self.ctx.vault.released_key(document_hash)
         if key is None:
             raise NotFoundError("released key", hex32(document_hash))
         return self.open_on_chain(document_hash, key.unsafe_bytes())
@@ -748,17 +766,17 @@ class CustomsDesk:
 
     def _open(self, published: _Published, document_hash: bytes, key: bytes) -> SealedDocument:
         proof = published.proof(document_hash)
-        if self.service.chain.inspect(document_hash, proof).state is DocumentState.ERASED:
-            self.service.vault.forget_released(document_hash, published.issuer)
+        if self.ctx.chain.inspect(document_hash, proof).state is DocumentState.ERASED:
+            self.ctx.vault.forget_released(document_hash, published.issuer)
             raise KeyDestroyedError(hex32(document_hash))
         record = open_chain_payload(key, published.ciphertexts[document_hash], document_hash, published.issuer)
         certificate, sealed = parse_sealed_record(record, document_hash)
         return build_sealed_document(certificate, sealed, published.root, proof,
-                                     chain_id=self.service.chain.chain_id, contract=self.service.chain.address)
+                                     chain_id=self.ctx.chain.chain_id, contract=self.ctx.chain.address)
 
     def _published(self, document_hash: bytes) -> _Published:
         """The encrypted-mode anchoring of *document_hash*: root, issuer and the batch's ciphertexts."""
-        chain = self.service.chain
+        chain = self.ctx.chain
         found = chain.events(0, names={"PayloadPublished"},
                              topics=[chain.event_topic("PayloadPublished"), hex32(document_hash)])
         if not found:
@@ -776,7 +794,7 @@ class CustomsDesk:
         if not principal.account:
             raise PermissionDenied("this customs key has no on-chain account; ask your authority for one "
                                    "(POST /v1/governance/customs)")
-        signer = self.service.accounts.get(principal.account)
+        signer = self.ctx.accounts.get(principal.account)
         if signer is None:
             raise PermissionDenied("this node holds no signing key for the caller's account")
         return signer

@@ -15,7 +15,12 @@ from typing import Any
 
 import httpx
 
-from registry.errors import KeyDestroyedError, NotFoundError, PeerError, PermissionDenied
+from registry.errors import (
+    KeyDestroyedError,
+    NotFoundError,
+    PeerError,
+    PermissionDenied,
+)
 from registry.types import hex32
 
 TIMEOUT = 10.0

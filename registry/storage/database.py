@@ -55,11 +55,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from registry.domain.states import BatchState, CertificateStatus, Mode
 from registry.errors import StoreError
 
-CERTIFICATE_STATUSES: tuple[str, ...] = ("pending", "anchored", "revoked", "superseded", "erased")
-MODES: tuple[str, ...] = ("hash-only", "encrypted")
-BATCH_STATES: tuple[str, ...] = ("sending", "sent", "anchored", "failed")
+CERTIFICATE_STATUSES: tuple[str, ...] = tuple(s.value for s in CertificateStatus)
+MODES: tuple[str, ...] = tuple(m.value for m in Mode)
+BATCH_STATES: tuple[str, ...] = tuple(b.value for b in BatchState)
 WRITE_STATES: tuple[str, ...] = ("pending", "sent", "settled", "refused")
 
 

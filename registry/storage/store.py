@@ -29,10 +29,21 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from registry.custody.apikeys import Principal, Role, StoredKey
+from registry.domain.states import BatchState, CertificateStatus
 from registry.errors import ConflictError, NotFoundError
 from registry.storage.database import (
-    BATCH_COLUMNS, CERTIFICATE_COLUMNS, MIGRATIONS, BatchRow, CertificateRow, ClaimedBatch, Database, IndexedEvent,
-    NewCertificate, PendingGroup, batch_row, certificate_row,
+    BATCH_COLUMNS,
+    CERTIFICATE_COLUMNS,
+    MIGRATIONS,
+    BatchRow,
+    CertificateRow,
+    ClaimedBatch,
+    Database,
+    IndexedEvent,
+    NewCertificate,
+    PendingGroup,
+    batch_row,
+    certificate_row,
 )
 
 __all__ = ["MIGRATIONS", "BatchRow", "Database", "CertificateRow", "ClaimedBatch", "Erasure", "IndexedEvent",
@@ -123,7 +134,7 @@ class Store(Database):
         assert found is not None
         if sealed is not None and self._sealer is not None:
             return replace(found, certificate_number=self._sealer.reveal_number(found.id, found.issuer, bytes(sealed)))
-        if found.status == "erased":
+        if found.status == CertificateStatus.ERASED:
             return replace(found, certificate_number="")
         return found
 
@@ -457,7 +468,7 @@ class Store(Database):
         """
         with self.transaction() as conn:
             state = self._batch_state(conn, batch_id)
-            if state not in ("sending", "sent"):
+            if state not in (BatchState.SENDING, BatchState.SENT):
                 raise ConflictError(f"batch {batch_id} is {state}; it cannot be marked sent")
             conn.execute("UPDATE batches SET root = ?, tx_hash = ?, nonce = COALESCE(?, nonce), state = 'sent'"
                          " WHERE id = ?", (root, tx_hash, nonce, batch_id))
@@ -476,7 +487,7 @@ class Store(Database):
         now = time.time()
         with self.transaction() as conn:
             state = self._batch_state(conn, batch_id)
-            if state == "failed":
+            if state == BatchState.FAILED:
                 raise ConflictError(f"batch {batch_id} was released; it cannot be marked anchored")
             conn.execute("UPDATE batches SET state = 'anchored', block_number = ?, anchored_at = ?,"
                          " root = COALESCE(?, root), tx_hash = COALESCE(?, tx_hash) WHERE id = ?",
@@ -499,7 +510,7 @@ class Store(Database):
         """
         with self.transaction() as conn:
             state = self._batch_state(conn, batch_id)
-            if state == "anchored":
+            if state == BatchState.ANCHORED:
                 raise ConflictError(f"batch {batch_id} is anchored; it cannot be released")
             conn.execute("UPDATE batches SET state = 'failed', error = ? WHERE id = ?", (why[:200], batch_id))
             conn.execute("UPDATE outbox SET batch_id = NULL WHERE batch_id = ?", (batch_id,))

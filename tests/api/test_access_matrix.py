@@ -18,9 +18,9 @@ ROLES = ("none", "admin", "authority_a", "authority_b", "issuer_a", "issuer_b", 
 
 @pytest.fixture(scope="module")
 def role_keys(node: Node, demo_keys: dict[str, dict[str, str]]) -> dict[str, str | None]:
-    service = node.service
+    service = node.context
     jp_authority = service.api_keys.authenticate(demo_keys["authority_jp"]["api_key"])
-    _, issuer_b = service.authorise_issuer(jp_authority, "JP issuer (matrix)", None)
+    _, issuer_b = node.governance.authorise_issuer(jp_authority, "JP issuer (matrix)", None)
     return {
         "none": None,
         "admin": demo_keys["admin"]["api_key"],
@@ -34,32 +34,32 @@ def role_keys(node: Node, demo_keys: dict[str, dict[str, str]]) -> dict[str, str
 
 
 def certificate(node: Node, demo_keys: dict[str, dict[str, str]]) -> Any:
-    service = node.service
+    service = node.context
     issuer = service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
-    row = service.register(issuer, [example()])[0]
+    row = node.issuing.register(issuer, [example()])[0]
     service.anchorer.flush()
     return service.store.certificate(row.id)
 
 
 def encrypted(node: Node, demo_keys: dict[str, dict[str, str]]) -> Any:
-    service = node.service
+    service = node.context
     issuer = service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
-    row = service.register(issuer, [example()], "encrypted")[0]
+    row = node.issuing.register(issuer, [example()], "encrypted")[0]
     service.anchorer.flush()
     return service.store.certificate(row.id)
 
 
 def open_request(node: Node, demo_keys: dict[str, dict[str, str]], certificate_id: str) -> int:
     assert node.customs is not None
-    customs = node.service.api_keys.authenticate(demo_keys["customs"]["api_key"])
+    customs = node.context.api_keys.authenticate(demo_keys["customs"]["api_key"])
     return int(node.customs.open_request(customs, certificate_id, "access matrix")["id"])
 
 
 def revoke_write(node: Node, demo_keys: dict[str, dict[str, str]], certificate_id: str) -> int:
     """Revoke the certificate as its issuer; the id of that chain write."""
-    issuer = node.service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
-    row = node.service.revoke(issuer, certificate_id, RevocationReason.ISSUED_IN_ERROR)
-    found = node.service.store.query("SELECT max(id) FROM chain_writes WHERE lower(signer) = lower(?)", (row.issuer,))
+    issuer = node.context.api_keys.authenticate(demo_keys["issuer"]["api_key"])
+    row = node.issuing.revoke(issuer, certificate_id, RevocationReason.ISSUED_IN_ERROR)
+    found = node.context.store.query("SELECT max(id) FROM chain_writes WHERE lower(signer) = lower(?)", (row.issuer,))
     return int(found[0][0])
 
 
@@ -90,14 +90,14 @@ MATRIX: dict[str, tuple[Request, set[str]]] = {
     "erasure": (lambda c, n: ("GET", f"/v1/certificates/{c.id}/erasure", {}),
                 {"admin", "authority_a", "issuer_a", "customs_b"}),
     "admit country": (lambda c, n: ("POST", "/v1/governance/countries",
-                                    {"json": {"country": UNADMITTED[len(n.service.store.path.name) % len(UNADMITTED)]}}),
+                                    {"json": {"country": UNADMITTED[len(n.context.store.path.name) % len(UNADMITTED)]}}),
                       {"admin"}),
     "authorise issuer": (lambda c, n: ("POST", "/v1/governance/issuers", {"json": {"label": "matrix"}}),
                          {"authority_a", "authority_b"}),
     "reinstate issuer": (lambda c, n: ("POST", f"/v1/governance/issuers/{c.issuer}/reinstate", {}), {"authority_a"}),
     "mint key": (lambda c, n: ("POST", "/v1/keys", {"json": {"role": "customs", "country": "KR"}}), {"admin"}),
     "verify document": (lambda c, n: ("POST", "/v1/verify",
-                                      {"json": n.service.sealed_document(None, c.id).model_dump(mode="json")}),
+                                      {"json": n.issuing.sealed_document(None, c.id).model_dump(mode="json")}),
                         set(ROLES)),
     "verify hash": (lambda c, n: ("GET", f"/v1/verify/0x{c.document_hash.hex()}", {}), set(ROLES)),
     "verify token": (lambda c, n: ("GET", f"/v/{c.id}", {}), set(ROLES)),

@@ -62,7 +62,7 @@ async def test_writes_a_killed_chain_lost_are_sent_again_exactly_once_and_verify
                                      base_url="http://testserver") as http:
             ids = [(await http.post("/v1/certificates", json=example(), headers=issuer)).json()["id"] for _ in range(3)]
             records = {i: await anchored(http, issuer, i) for i in ids}
-            proofs = {i: [bytes.fromhex(p[2:]) for p in node.service.store.certificate(i).proof or []] for i in ids}
+            proofs = {i: [bytes.fromhex(p[2:]) for p in node.context.store.certificate(i).proof or []] for i in ids}
             copy_of_a_dump_after(state, time.time(), before)
             revoked, erased, used = ids
 
@@ -93,7 +93,7 @@ async def test_writes_a_killed_chain_lost_are_sent_again_exactly_once_and_verify
 
         node = open_node(config, start_worker=False)
         assert node.anvil is not None
-        chain = ChainClient.connect(node.anvil.url, node.service.chain.address)
+        chain = ChainClient.connect(node.anvil.url, node.context.chain.address)
         ledger = CustomsLedger(chain)
         doc = {i: bytes.fromhex(records[i]["document_hash"][2:]) for i in ids}
 
@@ -108,7 +108,7 @@ async def test_writes_a_killed_chain_lost_are_sent_again_exactly_once_and_verify
         assert states() == {revoked: DocumentState.ACTIVE, erased: DocumentState.ACTIVE}
         assert drawn_now() == 0 and ledger.request_count() == 0
         assert chain.is_authorised(keys["issuer"]["account"])
-        meanwhile = node.service.verify_hash(doc[revoked])[0]  # before anything is sent again
+        meanwhile = node.verification.verify_hash(doc[revoked])[0]  # before anything is sent again
         assert meanwhile.verdict is not Verdict.VALID, "the issuing node showed a revoked certificate as VALID"
 
         for worker in node.workers:

@@ -90,24 +90,24 @@ async def test_a_reorg_that_drops_an_anchor_is_noticed_and_anchored_again(
     anvil, node, keys = chain_node
     issuer = auth(keys, "issuer")
     outside = ChainClient.connect(anvil.url)
-    node.service.anchorer.stop()  # drive the worker by hand, to see each step
+    node.context.anchorer.stop()  # drive the worker by hand, to see each step
     snapshot = outside.snapshot()
     created = (await http.post("/v1/certificates", json=example(), headers=issuer)).json()
-    node.service.anchorer.flush()
-    row = node.service.store.certificate(created["id"])
-    root = node.service.store.batch(row.batch_id).root  # type: ignore[arg-type]
-    assert row.status == "anchored" and node.service.chain.batch_of(root).issuer is not None
+    node.context.anchorer.flush()
+    row = node.context.store.certificate(created["id"])
+    root = node.context.store.batch(row.batch_id).root  # type: ignore[arg-type]
+    assert row.status == "anchored" and node.context.chain.batch_of(root).issuer is not None
 
     outside.revert_to(snapshot)  # the block with the anchoring transaction is gone
-    assert node.service.chain.batch_of(root).issuer is None
-    assert node.service.anchorer.watch_reorgs(force=True) == 1
-    assert node.service.store.certificate(created["id"]).status == "pending"
+    assert node.context.chain.batch_of(root).issuer is None
+    assert node.context.anchorer.watch_reorgs(force=True) == 1
+    assert node.context.store.certificate(created["id"]).status == "pending"
 
-    node.service.anchorer.flush()
-    again = node.service.store.certificate(created["id"])
-    new_root = node.service.store.batch(again.batch_id).root  # type: ignore[arg-type]
-    assert again.status == "anchored" and node.service.chain.batch_of(new_root).issuer is not None
-    node.service.follower.poll()
+    node.context.anchorer.flush()
+    again = node.context.store.certificate(created["id"])
+    new_root = node.context.store.batch(again.batch_id).root  # type: ignore[arg-type]
+    assert again.status == "anchored" and node.context.chain.batch_of(new_root).issuer is not None
+    node.context.follower.poll()
     verdict = (await http.get(f"/v1/verify/{created['document_hash']}")).json()
     assert verdict["verdict"] == "VALID", verdict["summary"]
 
@@ -177,14 +177,14 @@ async def test_status_changes_the_chain_lost_are_sent_again_and_verify_as_made(
     issuer = auth(keys, "issuer")
     ids = [(await http.post("/v1/certificates", json=example(), headers=issuer)).json()["id"] for _ in range(3)]
     records = [await anchored(http, issuer, i) for i in ids]
-    outside = ChainClient.connect(anvil.url, node.service.chain.address)
+    outside = ChainClient.connect(anvil.url, node.context.chain.address)
     snapshot = outside.snapshot()  # the chain will roll back to here: anchored, nothing changed yet
     assert (await http.post(f"/v1/certificates/{ids[0]}/revoke", json={"reason": "fraud"}, headers=issuer)).is_success
     assert (await http.post(f"/v1/certificates/{ids[1]}/erase", headers=issuer)).is_success
     replaced = await http.post(f"/v1/certificates/{ids[2]}/replace", json=example(), headers=issuer)
     assert replaced.is_success
     expected = {ids[0]: DocumentState.REVOKED, ids[1]: DocumentState.ERASED, ids[2]: DocumentState.SUPERSEDED}
-    rows = {i: node.service.store.certificate(i) for i in ids}
+    rows = {i: node.context.store.certificate(i) for i in ids}
 
     def on_chain() -> dict[str, DocumentState]:
         return {i: outside.inspect(r.document_hash, [bytes.fromhex(p[2:]) for p in r.proof or []]).state
@@ -194,7 +194,7 @@ async def test_status_changes_the_chain_lost_are_sent_again_and_verify_as_made(
     with node.paused():  # nothing re-sent yet: what does the issuing node say meanwhile?
         outside.revert_to(snapshot)  # as a chain restarted from an older state file: the three changes are gone
         assert set(on_chain().values()) == {DocumentState.ACTIVE}
-        node.service.follower.checked_at = 0.0  # the index is behind the rolled-back chain: read the chain
+        node.context.follower.checked_at = 0.0  # the index is behind the rolled-back chain: read the chain
         meanwhile = (await http.get(f"/v1/verify/{rows[ids[0]].document_hash.hex()}")).json()
     assert meanwhile["verdict"] != "VALID", "the issuing node showed a revoked certificate as VALID"
     status = next(c for c in meanwhile["checks"] if c["name"] == "status")

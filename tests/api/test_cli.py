@@ -41,8 +41,8 @@ def test_issue_registers_every_file_then_verify_exit_codes_follow_the_verdict(
     assert result.exit_code == 0, result.output
     lines = [line.split("\t") for line in result.stdout.strip().splitlines()]
     assert len(lines) == 3 and all(line[2] == "pending" for line in lines)
-    node.service.anchorer.flush()
-    document = node.service.sealed_document(None, lines[0][1])
+    node.context.anchorer.flush()
+    document = node.issuing.sealed_document(None, lines[0][1])
     sealed = tmp_path / "sealed.json"
     sealed.write_text(document.model_dump_json())
     assert runner.invoke(app, ["verify", str(sealed), "--node", served]).exit_code == 0
@@ -55,12 +55,12 @@ def test_issue_registers_every_file_then_verify_exit_codes_follow_the_verdict(
 def test_offline_verification_needs_only_an_rpc_url_and_the_trusted_address(
     node: Node, node_anvil: NodeProcess, demo_keys: dict[str, dict[str, str]], tmp_path: Path
 ) -> None:
-    service = node.service
+    service = node.context
     issuer = service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
-    row = service.register(issuer, [example()])[0]
+    row = node.issuing.register(issuer, [example()])[0]
     service.anchorer.flush()
     sealed = tmp_path / "sealed.json"
-    sealed.write_text(service.sealed_document(issuer, row.id).model_dump_json())
+    sealed.write_text(node.issuing.sealed_document(issuer, row.id).model_dump_json())
     ok = runner.invoke(app, ["verify", str(sealed), "--rpc-url", node_anvil.url, "--contract", service.chain.address])
     assert ok.exit_code == 0 and "VALID" in ok.stdout
     untrusted = runner.invoke(app, ["verify", str(sealed), "--rpc-url", node_anvil.url])
@@ -80,9 +80,9 @@ def test_errors_are_one_readable_line(tmp_path: Path) -> None:
 
 
 def test_customs_utilise_and_request_commands(served: str, demo_keys: dict[str, dict[str, str]], node: Node) -> None:
-    service = node.service
+    service = node.context
     issuer = service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
-    row = service.register(issuer, [example()])[0]
+    row = node.issuing.register(issuer, [example()])[0]
     service.anchorer.flush()
     customs, issuer_key = demo_keys["customs"]["api_key"], demo_keys["issuer"]["api_key"]
     used = runner.invoke(app, ["utilise", row.id, "--declaration", "CLI-0001", "--item", "1=200", "--item", "3=0.5",
@@ -111,8 +111,8 @@ def test_customs_utilise_and_request_commands(served: str, demo_keys: dict[str, 
 def test_erase_prints_the_receipt_with_its_state_and_erasure_shows_it_again(
         served: str, demo_keys: dict[str, dict[str, str]], node: Node) -> None:
     key = demo_keys["issuer"]["api_key"]
-    service = node.service
-    row = service.register(service.api_keys.authenticate(key), [example()])[0]
+    service = node.context
+    row = node.issuing.register(service.api_keys.authenticate(key), [example()])[0]
     service.anchorer.flush()
     erased = runner.invoke(app, ["erase", row.id, "--yes", "--node", served, "--api-key", key])
     assert erased.exit_code == 0, erased.output
@@ -125,9 +125,9 @@ def test_erase_prints_the_receipt_with_its_state_and_erasure_shows_it_again(
 def test_a_change_the_chain_has_not_taken_yet_prints_pending_and_exits_3_until_it_settles(
     served: str, demo_keys: dict[str, dict[str, str]], node: Node
 ) -> None:
-    service, outbox = node.service, node.service.outbox
+    service, outbox = node.context, node.context.outbox
     issuer = service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
-    row = service.register(issuer, [example()])[0]
+    row = node.issuing.register(issuer, [example()])[0]
     service.anchorer.flush()
     key = demo_keys["issuer"]["api_key"]
     with node.paused():

@@ -272,7 +272,7 @@ async def test_a_retry_after_losing_the_local_record_finds_the_draw_on_chain(
     cert = await issued(client, keys)
     first = await utilise(client, keys, cert["id"], draw("JP-CRASH-0001", (1, "5")))
     assert first.status_code == 201
-    with node.service.store.transaction() as conn:  # as if the node died between the transaction and its record
+    with node.context.store.transaction() as conn:  # as if the node died between the transaction and its record
         conn.execute("DELETE FROM utilisations WHERE id = ?", (first.json()["utilisation"]["id"],))
     retry = await utilise(client, keys, cert["id"], draw("JP-CRASH-0001", (1, "5")))
     assert retry.status_code == 200
@@ -285,9 +285,9 @@ async def test_a_delivered_reason_must_match_the_hash_on_chain(client: httpx.Asy
     from registry.sealing.merkle import keccak, process_proof
 
     cert = await issued(client, keys)
-    customs = node.service.api_keys.authenticate(keys["customs"]["api_key"])
-    signer = node.service.accounts.get(customs.account)
-    document = node.service.sealed_document(None, cert["id"])
+    customs = node.context.api_keys.authenticate(keys["customs"]["api_key"])
+    signer = node.context.accounts.get(customs.account)
+    document = node.issuing.sealed_document(None, cert["id"])
     node.customs._ensure_terms(signer, document)
     document_hash = bytes.fromhex(cert["document_hash"][2:])
     root = process_proof(document_hash, [bytes.fromhex(p[2:]) for p in document.proof.path])

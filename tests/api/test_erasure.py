@@ -19,7 +19,7 @@ Keys = dict[str, dict[str, str]]
 @pytest.fixture
 def other_customs(node: Node) -> dict[str, str]:
     """Authorization of Customs of a country that is neither exporter nor importer."""
-    return {"Authorization": "Bearer " + node.service.api_keys.mint(Role.CUSTOMS, country="KR", label="KR customs")}
+    return {"Authorization": "Bearer " + node.context.api_keys.mint(Role.CUSTOMS, country="KR", label="KR customs")}
 
 
 async def registered(client: httpx.AsyncClient, keys: Keys, body: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from tests.conftest import example
 
 def age(node: Node, receipt_id: str, days: float) -> None:
     """Make *receipt_id* look filed *days* earlier than it was."""
-    with node.service.store.transaction() as conn:
+    with node.context.store.transaction() as conn:
         aged = conn.execute("UPDATE verification_receipts SET created_at = created_at - ? WHERE id = ?",
                             (days * DAY, receipt_id)).rowcount
     assert aged == 1
@@ -60,7 +60,7 @@ async def test_a_receipt_past_the_retention_answers_404_like_an_unknown_one_and_
     unknown = assert_problem(await client.get(f"/v1/verifications/{unknown_id}", headers=issuer), 404)
     assert {**gone, "detail": gone["detail"].replace(receipt_id, "ID")} == {
         **unknown, "detail": unknown["detail"].replace(unknown_id, "ID")}
-    assert not node.service.store.query("SELECT 1 FROM verification_receipts WHERE id = ?", (receipt_id,))
+    assert not node.context.store.query("SELECT 1 FROM verification_receipts WHERE id = ?", (receipt_id,))
     assert pruned_total((await client.get("/metrics")).text) >= before + 1
 
     message = (f"coo-verification/1|{held['receipt_id']}|{held['report_hash']}|{held['checked_at']}|"

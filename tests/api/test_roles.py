@@ -97,4 +97,4 @@ async def test_a_suspended_issuer_is_refused_and_reinstated(client: httpx.AsyncC
 
 async def _account_of(client: httpx.AsyncClient, keys: dict[str, dict[str, str]], api_key: str) -> str:
     app = client._transport.app  # type: ignore[attr-defined]
-    return str(app.state.registry.api_keys.authenticate(api_key).account)
+    return str(app.state.node.context.api_keys.authenticate(api_key).account)

@@ -21,13 +21,13 @@ from tests.support import principals
 
 def test_a_document_whose_proof_leads_into_another_countrys_batch_is_neither_used_nor_questioned(
         node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
-    service, desk = node.service, node.customs
+    service, desk = node.context, node.customs
     assert desk is not None
     issuer, customs, authority = principals(service, demo_keys, "issuer", "customs", "authority_jp")
-    jp_authority = service.signer_for(authority, Role.AUTHORITY)
-    row = service.register(issuer, [example()])[0]
+    jp_authority = node.context.signer_for(authority, Role.AUTHORITY)
+    row = node.issuing.register(issuer, [example()])[0]
     service.anchorer.flush()
-    genuine = service.sealed_document(issuer, row.id)
+    genuine = node.issuing.sealed_document(issuer, row.id)
     # a hostile JP issuer anchors the SG certificate's hash in a batch of its own; the exporter swaps the proof
     hostile = Account.create()
     service.chain.fund(hostile.address)

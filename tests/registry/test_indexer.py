@@ -11,11 +11,11 @@ from tests.conftest import example
 
 
 def test_the_index_records_anchoring_and_revocation_of_a_document(node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
-    service = node.service
+    service = node.context
     issuer = service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
-    row = service.register(issuer, [example()])[0]
+    row = node.issuing.register(issuer, [example()])[0]
     service.anchorer.flush()
-    service.revoke(issuer, row.id, RevocationReason.ISSUED_IN_ERROR)
+    node.issuing.revoke(issuer, row.id, RevocationReason.ISSUED_IN_ERROR)
     indexer = ChainIndexer(service.store, service.chain)
     indexer.sync()
     assert service.store.last_indexed_block() == service.chain.block_number()

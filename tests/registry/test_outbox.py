@@ -28,17 +28,17 @@ from tests.support import principals
 
 def fresh_issuer(node: Node, demo_keys: dict[str, dict[str, str]]) -> str:
     """A new SG issuing body, authorised through the outbox."""
-    (authority,) = principals(node.service, demo_keys, "authority")
-    account, _ = node.service.authorise_issuer(authority, "outbox test issuer", None)
+    (authority,) = principals(node.context, demo_keys, "authority")
+    account, _ = node.governance.authorise_issuer(authority, "outbox test issuer", None)
     return account
 
 
 def test_a_write_recorded_but_never_sent_is_sent_by_the_worker_and_its_bookkeeping_runs_once(
         node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
-    service, outbox = node.service, node.service.outbox
+    service, outbox = node.context, node.context.outbox
     issuer = fresh_issuer(node, demo_keys)
     (authority,) = principals(service, demo_keys, "authority")
-    signer = service.signer_for(authority, Role.AUTHORITY)
+    signer = node.context.signer_for(authority, Role.AUTHORITY)
     applied: list[int] = []
     with node.paused():
         kept = outbox._appliers[WriteKind.SUSPEND_ISSUER]
@@ -60,15 +60,15 @@ def test_a_write_recorded_but_never_sent_is_sent_by_the_worker_and_its_bookkeepi
 
 def test_a_request_sent_just_before_a_crash_is_recognised_on_chain_not_opened_twice(
         node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
-    service, outbox, desk = node.service, node.service.outbox, node.customs
+    service, outbox, desk = node.context, node.context.outbox, node.customs
     assert desk is not None
     issuer, customs = principals(service, demo_keys, "issuer", "customs")
-    row = service.register(issuer, [example()])[0]
+    row = node.issuing.register(issuer, [example()])[0]
     service.anchorer.flush()
     desk.utilise(customs, row.id, "OUTBOX-1", date(2026, 11, 23), [Draw(1, Decimal("1"))])  # terms registered
-    sealed = service.sealed_document(issuer, row.id)
+    sealed = node.issuing.sealed_document(issuer, row.id)
     ledger = CustomsLedger(service.chain)
-    signer = service.signer_for(customs, Role.CUSTOMS)
+    signer = node.context.signer_for(customs, Role.CUSTOMS)
     with node.paused():
         write = outbox.log.add(WriteKind.REQUEST, signer.address, {
             "document_hash": sealed.document_hash, "root": sealed.proof.batch_root,
@@ -87,11 +87,11 @@ def test_a_request_sent_just_before_a_crash_is_recognised_on_chain_not_opened_tw
 
 def test_a_refused_write_is_final_and_another_countrys_authority_changes_nothing(
         node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
-    service, outbox = node.service, node.service.outbox
+    service, outbox = node.context, node.context.outbox
     issuer = fresh_issuer(node, demo_keys)
     (jp_authority,) = principals(service, demo_keys, "authority_jp")
     with pytest.raises(ContractRevertError, match="NotCountryAuthority"):
-        service.set_issuer_standing(jp_authority, issuer, active=False)
+        node.governance.set_issuer_standing(jp_authority, issuer, active=False)
     refused = [w for w in outbox.log.open_for(f"standing:{issuer.lower()}")]
     assert refused == [], "a refused write stayed open"
     with node.paused():
@@ -106,18 +106,18 @@ def test_a_refused_write_is_final_and_another_countrys_authority_changes_nothing
 def test_a_hostile_authority_reinstating_an_active_issuer_is_refused_not_reported_done(
         node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
     """The chain already shows the state asked for; the refusal (not this country's authority) still stands."""
-    service = node.service
+    service = node.context
     issuer = fresh_issuer(node, demo_keys)
     (jp_authority,) = principals(service, demo_keys, "authority_jp")
     with pytest.raises(ContractRevertError, match="NotCountryAuthority"):
-        service.set_issuer_standing(jp_authority, issuer, active=True)
+        node.governance.set_issuer_standing(jp_authority, issuer, active=True)
 
 
 def test_a_second_status_change_waits_for_the_first_and_a_stranger_gets_no_signer(
         node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
-    service, outbox = node.service, node.service.outbox
+    service, outbox = node.context, node.context.outbox
     (issuer,) = principals(service, demo_keys, "issuer")
-    row = service.register(issuer, [example()])[0]
+    row = node.issuing.register(issuer, [example()])[0]
     service.anchorer.flush()
     row = service.store.certificate(row.id)
     with node.paused():
@@ -126,7 +126,7 @@ def test_a_second_status_change_waits_for_the_first_and_a_stranger_gets_no_signe
             "certificate_id": row.id, "document_hash": hex32(row.document_hash), "proof": row.proof or [],
             "reason": 2}, subject=f"status:{hex32(row.document_hash)}")
         with pytest.raises(ConflictError, match="still waiting for the chain"):
-            service.revoke(issuer, row.id, 1)  # type: ignore[arg-type]
+            node.issuing.revoke(issuer, row.id, 1)  # type: ignore[arg-type]
         outbox.round()
     assert outbox.log.get(write.id).state is WriteState.REFUSED  # this node holds no key for that account
     assert service.store.certificate(row.id).status == "anchored"

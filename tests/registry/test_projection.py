@@ -12,26 +12,25 @@ from registry.sealing.merkle import process_proof
 from registry.domain.reasons import RevocationReason
 from registry.domain.report import Verdict
 from registry.runtime import Node
-from registry.services.core import RegistryService
 from registry.types import parse_hex32
 from tests.conftest import example
 from tests.support import principals
 
 
-def docs(service: RegistryService, issuer: Principal, n: int) -> list[tuple[bytes, list[bytes], str]]:
-    rows = service.register(issuer, [example() for _ in range(n)])
-    service.anchorer.flush()
+def docs(node: Node, issuer: Principal, n: int) -> list[tuple[bytes, list[bytes], str]]:
+    rows = node.issuing.register(issuer, [example() for _ in range(n)])
+    node.context.anchorer.flush()
     out = []
     for row in rows:
-        fresh = service.store.certificate(row.id)
+        fresh = node.context.store.certificate(row.id)
         out.append((fresh.document_hash, [parse_hex32(p) for p in fresh.proof or []], fresh.id))
     return out
 
 
-def anchored_document(service: RegistryService, issuer: Principal) -> tuple[Any, Any]:
-    row = service.register(issuer, [example()])[0]
-    service.anchorer.flush()
-    return row, service.sealed_document(issuer, row.id)
+def anchored_document(node: Node, issuer: Principal) -> tuple[Any, Any]:
+    row = node.issuing.register(issuer, [example()])[0]
+    node.context.anchorer.flush()
+    return row, node.issuing.sealed_document(issuer, row.id)
 
 
 def comparable(view: object) -> dict[str, object]:
@@ -42,15 +41,15 @@ def comparable(view: object) -> dict[str, object]:
 
 
 def test_the_index_agrees_with_the_contract_on_every_lifecycle(node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
-    service = node.service
+    service = node.context
     issuer = service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
-    single = docs(service, issuer, 1)
-    revoked_single = docs(service, issuer, 1)
-    batch = docs(service, issuer, 5)
-    service.revoke(issuer, revoked_single[0][2], RevocationReason.FRAUD)
-    service.revoke(issuer, batch[1][2], RevocationReason.ISSUED_IN_ERROR)
-    service.erase(issuer, batch[2][2])
-    service.replace(issuer, batch[3][2], example())
+    single = docs(node, issuer, 1)
+    revoked_single = docs(node, issuer, 1)
+    batch = docs(node, issuer, 5)
+    node.issuing.revoke(issuer, revoked_single[0][2], RevocationReason.FRAUD)
+    node.issuing.revoke(issuer, batch[1][2], RevocationReason.ISSUED_IN_ERROR)
+    node.issuing.erase(issuer, batch[2][2])
+    node.issuing.replace(issuer, batch[3][2], example())
     service.follower.poll()
     assert service.follower.fresh()
     for document_hash, proof, _ in single + revoked_single + batch:
@@ -63,8 +62,8 @@ def test_the_index_agrees_with_the_contract_on_every_lifecycle(node: Node, demo_
 def test_a_fresh_index_answers_verifications_without_touching_the_chain(
     node: Node, demo_keys: dict[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    service = node.service
-    row, document = anchored_document(service, service.api_keys.authenticate(demo_keys["issuer"]["api_key"]))
+    service = node.context
+    row, document = anchored_document(node, service.api_keys.authenticate(demo_keys["issuer"]["api_key"]))
     with node.paused():  # no worker thread may meet the guard below
         service.follower.poll()
 
@@ -74,7 +73,7 @@ def test_a_fresh_index_answers_verifications_without_touching_the_chain(
         for name in ("inspect", "inspect_at_head", "block_number", "call"):
             monkeypatch.setattr(service.chain, name, no_rpc)
         try:
-            report, _ = service.verify_document(document)
+            report, _ = node.verification.verify_document(document)
         finally:
             monkeypatch.undo()  # before the workers restart
     assert report.verdict is Verdict.VALID and report.chain_head == service.follower.head
@@ -84,8 +83,8 @@ def test_a_fresh_index_answers_verifications_without_touching_the_chain(
 def test_a_stale_index_falls_back_to_the_chain(
     node: Node, demo_keys: dict[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    service = node.service
-    row, document = anchored_document(service, service.api_keys.authenticate(demo_keys["issuer"]["api_key"]))
+    service = node.context
+    row, document = anchored_document(node, service.api_keys.authenticate(demo_keys["issuer"]["api_key"]))
     reads: list[bytes] = []
     direct = service.chain.inspect_at_head
     with node.paused():
@@ -93,7 +92,7 @@ def test_a_stale_index_falls_back_to_the_chain(
         service.follower.checked_at = 0.0  # as if the follower had lost the chain
         try:
             assert not service.follower.fresh()
-            report, _ = service.verify_document(document)
+            report, _ = node.verification.verify_document(document)
         finally:
             monkeypatch.undo()
     assert report.verdict is Verdict.VALID and reads == [row.document_hash]
@@ -106,13 +105,13 @@ def test_the_index_agrees_with_the_contract_on_utilisation_and_requests(
 
     from registry.services.customs import Draw
 
-    service, desk = node.service, node.customs
+    service, desk = node.context, node.customs
     assert desk is not None
     issuer, customs = principals(service, demo_keys, "issuer", "customs")
-    (first, _, first_id), (second, _, second_id) = docs(service, issuer, 2)
+    (first, _, first_id), (second, _, second_id) = docs(node, issuer, 2)
     desk.utilise(customs, first_id, "IDX-1", date(2026, 11, 23), [Draw(1, Decimal("10")), Draw(3, Decimal("2.5"))])
     desk.utilise(customs, first_id, "IDX-2", date(2026, 11, 23), [Draw(1, Decimal("5"))])
-    _, copy = service.true_copy(issuer, first_id)  # the copy continues the original's ledger
+    _, copy = node.issuing.true_copy(issuer, first_id)  # the copy continues the original's ledger
     desk.utilise(customs, copy.id, "IDX-3", date(2026, 11, 23), [Draw(2, Decimal("1"))])
     desk.open_request(customs, second_id, "index check")
     service.follower.poll()

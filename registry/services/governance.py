@@ -1,0 +1,104 @@
+"""Governance: the consortium admits countries; authorities authorise, suspend and reinstate issuing
+bodies; admins mint API keys. Every change goes through the chain-write outbox."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from registry.chain.client import iso_country
+from registry.custody.apikeys import Principal, Role
+from registry.errors import (
+    NotFoundError,
+    PermissionDenied,
+    WritePending,
+)
+from registry.services.context import (
+    Service,
+    ServiceContext,
+    checksum_address,
+    same_account,
+)
+from registry.storage.writelog import ChainWrite, WriteKind
+
+
+class Governance(Service):
+    """Admissions, authorisations, standing and API keys, behind role checks."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        super().__init__(ctx)
+        for kind in (WriteKind.AUTHORISE_ISSUER, WriteKind.SUSPEND_ISSUER, WriteKind.REINSTATE_ISSUER):
+            self.outbox.on_settled(kind, self._standing_changed)
+        for kind in (WriteKind.ADMIT_COUNTRY, WriteKind.AUTHORISE_CUSTOMS, WriteKind.WITHDRAW_CUSTOMS):
+            self.outbox.on_settled(kind, lambda _: ctx.refresh_index())
+
+    def admit_country(self, principal: Principal, country: str, authority: str | None) -> tuple[str, str]:
+        """Admit *country*; create its authority account here unless one is given. Returns (address, API key)."""
+        admin = self.ctx.signer_for(principal, Role.ADMIN)
+        country = iso_country(country)
+        account = checksum_address(authority) if authority else self.ctx.new_funded_account()
+        key = self.api_keys.mint(Role.AUTHORITY, country=country, account=account, label=f"authority of {country}")
+        self.send_governance(WriteKind.ADMIT_COUNTRY, admin, {"country": country, "authority": account},
+                         f"country:{country}", account=account, api_key=key)
+        return account, key
+
+    def create_authority_account(self, principal: Principal, country: str, label: str) -> tuple[str, str]:
+        """Create, on this node, the account of *country*'s competent authority, for the consortium
+        admin (who may run another node) to admit. Nothing happens on chain. Returns (address, API key)."""
+        if principal.role is not Role.ADMIN:
+            raise PermissionDenied("only an admin key may create authority accounts")
+        account = self.ctx.new_funded_account()
+        key = self.api_keys.mint(Role.AUTHORITY, country=country, account=account, label=label)
+        return account, key
+
+    def authorise_issuer(self, principal: Principal, label: str, issuer: str | None) -> tuple[str, str]:
+        """Authorise an issuing body for the authority's country. Returns (address, API key)."""
+        authority = self.ctx.signer_for(principal, Role.AUTHORITY)
+        account = checksum_address(issuer) if issuer else self.ctx.new_funded_account()
+        key = self.api_keys.mint(Role.ISSUER, country=principal.country, account=account, label=label)
+        self.send_governance(WriteKind.AUTHORISE_ISSUER, authority, {"account": account}, f"standing:{account.lower()}",
+                         account=account, api_key=key)
+        return account, key
+
+    def set_issuer_standing(self, principal: Principal, issuer: str, active: bool) -> None:
+        """Suspend or reinstate an issuing body of the authority's own country."""
+        authority = self.ctx.signer_for(principal, Role.AUTHORITY)
+        self.ctx.standing.pop(issuer.lower(), None)
+        kind = WriteKind.REINSTATE_ISSUER if active else WriteKind.SUSPEND_ISSUER
+        self.send_governance(kind, authority, {"account": checksum_address(issuer)}, f"standing:{issuer.lower()}")
+
+    def send_governance(self, kind: WriteKind, signer: LocalAccount, args: Mapping[str, Any], subject: str,
+                    **shown: str) -> ChainWrite:
+        """Send a governance write through the outbox; *shown* goes into a pending answer (the new key)."""
+        try:
+            return self.outbox.submit(kind, signer, args, subject=subject)
+        except WritePending as pending:
+            pending.shown.update(shown)
+            raise
+
+    def chain_write(self, principal: Principal, write_id: int) -> ChainWrite:
+        """A chain write, for the account that signs it or an admin.
+
+        Raises:
+            NotFoundError: no such write, or not the caller's.
+        """
+        write = self.outbox.log.get(write_id)
+        if principal.role is not Role.ADMIN and not same_account(principal.account, write.signer):
+            raise NotFoundError("chain write", str(write_id))
+        return write
+
+    def mint_key(self, principal: Principal, role: Role, country: str | None, account: str | None, label: str) -> str:
+        """Mint an API key (admin only)."""
+        if principal.role is not Role.ADMIN:
+            raise PermissionDenied("only an admin key may mint API keys")
+        return self.api_keys.mint(role, country=country, account=account, label=label)
+
+    def _standing_changed(self, write: ChainWrite) -> None:
+        self.ctx.standing[write.args["account"].lower()] = (time.monotonic(), write.kind is not WriteKind.SUSPEND_ISSUER)
+        self.ctx.refresh_index()
+
+
+__all__ = ["Governance"]

@@ -1,0 +1,326 @@
+"""Issuing: register certificates, and revoke, replace, copy or erase them.
+
+Every change of a certificate's status goes through the chain-write outbox
+(:mod:`registry.pipelines.outbox`); this node records it once it is on chain.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from registry.chain.client import DocumentState
+from registry.custody.apikeys import Principal, Role
+from registry.custody.keys import DestructionReceipt, encrypt
+from registry.custody.vault import KeyVault
+from registry.domain.certificate import parse_certificate
+from registry.domain.reasons import RevocationReason
+from registry.domain.states import CertificateStatus, Mode
+from registry.errors import (
+    ChainError,
+    ConflictError,
+    ContractRevertError,
+    KeyDestroyedError,
+    PermissionDenied,
+)
+from registry.pipelines.effects import hexes
+from registry.sealing.document import (
+    Sealed,
+    SealedDocument,
+    parse_sealed_record,
+    seal,
+    sealed_record,
+)
+from registry.sealing.terms import terms_for
+from registry.services.context import (
+    Service,
+    ServiceContext,
+    canonical_json,
+    proof_of,
+    same_account,
+    status_subject,
+)
+from registry.storage.store import (
+    CertificateRow,
+    Erasure,
+    NewCertificate,
+)
+from registry.storage.writelog import ChainWrite, WriteKind
+from registry.types import hex32, parse_hex32
+
+MODES: tuple[str, ...] = tuple(m.value for m in Mode)
+STANDING_TTL = 2.0
+"""Seconds an issuer's on-chain standing is trusted before it is read again."""
+
+
+class Issuing(Service):
+    """What issuing bodies (and their authority, for status changes) do, behind role checks."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        super().__init__(ctx)
+        self.outbox.on_settled(WriteKind.REVOKE, self._revoked)
+        self.outbox.on_settled(WriteKind.SUPERSEDE, self._superseded)
+        self.outbox.on_settled(WriteKind.ERASE, self._erased)
+
+    def register(self, principal: Principal, payloads: Sequence[Mapping[str, Any]], mode: str = "hash-only",
+                 *, replaces: str | None = None, parent: bytes | None = None,
+                 parent_items: Sequence[int] | None = None) -> list[CertificateRow]:
+        """Validate, seal, encrypt and queue certificates for anchoring (all or none).
+
+        Each certificate is sealed with its terms (importing country, validity, quantities;
+        :mod:`registry.sealing.terms`) so importing Customs can utilise it on chain. *parent* is the
+        document hash of the parent of a back-to-back certificate, which it then draws down;
+        *parent_items* names, per goods item, the parent's item (0-based) it draws (default:
+        the item at the same position).
+
+        Raises:
+            PermissionDenied: not an issuer key, or a certificate of another country.
+            CertificateValidationError: a certificate breaks the dataset rules.
+            ConflictError: a number already used with different contents.
+        """
+        issuer = self._issuer_of(principal)
+        self._check_standing(issuer)
+        if mode not in MODES:
+            raise ConflictError(f"unknown mode {mode!r}; use hash-only or encrypted")
+        with self.vault.wrapping():
+            rows = self._accept(principal, issuer, payloads, mode, replaces, parent, parent_items)
+        self.anchorer.wake()
+        by_number = {r.certificate_number: r for r in rows}
+        out = []
+        for payload in payloads:
+            number = str(payload.get("certificate_number"))
+            row = by_number.get(number) or self.store.by_number(issuer, number)
+            assert row is not None
+            out.append(row)
+        return out
+
+    def _accept(self, principal: Principal, issuer: str, payloads: Sequence[Mapping[str, Any]], mode: str,
+                replaces: str | None, parent: bytes | None,
+                parent_items: Sequence[int] | None) -> list[CertificateRow]:
+        """Validate and store (inside :meth:`KeyVault.wrapping`); the rows written."""
+        items: list[NewCertificate] = []
+        seen: set[str] = set()
+        for index, payload in enumerate(payloads):
+            certificate = parse_certificate(payload)
+            where = f"certificates[{index}]: " if len(payloads) > 1 else ""
+            if certificate.exporting_country != principal.country:
+                raise PermissionDenied(f"{where}this issuer certifies exports from {principal.country}, "
+                                       f"not from {certificate.exporting_country}")
+            if (parent is not None or parent_items is not None) and not certificate.back_to_back:
+                raise ConflictError(f"{where}a parent certificate applies only to a back-to-back certificate")
+            if parent_items is not None and parent is None:
+                raise ConflictError(f"{where}parent_items needs the parent's document hash (parent)")
+            if certificate.certificate_number in seen:
+                raise ConflictError(f"{where}certificate number {certificate.certificate_number} appears twice in the batch")
+            seen.add(certificate.certificate_number)
+            body = certificate.to_json()
+            existing = self.store.by_number(issuer, certificate.certificate_number)
+            if existing is not None:
+                if not self.vault.same_body(existing.id, existing.fingerprint, canonical_json(body)):
+                    raise ConflictError(f"{where}certificate number {certificate.certificate_number} is already "
+                                        "registered by this issuer with different contents")
+                continue
+            items.append(self._prepare(issuer, body, mode, replaces, parent, parent_items=parent_items))
+        return self.store.insert_certificates(items) if items else []
+
+    def _prepare(self, issuer: str, body: dict[str, Any], mode: str,
+                 replaces: str | None, parent: bytes | None = None, copy: int = 0,
+                 parent_items: Sequence[int] | None = None) -> NewCertificate:
+        """Seal and encrypt one certificate (call inside :meth:`KeyVault.wrapping`).
+
+        The fingerprint is an HMAC of the canonical body under the new data key and the
+        number is kept sealed under it, so erasing the key leaves neither to confirm a guess.
+        """
+        sealed: Sealed = seal(body, terms_for(body, parent, parent_items))
+        certificate_id = str(uuid.uuid4())
+        key, wrapped = self.vault.new_wrapped_key(certificate_id)
+        record = sealed_record(body, sealed)
+        number = body["certificate_number"]
+        return NewCertificate(
+            id=certificate_id, issuer=issuer, certificate_number=number,
+            fingerprint=KeyVault.fingerprint(key, canonical_json(body)),
+            document_hash=sealed.document_hash, mode=mode, exporting_country=body["exporting_country"],
+            importing_country=body["importing_country"], sealed_record=encrypt(key, record, certificate_id, issuer),
+            wrapped_key=wrapped, replaces=replaces, copy=copy,
+            number_sealed=KeyVault.seal_number(key, certificate_id, issuer, number),
+        )
+
+    def sealed_document(self, principal: Principal | None, certificate_id: str) -> SealedDocument:
+        """The full sealed document (certificate, salts, proof) of an anchored certificate.
+
+        Raises:
+            ConflictError: not anchored yet.
+            KeyDestroyedError: erased.
+        """
+        row = self.store.certificate(certificate_id) if principal is None else self.ctx.certificate(principal, certificate_id)
+        return self.ctx.sealed_of(row)
+
+    def revoke(self, principal: Principal, certificate_id: str, reason: RevocationReason) -> CertificateRow:
+        """Revoke on chain, then record it here."""
+        row, signer = self._changeable(principal, certificate_id)
+        self._status_write(WriteKind.REVOKE, signer, row, {"reason": int(reason)})
+        return self.store.certificate(row.id)
+
+    def replace(self, principal: Principal, certificate_id: str, payload: Mapping[str, Any],
+                mode: str = "hash-only") -> tuple[CertificateRow, CertificateRow]:
+        """Register a replacement, anchor it now, and mark the old certificate superseded."""
+        old, signer = self._changeable(principal, certificate_id)
+        new = self.register(principal, [payload], mode, replaces=old.id)[0]
+        if new.id == old.id:
+            raise ConflictError("the replacement must differ from the certificate it replaces")
+        return self._supersede_now(old, signer, new, "replacement")
+
+    def true_copy(self, principal: Principal, certificate_id: str,
+                  remarks: str | None = None) -> tuple[CertificateRow, CertificateRow]:
+        """Issue a certified true copy (e.g. the original was lost) and supersede the original.
+
+        The copy keeps the original's number, contents and validity, is marked
+        ``certified_true_copy``, and continues the original's utilisation on chain;
+        from then on the original verifies as SUPERSEDED, pointing at the copy.
+
+        Returns:
+            (the original, now superseded; the copy, anchored).
+        """
+        old, signer = self._changeable(principal, certificate_id)
+        certificate, sealed = parse_sealed_record(self.vault.decrypt_record(old.id, old.issuer), old.document_hash)
+        body = dict(certificate)
+        body.update(certified_true_copy=True, original_reference=body.get("original_reference") or old.certificate_number)
+        if remarks:
+            body["remarks"] = remarks
+        copy_body = parse_certificate(body).to_json()
+        old_terms = sealed.terms.unpack()[0] if sealed.terms is not None else None
+        parent = old_terms.parent if old_terms is not None and old_terms.has_parent else None
+        parent_items = old_terms.parent_items if old_terms is not None and parent is not None else None
+        with self.vault.wrapping():
+            item = self._prepare(old.issuer, copy_body, old.mode, old.id, parent,
+                                 copy=self.store.copies_of(old.issuer, old.certificate_number) + 1,
+                                 parent_items=parent_items)
+            copy = self.store.insert_certificates([item])[0]
+        return self._supersede_now(old, signer, copy, "certified true copy")
+
+    def _supersede_now(self, old: CertificateRow, signer: LocalAccount, new: CertificateRow,
+                       what: str) -> tuple[CertificateRow, CertificateRow]:
+        """Anchor *new* at once, then supersede *old* by it on chain and here."""
+        self.anchorer.wake()
+        self.anchorer.flush()
+        new = self.store.certificate(new.id)
+        if new.proof is None:
+            raise ChainError(f"the {what} could not be anchored yet; retry")
+        self._status_write(WriteKind.SUPERSEDE, signer, old, {
+            "replacement": hex32(new.document_hash), "replacement_proof": hexes(proof_of(new)), "replaced_by": new.id})
+        return self.store.certificate(old.id), new
+
+    def erase(self, principal: Principal, certificate_id: str) -> DestructionReceipt:
+        """Crypto-shred a certificate: record the erasure on chain, then destroy its key and close the epoch.
+
+        WARNING: irreversible. When this returns the erasure is ``erased``
+        (:meth:`erasure`); a crash in between leaves it ``erasing`` until the next start.
+        """
+        row, signer = self._changeable(principal, certificate_id, allow_final=True)
+        self._status_write(WriteKind.ERASE, signer, row, {})
+        receipt = self.store.destruction_receipt(row.id)
+        if receipt is None:  # pragma: no cover - the applier shreds before the write counts as settled
+            raise ConflictError(f"certificate {row.id}: the erasure is on chain but its key is not destroyed yet")
+        return DestructionReceipt.from_json(receipt)
+
+    def erasure(self, principal: Principal, certificate_id: str) -> tuple[Erasure | None, list[dict[str, str]]]:
+        """The erasure state of a certificate and the peers that confirmed destroying their copy of its key.
+
+        Raises:
+            NotFoundError: unknown, or not visible to the caller.
+        """
+        row = self.ctx.certificate(principal, certificate_id)
+        return self.store.erasure(row.document_hash), self.store.acknowledgements(row.document_hash)
+
+    def _changeable(self, principal: Principal, certificate_id: str,
+                    allow_final: bool = False) -> tuple[CertificateRow, LocalAccount]:
+        row = self.store.certificate(certificate_id)
+        if principal.role is Role.ISSUER and same_account(principal.account, row.issuer):
+            account = row.issuer
+        elif principal.role is Role.AUTHORITY and principal.country == row.exporting_country and principal.account:
+            account = principal.account
+        else:
+            raise PermissionDenied("only the issuing body or its country's authority may change this certificate")
+        if row.status == CertificateStatus.ERASED:
+            raise KeyDestroyedError(row.id)
+        if row.status in (CertificateStatus.REVOKED, CertificateStatus.SUPERSEDED) and not allow_final:
+            raise ConflictError(f"certificate {row.id} is already {row.status}")
+        if row.proof is None:
+            self.anchorer.flush()
+            row = self.store.certificate(certificate_id)
+            if row.proof is None:
+                raise ConflictError(f"certificate {row.id} is not anchored yet; try again in a moment")
+        signer = self.accounts.get(account)
+        if signer is None:
+            raise PermissionDenied(f"this node holds no signing key for {account}")
+        return row, signer
+
+    def _status_write(self, kind: WriteKind, signer: LocalAccount, row: CertificateRow,
+                      args: Mapping[str, Any]) -> ChainWrite:
+        """Send a status change through the outbox; the store records it once it is on chain.
+
+        Raises:
+            WritePending: recorded, not on chain yet (the node shows it as a warning meanwhile).
+            ConflictError: the chain refuses it, or another change of this certificate is still pending.
+        """
+        subject = status_subject(row.document_hash)
+        waiting = self.outbox.pending_for(subject)
+        if waiting and kind is not WriteKind.ERASE:
+            raise ConflictError(f"certificate {row.id} has a {waiting[0].kind} still waiting for the chain "
+                                f"(chain write {waiting[0].id})")
+        try:
+            return self.outbox.submit(kind, signer, {"certificate_id": row.id, "document_hash": hex32(row.document_hash),
+                                                     "proof": hexes(proof_of(row)), **args}, subject=subject)
+        except ContractRevertError as error:
+            if error.name == "CertificateRegistryInvalidStatusChange":
+                raise ConflictError(f"the chain refuses this change: certificate {row.id} is "
+                                    f"{DocumentState(error.args_decoded[1]).name.lower()}") from error
+            raise
+
+    def _revoked(self, write: ChainWrite) -> None:
+        row = self.store.certificate(write.args["certificate_id"])
+        if row.status not in (CertificateStatus.REVOKED, CertificateStatus.ERASED):
+            self.store.set_status(row.id, CertificateStatus.REVOKED, reason=int(write.args["reason"]))
+        self.ctx.refresh_index()
+
+    def _superseded(self, write: ChainWrite) -> None:
+        row = self.store.certificate(write.args["certificate_id"])
+        if row.status != CertificateStatus.ERASED:
+            self.store.set_status(row.id, CertificateStatus.SUPERSEDED, replaced_by=write.args["replaced_by"])
+        self.ctx.refresh_index()
+
+    def _erased(self, write: ChainWrite) -> None:
+        certificate_id = write.args["certificate_id"]
+        if self.store.destruction_receipt(certificate_id) is None:
+            self.vault.destroy_key(certificate_id, parse_hex32(write.args["document_hash"]), self.node_account)
+        self.ctx.refresh_index()
+
+    def _check_standing(self, issuer: str) -> None:
+        """Refuse a suspended issuer up front, without waiting on the chain.
+
+        The standing is what this node last set or read (for ``STANDING_TTL``
+        seconds), else what the event index says while it is fresh; with neither, the certificate
+        is accepted into the outbox and the contract refuses it at anchoring if the
+        issuer is suspended by then.
+        """
+        now = time.monotonic()
+        cached = self.ctx.standing.get(issuer.lower())
+        if cached is None or now - cached[0] > STANDING_TTL:
+            if not self.follower.fresh():
+                return
+            cached = (now, self.follower.view.issuer_active(issuer))
+            self.ctx.standing[issuer.lower()] = cached
+        if not cached[1]:
+            raise PermissionDenied(f"issuer {issuer} is not authorised (suspended or never admitted) on the registry")
+
+    def _issuer_of(self, principal: Principal) -> str:
+        if principal.role is not Role.ISSUER or not principal.account:
+            raise PermissionDenied("registering certificates needs an issuer key")
+        return principal.account
+
+
+__all__ = ["MODES", "STANDING_TTL", "Issuing"]

@@ -1,0 +1,203 @@
+"""Verification on this node: documents, hashes, numbers and QR codes, each with a signed receipt.
+
+The verdict comes from :mod:`registry.pipelines.verify`; this service adds what the
+node knows beyond the chain (its own status record, a pending change) and files the
+receipt in the audit log, the report sealed under the certificate's data key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eth_account.messages import encode_defunct
+
+from registry.custody.apikeys import Principal, Role
+from registry.domain.report import VerificationReport
+from registry.domain.states import CertificateStatus
+from registry.errors import (
+    KeyDestroyedError,
+    NotFoundError,
+)
+from registry.pipelines.verify import Declaration, NodeFacts, Verifier
+from registry.sealing.document import (
+    SealedDocument,
+    parse_sealed_record,
+)
+from registry.sealing.terms import Terms
+from registry.services.context import (
+    PENDING_STATUS,
+    Service,
+    ServiceContext,
+    canonical_json,
+    checksum_address,
+    proof_of,
+    same_account,
+    status_subject,
+)
+from registry.storage.store import (
+    CertificateRow,
+    ReceiptRecord,
+)
+from registry.types import parse_hex32
+
+
+@dataclass(frozen=True)
+class VerificationReceipt:
+    """A signed record of one verification, for Customs to file with the declaration."""
+
+    receipt_id: str
+    report_hash: str
+    checked_at: str
+    chain_head: int | None
+    node_account: str
+    signature: str
+
+
+class Verification(Service):
+    """Verify and sign receipts; read receipts back for those entitled."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        super().__init__(ctx)
+        self.verifier = Verifier(ctx.chain, index=ctx.follower)
+
+    def verify_document(self, document: SealedDocument,
+                        declaration: Declaration | None = None) -> tuple[VerificationReport, VerificationReceipt]:
+        """Verify a (possibly selectively disclosed) sealed document and sign a receipt."""
+        row = self.store.by_document_hash(parse_hex32(document.document_hash))
+        report = self.verifier.verify_document(document, declaration, self._facts(row))
+        return report, self._receipt(report)
+
+    def verify_hash(self, document_hash: bytes,
+                    proof: Sequence[bytes] | None = None) -> tuple[VerificationReport, VerificationReceipt]:
+        """Status-only verification of a hash (with its proof, if given or if this node issued it)."""
+        row = self.store.by_document_hash(document_hash)
+        if proof is None and row and row.proof:
+            proof = [parse_hex32(p) for p in row.proof]
+        facts = self._facts(row)
+        if row is not None and facts.key_exists:
+            facts = dataclasses.replace(facts, terms=self._terms(row))
+        report = self.verifier.verify_hash(document_hash, list(proof) if proof else None, facts)
+        return report, self._receipt(report)
+
+    def verify_number(self, issuer: str, certificate_number: str,
+                      principal: Principal | None = None) -> tuple[VerificationReport, VerificationReceipt]:
+        """Look a certificate up by (issuer, certificate number), unique only per issuer, and verify it.
+
+        Contents only for its issuer and the importing country's Customs. Anyone else gets
+        the verdict and the checks' outcomes, no field value, no document hash, and the same
+        shape for a number this node does not hold (``INVALID``, not a 404).
+        """
+        row = self.store.by_number(checksum_address(issuer), certificate_number)  # issuers are stored checksummed
+        if row is not None and principal is not None and _entitled(principal, row.issuer, row.importing_country):
+            return self.verify_token(row.id)
+        if row is None:
+            probe = hashlib.sha256(b"coo-unknown-number/1|" + issuer.lower().encode() + b"|" +
+                                   certificate_number.encode()).digest()
+            report = self.verifier.verify_hash(probe, None, NodeFacts())
+        else:
+            report = self.verifier.verify_hash(row.document_hash, proof_of(row), self._facts(row))
+        return self._status_only(report)
+
+    def _status_only(self, report: VerificationReport) -> tuple[VerificationReport, VerificationReceipt]:
+        """The verdict and the outcome of each check, nothing that names or describes the certificate."""
+        checks = [c.model_copy(update={"details": {}}) for c in report.checks]
+        bare = report.model_copy(update={"checks": checks, "document_hash": None, "certificate_number": None,
+                                         "exporting_country": None, "disclosed": None, "issuer": None})
+        return bare, self._receipt(bare)
+
+    def verify_token(self, token: str) -> tuple[VerificationReport, VerificationReceipt]:
+        """Verification behind a QR code: full contents while the key exists, status after."""
+        try:
+            row = self.store.certificate(str(uuid.UUID(token)))
+        except ValueError:
+            raise NotFoundError("verification code", token) from None
+        if row.status == CertificateStatus.ERASED or self.store.wrapped_key(row.id) is None:
+            return self.verify_hash(row.document_hash)
+        return self.verify_document(self.ctx.sealed_of(row))
+
+    def _terms(self, row: CertificateRow) -> Terms | None:
+        """The committed terms of one of this node's certificates (None once its key is gone)."""
+        try:
+            _, sealed = parse_sealed_record(self.vault.decrypt_record(row.id, row.issuer), row.document_hash)
+        except (KeyDestroyedError, NotFoundError):
+            return None
+        return sealed.terms.unpack()[0] if sealed.terms is not None else None
+
+    def _facts(self, row: CertificateRow | None) -> NodeFacts:
+        if row is None:
+            return NodeFacts()
+        waiting = self.outbox.pending_for(status_subject(row.document_hash))
+        status = PENDING_STATUS[waiting[-1].kind] if waiting else row.status
+        return NodeFacts(key_exists=self.store.wrapped_key(row.id) is not None, local_status=status)
+
+    def _receipt(self, report: VerificationReport) -> VerificationReceipt:
+        """Sign a receipt and file it: the report itself only sealed under the certificate's data key.
+
+        With no key on this node for the document, the contents are not kept at all.
+        """
+        body = report.model_dump(mode="json")
+        report_hash = "0x" + hashlib.sha256(canonical_json(body)).hexdigest()
+        receipt_id = str(uuid.uuid4())
+        checked_at = datetime.now(UTC).isoformat(timespec="seconds")
+        message = f"coo-verification/1|{receipt_id}|{report_hash}|{checked_at}|{report.chain_head}".encode()
+        signature = self.node_account.sign_message(encode_defunct(message)).signature
+        receipt = VerificationReceipt(receipt_id, report_hash, checked_at, report.chain_head,
+                                      self.node_account.address, "0x" + bytes(signature).hex())
+        digest = parse_hex32(report.document_hash) if report.document_hash else None
+        row = self.store.by_document_hash(digest) if digest else None
+        held = self.vault.key_for_document(digest) if digest else None
+        contents = held[1].encrypt(canonical_json(body), _receipt_aad(receipt_id)) if held else None
+        importing = (report.disclosed or {}).get("importing_country") or (row.importing_country if row else None)
+        self.store.add_receipt(ReceiptRecord(
+            id=receipt_id, document_hash=digest, issuer=report.issuer or (row.issuer if row else None),
+            importing_country=importing, verdict=report.verdict.value, report_hash=report_hash,
+            checked_at=checked_at, chain_head=report.chain_head, node_account=receipt.node_account,
+            signature=receipt.signature, contents=contents))
+        return receipt
+
+    def verification_receipt(self, principal: Principal, receipt_id: str) -> dict[str, Any]:
+        """A receipt from the audit log, for the certificate's issuer or the importing country's Customs.
+
+        The report comes with it while the certificate's key exists on this node; after
+        erasure only the receipt, the verdict and ``"contents": "erased"``.
+
+        Raises:
+            NotFoundError: unknown, or not the caller's (no existence oracle).
+        """
+        record = self.store.receipt(receipt_id)
+        if not _entitled(principal, record.issuer, record.importing_country):
+            raise NotFoundError("verification receipt", receipt_id)
+        receipt = {"receipt_id": record.id, "report_hash": record.report_hash, "checked_at": record.checked_at,
+                   "chain_head": record.chain_head, "node_account": record.node_account,
+                   "signature": record.signature}
+        report, state = None, "not kept"
+        if record.contents is not None and record.document_hash is not None:
+            held = self.vault.key_for_document(record.document_hash)
+            if held is None:
+                state = "erased"
+            else:
+                report, state = json.loads(held[1].decrypt(record.contents, _receipt_aad(record.id))), "available"
+        elif record.document_hash is not None and self.store.erasure(record.document_hash) is not None:
+            state = "erased"
+        return {"receipt": receipt, "verdict": record.verdict, "contents": state, "report": report}
+
+
+def _receipt_aad(receipt_id: str) -> bytes:
+    return b"coo-receipt/1|" + receipt_id.encode()
+
+
+def _entitled(principal: Principal, issuer: str | None, importing_country: str | None) -> bool:
+    """The certificate's issuing body, or Customs of its importing country."""
+    return ((principal.role is Role.ISSUER and same_account(principal.account, issuer))
+            or (principal.role is Role.CUSTOMS and importing_country is not None
+                and principal.country == importing_country))
+
+
+__all__ = ["Verification", "VerificationReceipt"]
