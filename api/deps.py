@@ -10,12 +10,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.config import Settings
 from api.limits import FailureLimiter, authenticate
 from registry.custody.apikeys import Principal, Role
-from registry.services.customs import CustomsDesk
+from registry.services.documents import Documents
 from registry.errors import AuthenticationError, PermissionDenied
 from registry.runtime import Node
 from registry.services.context import ServiceContext
 from registry.services.governance import Governance
 from registry.services.issuing import Issuing
+from registry.services.key_release import KeyRelease
+from registry.services.requests import Requests
+from registry.services.utilisation import Utilisation
 from registry.services.verification import Verification
 
 _bearer = HTTPBearer(auto_error=False, description="API key minted by the node: `coo_<id>_<secret>`")
@@ -57,14 +60,35 @@ def get_node(request: Request) -> Node:
     return node
 
 
-def get_customs(request: Request) -> CustomsDesk:
-    """The node's Customs desk."""
+def get_documents(request: Request) -> Documents:
+    """Resolving and opening certificates; peer nodes."""
     node: Node = request.app.state.node
-    return node.customs
+    return node.documents
+
+
+def get_utilisation(request: Request) -> Utilisation:
+    """Utilisation against import declarations."""
+    node: Node = request.app.state.node
+    return node.utilisation
+
+
+def get_requests(request: Request) -> Requests:
+    """Retroactive verification requests."""
+    node: Node = request.app.state.node
+    return node.requests
+
+
+def get_key_release(request: Request) -> KeyRelease:
+    """Key release and erasure acknowledgements."""
+    node: Node = request.app.state.node
+    return node.key_release
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-CustomsDep = Annotated[CustomsDesk, Depends(get_customs)]
+DocumentsDep = Annotated[Documents, Depends(get_documents)]
+UtilisationDep = Annotated[Utilisation, Depends(get_utilisation)]
+RequestsDep = Annotated[Requests, Depends(get_requests)]
+KeyReleaseDep = Annotated[KeyRelease, Depends(get_key_release)]
 NodeDep = Annotated[Node, Depends(get_node)]
 ContextDep = Annotated[ServiceContext, Depends(get_context)]
 IssuingDep = Annotated[Issuing, Depends(get_issuing)]

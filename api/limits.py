@@ -150,13 +150,13 @@ async def _may_send_a_batch(scope: Scope) -> bool:
     authorization = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
     scheme, _, token = authorization.partition(" ")
     state = scope["app"].state
-    registry = getattr(state, "registry", None)
-    if scheme.lower() != "bearer" or not token or registry is None:
+    node = getattr(state, "node", None)
+    if scheme.lower() != "bearer" or not token or node is None:
         return False
     client = scope["client"][0] if scope.get("client") else "unknown"
     try:
         principal = await anyio.to_thread.run_sync(
-            lambda: authenticate(registry.api_keys, state.auth_failures, client, token.strip(), count_failure=False))
+            lambda: authenticate(node.context.api_keys, state.auth_failures, client, token.strip(), count_failure=False))
     except AuthenticationError:
         return False  # the route's own dependency answers 401 or 429 (and counts the failure)
     return bool(principal.role is Role.ISSUER)

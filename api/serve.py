@@ -34,7 +34,7 @@ def set_up_demo(node: Node, base_url: str) -> Path:
     sg = Principal("demo", Role.AUTHORITY, "SG", sg_authority, "demo authority SG")
     issuer, issuer_key = governance.authorise_issuer(sg, "Singapore Customs (demo issuing body)", None)
     jp = Principal("demo", Role.AUTHORITY, "JP", jp_authority, "demo authority JP")
-    customs, customs_key = node.customs.authorise_customs(jp, "Japan Customs (demo)")
+    customs, customs_key = governance.authorise_customs(jp, "Japan Customs (demo)")
     keys: dict[str, Any] = {
         "node": base_url,
         "admin": {"role": "admin", "api_key": admin_key},

@@ -22,9 +22,12 @@ from registry.pipelines.anchoring import Anchorer, BatchPolicy
 from registry.custody.apikeys import ApiKeys, Role
 from registry.chain.client import ChainClient, Deployment
 from registry.services.context import ServiceContext
-from registry.services.customs import CustomsDesk
+from registry.services.documents import Documents
 from registry.services.governance import Governance
 from registry.services.issuing import Issuing
+from registry.services.key_release import KeyRelease
+from registry.services.requests import Requests
+from registry.services.utilisation import Utilisation
 from registry.services.verification import Verification
 from registry.errors import ChainError
 from registry.pipelines.indexer import ChainIndexer, Follower
@@ -72,7 +75,10 @@ class Node:
     issuing: Issuing
     verification: Verification
     governance: Governance
-    customs: CustomsDesk
+    documents: Documents
+    utilisation: Utilisation
+    requests: Requests
+    key_release: KeyRelease
     deployment: Deployment | None
     anvil: NodeProcess | None
     admin_key_path: Path | None
@@ -155,15 +161,18 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
         follower.start()
     host = config.base_url.split("://", 1)[-1].split("/", 1)[0]
     vc_issuer = VcIssuer(data, kek, did_web(host), config.base_url)
-    desk = CustomsDesk(context, verification, governance, kek)
-    shredder = Shredder(vault, after=desk.acknowledge_erasures)
+    documents = Documents(context, verification, kek)
+    utilisation = Utilisation(context, documents)
+    requests = Requests(context, documents, utilisation)
+    key_release = KeyRelease(context, documents, verification)
+    shredder = Shredder(vault, after=key_release.acknowledge_erasures)
     pruner = AuditPruner(store, config.audit_retention_days)
     if start_worker:
-        outbox.start()  # after the Customs desk registered what it does once its writes settle
+        outbox.start()  # after the services registered what they do once their writes settle
         shredder.start()
         pruner.start()
-    return Node(config, context, issuing, verification, governance, desk, deployment, anvil, admin_key_path, vc_issuer,
-                shredder, pruner)
+    return Node(config, context, issuing, verification, governance, documents, utilisation, requests, key_release,
+                deployment, anvil, admin_key_path, vc_issuer, shredder, pruner)
 
 
 def _deploy_or_attach(chain: ChainClient, node_account: LocalAccount, config: NodeConfig,

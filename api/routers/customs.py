@@ -9,9 +9,9 @@ from anyio import to_thread
 from fastapi import APIRouter, Body, Header, Query, Response
 from fastapi.responses import HTMLResponse
 
-from api.deps import CurrentPrincipal, CustomsDep, MaybePrincipal, VerificationDep
+from api.deps import CurrentPrincipal, KeyReleaseDep, MaybePrincipal, VerificationDep
 from api.schemas import VerificationPublic, VerifyRequest
-from registry.services.customs import KEY_TOKEN_PREFIX
+from registry.services.documents import KEY_TOKEN_PREFIX
 from registry.errors import ValidationError
 from registry.sealing.document import SealedDocument
 from registry.domain.report import Verdict, VerificationReport
@@ -86,12 +86,12 @@ async def verification(receipt_id: str, verification: VerificationDep, who: Curr
 @router.get("/v/{token}", summary="QR target: verdict page (HTML, or JSON with Accept: application/json)",
             response_model=VerificationPublic,
             responses={200: {"content": {"text/html": {}, "application/json": {}}}})
-async def verify_token(token: str, verification: VerificationDep, desk: CustomsDep,
+async def verify_token(token: str, verification: VerificationDep, keys: KeyReleaseDep,
                        accept: Annotated[str, Header()] = "text/html") -> Response:
     """What a phone shows after scanning the QR code on a paper certificate. A key token
     (`k1.…`, encrypted mode) works at any member node: it opens the ciphertext on chain."""
     if token.startswith(KEY_TOKEN_PREFIX):
-        report, receipt = await to_thread.run_sync(lambda: desk.verify_key_token(token))
+        report, receipt = await to_thread.run_sync(lambda: keys.verify_key_token(token))
     else:
         report, receipt = await to_thread.run_sync(lambda: verification.verify_token(token))
     public = _public(report, receipt)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from anyio import to_thread
 from fastapi import APIRouter, Path, status
 
-from api.deps import CurrentAdmin, CurrentAuthority, CustomsDep, GovernanceDep
+from api.deps import CurrentAdmin, CurrentAuthority, DocumentsDep, GovernanceDep
 from api.schemas import PENDING_RESPONSES, AccountCreated, AuthorityAccountCreate, CountryCreate, CustomsCreate, IssuerCreate, KeyCreate, KeyCreated, PeerSet
 from registry.custody.apikeys import Role
 
@@ -59,20 +59,20 @@ async def reinstate(authority: CurrentAuthority, governance: GovernanceDep, addr
 
 @router.post("/v1/governance/customs",
              responses=PENDING_RESPONSES, status_code=status.HTTP_201_CREATED, summary="Admit a Customs account")
-async def authorise_customs(body: CustomsCreate, authority: CurrentAuthority, desk: CustomsDep) -> AccountCreated:
+async def authorise_customs(body: CustomsCreate, authority: CurrentAuthority, governance: GovernanceDep) -> AccountCreated:
     """For the calling authority's own country: the account may record utilisation of certificates
     imported into it and open verification requests. Returns its customs API key."""
-    account, key = await to_thread.run_sync(lambda: desk.authorise_customs(authority, body.label, body.account))
+    account, key = await to_thread.run_sync(lambda: governance.authorise_customs(authority, body.label, body.account))
     return AccountCreated(account=account, api_key=key)
 
 
 @router.put("/v1/governance/peers/{country}", status_code=status.HTTP_204_NO_CONTENT,
             summary="Configure another country's node")
-async def set_peer(body: PeerSet, admin: CurrentAdmin, desk: CustomsDep,
+async def set_peer(body: PeerSet, admin: CurrentAdmin, documents: DocumentsDep,
                    country: str = Path(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")) -> None:
     """Where this node asks for data keys of that country's encrypted certificates, with the
     Customs API key that node minted for us (kept encrypted under this node's key)."""
-    await to_thread.run_sync(lambda: desk.set_peer(admin, country, body.url, body.api_key))
+    await to_thread.run_sync(lambda: documents.set_peer(admin, country, body.url, body.api_key))
 
 
 @router.post("/v1/keys", status_code=status.HTTP_201_CREATED, summary="Mint an API key")

@@ -11,7 +11,7 @@ import segno
 from anyio import to_thread
 from fastapi import APIRouter, Body, Query, Response, status
 
-from api.deps import CurrentIssuer, CurrentIssuerOrAuthority, CurrentReader, CustomsDep, IssuingDep, SettingsDep
+from api.deps import CurrentIssuer, CurrentIssuerOrAuthority, CurrentReader, IssuingDep, KeyReleaseDep, SettingsDep
 from api.schemas import (
     PENDING_RESPONSES,
     BatchCreate,
@@ -25,7 +25,7 @@ from api.schemas import (
     TrueCopyRequest,
     VerificationLink,
 )
-from registry.services.customs import CustomsDesk
+from registry.services.key_release import KeyRelease
 from registry.sealing.document import SealedDocument
 from registry.domain.reasons import RevocationReason
 from registry.services.context import ServiceContext
@@ -100,19 +100,19 @@ async def document(certificate_id: str, who: CurrentIssuerOrAuthority, issuing: 
     return await to_thread.run_sync(lambda: issuing.sealed_document(who, certificate_id))
 
 
-def _qr(ctx: ServiceContext, desk: CustomsDesk, who: Any, certificate_id: str, base_url: str) -> segno.QRCode:
+def _qr(ctx: ServiceContext, keys: KeyRelease, who: Any, certificate_id: str, base_url: str) -> segno.QRCode:
     row = ctx.certificate(who, certificate_id)
-    return segno.make(f"{base_url}/v/{desk.token_for(row)}", error="m")
+    return segno.make(f"{base_url}/v/{keys.token_for(row)}", error="m")
 
 
 @router.get("/{certificate_id}/verification-link", summary="The URL the QR code carries")
 async def verification_link(certificate_id: str, who: CurrentIssuerOrAuthority, issuing: IssuingDep,
-                            settings: SettingsDep, desk: CustomsDep, response: Response) -> VerificationLink:
+                            settings: SettingsDep, keys: KeyReleaseDep, response: Response) -> VerificationLink:
     """For printing or sending with the paper copy. WARNING: in encrypted mode it carries the
     certificate's data key for the bearer, so treat it like the paper certificate itself."""
     def work() -> VerificationLink:
         row = issuing.ctx.certificate(who, certificate_id)
-        token = desk.token_for(row)
+        token = keys.token_for(row)
         return VerificationLink(url=f"{settings.base_url}/v/{token}", carries_key=token != row.id)
 
     response.headers["Cache-Control"] = "no-store"
@@ -122,10 +122,10 @@ async def verification_link(certificate_id: str, who: CurrentIssuerOrAuthority, 
 @router.get("/{certificate_id}/qr.svg", summary="QR code for the paper copy (SVG)",
             response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
 async def qr_svg(certificate_id: str, who: CurrentIssuerOrAuthority, issuing: IssuingDep, settings: SettingsDep,
-                 desk: CustomsDep) -> Response:
+                 keys: KeyReleaseDep) -> Response:
     """Points at this node's `/v/{token}` verification page. In encrypted mode the token carries
     the data key for the bearer, so any member node can open the record on chain."""
-    code = await to_thread.run_sync(lambda: _qr(issuing.ctx, desk, who, certificate_id, settings.base_url))
+    code = await to_thread.run_sync(lambda: _qr(issuing.ctx, keys, who, certificate_id, settings.base_url))
     out = io.BytesIO()
     code.save(out, kind="svg", scale=4, title="Verify this certificate of origin")
     return Response(out.getvalue(), media_type="image/svg+xml")
@@ -134,9 +134,9 @@ async def qr_svg(certificate_id: str, who: CurrentIssuerOrAuthority, issuing: Is
 @router.get("/{certificate_id}/qr.png", summary="QR code for the paper copy (PNG)",
             response_class=Response, responses={200: {"content": {"image/png": {}}}})
 async def qr_png(certificate_id: str, who: CurrentIssuerOrAuthority, issuing: IssuingDep, settings: SettingsDep,
-                 desk: CustomsDep) -> Response:
+                 keys: KeyReleaseDep) -> Response:
     """As the SVG (a key token in encrypted mode)."""
-    code = await to_thread.run_sync(lambda: _qr(issuing.ctx, desk, who, certificate_id, settings.base_url))
+    code = await to_thread.run_sync(lambda: _qr(issuing.ctx, keys, who, certificate_id, settings.base_url))
     out = io.BytesIO()
     code.save(out, kind="png", scale=6)
     return Response(out.getvalue(), media_type="image/png")

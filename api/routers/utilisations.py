@@ -7,9 +7,9 @@ from typing import Any
 from anyio import to_thread
 from fastapi import APIRouter, Response, status
 
-from api.deps import CurrentCustoms, CurrentReader, CustomsDep
+from api.deps import CurrentCustoms, CurrentReader, UtilisationDep
 from api.schemas import PENDING_RESPONSES, UtilisationCreate, UtilisationRecorded, UtilisationState
-from registry.services.customs import Draw
+from registry.services.utilisation import Draw
 
 router = APIRouter(prefix="/v1/certificates", tags=["customs"])
 
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/certificates", tags=["customs"])
              summary="Record a use of a certificate against an import declaration",
              responses={**PENDING_RESPONSES,
                         200: {"model": UtilisationRecorded, "description": "the same declaration, already recorded"}})
-async def utilise(certificate_id: str, body: UtilisationCreate, customs: CurrentCustoms, desk: CustomsDep,
+async def utilise(certificate_id: str, body: UtilisationCreate, customs: CurrentCustoms, utilisation: UtilisationDep,
                   response: Response) -> UtilisationRecorded:
     """`certificate_id` is this node's certificate id or the document hash. Only Customs of the
     certificate's importing country may draw; the contract refuses a draw beyond the certified
@@ -29,7 +29,7 @@ async def utilise(certificate_id: str, body: UtilisationCreate, customs: Current
     draws = [Draw(item.item_number, item.quantity) for item in body.items]
 
     def work() -> dict[str, Any]:
-        record, new, balance = desk.utilise(customs, certificate_id, body.declaration_reference, body.date, draws,
+        record, new, balance = utilisation.utilise(customs, certificate_id, body.declaration_reference, body.date, draws,
                                             body.document, body.parent_document)
         if not new:
             response.status_code = status.HTTP_200_OK
@@ -39,8 +39,8 @@ async def utilise(certificate_id: str, body: UtilisationCreate, customs: Current
 
 
 @router.get("/{certificate_id}/utilisations", summary="How much of a certificate has been used")
-async def utilisation(certificate_id: str, who: CurrentReader, desk: CustomsDep) -> UtilisationState:
+async def utilisation(certificate_id: str, who: CurrentReader, utilisation: UtilisationDep) -> UtilisationState:
     """Certified, drawn and remaining quantity per goods item (from the chain), open verification
     requests, and the declarations this node recorded."""
     return UtilisationState.model_validate(
-        await to_thread.run_sync(lambda: desk.utilisation(who, certificate_id)))
+        await to_thread.run_sync(lambda: utilisation.utilisation(who, certificate_id)))

@@ -1,7 +1,7 @@
 """What the use-case services share: the node's parts, and the few things every service needs.
 
 A service (:mod:`~registry.services.issuing`, :mod:`~registry.services.verification`,
-:mod:`~registry.services.governance`, :mod:`~registry.services.customs`) takes the one
+:mod:`~registry.services.governance`, the Customs services) takes the one
 :class:`ServiceContext` the runtime builds, and reaches the store, the vault, the chain and
 the workers through it; none holds another service's state.
 """

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
 
 from registry.chain.client import iso_country
 from registry.custody.apikeys import Principal, Role
@@ -99,6 +100,15 @@ class Governance(Service):
     def _standing_changed(self, write: ChainWrite) -> None:
         self.ctx.standing[write.args["account"].lower()] = (time.monotonic(), write.kind is not WriteKind.SUSPEND_ISSUER)
         self.ctx.refresh_index()
+
+    def authorise_customs(self, principal: Principal, label: str, account: str | None = None) -> tuple[str, str]:
+        """Admit a Customs account of the authority's country on chain; return (address, API key)."""
+        authority = self.ctx.signer_for(principal, Role.AUTHORITY)
+        address = to_checksum_address(account) if account else self.ctx.new_funded_account()
+        key = self.api_keys.mint(Role.CUSTOMS, country=principal.country, account=address, label=label)
+        self.send_governance(WriteKind.AUTHORISE_CUSTOMS, authority, {"account": address},
+                                     f"customs:{address.lower()}", account=address, api_key=key)
+        return address, key
 
 
 __all__ = ["Governance"]

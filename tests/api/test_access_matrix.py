@@ -50,9 +50,8 @@ def encrypted(node: Node, demo_keys: dict[str, dict[str, str]]) -> Any:
 
 
 def open_request(node: Node, demo_keys: dict[str, dict[str, str]], certificate_id: str) -> int:
-    assert node.customs is not None
     customs = node.context.api_keys.authenticate(demo_keys["customs"]["api_key"])
-    return int(node.customs.open_request(customs, certificate_id, "access matrix")["id"])
+    return int(node.requests.open_request(customs, certificate_id, "access matrix")["id"])
 
 
 def revoke_write(node: Node, demo_keys: dict[str, dict[str, str]], certificate_id: str) -> int:

@@ -288,10 +288,10 @@ async def test_a_delivered_reason_must_match_the_hash_on_chain(client: httpx.Asy
     customs = node.context.api_keys.authenticate(keys["customs"]["api_key"])
     signer = node.context.accounts.get(customs.account)
     document = node.issuing.sealed_document(None, cert["id"])
-    node.customs._ensure_terms(signer, document)
+    node.utilisation.ensure_terms(signer, document)
     document_hash = bytes.fromhex(cert["document_hash"][2:])
     root = process_proof(document_hash, [bytes.fromhex(p[2:]) for p in document.proof.path])
-    request_id, _ = node.customs.ledger.request_verification(signer, document_hash, root,
+    request_id, _ = node.utilisation.ledger.request_verification(signer, document_hash, root,
                                                              keccak(b"the reason JP wrote"))
     path = f"/v1/verification-requests/{request_id}/reason"
     assert_problem(await client.put(path, json={"reason": "another text"}, headers=auth(keys, "customs")), 422,

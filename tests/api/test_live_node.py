@@ -79,7 +79,7 @@ def test_the_readme_walkthrough_runs_as_written(live_node: tuple[str, Path], tmp
 
 def _browser():  # type: ignore[no-untyped-def]
     from selenium import webdriver
-    from selenium.webdriver.chrome.context import Service
+    from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"

@@ -9,7 +9,7 @@ import pytest
 from eth_account import Account
 
 from registry.custody.apikeys import Role
-from registry.services.customs import Draw
+from registry.services.utilisation import Draw
 from registry.errors import ConflictError
 from registry.sealing.document import BatchProof
 from registry.sealing.merkle import MerkleTree
@@ -21,8 +21,7 @@ from tests.support import principals
 
 def test_a_document_whose_proof_leads_into_another_countrys_batch_is_neither_used_nor_questioned(
         node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
-    service, desk = node.context, node.customs
-    assert desk is not None
+    service = node.context
     issuer, customs, authority = principals(service, demo_keys, "issuer", "customs", "authority_jp")
     jp_authority = node.context.signer_for(authority, Role.AUTHORITY)
     row = node.issuing.register(issuer, [example()])[0]
@@ -39,10 +38,10 @@ def test_a_document_whose_proof_leads_into_another_countrys_batch_is_neither_use
         "anchor": genuine.anchor.model_copy(update={"batch_root": hex32(tree.root)}),
     })
     with pytest.raises(ConflictError, match="anchored by an issuer of JP"):
-        desk.utilise(customs, genuine.document_hash, "FORGED-1", date(2026, 11, 23), [Draw(1, Decimal("1"))],
+        node.utilisation.utilise(customs, genuine.document_hash, "FORGED-1", date(2026, 11, 23), [Draw(1, Decimal("1"))],
                      document=forged)
     with pytest.raises(ConflictError, match="anchored by an issuer of JP"):
-        desk.open_request(customs, genuine.document_hash, "forged proof", document=forged)
-    record, new, _ = desk.utilise(customs, genuine.document_hash, "GENUINE-1", date(2026, 11, 23),
+        node.requests.open_request(customs, genuine.document_hash, "forged proof", document=forged)
+    record, new, _ = node.utilisation.utilise(customs, genuine.document_hash, "GENUINE-1", date(2026, 11, 23),
                                   [Draw(1, Decimal("1"))], document=genuine)
     assert new and record["declaration_reference"] == "GENUINE-1"

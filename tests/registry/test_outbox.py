@@ -15,7 +15,7 @@ import pytest
 from eth_account import Account
 
 from registry.custody.apikeys import Role
-from registry.services.customs import Draw
+from registry.services.utilisation import Draw
 from registry.errors import ConflictError, ContractRevertError
 from registry.chain.customs import CustomsLedger
 from registry.sealing.merkle import keccak
@@ -60,12 +60,11 @@ def test_a_write_recorded_but_never_sent_is_sent_by_the_worker_and_its_bookkeepi
 
 def test_a_request_sent_just_before_a_crash_is_recognised_on_chain_not_opened_twice(
         node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
-    service, outbox, desk = node.context, node.context.outbox, node.customs
-    assert desk is not None
+    service, outbox = node.context, node.context.outbox
     issuer, customs = principals(service, demo_keys, "issuer", "customs")
     row = node.issuing.register(issuer, [example()])[0]
     service.anchorer.flush()
-    desk.utilise(customs, row.id, "OUTBOX-1", date(2026, 11, 23), [Draw(1, Decimal("1"))])  # terms registered
+    node.utilisation.utilise(customs, row.id, "OUTBOX-1", date(2026, 11, 23), [Draw(1, Decimal("1"))])  # terms registered
     sealed = node.issuing.sealed_document(issuer, row.id)
     ledger = CustomsLedger(service.chain)
     signer = node.context.signer_for(customs, Role.CUSTOMS)

@@ -103,23 +103,22 @@ def test_the_index_agrees_with_the_contract_on_utilisation_and_requests(
     from datetime import date
     from decimal import Decimal
 
-    from registry.services.customs import Draw
+    from registry.services.utilisation import Draw
 
-    service, desk = node.context, node.customs
-    assert desk is not None
+    service = node.context
     issuer, customs = principals(service, demo_keys, "issuer", "customs")
     (first, _, first_id), (second, _, second_id) = docs(node, issuer, 2)
-    desk.utilise(customs, first_id, "IDX-1", date(2026, 11, 23), [Draw(1, Decimal("10")), Draw(3, Decimal("2.5"))])
-    desk.utilise(customs, first_id, "IDX-2", date(2026, 11, 23), [Draw(1, Decimal("5"))])
+    node.utilisation.utilise(customs, first_id, "IDX-1", date(2026, 11, 23), [Draw(1, Decimal("10")), Draw(3, Decimal("2.5"))])
+    node.utilisation.utilise(customs, first_id, "IDX-2", date(2026, 11, 23), [Draw(1, Decimal("5"))])
     _, copy = node.issuing.true_copy(issuer, first_id)  # the copy continues the original's ledger
-    desk.utilise(customs, copy.id, "IDX-3", date(2026, 11, 23), [Draw(2, Decimal("1"))])
-    desk.open_request(customs, second_id, "index check")
+    node.utilisation.utilise(customs, copy.id, "IDX-3", date(2026, 11, 23), [Draw(2, Decimal("1"))])
+    node.requests.open_request(customs, second_id, "index check")
     service.follower.poll()
     roots = {row.document_hash: process_proof(row.document_hash, [parse_hex32(p) for p in row.proof or []])
              for row in (service.store.certificate(i) for i in (first_id, copy.id, second_id))}
     for document_hash, root in roots.items():
         assert (service.follower.utilisation(document_hash, root, 3)
-                == desk.ledger.utilisation_of(document_hash, root, 3))
+                == node.utilisation.ledger.utilisation_of(document_hash, root, 3))
     assert service.follower.utilisation(copy.document_hash, roots[copy.document_hash], 3).drawn == (
         15_000_000, 1_000_000, 2_500_000)
     assert service.follower.utilisation(second, roots[second], 0).open_requests == 1

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from demo_two_nodes import EXAMPLE, ApiNode, set_up, two_nodes  # noqa: E402
 
-from registry.services.customs import parse_key_token  # noqa: E402
+from registry.services.documents import parse_key_token  # noqa: E402
 from registry.errors import DecryptionError  # noqa: E402
 from registry.custody.keys import KEK, DataKey, load_or_create_kek  # noqa: E402
 
