@@ -11,8 +11,18 @@ from fastapi.staticfiles import StaticFiles
 from api import problems
 from api.config import Settings
 from api.limits import BodyLimit, FailureLimiter, JsonGuard
+from api.routers import (
+    chain_writes,
+    credentials,
+    customs,
+    governance,
+    issuers,
+    ops,
+    records,
+    utilisations,
+    verification_requests,
+)
 from api.schemas import PROBLEM_RESPONSES
-from api.routers import chain_writes, credentials, customs, governance, issuers, ops, records, utilisations, verification_requests
 from registry.pipelines.anchoring import BatchPolicy
 from registry.runtime import Node, NodeConfig, open_node
 

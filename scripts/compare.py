@@ -32,15 +32,15 @@ sys.path.insert(0, str(ROOT))
 from api.app import create_app  # noqa: E402
 from api.config import Settings  # noqa: E402
 from api.serve import set_up_demo  # noqa: E402
-from registry.pipelines.anchoring import BatchPolicy, chain_payload  # noqa: E402
 from registry.chain.client import ChainClient  # noqa: E402
-from registry.errors import ChainError  # noqa: E402
-from registry.sealing.merkle import MerkleTree  # noqa: E402
 from registry.chain.nodes import NodeProcess, free_port  # noqa: E402
 from registry.domain.reasons import RevocationReason  # noqa: E402
 from registry.domain.report import Verdict  # noqa: E402
-from registry.runtime import NodeConfig, open_node  # noqa: E402
+from registry.errors import ChainError  # noqa: E402
+from registry.pipelines.anchoring import BatchPolicy, chain_payload  # noqa: E402
 from registry.pipelines.verify import Verifier  # noqa: E402
+from registry.runtime import NodeConfig, open_node  # noqa: E402
+from registry.sealing.merkle import MerkleTree  # noqa: E402
 from registry.vc.resolver import Resolver  # noqa: E402
 from registry.vc.status_list import StatusList  # noqa: E402
 from registry.vc.verify import HttpStatusFetcher, verify_credential  # noqa: E402

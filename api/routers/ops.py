@@ -9,7 +9,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse, JSONResponse
 
-from api.deps import NodeDep, ContextDep, SettingsDep
+from api.deps import ContextDep, NodeDep, SettingsDep
 from api.schemas import Health, WorkerStatus
 from registry.pipelines import health
 

@@ -42,8 +42,8 @@ from web3.exceptions import (
 )
 from web3.types import Wei
 
-from registry.domain.codes import check_country
 from registry.chain.compiler import load_artifact
+from registry.domain.codes import check_country
 from registry.errors import (
     ChainError,
     ChainUnavailableError,

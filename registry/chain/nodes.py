@@ -35,10 +35,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
-from collections.abc import Callable
 
 from registry.chain.compiler import PROJECT_ROOT
 from registry.errors import ChainUnavailableError

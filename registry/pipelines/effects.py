@@ -26,8 +26,8 @@ from registry.chain.client import ChainClient, DocumentState, TxResult
 from registry.chain.customs import CustomsLedger, RequestState
 from registry.sealing.merkle import process_proof
 from registry.sealing.terms import Terms
-from registry.types import parse_hex32
 from registry.storage.writelog import ChainWrite, WriteKind
+from registry.types import parse_hex32
 
 
 class Effect(Enum):

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from registry.custody.apikeys import Role
-from registry.runtime import Node
 from registry.domain.reasons import RevocationReason
+from registry.runtime import Node
 from tests.conftest import example
 
 ROLES = ("none", "admin", "authority_a", "authority_b", "issuer_a", "issuer_b", "customs_a", "customs_b")

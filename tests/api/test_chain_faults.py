@@ -17,15 +17,14 @@ import pytest
 from api.app import create_app
 from api.config import Settings
 from api.serve import set_up_demo
-from registry.pipelines.anchoring import BatchPolicy
 from registry.chain.client import ChainClient, DocumentState
 from registry.chain.nodes import NodeProcess
 from registry.domain.report import Verdict
-from registry.runtime import Node, NodeConfig, open_node
+from registry.pipelines.anchoring import BatchPolicy
 from registry.pipelines.verify import Verifier
+from registry.runtime import Node, NodeConfig, open_node
 from tests.api.support import anchored, auth
 from tests.conftest import example
-
 
 RPC_TIMEOUT = 1.0
 """The node's bound on one JSON-RPC request in these tests (the default is 5 s)."""

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from registry.errors import ChainUnavailableError
 from registry.chain.nodes import NodeProcess
+from registry.errors import ChainUnavailableError
 from tests.api.support import LiveApi, assert_exactly_once, wait_all_anchored
 from tests.conftest import example
 

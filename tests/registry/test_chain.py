@@ -10,8 +10,8 @@ import pytest
 from eth_account import Account
 
 from registry.chain.client import ChainClient, DocumentState
-from registry.errors import ChainUnavailableError, ContractNotDeployedError
 from registry.chain.nodes import NodeProcess, free_port
+from registry.errors import ChainUnavailableError, ContractNotDeployedError
 from tests.conftest import Consortium, new_consortium, set_up_consortium
 from tests.support import reverts
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from registry.domain.reasons import RevocationReason
-from registry.runtime import Node
 from registry.pipelines.indexer import ChainIndexer
+from registry.runtime import Node
 from tests.conftest import example
 
 

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from registry.custody.apikeys import Principal
-from registry.sealing.merkle import process_proof
 from registry.domain.reasons import RevocationReason
 from registry.domain.report import Verdict
 from registry.runtime import Node
+from registry.sealing.merkle import process_proof
 from registry.types import parse_hex32
 from tests.conftest import example
 from tests.support import principals

@@ -150,10 +150,9 @@ def test_the_schema_refuses_unknown_statuses_and_leaving_erased(store: Store) ->
 
 
 def test_a_failed_transaction_leaves_no_trace(store: Store) -> None:
-    with pytest.raises(RuntimeError):
-        with store.transaction() as conn:
-            conn.execute("INSERT INTO audit_log VALUES ('r1', '{}', 0)")
-            raise RuntimeError("crash mid-write")
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        conn.execute("INSERT INTO audit_log VALUES ('r1', '{}', 0)")
+        raise RuntimeError("crash mid-write")
     with pytest.raises(NotFoundError):
         store.audit_entry("r1")
 

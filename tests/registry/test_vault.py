@@ -12,10 +12,10 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from registry.custody.epochs import EpochKeyring
-from registry.errors import DecryptionError, KeyVaultError
 from registry.custody.keys import KEK, DataKey, encrypt
-from registry.storage.store import CustomsRecords, NewCertificate, Store
 from registry.custody.vault import KeyVault
+from registry.errors import DecryptionError, KeyVaultError
+from registry.storage.store import CustomsRecords, NewCertificate, Store
 
 ISSUER = "0xAbCdEf0000000000000000000000000000000001"
 

@@ -11,9 +11,9 @@ import pytest
 from registry.chain.client import ChainClient
 from registry.errors import StoreError, WorkerError
 from registry.pipelines.indexer import ChainIndexer, Follower
+from registry.pipelines.worker import Worker, paused
 from registry.runtime import Node
 from registry.storage.store import Store
-from registry.pipelines.worker import Worker, paused
 from tests.conftest import Consortium, worker_threads
 
 
