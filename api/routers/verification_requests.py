@@ -44,7 +44,8 @@ async def read_request(request_id: RequestId, who: CurrentReader, desk: CustomsD
 
 @router.put("/v1/verification-requests/{request_id}/reason", status_code=status.HTTP_204_NO_CONTENT,
             summary="Deliver the reason text of a request to the issuing node")
-async def deliver_reason(request_id: RequestId, body: ReasonDelivery, customs: CurrentCustoms, desk: CustomsDep) -> None:
+async def deliver_reason(request_id: RequestId, body: ReasonDelivery, customs: CurrentCustoms,
+                         desk: CustomsDep) -> None:
     """Sent by the requesting country's node to the node that issued the certificate; the text must
     hash to the reason hash recorded on chain. Requests opened on the issuing node need no delivery."""
     await to_thread.run_sync(lambda: desk.receive_reason(customs, request_id, body.reason))

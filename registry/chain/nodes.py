@@ -23,6 +23,7 @@ through :mod:`registry.chain.client`.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
 import json
@@ -118,10 +119,8 @@ def _lock_state(state_file: Path, timeout: float) -> int:
 
 def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
     """Signal the node's whole process group (a launcher and what it started)."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 @dataclass

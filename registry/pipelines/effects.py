@@ -138,7 +138,8 @@ class ChainEffects:
             return self._tx(signer, wait, "answerVerification", int(a["request_id"]), bool(a["confirmed"]),
                             _b(a, "answer_hash"))
         if kind is WriteKind.ADMIT_COUNTRY:
-            return self._tx(signer, wait, "admitCountry", a["country"].encode("ascii"), to_checksum_address(a["authority"]))
+            return self._tx(signer, wait, "admitCountry", a["country"].encode("ascii"),
+                            to_checksum_address(a["authority"]))
         function = {WriteKind.AUTHORISE_ISSUER: "authoriseIssuer", WriteKind.SUSPEND_ISSUER: "suspendIssuer",
                     WriteKind.REINSTATE_ISSUER: "reinstateIssuer", WriteKind.AUTHORISE_CUSTOMS: "authoriseCustoms",
                     WriteKind.WITHDRAW_CUSTOMS: "withdrawCustoms"}[kind]

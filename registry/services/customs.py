@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hmac
 import logging
 import time
@@ -278,10 +279,9 @@ class CustomsDesk:
         local = {"record_id": record_id, "declared_on": declared_on.isoformat(), "draws": _draw_json(sealed, wanted),
                  "declaration_reference": self._seal_text(document_hash, f"declaration|{record_id}", reference)}
         try:
-            try:
+            # the draw waits behind the terms (the same certificate's writes keep their order)
+            with contextlib.suppress(WritePending):
                 self._ensure_terms(signer, sealed, parent_document)
-            except WritePending:
-                pass  # the draw waits behind the terms (the same certificate's writes keep their order)
             write = self.outbox.submit(WriteKind.UTILISE, signer, {
                 "document_hash": hex32(document_hash), "root": hex32(root), "declaration": hex32(declaration),
                 "items": [item for item, _ in wanted], "quantities": [quantity for _, quantity in wanted]},
@@ -434,8 +434,8 @@ class CustomsDesk:
             label = goods[item].get("item_number", item + 1) if item < len(goods) else item + 1
             whose = "this certificate" if subject == parse_hex32(sealed.document_hash) else (
                 f"the parent certificate {hex32(subject)}")
-            return ConflictError(f"refused on chain: drawing {from_units(requested)} of goods item {label} would exceed "
-                                 f"the quantity certified by {whose}; {from_units(remaining)} remain")
+            return ConflictError(f"refused on chain: drawing {from_units(requested)} of goods item {label} "
+                                 f"would exceed the quantity certified by {whose}; {from_units(remaining)} remain")
         if name == "CustomsRegistryNotUsable":
             state = DocumentState(args[1]).name.lower()
             whose = "this certificate" if args[0] == parse_hex32(sealed.document_hash) else "its parent certificate"
@@ -465,10 +465,8 @@ class CustomsDesk:
         nonce = str(uuid.uuid4())  # the request id is known only once it is on chain
         local = {"nonce": nonce, "reason": self._seal_text(document_hash, f"reason|pending|{nonce}", reason)}
         try:
-            try:
+            with contextlib.suppress(WritePending):  # the request waits behind the terms
                 self._ensure_terms(signer, sealed)
-            except WritePending:
-                pass  # the request waits behind the terms
             write = self.outbox.submit(WriteKind.REQUEST, signer, {
                 "document_hash": hex32(document_hash), "root": hex32(_root(sealed)),
                 "reason_hash": hex32(keccak(reason.encode())), "proof": hexes(proof)}, local=local)
@@ -481,7 +479,8 @@ class CustomsDesk:
         document_hash = parse_hex32(write.args["document_hash"])
         request_id = int((write.result or {})["request_id"])
         if write.local is not None:
-            reason = self._open_text(document_hash, f"reason|pending|{write.local['nonce']}", write.local["reason"]) or ""
+            reason = self._open_text(document_hash, f"reason|pending|{write.local['nonce']}",
+                                     write.local["reason"]) or ""
             self.records.set_request_text(request_id,
                                           reason=self._seal_text(document_hash, f"reason|{request_id}", reason))
             self._deliver_reason(document_hash, [parse_hex32(p) for p in write.args["proof"]], request_id, reason)
@@ -538,7 +537,8 @@ class CustomsDesk:
                 local={"answer": self._seal_text(found.document_hash, f"answer|{request_id}", answer)})
         except ContractRevertError as error:
             if error.name == "CertificateRegistryNotIssuer":
-                raise PermissionDenied("only the issuing body of this certificate or its authority may answer") from error
+                raise PermissionDenied("only the issuing body of this certificate "
+                                       "or its authority may answer") from error
             if error.name == "CustomsRegistryRequestClosed":
                 raise ConflictError(f"verification request {request_id} has already been answered") from error
             raise

@@ -90,7 +90,8 @@ MATRIX: dict[str, tuple[Request, set[str]]] = {
     "erasure": (lambda c, n: ("GET", f"/v1/certificates/{c.id}/erasure", {}),
                 {"admin", "authority_a", "issuer_a", "customs_b"}),
     "admit country": (lambda c, n: ("POST", "/v1/governance/countries",
-                                    {"json": {"country": UNADMITTED[len(n.context.store.path.name) % len(UNADMITTED)]}}),
+                                    {"json": {"country":
+                                              UNADMITTED[len(n.context.store.path.name) % len(UNADMITTED)]}}),
                       {"admin"}),
     "authorise issuer": (lambda c, n: ("POST", "/v1/governance/issuers", {"json": {"label": "matrix"}}),
                          {"authority_a", "authority_b"}),
@@ -122,7 +123,8 @@ MATRIX: dict[str, tuple[Request, set[str]]] = {
                                                {"json": {"country": "KR"}}), {"admin"}),
     "chain write": (lambda c, n: ("GET", f"/v1/chain-writes/{revoke_write(n, _demo_keys(n), c.id)}", {}),
                     {"admin", "issuer_a"}),
-    "set peer": (lambda c, n: ("PUT", "/v1/governance/peers/KR", {"json": {"url": "http://127.0.0.1:9", "api_key": "x"}}),
+    "set peer": (lambda c, n: ("PUT", "/v1/governance/peers/KR",
+                               {"json": {"url": "http://127.0.0.1:9", "api_key": "x"}}),
                  {"admin"}),
 }
 

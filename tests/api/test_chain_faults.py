@@ -145,7 +145,8 @@ async def test_a_frozen_chain_never_stalls_the_node_and_everything_catches_up_af
         assert (await http.get(status_url, headers=issuer)).json()["state"] == "pending"
         assert (await http.get(status_url, headers=auth(keys, "customs"))).status_code == 404  # not its write
         metrics, took = await timed(http.get("/metrics"))
-        pending = next(line for line in metrics.text.splitlines() if line.startswith('coo_chain_writes{state="pending"}'))
+        pending = next(line for line in metrics.text.splitlines()
+                       if line.startswith('coo_chain_writes{state="pending"}'))
         assert int(pending.split()[-1]) >= 1 and took < 1.0, (pending, took)
         again = await http.post(f"/v1/certificates/{first['id']}/revoke", json={"reason": "fraud"}, headers=issuer)
         assert again.status_code == 409 and "waiting for the chain" in again.json()["detail"]

@@ -1,4 +1,5 @@
-"""Nothing accepted is lost: kill -9 the API mid-flush, and kill -9 the chain mid-flush; a killed node leaves no chain behind."""
+"""Nothing accepted is lost: kill -9 the API mid-flush, and kill -9 the chain mid-flush;
+a killed node leaves no chain behind."""
 
 from __future__ import annotations
 

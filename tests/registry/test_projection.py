@@ -40,7 +40,8 @@ def comparable(view: object) -> dict[str, object]:
     return data
 
 
-def test_the_index_agrees_with_the_contract_on_every_lifecycle(node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
+def test_the_index_agrees_with_the_contract_on_every_lifecycle(
+        node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
     service = node.context
     issuer = service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
     single = docs(node, issuer, 1)

@@ -131,7 +131,8 @@ def test_an_erasure_a_crash_interrupted_is_finished_when_the_vault_opens_again(
     assert KeyVault(store, root).decrypt_record("c2", ISSUER) == b"sealed document and salts"
 
 
-def test_keys_wrapped_under_the_root_kek_by_older_versions_are_rewrapped_under_an_epoch(store: Store, root: KEK) -> None:
+def test_keys_wrapped_under_the_root_kek_by_older_versions_are_rewrapped_under_an_epoch(
+        store: Store, root: KEK) -> None:
     key = DataKey.generate()
     store.insert_certificate(NewCertificate(
         id="old", issuer=ISSUER, certificate_number="OLD-1", fingerprint=b"f", document_hash=os.urandom(32),
