@@ -11,8 +11,18 @@ from fastapi.staticfiles import StaticFiles
 from api import problems
 from api.config import Settings
 from api.limits import BodyLimit, FailureLimiter, JsonGuard
+from api.routers import (
+    chain_writes,
+    credentials,
+    customs,
+    governance,
+    issuers,
+    ops,
+    records,
+    utilisations,
+    verification_requests,
+)
 from api.schemas import PROBLEM_RESPONSES
-from api.routers import chain_writes, credentials, customs, governance, issuers, ops, records, utilisations, verification_requests
 from registry.pipelines.anchoring import BatchPolicy
 from registry.runtime import Node, NodeConfig, open_node
 
@@ -25,7 +35,8 @@ Errors are `application/problem+json`."""
 def node_config(settings: Settings) -> NodeConfig:
     """Map the API settings onto what the core needs."""
     return NodeConfig(
-        data_dir=settings.data_dir, base_url=settings.base_url, rpc_url=settings.rpc_url, contract_address=settings.contract_address,
+        data_dir=settings.data_dir, base_url=settings.base_url, rpc_url=settings.rpc_url,
+        contract_address=settings.contract_address,
         kek=settings.kek.get_secret_value() if settings.kek else None, rpc_timeout=settings.rpc_timeout_ms / 1000,
         batch=BatchPolicy(max_size=settings.batch_max_size, max_wait=settings.batch_max_wait_ms / 1000,
                           confirmations=settings.confirmation_depth),

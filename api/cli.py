@@ -77,7 +77,8 @@ def chain_write(write_id: int, node: NodeOpt = "http://127.0.0.1:8000", api_key:
     """Show where a change the node accepted with 202 stands: pending, sent, settled or refused."""
     with _client(node, api_key) as client:
         result = _call(client, "GET", f"/v1/chain-writes/{write_id}")
-    typer.echo(f"{result['id']}\t{result['kind']}\t{result['state']}" + (f"\t{result['error']}" if result["error"] else ""))
+    typer.echo(f"{result['id']}\t{result['kind']}\t{result['state']}"
+               + (f"\t{result['error']}" if result["error"] else ""))
 
 
 def _read_json(path: Path) -> Any:
@@ -149,7 +150,8 @@ def status(certificate_id: str, node: NodeOpt = "http://127.0.0.1:8000", api_key
 @app.command()
 def revoke(
     certificate_id: str,
-    reason: Annotated[str, typer.Option(help="reason code, e.g. issued-in-error, fraud, not-confirmed")] = "issued-in-error",
+    reason: Annotated[str, typer.Option(help="reason code, e.g. issued-in-error, fraud, "
+                                             "not-confirmed")] = "issued-in-error",
     node: NodeOpt = "http://127.0.0.1:8000",
     api_key: KeyOpt = None,
 ) -> None:
@@ -366,7 +368,8 @@ def keys_create(
 ) -> None:
     """Mint an API key on the node (admin key needed); prints the key once."""
     with _client(node, api_key) as client:
-        result = _call(client, "POST", "/v1/keys", json={"role": role, "country": country, "account": account, "label": label})
+        result = _call(client, "POST", "/v1/keys", json={"role": role, "country": country,
+                                                         "account": account, "label": label})
     typer.echo(result["api_key"])
 
 

@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     readiness_timeout_ms: int = Field(default=800, gt=0, description="longest /readyz waits for the chain")
     sqlite_secure_delete: bool = Field(default=True, description="SQLite overwrites deleted content (defence in "
                                        "depth; erasure does not rely on it, and the forensic tests turn it off)")
-    audit_retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=0, description="days verification receipts and key-release "
+    audit_retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=0,
+                                      description="days verification receipts and key-release "
                                       "entries are kept (over the year Customs audits need); 0 keeps them for ever")
 
     @property

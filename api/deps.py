@@ -10,10 +10,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.config import Settings
 from api.limits import FailureLimiter, authenticate
 from registry.custody.apikeys import Principal, Role
-from registry.services.documents import Documents
 from registry.errors import AuthenticationError, PermissionDenied
 from registry.runtime import Node
 from registry.services.context import ServiceContext
+from registry.services.documents import Documents
 from registry.services.governance import Governance
 from registry.services.issuing import Issuing
 from registry.services.key_release import KeyRelease

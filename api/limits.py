@@ -166,7 +166,8 @@ async def _refuse(send: Send, limit: int) -> None:
     body = json.dumps({"type": "about:blank", "title": "Payload Too Large", "status": 413,
                        "detail": f"request body over the limit of {limit} bytes"}).encode()
     await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", b"application/problem+json"),
+                            (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
 

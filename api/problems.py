@@ -25,8 +25,8 @@ from registry.errors import (
     PermissionDenied,
     RegistryError,
     TooManyAttemptsError,
-    WritePending,
     ValidationError,
+    WritePending,
 )
 
 log = logging.getLogger("coo.api")

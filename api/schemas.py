@@ -10,12 +10,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from registry.domain.codes import Country
-from registry.sealing.document import SealedDocument
 from registry.domain.reasons import RevocationReason
 from registry.domain.report import VerificationReport
+from registry.pipelines.worker import WorkerHealth
+from registry.sealing.document import SealedDocument
 from registry.storage.store import CertificateRow
 from registry.types import hex32
-from registry.pipelines.worker import WorkerHealth
 
 ReasonSlug = Literal[tuple(r.slug for r in RevocationReason)]  # type: ignore[valid-type]
 

@@ -17,10 +17,18 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
-from registry.custody.accounts import AccountBook, load_or_create_account, write_private_file
-from registry.pipelines.anchoring import Anchorer, BatchPolicy
-from registry.custody.apikeys import ApiKeys, Role
 from registry.chain.client import ChainClient, Deployment
+from registry.chain.nodes import NodeProcess
+from registry.custody.accounts import AccountBook, load_or_create_account, write_private_file
+from registry.custody.apikeys import ApiKeys, Role
+from registry.custody.keys import load_or_create_kek
+from registry.custody.vault import KeyVault, Shredder
+from registry.errors import ChainError
+from registry.pipelines.anchoring import Anchorer, BatchPolicy
+from registry.pipelines.indexer import ChainIndexer, Follower
+from registry.pipelines.outbox import Outbox
+from registry.pipelines.retention import DEFAULT_RETENTION_DAYS, AuditPruner, retention_days
+from registry.pipelines.worker import Worker, paused
 from registry.services.context import ServiceContext
 from registry.services.documents import Documents
 from registry.services.governance import Governance
@@ -29,18 +37,10 @@ from registry.services.key_release import KeyRelease
 from registry.services.requests import Requests
 from registry.services.utilisation import Utilisation
 from registry.services.verification import Verification
-from registry.errors import ChainError
-from registry.pipelines.indexer import ChainIndexer, Follower
-from registry.custody.keys import load_or_create_kek
-from registry.custody.vault import KeyVault, Shredder
-from registry.chain.nodes import NodeProcess
-from registry.pipelines.outbox import Outbox
-from registry.pipelines.retention import DEFAULT_RETENTION_DAYS, AuditPruner, retention_days
 from registry.storage.store import Store
+from registry.storage.writelog import WriteLog
 from registry.vc.issuer import VcIssuer
 from registry.vc.keys import did_web
-from registry.pipelines.worker import Worker, paused
-from registry.storage.writelog import WriteLog
 
 log = logging.getLogger("coo.runtime")
 

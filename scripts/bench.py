@@ -35,14 +35,14 @@ from eth_account import Account
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from registry.pipelines.anchoring import chain_payload  # noqa: E402
-from registry.domain.certificate import parse_certificate  # noqa: E402
 from registry.chain.client import ChainClient  # noqa: E402
-from registry.sealing.document import seal, sealed_record  # noqa: E402
+from registry.chain.nodes import NodeProcess, free_port  # noqa: E402
 from registry.custody.keys import DataKey  # noqa: E402
+from registry.domain.certificate import parse_certificate  # noqa: E402
+from registry.pipelines.anchoring import chain_payload  # noqa: E402
+from registry.sealing.document import seal, sealed_record  # noqa: E402
 from registry.sealing.merkle import MerkleTree  # noqa: E402
 from registry.sealing.terms import terms_for  # noqa: E402
-from registry.chain.nodes import NodeProcess, free_port  # noqa: E402
 
 EXAMPLE = json.loads((ROOT / "examples" / "rcep-sg-jp.json").read_text())
 
@@ -199,7 +199,8 @@ async def bad_key_burst(node: ApiNode, stop: asyncio.Event, clients: int) -> dic
         async with httpx.AsyncClient(base_url=node.url, timeout=60) as http:
             i = 0
             while not stop.is_set():
-                answer = await http.get("/v1/certificates/x", headers={"Authorization": f"Bearer coo_{k:08x}{i:08x}_guess"})
+                answer = await http.get("/v1/certificates/x",
+                                        headers={"Authorization": f"Bearer coo_{k:08x}{i:08x}_guess"})
                 statuses[str(answer.status_code)] = statuses.get(str(answer.status_code), 0) + 1
                 i += 1
 
@@ -207,7 +208,8 @@ async def bad_key_burst(node: ApiNode, stop: asyncio.Event, clients: int) -> dic
     return statuses
 
 
-async def verify_under_bad_keys(node: ApiNode, hashes: list[str], total: int, rounds: int, clients: int) -> dict[str, Any]:
+async def verify_under_bad_keys(node: ApiNode, hashes: list[str], total: int, rounds: int,
+                                clients: int) -> dict[str, Any]:
     """(h) Public verification latency alone and during a burst of bogus keys, alternated *rounds* times."""
     quiet, loud, burst_statuses = [], [], {}
     for _ in range(rounds):
@@ -219,7 +221,7 @@ async def verify_under_bad_keys(node: ApiNode, hashes: list[str], total: int, ro
         stop.set()
         for status, count in (await burst).items():
             burst_statuses[status] = burst_statuses.get(status, 0) + count
-    ratios = sorted(b / a for a, b in zip(quiet, loud))
+    ratios = sorted(b / a for a, b in zip(quiet, loud, strict=True))
     return {"rounds": rounds, "per_round": total, "burst_clients": clients,
             "p50_ms_alone": statistics.median(quiet) * 1000, "p50_ms_during_burst": statistics.median(loud) * 1000,
             "ratio_median": statistics.median(ratios), "ratio_min": ratios[0], "ratio_max": ratios[-1],
@@ -290,7 +292,8 @@ def markdown(results: dict[str, Any]) -> str:
          f"{batch['per_second'] / a['per_second']:.1f}× naive", f"{batch['per_request']} per request"),
         ("(c) acceptance → anchored", f"p50 {lat['p50_s']:.2f} s, p99 {lat['p99_s']:.2f} s", "target p99 ≤ 2 s",
          f"{lat['anchored']} anchored"),
-        ("(d) verification via API", f"{ver['per_second']:.0f} /s, p50 {ver['p50_ms']:.1f} ms, p99 {ver['p99_ms']:.1f} ms",
+        ("(d) verification via API", f"{ver['per_second']:.0f} /s, p50 {ver['p50_ms']:.1f} ms, "
+                                     f"p99 {ver['p99_ms']:.1f} ms",
          f"{ver['per_second'] / ceil['per_second']:.2f}× eth_call ceiling", f"{ver['clients']} clients"),
         ("(e) batched eth_call ceiling", f"{ceil['per_second']:.0f} /s", "1.0× (baseline for d)",
          f"{ceil['per_batch']} per batch"),
@@ -307,7 +310,8 @@ def markdown(results: dict[str, Any]) -> str:
                      f"{burst['ratio_median']:.2f}× alone (range {burst['ratio_min']:.2f}–{burst['ratio_max']:.2f})",
                      f"{burst['burst_clients']} clients of bogus keys, {burst['rounds']} rounds"))
     rows.append(("API process peak memory", f"{results['api_peak_rss_mb']:.0f} MB", "target < 500 MB", ""))
-    lines = ["# Benchmark", "", f"Run {results['when']} on {results['machine']}; reproduce with `{results['command']}`.",
+    lines = ["# Benchmark", "",
+             f"Run {results['when']} on {results['machine']}; reproduce with `{results['command']}`.",
              "", "| figure | value | ratio | note |", "|---|---|---|---|"]
     lines += [f"| {a_} | {b_} | {c_} | {d_} |" for a_, b_, c_, d_ in rows]
     lines += ["", f"Best registration path: {best:.0f} cert/s = {best / a['per_second']:.1f}× the naive loop."]

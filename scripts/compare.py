@@ -32,15 +32,15 @@ sys.path.insert(0, str(ROOT))
 from api.app import create_app  # noqa: E402
 from api.config import Settings  # noqa: E402
 from api.serve import set_up_demo  # noqa: E402
-from registry.pipelines.anchoring import BatchPolicy, chain_payload  # noqa: E402
 from registry.chain.client import ChainClient  # noqa: E402
-from registry.errors import ChainError  # noqa: E402
-from registry.sealing.merkle import MerkleTree  # noqa: E402
 from registry.chain.nodes import NodeProcess, free_port  # noqa: E402
 from registry.domain.reasons import RevocationReason  # noqa: E402
 from registry.domain.report import Verdict  # noqa: E402
-from registry.runtime import NodeConfig, open_node  # noqa: E402
+from registry.errors import ChainError  # noqa: E402
+from registry.pipelines.anchoring import BatchPolicy, chain_payload  # noqa: E402
 from registry.pipelines.verify import Verifier  # noqa: E402
+from registry.runtime import NodeConfig, open_node  # noqa: E402
+from registry.sealing.merkle import MerkleTree  # noqa: E402
 from registry.vc.resolver import Resolver  # noqa: E402
 from registry.vc.status_list import StatusList  # noqa: E402
 from registry.vc.verify import HttpStatusFetcher, verify_credential  # noqa: E402
@@ -181,9 +181,11 @@ def run(n: int, work: Path) -> dict[str, Any]:
         resolver = Resolver(http=http, allow_http=True)
         timed = Timed()
         vc_verdicts = [timed.run(lambda t=t: verify_credential(
-            t.jwt, resolver=resolver, status_fetcher=fetcher, trusted_issuers=trust, now=datetime.now(UTC))).verdict for t in issued]
+            t.jwt, resolver=resolver, status_fetcher=fetcher, trusted_issuers=trust, now=datetime.now(UTC))).verdict
+                       for t in issued]
         vcp["verify"] = timed.summary() | {"valid": vc_verdicts.count(Verdict.VALID),
-                                           "note": "DID resolved over HTTP per verification; status list cached (TTL 300 s)"}
+                                           "note": "DID resolved over HTTP per verification; "
+                                                   "status list cached (TTL 300 s)"}
 
         # -- revoke -------------------------------------------------------------------
         timed = Timed(anvil.pid)
@@ -228,7 +230,8 @@ def run(n: int, work: Path) -> dict[str, Any]:
             used.set(used.allocate())
         results["bytes"] = {
             "chain_storage_per_batch": 32, "chain_storage_per_revocation_single": 0,
-            "chain_hash_only_calldata_bytes_per_certificate_batch_256": results["gas"]["hash-only"]["256"]["calldata_bytes"],
+            "chain_hash_only_calldata_bytes_per_certificate_batch_256":
+                results["gas"]["hash-only"]["256"]["calldata_bytes"],
             "chain_encrypted_payload_per_certificate": payload_size,
             "sealed_document_bytes": len(documents[0].model_dump_json()),
             "vc_jwt_bytes": statistics.mean(len(t.jwt) for t in issued),
@@ -323,7 +326,8 @@ def markdown(r: dict[str, Any], images: list[str]) -> str:
             lines.append(f"| {op} | {label} | {m['p50_ms']:.2f} | {m['p95_ms']:.2f} | {m['p99_ms']:.2f} | "
                          f"{m['cpu_ms_per_op']:.2f} | {node_cpu} | {m['per_second']:.0f} |")
     lines += ["", "Chain issue latency is acceptance to anchored (batches of up to 256); VC issue is signing.", "",
-              "## Gas per certificate", "", "| mode | batch | total | intrinsic | calldata | logs | storage + execution |",
+              "## Gas per certificate", "",
+              "| mode | batch | total | intrinsic | calldata | logs | storage + execution |",
               "|---|---|---|---|---|---|---|"]
     for mode in ("hash-only", "encrypted"):
         for size, g in r["gas"][mode].items():
@@ -332,8 +336,8 @@ def markdown(r: dict[str, Any], images: list[str]) -> str:
                              "| | | | |")
                 continue
             floored = " (floor)" if g.get("floor_applied") else ""
-            lines.append(f"| {mode} | {size} | {g['total']:,.0f}{floored} | {g['intrinsic']:,.0f} | {g['calldata']:,.0f} | "
-                         f"{g['logs']:,.0f} | {g['storage_and_execution']:,.0f} |")
+            lines.append(f"| {mode} | {size} | {g['total']:,.0f}{floored} | {g['intrinsic']:,.0f} | "
+                         f"{g['calldata']:,.0f} | {g['logs']:,.0f} | {g['storage_and_execution']:,.0f} |")
     lines += ["", "Totals marked (floor) paid Prague's calldata floor (EIP-7623): 21,000 + 10 gas per calldata token "
               "(zero byte 1, non-zero byte 4) exceeds the standard price, so the last column there also holds the "
               "top-up to that floor, not only storage and execution."]

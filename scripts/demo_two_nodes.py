@@ -138,7 +138,8 @@ def two_nodes(workdir: Path) -> Iterator[tuple[NodeProcess, ApiNode, ApiNode]]:
 def set_up(sg: ApiNode, jp: ApiNode) -> dict[str, str]:
     """The consortium across both nodes; returns the API keys by role."""
     keys: dict[str, str] = {}
-    keys["sg_authority"] = sg.call("POST", "/v1/governance/countries", sg.admin_key, 201, json={"country": "SG"})["api_key"]
+    keys["sg_authority"] = sg.call("POST", "/v1/governance/countries", sg.admin_key, 201,
+                                   json={"country": "SG"})["api_key"]
     jp_authority = jp.call("POST", "/v1/governance/authority-accounts", jp.admin_key, 201,
                            json={"country": "JP", "label": "Japan Customs and Tariff Bureau"})
     keys["jp_authority"] = jp_authority["api_key"]
@@ -197,7 +198,8 @@ def scenario(rpc_url: str, sg: ApiNode, jp: ApiNode, say: Callable[[str], None] 
     say(f"the QR token opened the record at JP, straight from the chain: {by_token['verdict']}")
     document = jp.call("POST", f"/v1/certificates/{document_hash}/fetch", keys["jp_customs"])
     report = jp.call("POST", "/v1/verify", json=document)
-    seen["fetched"] = {"certificate_number": document["certificate"]["certificate_number"], "verdict": report["verdict"]}
+    seen["fetched"] = {"certificate_number": document["certificate"]["certificate_number"],
+                       "verdict": report["verdict"]}
     say(f"JP fetched the key from SG, opened the record from the chain and verified it: {report['verdict']}")
 
     used = jp.call("POST", f"/v1/certificates/{document_hash}/utilisations", keys["jp_customs"], 201,
@@ -234,7 +236,8 @@ def scenario(rpc_url: str, sg: ApiNode, jp: ApiNode, say: Callable[[str], None] 
                           headers={"Authorization": f"Bearer {keys['jp_customs']}"})
     seen["erasure"]["fetch_after"] = answer.status_code
     after_token = jp.call("GET", f"/v/{token}", headers={"Accept": "application/json"})
-    seen["erasure"]["token_after"] = {"verdict": after_token["verdict"], "contents": after_token["disclosed"] is not None}
+    seen["erasure"]["token_after"] = {"verdict": after_token["verdict"],
+                                      "contents": after_token["disclosed"] is not None}
     seen["erasure"]["confirmed_by"] = confirmed_by(sg, keys["sg_issuer"], first["id"])
     say(f"SG erased {first['certificate_number']} in block {block}; JP saw ERASED at head "
         f"{seen['erasure']['seen_at_head']}, can no longer open it ({answer.status_code}) and confirmed destroying "

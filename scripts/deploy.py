@@ -16,10 +16,10 @@ import os
 import sys
 from pathlib import Path
 
-from registry.custody.accounts import load_or_create_account
 from registry.chain.client import ChainClient
-from registry.errors import ChainUnavailableError, RegistryError
+from registry.custody.accounts import load_or_create_account
 from registry.custody.keys import load_or_create_kek
+from registry.errors import ChainUnavailableError, RegistryError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -135,7 +135,8 @@ def node(node_anvil: NodeProcess, tmp_path_factory: pytest.TempPathFactory) -> I
     from registry.runtime import NodeConfig, open_node
 
     data = tmp_path_factory.mktemp("node-data")
-    running = open_node(NodeConfig(data_dir=data, rpc_url=node_anvil.url, batch=BatchPolicy(max_size=256, max_wait=0.05)))
+    running = open_node(NodeConfig(data_dir=data, rpc_url=node_anvil.url,
+                                   batch=BatchPolicy(max_size=256, max_wait=0.05)))
     from api.serve import set_up_demo
 
     set_up_demo(running, "http://testserver")

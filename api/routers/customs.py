@@ -11,13 +11,13 @@ from fastapi.responses import HTMLResponse
 
 from api.deps import CurrentPrincipal, KeyReleaseDep, MaybePrincipal, VerificationDep
 from api.schemas import VerificationPublic, VerifyRequest
-from registry.services.documents import KEY_TOKEN_PREFIX
-from registry.errors import ValidationError
-from registry.sealing.document import SealedDocument
 from registry.domain.report import Verdict, VerificationReport
+from registry.errors import ValidationError
+from registry.pipelines.verify import Declaration
+from registry.sealing.document import SealedDocument
+from registry.services.documents import KEY_TOKEN_PREFIX
 from registry.services.verification import VerificationReceipt
 from registry.types import parse_hex32
-from registry.pipelines.verify import Declaration
 
 router = APIRouter(tags=["customs"])
 

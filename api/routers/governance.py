@@ -6,7 +6,17 @@ from anyio import to_thread
 from fastapi import APIRouter, Path, status
 
 from api.deps import CurrentAdmin, CurrentAuthority, DocumentsDep, GovernanceDep
-from api.schemas import PENDING_RESPONSES, AccountCreated, AuthorityAccountCreate, CountryCreate, CustomsCreate, IssuerCreate, KeyCreate, KeyCreated, PeerSet
+from api.schemas import (
+    PENDING_RESPONSES,
+    AccountCreated,
+    AuthorityAccountCreate,
+    CountryCreate,
+    CustomsCreate,
+    IssuerCreate,
+    KeyCreate,
+    KeyCreated,
+    PeerSet,
+)
 from registry.custody.apikeys import Role
 
 router = APIRouter(tags=["governance"])

@@ -25,10 +25,10 @@ from api.schemas import (
     TrueCopyRequest,
     VerificationLink,
 )
-from registry.services.key_release import KeyRelease
-from registry.sealing.document import SealedDocument
 from registry.domain.reasons import RevocationReason
+from registry.sealing.document import SealedDocument
 from registry.services.context import ServiceContext
+from registry.services.key_release import KeyRelease
 from registry.storage.store import CertificateRow, Store
 
 router = APIRouter(prefix="/v1/certificates", tags=["issuers"])

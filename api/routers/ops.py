@@ -9,7 +9,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse, JSONResponse
 
-from api.deps import NodeDep, ContextDep, SettingsDep
+from api.deps import ContextDep, NodeDep, SettingsDep
 from api.schemas import Health, WorkerStatus
 from registry.pipelines import health
 
@@ -33,7 +33,8 @@ async def healthz() -> Health:
 @router.get("/readyz", summary="Readiness: chain reachable, contracts deployed, workers running",
             responses={503: {"model": Health}})
 async def readyz(ctx: ContextDep, node: NodeDep, settings: SettingsDep) -> Response:
-    """503 with Retry-After while the chain is unreachable or a worker has stopped; answers within the readiness bound."""
+    """503 with Retry-After while the chain is unreachable or a worker has stopped;
+    answers within the readiness bound."""
     workers = node.workers
     readiness = None
     with anyio.move_on_after(settings.readiness_timeout_ms / 1000):
@@ -86,7 +87,8 @@ async def metrics(ctx: ContextDep, node: NodeDep) -> Response:
               "# TYPE coo_chain_writes gauge"]
     lines += [f'coo_chain_writes{{state="{s.value}"}} {n}' for s, n in writes.items()]
     lines += ["# HELP coo_chain_write_oldest_open_seconds Age of the oldest chain write not yet settled.",
-              "# TYPE coo_chain_write_oldest_open_seconds gauge", f"coo_chain_write_oldest_open_seconds {oldest or 0:.3f}"]
+              "# TYPE coo_chain_write_oldest_open_seconds gauge",
+              f"coo_chain_write_oldest_open_seconds {oldest or 0:.3f}"]
     if node.pruner is not None:
         lines += ["# HELP coo_audit_pruned_total Audit-log entries (receipts, key releases) deleted by the retention.",
                   "# TYPE coo_audit_pruned_total counter", f"coo_audit_pruned_total {node.pruner.pruned_total}"]

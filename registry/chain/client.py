@@ -42,8 +42,8 @@ from web3.exceptions import (
 )
 from web3.types import Wei
 
-from registry.domain.codes import check_country
 from registry.chain.compiler import load_artifact
+from registry.domain.codes import check_country
 from registry.errors import (
     ChainError,
     ChainUnavailableError,
@@ -318,7 +318,8 @@ class ChainClient:
         accounts = self._rpc(lambda: self.w3.eth.accounts)
         if not accounts:
             raise ChainError("the node has no funded account to pay for gas; fund the node account yourself")
-        tx_hash = self._rpc(lambda: self.w3.eth.send_transaction({"from": accounts[0], "to": target, "value": Wei(wei)}))
+        tx_hash = self._rpc(lambda: self.w3.eth.send_transaction({"from": accounts[0], "to": target,
+                                                                  "value": Wei(wei)}))
         self._rpc(lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout))
 
     def snapshot(self) -> int | str:
@@ -352,7 +353,8 @@ class ChainClient:
         receipt = self._send(admin, None, data, gas=None)
         address = receipt["contractAddress"]
         self.use(address)
-        return Deployment(self.chain_id, str(address), int(receipt["blockNumber"]), "0x" + bytes(receipt["transactionHash"]).hex())
+        return Deployment(self.chain_id, str(address), int(receipt["blockNumber"]),
+                          "0x" + bytes(receipt["transactionHash"]).hex())
 
     def ensure_deployed(self, admin: LocalAccount, record: Path) -> Deployment:
         """Reuse the deployment recorded in *record* if it is live on this chain, else deploy.
@@ -603,7 +605,8 @@ class ChainClient:
     def _nonce(self, address: str) -> Iterator[int]:
         with self._nonce_lock:
             if address not in self._nonces:
-                self._nonces[address] = self._rpc(lambda: int(self.w3.eth.get_transaction_count(to_checksum_address(address), "pending")))
+                self._nonces[address] = self._rpc(
+                    lambda: int(self.w3.eth.get_transaction_count(to_checksum_address(address), "pending")))
             nonce = self._nonces[address]
             try:
                 yield nonce
@@ -647,7 +650,8 @@ class ChainClient:
             raise TransactionFailedError(f"transaction {bytes(tx_hash).hex()} was not mined: {error}") from error
         if receipt["status"] != 1:
             self._explain_failure({**tx, "from": sender}, int(receipt["blockNumber"]))
-            raise TransactionFailedError(f"transaction 0x{bytes(tx_hash).hex()} reverted in block {receipt['blockNumber']}")
+            raise TransactionFailedError(f"transaction 0x{bytes(tx_hash).hex()} reverted "
+                                         f"in block {receipt['blockNumber']}")
         return receipt
 
     def _submit(self, raw: bytes, tx_hash: bytes) -> bytes:

@@ -23,6 +23,7 @@ through :mod:`registry.chain.client`.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
 import json
@@ -35,10 +36,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
-from collections.abc import Callable
 
 from registry.chain.compiler import PROJECT_ROOT
 from registry.errors import ChainUnavailableError
@@ -118,10 +119,8 @@ def _lock_state(state_file: Path, timeout: float) -> int:
 
 def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
     """Signal the node's whole process group (a launcher and what it started)."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 @dataclass

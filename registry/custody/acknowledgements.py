@@ -17,8 +17,8 @@ import rfc8785
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
-from registry.errors import ValidationError
 from registry.custody.keys import signed_by
+from registry.errors import ValidationError
 from registry.types import hex32
 
 ACK_TYPE = "coo-erasure-ack/1"

@@ -32,8 +32,8 @@ import secrets
 import threading
 from pathlib import Path
 
-from registry.errors import DecryptionError, KeyVaultError
 from registry.custody.keys import KEK, KEY_BYTES, DataKey
+from registry.errors import DecryptionError, KeyVaultError
 
 _NAME = re.compile(r"^epoch-(\d{1,12})\.key$")
 

@@ -42,11 +42,11 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
 from registry.custody.epochs import EpochKeyring
-from registry.errors import ConflictError, KeyDestroyedError, KeyVaultError, NotFoundError
 from registry.custody.keys import KEK, DataKey, DestructionReceipt, decrypt, encrypt, record_aad
+from registry.errors import ConflictError, KeyDestroyedError, KeyVaultError, NotFoundError
+from registry.pipelines.worker import Worker
 from registry.storage.store import CustomsRecords, Store
 from registry.types import hex32
-from registry.pipelines.worker import Worker
 
 log = logging.getLogger("coo.vault")
 

@@ -24,14 +24,33 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StrictBool,
-                      StrictInt, StringConstraints, model_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 
 from registry.domain import codes
-from registry.domain.codes import (CertificateNumber, CertificateType, Country, Currency, HsCode, LoCode, OriginCriterion,
-                            TransportMode, Unit)
+from registry.domain.codes import (
+    CertificateNumber,
+    CertificateType,
+    Country,
+    Currency,
+    HsCode,
+    LoCode,
+    OriginCriterion,
+    TransportMode,
+    Unit,
+)
 from registry.errors import CertificateValidationError
 
 MAX_GOODS_ITEMS = 999

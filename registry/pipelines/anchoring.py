@@ -168,7 +168,8 @@ class Anchorer(Worker):
         try:
             if mode == Mode.ENCRYPTED:
                 payloads = [self._payload(m) for m in members]
-                result = self.chain.anchor_with_payloads(signer, tree.root, [m.document_hash for m in members], payloads)
+                result = self.chain.anchor_with_payloads(signer, tree.root, [m.document_hash for m in members],
+                                                         payloads)
             else:
                 result = self.chain.anchor(signer, tree.root, len(members))
         except ContractRevertError as error:
@@ -185,7 +186,8 @@ class Anchorer(Worker):
         log.info("anchored batch %s: %d certificate(s) in block %d", batch_id, len(members), result.block_number)
         return len(members)
 
-    def _mark(self, batch_id: int, members: list[CertificateRow], tree: MerkleTree, block: int, anchored_at: int) -> None:
+    def _mark(self, batch_id: int, members: list[CertificateRow], tree: MerkleTree,
+              block: int, anchored_at: int) -> None:
         proofs = {m.id: [hex32(p) for p in tree.proof(i)] for i, m in enumerate(members)}
         self.store.mark_batch_anchored(batch_id, block, anchored_at, proofs, root=tree.root)
 
@@ -224,7 +226,8 @@ class Anchorer(Worker):
         return len(members)
 
     def watch_reorgs(self, *, force: bool = False) -> int:
-        """Return to the outbox every recently anchored batch whose root is no longer on chain (at most once a second)."""
+        """Return to the outbox every recently anchored batch whose root is no longer on chain
+        (at most once a second)."""
         now = time.monotonic()
         if not force and now - self._watched_at < 1.0:
             return 0

@@ -26,8 +26,8 @@ from registry.chain.client import ChainClient, DocumentState, TxResult
 from registry.chain.customs import CustomsLedger, RequestState
 from registry.sealing.merkle import process_proof
 from registry.sealing.terms import Terms
-from registry.types import parse_hex32
 from registry.storage.writelog import ChainWrite, WriteKind
+from registry.types import parse_hex32
 
 
 class Effect(Enum):
@@ -138,7 +138,8 @@ class ChainEffects:
             return self._tx(signer, wait, "answerVerification", int(a["request_id"]), bool(a["confirmed"]),
                             _b(a, "answer_hash"))
         if kind is WriteKind.ADMIT_COUNTRY:
-            return self._tx(signer, wait, "admitCountry", a["country"].encode("ascii"), to_checksum_address(a["authority"]))
+            return self._tx(signer, wait, "admitCountry", a["country"].encode("ascii"),
+                            to_checksum_address(a["authority"]))
         function = {WriteKind.AUTHORISE_ISSUER: "authoriseIssuer", WriteKind.SUSPEND_ISSUER: "suspendIssuer",
                     WriteKind.REINSTATE_ISSUER: "reinstateIssuer", WriteKind.AUTHORISE_CUSTOMS: "authoriseCustoms",
                     WriteKind.WITHDRAW_CUSTOMS: "withdrawCustoms"}[kind]

@@ -17,12 +17,12 @@ import threading
 import time
 from typing import Any
 
-from registry.pipelines import projection
 from registry.chain.client import ChainClient, ChainEvent, DocumentView
 from registry.chain.customs import Utilisation
+from registry.pipelines import projection
 from registry.pipelines.projection import PROJECTED_TABLES
-from registry.storage.store import Store
 from registry.pipelines.worker import Worker
+from registry.storage.store import Store
 
 log = logging.getLogger("coo.indexer")
 

@@ -13,10 +13,10 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from registry.chain.client import ChainClient
-from registry.errors import SealedDocumentError, ValidationError
-from registry.sealing.document import SealedDocument
 from registry.domain.report import VerificationReport
+from registry.errors import SealedDocumentError, ValidationError
 from registry.pipelines.verify import Declaration, Verifier
+from registry.sealing.document import SealedDocument
 
 
 def parse_sealed_document(data: Mapping[str, Any]) -> SealedDocument:

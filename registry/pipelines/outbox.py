@@ -39,8 +39,8 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from registry.chain.client import ChainClient, TxResult
-from registry.pipelines.effects import ALREADY, ChainEffects, Effect, Found
 from registry.errors import ChainError, ConflictError, ContractRevertError, WritePending
+from registry.pipelines.effects import ALREADY, ChainEffects, Effect, Found
 from registry.pipelines.worker import Worker
 from registry.storage.writelog import ChainWrite, WriteKind, WriteLog, WriteState
 

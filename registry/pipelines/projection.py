@@ -33,7 +33,8 @@ def apply(conn: sqlite3.Connection, event: ChainEvent, block_time: int) -> None:
     a = event.args
     name = event.name
     if name == "BatchAnchored":
-        conn.execute("INSERT OR IGNORE INTO onchain_batches (root, issuer, anchored_at, document_count) VALUES (?, ?, ?, ?)",
+        conn.execute("INSERT OR IGNORE INTO onchain_batches (root, issuer, anchored_at, document_count)"
+                     " VALUES (?, ?, ?, ?)",
                      (a["root"], a["issuer"].lower(), block_time, a["documentCount"]))
     elif name in ("CertificateRevoked", "CertificateSuperseded", "KeyDestroyed"):
         state = {"CertificateRevoked": DocumentState.REVOKED, "CertificateSuperseded": DocumentState.SUPERSEDED,

@@ -15,8 +15,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from registry.storage.store import Store
 from registry.pipelines.worker import Worker
+from registry.storage.store import Store
 
 DAY = 86_400.0
 """Seconds in a day of retention."""

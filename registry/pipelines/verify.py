@@ -51,7 +51,8 @@ class Declaration:
 
 
 PENDING_ON_CHAIN = FINAL_STATUSES
-"""Local statuses that the chain must show too (a pending or lost write is being sent: see :mod:`registry.pipelines.outbox`)."""
+"""Local statuses that the chain must show too (a pending or lost write is being sent: see
+:mod:`registry.pipelines.outbox`)."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,8 @@ class Verifier:
         elif disagreement:
             run.add("integrity", FAIL, f"the committed terms disagree with the certificate: {disagreement}")
         else:
-            run.add("integrity", PASS, "every disclosed field hashes to the document hash, and the proof reaches the batch root")
+            run.add("integrity", PASS, "every disclosed field hashes to the document hash, "
+                                       "and the proof reaches the batch root")
         try:
             view, head = self._read(document_hash, [parse_hex32(p) for p in document.proof.path])
         except ChainUnavailableError as error:
@@ -207,21 +209,25 @@ class Verifier:
                     issuer=view.issuer, anchored_at=when, batch_root=hex32(view.root))
         exporting = certificate.get("exporting_country")
         if not view.authorised_at_anchoring:
-            run.add("issuer_authorised", FAIL, f"{view.issuer} was not an authorised issuer when it anchored this document")
+            run.add("issuer_authorised", FAIL,
+                    f"{view.issuer} was not an authorised issuer when it anchored this document")
         elif exporting is not None and exporting != view.country:
             run.add("issuer_authorised", FAIL,
-                    f"the issuer is authorised for {view.country}, but the certificate says it was exported from {exporting}")
+                    f"the issuer is authorised for {view.country}, but "
+                    f"the certificate says it was exported from {exporting}")
         else:
             note = "" if view.issuer_active else " (suspended since; earlier certificates stay valid)"
             run.add("issuer_authorised", PASS,
-                    f"authorised by the competent authority of {view.country} at anchoring time{note}", country=view.country)
+                    f"authorised by the competent authority of {view.country} at anchoring time{note}",
+                    country=view.country)
 
     def _status_check(self, run: _Run, view: DocumentView, facts: NodeFacts) -> None:
         if not view.anchored:
             run.add("status", SKIPPED, "not anchored")
             return
         if view.state is DocumentState.ACTIVE and facts.local_status in PENDING_ON_CHAIN:
-            run.add("status", WARN, f"the issuing body {facts.local_status} this certificate, but the chain does not show "
+            run.add("status", WARN, f"the issuing body {facts.local_status} this certificate, "
+                    "but the chain does not show "
                     "it yet (the change is being sent): treat it as "
                     f"{facts.local_status}", local_status=facts.local_status)
             return
@@ -292,7 +298,8 @@ class Verifier:
                 remaining = from_units(max(certified - drawn, 0))
                 left[label] = str(remaining)
                 parts.append(f"item {label}: {remaining} of {from_units(certified)} {item.get('unit', '')}".rstrip())
-            carried = "" if used.ledger == certificate_key(view.root, view.document_hash) else " (drawn together with the certificate it replaced)"
+            carried = "" if used.ledger == certificate_key(view.root, view.document_hash) else (
+                " (drawn together with the certificate it replaced)")
             if all(drawn >= certified for certified, drawn in zip(terms.quantities, used.drawn, strict=True)):
                 run.add("utilisation", FAIL, f"EXHAUSTED: the certified quantity has been used in full{carried}",
                         remaining=left)
@@ -306,7 +313,8 @@ class Verifier:
         problems: list[str] = []
         minor: list[str] = []
         goods = [g for g in certificate.get("goods") or [] if isinstance(g, dict)]  # withheld items are null
-        if declaration.importing_country and certificate.get("importing_country") not in (None, declaration.importing_country):
+        if (declaration.importing_country
+                and certificate.get("importing_country") not in (None, declaration.importing_country)):
             problems.append(f"certificate is for import into {certificate.get('importing_country')}, "
                             f"declaration into {declaration.importing_country}")
         if declaration.hs_code:
@@ -330,7 +338,8 @@ class Verifier:
 
     # -- verdict -----------------------------------------------------------------------
 
-    def _unavailable(self, run: _Run, document_hash: bytes, certificate: Mapping[str, Any], why: str) -> VerificationReport:
+    def _unavailable(self, run: _Run, document_hash: bytes, certificate: Mapping[str, Any],
+                     why: str) -> VerificationReport:
         for name in ("anchored", "issuer_authorised", "status"):
             run.add(name, SKIPPED, "the chain could not be reached")
         return VerificationReport(

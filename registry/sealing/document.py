@@ -414,7 +414,7 @@ def _assemble(disclosed: Iterable[tuple[str, Any]], withheld: Iterable[str]) -> 
     for path, value in [*disclosed, *((path, _WITHHELD) for path in withheld)]:
         node: Any = root
         *parents, last = _steps(path)
-        for step, below in zip(parents, [*parents[1:], last]):
+        for step, below in zip(parents, [*parents[1:], last], strict=False):
             kind = _Arr if isinstance(below, int) else _Obj
             if step not in node:
                 node[step] = kind()

@@ -8,6 +8,7 @@ the workers through it; none holds another service's state.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,10 +92,8 @@ class ServiceContext:
 
     def refresh_index(self) -> None:
         """Index our own change now, so this node's next verification already sees it."""
-        try:
+        with contextlib.suppress(ChainError):  # the follower catches up; until then verification reads the chain
             self.follower.poll()
-        except ChainError:
-            pass  # the follower catches up; until then verification reads the chain
 
     def signer_for(self, principal: Principal, role: Role) -> LocalAccount:
         """The signing account of a caller with *role* (the node account for an admin).
@@ -115,10 +114,9 @@ class ServiceContext:
     def new_funded_account(self) -> str:
         """Create an account in this node's book and fund it where the chain allows; its address."""
         account = self.accounts.create()
-        try:
+        # a permissioned network funds accounts (or charges no gas) by its own rules
+        with contextlib.suppress(ChainError):
             self.chain.fund(account.address)
-        except ChainError:
-            pass  # a permissioned network funds accounts (or charges no gas) by its own rules
         return account.address
 
 

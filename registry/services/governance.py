@@ -98,7 +98,8 @@ class Governance(Service):
         return self.api_keys.mint(role, country=country, account=account, label=label)
 
     def _standing_changed(self, write: ChainWrite) -> None:
-        self.ctx.standing[write.args["account"].lower()] = (time.monotonic(), write.kind is not WriteKind.SUSPEND_ISSUER)
+        self.ctx.standing[write.args["account"].lower()] = (time.monotonic(),
+                                                            write.kind is not WriteKind.SUSPEND_ISSUER)
         self.ctx.refresh_index()
 
     def authorise_customs(self, principal: Principal, label: str, account: str | None = None) -> tuple[str, str]:

@@ -115,7 +115,8 @@ class Issuing(Service):
             if parent_items is not None and parent is None:
                 raise ConflictError(f"{where}parent_items needs the parent's document hash (parent)")
             if certificate.certificate_number in seen:
-                raise ConflictError(f"{where}certificate number {certificate.certificate_number} appears twice in the batch")
+                raise ConflictError(f"{where}certificate number {certificate.certificate_number} "
+                                    "appears twice in the batch")
             seen.add(certificate.certificate_number)
             body = certificate.to_json()
             existing = self.store.by_number(issuer, certificate.certificate_number)
@@ -156,7 +157,8 @@ class Issuing(Service):
             ConflictError: not anchored yet.
             KeyDestroyedError: erased.
         """
-        row = self.store.certificate(certificate_id) if principal is None else self.ctx.certificate(principal, certificate_id)
+        row = (self.store.certificate(certificate_id) if principal is None
+               else self.ctx.certificate(principal, certificate_id))
         return self.ctx.sealed_of(row)
 
     def revoke(self, principal: Principal, certificate_id: str, reason: RevocationReason) -> CertificateRow:
@@ -188,7 +190,8 @@ class Issuing(Service):
         old, signer = self._changeable(principal, certificate_id)
         certificate, sealed = parse_sealed_record(self.vault.decrypt_record(old.id, old.issuer), old.document_hash)
         body = dict(certificate)
-        body.update(certified_true_copy=True, original_reference=body.get("original_reference") or old.certificate_number)
+        body.update(certified_true_copy=True,
+                    original_reference=body.get("original_reference") or old.certificate_number)
         if remarks:
             body["remarks"] = remarks
         copy_body = parse_certificate(body).to_json()
@@ -273,7 +276,8 @@ class Issuing(Service):
             raise ConflictError(f"certificate {row.id} has a {waiting[0].kind} still waiting for the chain "
                                 f"(chain write {waiting[0].id})")
         try:
-            return self.outbox.submit(kind, signer, {"certificate_id": row.id, "document_hash": hex32(row.document_hash),
+            return self.outbox.submit(kind, signer, {"certificate_id": row.id,
+                                                     "document_hash": hex32(row.document_hash),
                                                      "proof": hexes(proof_of(row)), **args}, subject=subject)
         except ContractRevertError as error:
             if error.name == "CertificateRegistryInvalidStatusChange":

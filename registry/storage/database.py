@@ -95,9 +95,9 @@ _CERTIFICATE_CHECKS = (
              OR (OLD.status = 'erased' AND NEW.status <> 'erased')
         BEGIN SELECT RAISE(ABORT, 'certificates: unknown status or mode, or leaving erased'); END""",
 )
-_V1_CERTIFICATE_COLUMNS = ("id, issuer, certificate_number, fingerprint, document_hash, mode, status, exporting_country,"
-                           " importing_country, batch_id, proof, replaces, replaced_by, revocation_reason, created_at,"
-                           " updated_at")
+_V1_CERTIFICATE_COLUMNS = ("id, issuer, certificate_number, fingerprint, document_hash, mode, status,"
+                           " exporting_country, importing_country, batch_id, proof, replaces, replaced_by,"
+                           " revocation_reason, created_at, updated_at")
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", (
@@ -220,7 +220,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     )),
     Migration(9, "erasure that holds: sealed numbers, verification receipts with sealed contents, erasures", (
         "ALTER TABLE certificates ADD COLUMN number_sealed BLOB",
-        """UPDATE certificates SET replaces = COALESCE((SELECT o.id FROM certificates o WHERE o.issuer = certificates.issuer
+        """UPDATE certificates SET replaces = COALESCE((SELECT o.id FROM certificates o"""
+        """ WHERE o.issuer = certificates.issuer
             AND o.certificate_number = certificates.replaces AND o.id <> certificates.id ORDER BY o.copy DESC LIMIT 1),
             replaces) WHERE replaces IS NOT NULL""",
         "UPDATE certificates SET certificate_number = 'erased:' || id, fingerprint = x'' WHERE status = 'erased'",
@@ -241,7 +242,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             document_hash BLOB PRIMARY KEY, certificate_id TEXT, role TEXT NOT NULL, state TEXT NOT NULL,
             started_at REAL NOT NULL, finished_at REAL, issuer TEXT, acknowledged INTEGER NOT NULL DEFAULT 0)""",
         """CREATE TABLE erasure_acknowledgements (
-            document_hash BLOB NOT NULL, node_account TEXT NOT NULL, country TEXT NOT NULL, acknowledged_at TEXT NOT NULL,
+            document_hash BLOB NOT NULL, node_account TEXT NOT NULL, country TEXT NOT NULL,"""
+        """ acknowledged_at TEXT NOT NULL,
             signature TEXT NOT NULL, received_at REAL NOT NULL, PRIMARY KEY (document_hash, node_account))""",
     )),
     Migration(10, "one durable outbox for every chain write other than anchoring", (

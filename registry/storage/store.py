@@ -187,9 +187,9 @@ class Store(Database):
                 if conn.execute("SELECT 1 FROM certificates WHERE document_hash = ?", (item.document_hash,)).fetchone():
                     raise ConflictError(f"document hash 0x{item.document_hash.hex()} is already registered")
                 conn.execute(
-                    "INSERT INTO certificates (id, issuer, certificate_number, fingerprint, document_hash, mode, status,"
-                    " exporting_country, importing_country, replaces, created_at, updated_at, copy, number_sealed)"
-                    " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO certificates (id, issuer, certificate_number, fingerprint, document_hash, mode,"
+                    " status, exporting_country, importing_country, replaces, created_at, updated_at, copy,"
+                    " number_sealed) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
                     (item.id, item.issuer, number, item.fingerprint, item.document_hash, item.mode,
                      item.exporting_country, item.importing_country, item.replaces, now, now, item.copy,
                      item.number_sealed))
@@ -274,7 +274,8 @@ class Store(Database):
         with self.transaction() as conn:
             if conn.execute("SELECT 1 FROM certificates WHERE id = ?", (certificate_id,)).fetchone() is None:
                 raise NotFoundError("certificate", certificate_id)
-            if conn.execute("SELECT 1 FROM destruction_receipts WHERE certificate_id = ?", (certificate_id,)).fetchone():
+            if conn.execute("SELECT 1 FROM destruction_receipts WHERE certificate_id = ?",
+                            (certificate_id,)).fetchone():
                 raise ConflictError(f"certificate {certificate_id} was erased; nothing can be added to it")
             if conn.execute(f"SELECT 1 FROM {table} WHERE certificate_id = ?", (certificate_id,)).fetchone():
                 raise ConflictError(f"certificate {certificate_id} already has one ({table})")
@@ -318,7 +319,8 @@ class Store(Database):
         with self.transaction() as conn:
             if conn.execute("SELECT 1 FROM certificates WHERE id = ?", (certificate_id,)).fetchone() is None:
                 raise NotFoundError("certificate", certificate_id)
-            if conn.execute("SELECT 1 FROM destruction_receipts WHERE certificate_id = ?", (certificate_id,)).fetchone():
+            if conn.execute("SELECT 1 FROM destruction_receipts WHERE certificate_id = ?",
+                            (certificate_id,)).fetchone():
                 return False
             document_hash = bytes(conn.execute("SELECT document_hash FROM certificates WHERE id = ?",
                                                (certificate_id,)).fetchone()[0])
@@ -732,8 +734,9 @@ class CustomsRecords:
         """Record one utilisation this node's Customs made on chain (once per document and declaration)."""
         with self.store.transaction() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO utilisations (id, document_hash, declaration_reference, declaration_hash, declared_on,"
-                " draws, customs, tx_hash, block_number, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO utilisations (id, document_hash, declaration_reference, declaration_hash,"
+                " declared_on, draws, customs, tx_hash, block_number, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (record["id"], record["document_hash"], record["declaration_reference"], record["declaration_hash"],
                  record["declared_on"], json.dumps(record["draws"]), record["customs"], record["tx_hash"],
                  record["block_number"], time.time()))
@@ -807,7 +810,8 @@ class CustomsRecords:
     def put_peer(self, country: str, url: str, sealed_api_key: bytes) -> None:
         """Remember the node of *country* and the (encrypted) API key this node uses there."""
         with self.store.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO peers VALUES (?, ?, ?, ?)", (country, url, sealed_api_key, time.time()))
+            conn.execute("INSERT OR REPLACE INTO peers VALUES (?, ?, ?, ?)",
+                         (country, url, sealed_api_key, time.time()))
 
     def peer(self, country: str) -> tuple[str, bytes] | None:
         """(url, encrypted API key) of *country*'s node, if known."""

@@ -98,7 +98,8 @@ def _iso(timestamp: float) -> str:
 
 
 def _row(r: Sequence[Any]) -> ChainWrite:
-    return ChainWrite(int(r[0]), WriteKind(r[1]), r[2], r[3], json.loads(r[4]), None if r[5] is None else json.loads(r[5]),
+    return ChainWrite(int(r[0]), WriteKind(r[1]), r[2], r[3], json.loads(r[4]),
+                      None if r[5] is None else json.loads(r[5]),
                       WriteState(r[6]), r[7], r[8], int(r[9]), r[10], None if r[11] is None else json.loads(r[11]),
                       bool(r[12]), float(r[13]), r[14])
 
@@ -116,7 +117,8 @@ class WriteLog:
             cursor = conn.execute(
                 "INSERT INTO chain_writes (kind, signer, subject, args, local, state, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (kind.value, signer, subject, json.dumps(dict(args)), None if local is None else json.dumps(dict(local)),
+                (kind.value, signer, subject, json.dumps(dict(args)),
+                 None if local is None else json.dumps(dict(local)),
                  WriteState.PENDING.value, time.time()))
             write_id = int(cursor.lastrowid or 0)
         return self.get(write_id)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sqlite3
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -151,7 +151,8 @@ def assert_exactly_once(anvil: NodeProcess, data: Path) -> None:
     with sqlite3.connect(data / "registry.db") as db:
         roots = [bytes(r[0]) for r in db.execute("SELECT root FROM batches WHERE state = 'anchored'")]
         orphans = db.execute("SELECT COUNT(*) FROM certificates c LEFT JOIN batches b ON b.id = c.batch_id"
-                             " WHERE c.status = 'anchored' AND (b.state IS NULL OR b.state <> 'anchored')").fetchone()[0]
+                             " WHERE c.status = 'anchored'"
+                             " AND (b.state IS NULL OR b.state <> 'anchored')").fetchone()[0]
     on_chain = [e.args["root"] for e in chain.events(0, names={"BatchAnchored"}) if e.args["issuer"] == issuer]
     assert orphans == 0
     assert len(roots) == len(set(roots)) and sorted(on_chain) == sorted(roots)

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from registry.custody.apikeys import Role
-from registry.runtime import Node
 from registry.domain.reasons import RevocationReason
+from registry.runtime import Node
 from tests.conftest import example
 
 ROLES = ("none", "admin", "authority_a", "authority_b", "issuer_a", "issuer_b", "customs_a", "customs_b")
@@ -89,7 +89,8 @@ MATRIX: dict[str, tuple[Request, set[str]]] = {
     "erasure": (lambda c, n: ("GET", f"/v1/certificates/{c.id}/erasure", {}),
                 {"admin", "authority_a", "issuer_a", "customs_b"}),
     "admit country": (lambda c, n: ("POST", "/v1/governance/countries",
-                                    {"json": {"country": UNADMITTED[len(n.context.store.path.name) % len(UNADMITTED)]}}),
+                                    {"json": {"country":
+                                              UNADMITTED[len(n.context.store.path.name) % len(UNADMITTED)]}}),
                       {"admin"}),
     "authorise issuer": (lambda c, n: ("POST", "/v1/governance/issuers", {"json": {"label": "matrix"}}),
                          {"authority_a", "authority_b"}),
@@ -121,7 +122,8 @@ MATRIX: dict[str, tuple[Request, set[str]]] = {
                                                {"json": {"country": "KR"}}), {"admin"}),
     "chain write": (lambda c, n: ("GET", f"/v1/chain-writes/{revoke_write(n, _demo_keys(n), c.id)}", {}),
                     {"admin", "issuer_a"}),
-    "set peer": (lambda c, n: ("PUT", "/v1/governance/peers/KR", {"json": {"url": "http://127.0.0.1:9", "api_key": "x"}}),
+    "set peer": (lambda c, n: ("PUT", "/v1/governance/peers/KR",
+                               {"json": {"url": "http://127.0.0.1:9", "api_key": "x"}}),
                  {"admin"}),
 }
 

@@ -24,14 +24,14 @@ import httpx
 from api.app import create_app
 from api.config import Settings
 from api.serve import set_up_demo
-from registry.pipelines.anchoring import BatchPolicy
 from registry.chain.client import ChainClient, DocumentState
 from registry.chain.customs import CustomsLedger, RequestState
-from registry.sealing.merkle import process_proof
 from registry.domain.report import Verdict
-from registry.runtime import Node, NodeConfig, open_node
-from registry.sealing.terms import to_units
+from registry.pipelines.anchoring import BatchPolicy
 from registry.pipelines.verify import Verifier
+from registry.runtime import Node, NodeConfig, open_node
+from registry.sealing.merkle import process_proof
+from registry.sealing.terms import to_units
 from tests.api.support import anchored, auth
 from tests.conftest import example
 

@@ -17,15 +17,14 @@ import pytest
 from api.app import create_app
 from api.config import Settings
 from api.serve import set_up_demo
-from registry.pipelines.anchoring import BatchPolicy
 from registry.chain.client import ChainClient, DocumentState
 from registry.chain.nodes import NodeProcess
 from registry.domain.report import Verdict
-from registry.runtime import Node, NodeConfig, open_node
+from registry.pipelines.anchoring import BatchPolicy
 from registry.pipelines.verify import Verifier
+from registry.runtime import Node, NodeConfig, open_node
 from tests.api.support import anchored, auth
 from tests.conftest import example
-
 
 RPC_TIMEOUT = 1.0
 """The node's bound on one JSON-RPC request in these tests (the default is 5 s)."""
@@ -146,7 +145,8 @@ async def test_a_frozen_chain_never_stalls_the_node_and_everything_catches_up_af
         assert (await http.get(status_url, headers=issuer)).json()["state"] == "pending"
         assert (await http.get(status_url, headers=auth(keys, "customs"))).status_code == 404  # not its write
         metrics, took = await timed(http.get("/metrics"))
-        pending = next(line for line in metrics.text.splitlines() if line.startswith('coo_chain_writes{state="pending"}'))
+        pending = next(line for line in metrics.text.splitlines()
+                       if line.startswith('coo_chain_writes{state="pending"}'))
         assert int(pending.split()[-1]) >= 1 and took < 1.0, (pending, took)
         again = await http.post(f"/v1/certificates/{first['id']}/revoke", json={"reason": "fraud"}, headers=issuer)
         assert again.status_code == 409 and "waiting for the chain" in again.json()["detail"]

@@ -1,4 +1,5 @@
-"""Nothing accepted is lost: kill -9 the API mid-flush, and kill -9 the chain mid-flush; a killed node leaves no chain behind."""
+"""Nothing accepted is lost: kill -9 the API mid-flush, and kill -9 the chain mid-flush;
+a killed node leaves no chain behind."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from registry.errors import ChainUnavailableError
 from registry.chain.nodes import NodeProcess
+from registry.errors import ChainUnavailableError
 from tests.api.support import LiveApi, assert_exactly_once, wait_all_anchored
 from tests.conftest import example
 

@@ -135,10 +135,12 @@ async def test_a_verification_request_warns_until_answered_and_not_confirmed_rev
         client: httpx.AsyncClient, keys: Keys) -> None:
     cert = await issued(client, keys)
     opened = await client.post(f"/v1/certificates/{cert['document_hash']}/verification-requests",
-                               json={"reason": "origin criterion WO doubtful for item 2"}, headers=auth(keys, "customs"))
+                               json={"reason": "origin criterion WO doubtful for item 2"},
+                               headers=auth(keys, "customs"))
     assert opened.status_code == 201, opened.text
     request = opened.json()
-    assert request["status"] == "open" and request["reason"].startswith("origin criterion") and request["age_seconds"] >= 0
+    assert (request["status"] == "open" and request["reason"].startswith("origin criterion")
+            and request["age_seconds"] >= 0)
     for role in ("customs", "issuer", "authority"):
         listed = (await client.get("/v1/verification-requests", params={"status": "open"},
                                    headers=auth(keys, role))).json()
@@ -157,7 +159,8 @@ async def test_a_verification_request_warns_until_answered_and_not_confirmed_rev
     assert request["id"] not in [r["id"] for r in still_open]
     report = (await client.post("/v1/verify", json=await sealed(client, keys, cert["id"]))).json()
     assert report["verdict"] == "REVOKED" and "not confirmed" in report["summary"]
-    assert (await client.get(f"/v1/certificates/{cert['id']}", headers=auth(keys, "issuer"))).json()["status"] == "revoked"
+    assert (await client.get(f"/v1/certificates/{cert['id']}",
+                             headers=auth(keys, "issuer"))).json()["status"] == "revoked"
     assert_problem(await client.post(f"/v1/verification-requests/{request['id']}/answer",
                                      json={"answer": "confirmed"}, headers=auth(keys, "issuer")), 409, "already")
 
@@ -170,7 +173,8 @@ async def test_a_certified_true_copy_supersedes_the_original(client: httpx.Async
                              headers=auth(keys, "issuer"))
     assert made.status_code == 200, made.text
     copy = made.json()["replacement"]
-    assert copy["certificate_number"] == cert["certificate_number"] and made.json()["replaced"]["status"] == "superseded"
+    assert (copy["certificate_number"] == cert["certificate_number"]
+            and made.json()["replaced"]["status"] == "superseded")
     report = (await client.post("/v1/verify", json=original)).json()
     assert report["verdict"] == "SUPERSEDED" and copy["document_hash"] in report["summary"]
     copy_document = await sealed(client, keys, copy["id"])

@@ -1,4 +1,5 @@
-"""Erasure through HTTP: receipts that need a key and lose their contents, no oracle, private files, observable state."""
+"""Erasure through HTTP: receipts that need a key and lose their contents, no oracle, private files,
+observable state."""
 
 from __future__ import annotations
 
@@ -67,7 +68,8 @@ async def test_after_erasure_a_right_and_a_wrong_guess_of_the_body_get_the_same_
     for cert in erased:
         await erase(client, keys, cert["id"])
     right = await client.post("/v1/certificates", json=bodies[0], headers=auth(keys, "issuer"))
-    wrong = await client.post("/v1/certificates", json={**bodies[1], "remarks": "a guess"}, headers=auth(keys, "issuer"))
+    wrong = await client.post("/v1/certificates", json={**bodies[1], "remarks": "a guess"},
+                              headers=auth(keys, "issuer"))
     assert right.status_code == wrong.status_code == 202
     assert right.json().keys() == wrong.json().keys()
     for answer, cert in zip((right, wrong), erased, strict=True):

@@ -60,7 +60,8 @@ async def test_a_batch_is_anchored_under_one_root(client: httpx.AsyncClient, key
     assert len(roots) == 1
 
 
-async def test_a_replacement_supersedes_the_original(client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> None:
+async def test_a_replacement_supersedes_the_original(
+        client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> None:
     issuer = auth(keys, "issuer")
     original = example()
     created = (await client.post("/v1/certificates", json=original, headers=issuer)).json()
@@ -76,7 +77,8 @@ async def test_a_replacement_supersedes_the_original(client: httpx.AsyncClient, 
     assert verdict["verdict"] == "SUPERSEDED" and replacement["document_hash"] in verdict["summary"]
 
 
-async def test_qr_codes_point_at_the_verification_page(client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> None:
+async def test_qr_codes_point_at_the_verification_page(
+        client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> None:
     issuer = auth(keys, "issuer")
     created = (await client.post("/v1/certificates", json=example(), headers=issuer)).json()
     svg = await client.get(f"/v1/certificates/{created['id']}/qr.svg", headers=issuer)

@@ -11,7 +11,8 @@ from tests.api.support import assert_problem, auth
 from tests.conftest import example
 
 
-async def test_an_invalid_certificate_names_the_field(client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> None:
+async def test_an_invalid_certificate_names_the_field(
+        client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> None:
     body = example()
     body["goods"][0]["hs_code"] = "12.34"  # type: ignore[index]
     problem = assert_problem(await client.post("/v1/certificates", json=body, headers=auth(keys, "issuer")),
@@ -44,9 +45,11 @@ async def test_a_malformed_hash_is_422(client: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe\x00garbage", b"[]", b"null", b'{"a": 1e400}'])
-async def test_hostile_bodies_get_a_clean_4xx(client: httpx.AsyncClient, keys: dict[str, dict[str, str]], raw: bytes) -> None:
+async def test_hostile_bodies_get_a_clean_4xx(
+        client: httpx.AsyncClient, keys: dict[str, dict[str, str]], raw: bytes) -> None:
     for path in ("/v1/certificates", "/v1/verify"):
-        answer = await client.post(path, content=raw, headers={**auth(keys, "issuer"), "Content-Type": "application/json"})
+        answer = await client.post(path, content=raw,
+                                   headers={**auth(keys, "issuer"), "Content-Type": "application/json"})
         assert 400 <= answer.status_code < 500, (path, raw, answer.text)
         assert answer.headers["content-type"].startswith("application/problem+json")
 
@@ -57,11 +60,13 @@ async def test_deeply_nested_json_gets_a_clean_4xx(client: httpx.AsyncClient, ke
     assert 400 <= answer.status_code < 500
 
 
-async def test_bodies_over_the_limit_are_refused_with_413(client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> None:
+async def test_bodies_over_the_limit_are_refused_with_413(
+        client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> None:
     body = example(remarks="x" * 2000)
     padded = json.dumps({**body, "padding": "y" * (1 << 20)}).encode()
     assert_problem(await client.post("/v1/certificates", content=padded,
-                                     headers={**auth(keys, "issuer"), "Content-Type": "application/json"}), 413, "limit")
+                                     headers={**auth(keys, "issuer"),
+                                              "Content-Type": "application/json"}), 413, "limit")
 
 
 async def test_a_document_sealed_elsewhere_is_invalid_not_an_error(client: httpx.AsyncClient) -> None:
@@ -82,7 +87,8 @@ async def test_duplicate_keys_and_non_numbers_are_refused(
     assert_problem(answer, 400, "JSON")
 
 
-async def test_ten_thousand_goods_items_get_a_clean_4xx(client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> None:
+async def test_ten_thousand_goods_items_get_a_clean_4xx(
+        client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> None:
     body = example()
     item = body["goods"][0]  # type: ignore[index]
     body["goods"] = [{**item, "item_number": i + 1} for i in range(10_000)]

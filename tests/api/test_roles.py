@@ -63,8 +63,10 @@ async def test_who_may_read_a_certificate(client: httpx.AsyncClient, keys: dict[
     assert_problem(await client.get(f"/v1/certificates/{certificate}/document", headers=auth(keys, "customs")), 403)
 
 
-async def test_governance_is_for_admins_and_authorities(client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> None:
-    assert_problem(await client.post("/v1/governance/countries", json={"country": "DE"}, headers=auth(keys, "issuer")), 403)
+async def test_governance_is_for_admins_and_authorities(
+        client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> None:
+    assert_problem(await client.post("/v1/governance/countries", json={"country": "DE"},
+                                     headers=auth(keys, "issuer")), 403)
     assert_problem(await client.post("/v1/governance/issuers", json={"label": "x"}, headers=auth(keys, "admin")), 403)
     assert_problem(await client.post("/v1/keys", json={"role": "admin"}, headers=auth(keys, "authority")), 403)
 
@@ -78,7 +80,8 @@ async def test_an_authority_cannot_suspend_another_countrys_issuer(
     assert body["contract_error"] == "TrustRegistryNotCountryAuthority"
 
 
-async def test_a_suspended_issuer_is_refused_and_reinstated(client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> None:
+async def test_a_suspended_issuer_is_refused_and_reinstated(
+        client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> None:
     jp = await jp_issuer(client, keys)
     authority = auth(keys, "authority_jp")
     key = jp["Authorization"].removeprefix("Bearer ")

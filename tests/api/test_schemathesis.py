@@ -8,8 +8,8 @@ run; a few hundred cases in all.
 from __future__ import annotations
 
 import schemathesis
-from schemathesis import checks
 from hypothesis import HealthCheck, given, settings
+from schemathesis import checks
 
 from api.app import create_app
 from api.config import Settings

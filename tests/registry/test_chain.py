@@ -10,8 +10,8 @@ import pytest
 from eth_account import Account
 
 from registry.chain.client import ChainClient, DocumentState
-from registry.errors import ChainUnavailableError, ContractNotDeployedError
 from registry.chain.nodes import NodeProcess, free_port
+from registry.errors import ChainUnavailableError, ContractNotDeployedError
 from tests.conftest import Consortium, new_consortium, set_up_consortium
 from tests.support import reverts
 
@@ -73,7 +73,8 @@ def test_a_stale_deployment_record_leads_to_a_fresh_deployment(
 ) -> None:
     record = data_dir / "deployment.json"
     record.write_text(
-        f'{{"chain_id": {chain.chain_id}, "address": "{Account.create().address}", "block_number": 1, "tx_hash": "0x00"}}'
+        f'{{"chain_id": {chain.chain_id}, '
+        f'"address": "{Account.create().address}", "block_number": 1, "tx_hash": "0x00"}}'
     )
     deployment = ChainClient(chain.w3).ensure_deployed(people.admin, record)
     assert ChainClient(chain.w3, deployment.address).is_deployed()

@@ -9,11 +9,11 @@ import pytest
 from eth_account import Account
 
 from registry.custody.apikeys import Role
-from registry.services.utilisation import Draw
 from registry.errors import ConflictError
+from registry.runtime import Node
 from registry.sealing.document import BatchProof
 from registry.sealing.merkle import MerkleTree
-from registry.runtime import Node
+from registry.services.utilisation import Draw
 from registry.types import hex32, parse_hex32
 from tests.conftest import example
 from tests.support import principals

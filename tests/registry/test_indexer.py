@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 from registry.domain.reasons import RevocationReason
-from registry.runtime import Node
 from registry.pipelines.indexer import ChainIndexer
+from registry.runtime import Node
 from tests.conftest import example
 
 
-def test_the_index_records_anchoring_and_revocation_of_a_document(node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
+def test_the_index_records_anchoring_and_revocation_of_a_document(
+        node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
     service = node.context
     issuer = service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
     row = node.issuing.register(issuer, [example()])[0]

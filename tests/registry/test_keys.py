@@ -16,11 +16,18 @@ from eth_account.signers.local import LocalAccount
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry.errors import ConflictError, DecryptionError, KeyDestroyedError, KeyVaultError, NotFoundError
 from registry.custody.keys import (
-    KEK, DataKey, DestructionReceipt, decrypt, encrypt, load_or_create_kek, record_aad, verify_receipt,
+    KEK,
+    DataKey,
+    DestructionReceipt,
+    decrypt,
+    encrypt,
+    load_or_create_kek,
+    record_aad,
+    verify_receipt,
 )
 from registry.custody.vault import KeyVault
+from registry.errors import ConflictError, DecryptionError, KeyDestroyedError, KeyVaultError, NotFoundError
 from registry.storage.store import NewCertificate, Store
 
 ISSUER = "0xAbCdEf0000000000000000000000000000000001"

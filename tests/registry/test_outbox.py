@@ -14,14 +14,14 @@ from decimal import Decimal
 import pytest
 from eth_account import Account
 
-from registry.custody.apikeys import Role
-from registry.services.utilisation import Draw
-from registry.errors import ConflictError, ContractRevertError
 from registry.chain.customs import CustomsLedger
-from registry.sealing.merkle import keccak
+from registry.custody.apikeys import Role
+from registry.errors import ConflictError, ContractRevertError
 from registry.runtime import Node
-from registry.types import hex32, parse_hex32
+from registry.sealing.merkle import keccak
+from registry.services.utilisation import Draw
 from registry.storage.writelog import WriteKind, WriteState
+from registry.types import hex32, parse_hex32
 from tests.conftest import example
 from tests.support import principals
 

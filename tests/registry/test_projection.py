@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from registry.custody.apikeys import Principal
-from registry.sealing.merkle import process_proof
 from registry.domain.reasons import RevocationReason
 from registry.domain.report import Verdict
 from registry.runtime import Node
+from registry.sealing.merkle import process_proof
 from registry.types import parse_hex32
 from tests.conftest import example
 from tests.support import principals
@@ -40,7 +40,8 @@ def comparable(view: object) -> dict[str, object]:
     return data
 
 
-def test_the_index_agrees_with_the_contract_on_every_lifecycle(node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
+def test_the_index_agrees_with_the_contract_on_every_lifecycle(
+        node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
     service = node.context
     issuer = service.api_keys.authenticate(demo_keys["issuer"]["api_key"])
     single = docs(node, issuer, 1)

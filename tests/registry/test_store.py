@@ -15,7 +15,8 @@ from registry.storage.database import Migration, migrate
 from registry.storage.store import MIGRATIONS, IndexedEvent, NewCertificate, Store
 
 
-def item(number: str = "N1", fingerprint: bytes = b"f1", issuer: str = "0xI", mode: str = "hash-only") -> NewCertificate:
+def item(number: str = "N1", fingerprint: bytes = b"f1", issuer: str = "0xI",
+         mode: str = "hash-only") -> NewCertificate:
     return NewCertificate(id=os.urandom(8).hex(), issuer=issuer, certificate_number=number, fingerprint=fingerprint,
                           document_hash=os.urandom(32), mode=mode, exporting_country="SG", importing_country="JP",
                           sealed_record=b"ct", wrapped_key=b"wk")
@@ -55,7 +56,8 @@ def test_a_version_three_database_is_migrated_with_its_data(tmp_path: Path) -> N
                  " NULL, NULL, NULL, NULL, NULL, 0, 0)")
     conn.execute("INSERT INTO sealed_records VALUES ('c1', x'cafe')")
     conn.execute("INSERT INTO wrapped_keys VALUES ('c1', x'beef')")
-    conn.execute("INSERT INTO batches (issuer, mode, state, size, created_at) VALUES ('0xI', 'hash-only', 'claimed', 1, 0)")
+    conn.execute("INSERT INTO batches (issuer, mode, state, size, created_at)"
+                 " VALUES ('0xI', 'hash-only', 'claimed', 1, 0)")
     conn.execute("INSERT INTO batches (issuer, mode, state, size, created_at)"
                  " VALUES ('0xI', 'hash-only', 'failed: chain error', 1, 0)")
     conn.close()
@@ -150,10 +152,9 @@ def test_the_schema_refuses_unknown_statuses_and_leaving_erased(store: Store) ->
 
 
 def test_a_failed_transaction_leaves_no_trace(store: Store) -> None:
-    with pytest.raises(RuntimeError):
-        with store.transaction() as conn:
-            conn.execute("INSERT INTO audit_log VALUES ('r1', '{}', 0)")
-            raise RuntimeError("crash mid-write")
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        conn.execute("INSERT INTO audit_log VALUES ('r1', '{}', 0)")
+        raise RuntimeError("crash mid-write")
     with pytest.raises(NotFoundError):
         store.audit_entry("r1")
 
@@ -171,7 +172,8 @@ def test_a_claimed_batch_is_sent_and_anchored_with_proofs(store: Store) -> None:
     assert (store.batch(batch.id).state, store.batch(batch.id).nonce) == ("sent", 7)
     store.mark_batch_anchored(batch.id, 12, 1_700_000_000, {m.id: ["0x" + "00" * 32] for m in members})
     anchored = store.batch(batch.id)
-    assert (anchored.state, anchored.root, anchored.tx_hash, anchored.block_number) == ("anchored", b"r" * 32, "0xtx", 12)
+    assert (anchored.state, anchored.root, anchored.tx_hash,
+            anchored.block_number) == ("anchored", b"r" * 32, "0xtx", 12)
     assert store.certificate(rows[0].id).status == "anchored"
     assert store.certificate(rows[0].id).proof == ["0x" + "00" * 32]
     assert store.certificate(rows[3].id).status == "pending"

@@ -12,10 +12,10 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from registry.custody.epochs import EpochKeyring
-from registry.errors import DecryptionError, KeyVaultError
 from registry.custody.keys import KEK, DataKey, encrypt
-from registry.storage.store import CustomsRecords, NewCertificate, Store
 from registry.custody.vault import KeyVault
+from registry.errors import DecryptionError, KeyVaultError
+from registry.storage.store import CustomsRecords, NewCertificate, Store
 
 ISSUER = "0xAbCdEf0000000000000000000000000000000001"
 
@@ -131,7 +131,8 @@ def test_an_erasure_a_crash_interrupted_is_finished_when_the_vault_opens_again(
     assert KeyVault(store, root).decrypt_record("c2", ISSUER) == b"sealed document and salts"
 
 
-def test_keys_wrapped_under_the_root_kek_by_older_versions_are_rewrapped_under_an_epoch(store: Store, root: KEK) -> None:
+def test_keys_wrapped_under_the_root_kek_by_older_versions_are_rewrapped_under_an_epoch(
+        store: Store, root: KEK) -> None:
     key = DataKey.generate()
     store.insert_certificate(NewCertificate(
         id="old", issuer=ISSUER, certificate_number="OLD-1", fingerprint=b"f", document_hash=os.urandom(32),

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from registry.custody.apikeys import Principal
 from registry.chain.client import ChainClient
-from registry.errors import KeyDestroyedError
-from registry.sealing.document import SealedDocument, disclose
-from registry.custody.keys import verify_receipt
 from registry.chain.nodes import NodeProcess
+from registry.custody.apikeys import Principal
+from registry.custody.keys import verify_receipt
 from registry.domain.reasons import RevocationReason
 from registry.domain.report import CheckStatus, Verdict
-from registry.runtime import Node
+from registry.errors import KeyDestroyedError
 from registry.pipelines.verify import Declaration, Verifier
+from registry.runtime import Node
+from registry.sealing.document import SealedDocument, disclose
 from tests.conftest import example, new_consortium, set_up_consortium
 
 

@@ -11,9 +11,9 @@ import pytest
 from registry.chain.client import ChainClient
 from registry.errors import StoreError, WorkerError
 from registry.pipelines.indexer import ChainIndexer, Follower
+from registry.pipelines.worker import Worker, paused
 from registry.runtime import Node
 from registry.storage.store import Store
-from registry.pipelines.worker import Worker, paused
 from tests.conftest import Consortium, worker_threads
 
 
@@ -91,7 +91,8 @@ def test_starting_a_running_worker_does_not_start_a_second_thread() -> None:
 
 
 class LockedStoreIndexer(ChainIndexer):
-    """An indexer whose store answers 'database is locked' for its first *faults* syncs (the fault seen in production)."""
+    """An indexer whose store answers 'database is locked' for its first *faults* syncs
+    (the fault seen in production)."""
 
     def __init__(self, store: Store, chain: ChainClient, faults: int) -> None:
         super().__init__(store, chain)
@@ -104,7 +105,8 @@ class LockedStoreIndexer(ChainIndexer):
         return super().sync(head)
 
 
-def test_a_follower_that_hits_a_store_error_keeps_following(chain: ChainClient, people: Consortium, data_dir: Path) -> None:
+def test_a_follower_that_hits_a_store_error_keeps_following(
+        chain: ChainClient, people: Consortium, data_dir: Path) -> None:
     store = Store(data_dir / "registry.db")
     follower = Follower(LockedStoreIndexer(store, chain, faults=3), interval=0.01)
     follower.backoff = 0.01

@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_benchmark_writes_every_figure_with_its_baseline(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "scripts/bench.py", "--n", "200", "--naive", "20", "--verifications", "100",
-                          "--batch", "50", "--rounds", "2", "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
-                         timeout=600)
+                          "--batch", "50", "--rounds", "2", "--out", str(tmp_path)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     results = json.loads((tmp_path / "bench.json").read_text())
     assert results["naive_loop"]["certificates"] == 20 and results["naive_loop"]["per_second"] > 0
@@ -27,8 +27,9 @@ def test_the_benchmark_writes_every_figure_with_its_baseline(tmp_path: Path) -> 
     assert results["gas"]["1"]["gas"] <= 50_000 and results["gas"]["1024"]["per_certificate"] <= 100
     encrypted = results["gas_encrypted"]
     assert set(encrypted) == {"1", "16", "64"}
-    for size, figure in encrypted.items():  # ciphertext in the event log costs far more than a 32-byte root
-        assert figure["encrypted_per_certificate"] > figure["hash_only_per_certificate"] and figure["payload_bytes"] > 500
+    for figure in encrypted.values():  # ciphertext in the event log costs far more than a 32-byte root
+        assert (figure["encrypted_per_certificate"] > figure["hash_only_per_certificate"]
+                and figure["payload_bytes"] > 500)
     assert encrypted["64"]["encrypted_per_certificate"] < encrypted["1"]["encrypted_per_certificate"]
     assert 0 < results["api_peak_rss_mb"] < 2_000
     burst = results["verify_under_bad_keys"]

@@ -37,9 +37,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from demo_two_nodes import EXAMPLE, ApiNode, set_up, two_nodes  # noqa: E402
 
-from registry.services.documents import parse_key_token  # noqa: E402
-from registry.errors import DecryptionError  # noqa: E402
 from registry.custody.keys import KEK, DataKey, load_or_create_kek  # noqa: E402
+from registry.errors import DecryptionError  # noqa: E402
+from registry.services.documents import parse_key_token  # noqa: E402
 
 
 def _encodings(secret: bytes) -> list[bytes]:
