@@ -156,7 +156,8 @@ async def _may_send_a_batch(scope: Scope) -> bool:
     client = scope["client"][0] if scope.get("client") else "unknown"
     try:
         principal = await anyio.to_thread.run_sync(
-            lambda: authenticate(node.context.api_keys, state.auth_failures, client, token.strip(), count_failure=False))
+            lambda: authenticate(node.context.api_keys, state.auth_failures, client, token.strip(),
+                                 count_failure=False))
     except AuthenticationError:
         return False  # the route's own dependency answers 401 or 429 (and counts the failure)
     return bool(principal.role is Role.ISSUER)

@@ -9,54 +9,16 @@ issuers), and every test that asks for ``chain`` runs between an
 from __future__ import annotations
 
 import logging
-import threading
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
 
 from registry.chain.client import ChainClient
 from registry.chain.nodes import NodeProcess
 from registry.runtime import Node
-
-
-@dataclass(frozen=True)
-class Consortium:
-    """The accounts of the test consortium."""
-
-    admin: LocalAccount
-    sg_authority: LocalAccount
-    jp_authority: LocalAccount
-    sg_issuer: LocalAccount
-    sg_issuer_2: LocalAccount
-    jp_issuer: LocalAccount
-    stranger: LocalAccount
-    jp_customs: LocalAccount
-    sg_customs: LocalAccount
-
-
-def new_consortium() -> Consortium:
-    """Fresh random accounts for every role."""
-    return Consortium(*(Account.create() for _ in range(9)))
-
-
-def set_up_consortium(client: ChainClient, people: Consortium, *, deploy: bool = True) -> None:
-    """Fund every account, deploy the registry (unless already) and admit SG and JP with their issuers and Customs."""
-    for account in vars(people).values():
-        client.fund(account.address)
-    if deploy:
-        client.deploy(people.admin)
-    client.admit_country(people.admin, "SG", people.sg_authority.address)
-    client.admit_country(people.admin, "JP", people.jp_authority.address)
-    client.authorise_issuer(people.sg_authority, people.sg_issuer.address)
-    client.authorise_issuer(people.sg_authority, people.sg_issuer_2.address)
-    client.authorise_issuer(people.jp_authority, people.jp_issuer.address)
-    client.transact(people.jp_authority, "authoriseCustoms", people.jp_customs.address)
-    client.transact(people.sg_authority, "authoriseCustoms", people.sg_customs.address)
+from tests.support import CaptureLogs, worker_threads
+from tests.support.consortium import Consortium, new_consortium, set_up_consortium
 
 
 @pytest.fixture(scope="session")
@@ -105,20 +67,6 @@ def data_dir(tmp_path: Path) -> Path:
 # node would desynchronise its store and nonces. They run on a second Anvil and
 # stay independent by giving every certificate a fresh number.
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-def example(name: str = "rcep-sg-jp", **changes: object) -> dict[str, object]:
-    """An example certificate with a fresh certificate number (and *changes* applied)."""
-    import json
-    import uuid
-
-    data: dict[str, object] = json.loads((EXAMPLES / f"{name}.json").read_text())
-    data["certificate_number"] = f"T-{uuid.uuid4().hex[:16].upper()}"
-    data.update(changes)
-    return data
-
-
 @pytest.fixture(scope="session")
 def node_anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
     """The Anvil behind the session's node."""
@@ -156,11 +104,6 @@ def demo_keys(node: Node) -> dict[str, dict[str, str]]:
 # -- no background thread outlives the fixture that started it --------------------------------
 
 
-def worker_threads() -> Counter[str]:
-    """The node worker threads alive now (``coo-…``), counted by name."""
-    return Counter(t.name for t in threading.enumerate() if t.name.startswith("coo-") and t.is_alive())
-
-
 @pytest.fixture(autouse=True)
 def no_leaked_workers() -> Iterator[None]:
     """Fail a test that leaves more node workers running than it found.
@@ -178,19 +121,8 @@ def no_leaked_workers() -> Iterator[None]:
 
 # -- everything logged during the session, for the secrets test -------------------------------
 
-CAPTURED_LOGS: list[str] = []
-
-
-class _Capture(logging.Handler):
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            CAPTURED_LOGS.append(self.format(record))
-        except Exception:  # noqa: BLE001 - a log record that cannot format is not a secret leak
-            CAPTURED_LOGS.append(str(record.msg))
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    handler = _Capture(level=logging.DEBUG)
+    handler = CaptureLogs(level=logging.DEBUG)
     handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
     logging.getLogger().addHandler(handler)
     for name in ("coo", "uvicorn", "fastapi"):

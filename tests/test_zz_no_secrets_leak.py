@@ -11,7 +11,8 @@ import httpx
 from api.app import create_app
 from api.config import Settings
 from registry.runtime import Node
-from tests.conftest import CAPTURED_LOGS, example
+from tests.support import CAPTURED_LOGS
+from tests.support.consortium import example
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -39,7 +39,8 @@ _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"model": VerificationPublic, "description": "chain unreachable: verdict UNAVAILABLE"}}
 
 
-@router.post("/v1/verify", summary="Verify a sealed document (full or selectively disclosed)", response_model=VerificationPublic, responses=_UNAVAILABLE)
+@router.post("/v1/verify", summary="Verify a sealed document (full or selectively disclosed)",
+             response_model=VerificationPublic, responses=_UNAVAILABLE)
 async def verify(body: Annotated[VerifyRequest | SealedDocument, Body()], verification: VerificationDep) -> Response:
     """Send the sealed document itself, or `{"document": …, "declaration": {…}}` to match an import declaration."""
     document = body.document if isinstance(body, VerifyRequest) else body
@@ -49,7 +50,8 @@ async def verify(body: Annotated[VerifyRequest | SealedDocument, Body()], verifi
     return _answer(_public(report, receipt))
 
 
-@router.get("/v1/verify", summary="Verify by issuer and certificate number", response_model=VerificationPublic, responses=_UNAVAILABLE)
+@router.get("/v1/verify", summary="Verify by issuer and certificate number", response_model=VerificationPublic,
+            responses=_UNAVAILABLE)
 async def verify_number(verification: VerificationDep, who: MaybePrincipal,
                         issuer: Annotated[str, Query(pattern=r"^0x[0-9a-fA-F]{40}$", description="issuer account")],
                         number: Annotated[str, Query(min_length=1, max_length=64, description="certificate number")],
@@ -62,7 +64,8 @@ async def verify_number(verification: VerificationDep, who: MaybePrincipal,
     return _answer(_public(report, receipt))
 
 
-@router.get("/v1/verify/{document_hash}", summary="Status-only check of a document hash", response_model=VerificationPublic, responses=_UNAVAILABLE)
+@router.get("/v1/verify/{document_hash}", summary="Status-only check of a document hash",
+            response_model=VerificationPublic, responses=_UNAVAILABLE)
 async def verify_hash(document_hash: str, verification: VerificationDep) -> Response:
     """Anchoring, issuer authorisation and revocation status; no contents."""
     try:
@@ -116,7 +119,8 @@ def render_verdict(report: VerificationPublic) -> str:
         items = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in _flat(report.disclosed))
         fields = f"<h2>Certificate</h2><dl>{items}</dl>"
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(report.verdict.value)}: certificate of origin</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">\
+<title>{html.escape(report.verdict.value)}: certificate of origin</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:50rem;margin:auto;padding:1rem}}
 .v{{background:{background};border-left:.6rem solid {border};padding:.6rem 1rem}}
 td,th{{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd;vertical-align:top}}

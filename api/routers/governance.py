@@ -45,7 +45,8 @@ async def create_authority_account(body: AuthorityAccountCreate, admin: CurrentA
 
 @router.post("/v1/governance/issuers",
              responses=PENDING_RESPONSES, status_code=status.HTTP_201_CREATED, summary="Authorise an issuing body")
-async def authorise_issuer(body: IssuerCreate, authority: CurrentAuthority, governance: GovernanceDep) -> AccountCreated:
+async def authorise_issuer(body: IssuerCreate, authority: CurrentAuthority,
+                           governance: GovernanceDep) -> AccountCreated:
     """For the calling authority's own country; returns the issuer's API key."""
     account, key = await to_thread.run_sync(lambda: governance.authorise_issuer(authority, body.label, body.account))
     return AccountCreated(account=account, api_key=key)
@@ -69,7 +70,8 @@ async def reinstate(authority: CurrentAuthority, governance: GovernanceDep, addr
 
 @router.post("/v1/governance/customs",
              responses=PENDING_RESPONSES, status_code=status.HTTP_201_CREATED, summary="Admit a Customs account")
-async def authorise_customs(body: CustomsCreate, authority: CurrentAuthority, governance: GovernanceDep) -> AccountCreated:
+async def authorise_customs(body: CustomsCreate, authority: CurrentAuthority,
+                            governance: GovernanceDep) -> AccountCreated:
     """For the calling authority's own country: the account may record utilisation of certificates
     imported into it and open verification requests. Returns its customs API key."""
     account, key = await to_thread.run_sync(lambda: governance.authorise_customs(authority, body.label, body.account))

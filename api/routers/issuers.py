@@ -51,7 +51,8 @@ ParentItemsQuery = Annotated[str | None, Query(
     pattern=r"^[0-9]{1,5}(,[0-9]{1,5}){0,999}$",
     description="back-to-back only: per goods item, the parent's item (0-based) it draws down, e.g. `0,0,1`; "
                 "default: the item at the same position")]
-ModeQuery = Annotated[Literal["hash-only", "encrypted"], Query(description="hash-only (default) or encrypted payload on chain")]
+ModeQuery = Annotated[Literal["hash-only", "encrypted"],
+                      Query(description="hash-only (default) or encrypted payload on chain")]
 
 
 def public(store: Store, row: CertificateRow, base_url: str) -> CertificatePublic:
@@ -88,7 +89,8 @@ async def register_batch(body: BatchCreate, issuer: CurrentIssuer, issuing: Issu
 
 
 @router.get("/{certificate_id}", summary="Status and anchoring of a certificate")
-async def read(certificate_id: str, who: CurrentReader, issuing: IssuingDep, settings: SettingsDep) -> CertificatePublic:
+async def read(certificate_id: str, who: CurrentReader, issuing: IssuingDep,
+               settings: SettingsDep) -> CertificatePublic:
     """Visible to its issuer, its country's authority, the importing country's Customs and admins."""
     row = await to_thread.run_sync(lambda: issuing.ctx.certificate(who, certificate_id))
     return public(issuing.store, row, settings.base_url)

@@ -16,7 +16,8 @@ router = APIRouter(prefix="/v1/certificates", tags=["customs"])
 
 
 @router.post("/{certificate_id}/key-release", summary="Release a certificate's data key to importing Customs")
-async def release_key(certificate_id: str, customs: CurrentCustoms, keys: KeyReleaseDep, response: Response) -> KeyReleased:
+async def release_key(certificate_id: str, customs: CurrentCustoms, keys: KeyReleaseDep,
+                      response: Response) -> KeyReleased:
     """On the issuing node, for an encrypted-mode certificate, to Customs of its importing country
     (`certificate_id` may be the document hash). Every release is written to the audit log."""
     released = await to_thread.run_sync(lambda: keys.release_key(customs, certificate_id))

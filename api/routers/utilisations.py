@@ -29,8 +29,8 @@ async def utilise(certificate_id: str, body: UtilisationCreate, customs: Current
     draws = [Draw(item.item_number, item.quantity) for item in body.items]
 
     def work() -> dict[str, Any]:
-        record, new, balance = utilisation.utilise(customs, certificate_id, body.declaration_reference, body.date, draws,
-                                            body.document, body.parent_document)
+        record, new, balance = utilisation.utilise(customs, certificate_id, body.declaration_reference, body.date,
+                                                   draws, body.document, body.parent_document)
         if not new:
             response.status_code = status.HTTP_200_OK
         return {**balance, "utilisation": record}

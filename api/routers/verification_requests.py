@@ -44,7 +44,8 @@ async def read_request(request_id: RequestId, who: CurrentReader, requests: Requ
 
 @router.put("/v1/verification-requests/{request_id}/reason", status_code=status.HTTP_204_NO_CONTENT,
             summary="Deliver the reason text of a request to the issuing node")
-async def deliver_reason(request_id: RequestId, body: ReasonDelivery, customs: CurrentCustoms, requests: RequestsDep) -> None:
+async def deliver_reason(request_id: RequestId, body: ReasonDelivery, customs: CurrentCustoms,
+                         requests: RequestsDep) -> None:
     """Sent by the requesting country's node to the node that issued the certificate; the text must
     hash to the reason hash recorded on chain. Requests opened on the issuing node need no delivery."""
     await to_thread.run_sync(lambda: requests.receive_reason(customs, request_id, body.reason))

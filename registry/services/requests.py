@@ -7,6 +7,7 @@ delivered to the issuing node, each checked against its hash on chain.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import uuid
@@ -75,10 +76,8 @@ class Requests(Service):
         nonce = str(uuid.uuid4())  # the request id is known only once it is on chain
         local = {"nonce": nonce, "reason": self.documents.seal_text(document_hash, f"reason|pending|{nonce}", reason)}
         try:
-            try:
+            with contextlib.suppress(WritePending):  # the request waits behind the terms
                 self.utilisation.ensure_terms(signer, sealed)
-            except WritePending:
-                pass  # the request waits behind the terms
             write = self.outbox.submit(WriteKind.REQUEST, signer, {
                 "document_hash": hex32(document_hash), "root": hex32(root_of(sealed)),
                 "reason_hash": hex32(keccak(reason.encode())), "proof": hexes(proof)}, local=local)
@@ -91,9 +90,11 @@ class Requests(Service):
         document_hash = parse_hex32(write.args["document_hash"])
         request_id = int((write.result or {})["request_id"])
         if write.local is not None:
-            reason = self.documents.open_text(document_hash, f"reason|pending|{write.local['nonce']}", write.local["reason"]) or ""
+            pending = f"reason|pending|{write.local['nonce']}"
+            reason = self.documents.open_text(document_hash, pending, write.local["reason"]) or ""
             self.records.set_request_text(request_id,
-                                          reason=self.documents.seal_text(document_hash, f"reason|{request_id}", reason))
+                                          reason=self.documents.seal_text(document_hash, f"reason|{request_id}",
+                                                                          reason))
             self._deliver_reason(document_hash, [parse_hex32(p) for p in write.args["proof"]], request_id, reason)
         self.ctx.refresh_index()
 
@@ -129,7 +130,8 @@ class Requests(Service):
             raise ValidationError("reason: this is not the text whose hash the request carries on chain",
                                   [{"loc": "reason", "msg": "does not match the on-chain reason hash"}])
         self.records.set_request_text(request_id,
-                                      reason=self.documents.seal_text(found.document_hash, f"reason|{request_id}", reason))
+                                      reason=self.documents.seal_text(found.document_hash, f"reason|{request_id}",
+                                                                      reason))
 
     def answer_request(self, principal: Principal, request_id: int, confirmed: bool,
                        remarks: str | None = None) -> dict[str, Any]:
@@ -148,7 +150,8 @@ class Requests(Service):
                 local={"answer": self.documents.seal_text(found.document_hash, f"answer|{request_id}", answer)})
         except ContractRevertError as error:
             if error.name == "CertificateRegistryNotIssuer":
-                raise PermissionDenied("only the issuing body of this certificate or its authority may answer") from error
+                raise PermissionDenied("only the issuing body of this certificate or its authority may "
+                                       "answer") from error
             if error.name == "CustomsRegistryRequestClosed":
                 raise ConflictError(f"verification request {request_id} has already been answered") from error
             raise
@@ -213,9 +216,11 @@ class Requests(Service):
             "certificate_id": mine.id if mine else None,
             "certificate_number": mine.certificate_number if mine else None,
             "status": RequestState(row["state"]).slug, "opened_by": row["customs"],
-            "country": row["customs_country"], "reason": self.documents.open_text(digest, f"reason|{request_id}", row["reason"]),
+            "country": row["customs_country"],
+            "reason": self.documents.open_text(digest, f"reason|{request_id}", row["reason"]),
             "reason_hash": hex32(row["reason_hash"]),
-            "opened_at": iso_time(row["opened_at"]), "age_seconds": max(0, (answered or now_seconds()) - row["opened_at"]),
+            "opened_at": iso_time(row["opened_at"]),
+            "age_seconds": max(0, (answered or now_seconds()) - row["opened_at"]),
             "answered_at": iso_time(answered) if answered else None, "answered_by": row["answered_by"],
             "answer": self.documents.open_text(digest, f"answer|{request_id}", row["answer"]),
         }

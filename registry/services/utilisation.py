@@ -8,6 +8,7 @@ outbox and keeps the declaration, sealed, on this node.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -106,12 +107,11 @@ class Utilisation(Service):
         root = root_of(sealed)
         record_id = str(uuid.uuid4())
         local = {"record_id": record_id, "declared_on": declared_on.isoformat(), "draws": draw_json(sealed, wanted),
-                 "declaration_reference": self.documents.seal_text(document_hash, f"declaration|{record_id}", reference)}
+                 "declaration_reference": self.documents.seal_text(document_hash, f"declaration|{record_id}",
+                                                                   reference)}
         try:
-            try:
+            with contextlib.suppress(WritePending):  # the draw waits behind the terms (same certificate: in order)
                 self.ensure_terms(signer, sealed, parent_document)
-            except WritePending:
-                pass  # the draw waits behind the terms (the same certificate's writes keep their order)
             write = self.outbox.submit(WriteKind.UTILISE, signer, {
                 "document_hash": hex32(document_hash), "root": hex32(root), "declaration": hex32(declaration),
                 "items": [item for item, _ in wanted], "quantities": [quantity for _, quantity in wanted]},
@@ -125,7 +125,8 @@ class Utilisation(Service):
 
     def _revealed(self, document_hash: bytes, record: dict[str, Any]) -> dict[str, Any]:
         """A utilisation record with its declaration reference opened."""
-        reference = self.documents.open_text(document_hash, f"declaration|{record['id']}", record["declaration_reference"])
+        reference = self.documents.open_text(document_hash, f"declaration|{record['id']}",
+                                             record["declaration_reference"])
         return {**record, "declaration_reference": reference}
 
     def _utilisation(self, document_hash: bytes, declaration: bytes) -> dict[str, Any] | None:
@@ -227,7 +228,8 @@ class Utilisation(Service):
             label = goods[item].get("item_number", item + 1) if item < len(goods) else item + 1
             whose = "this certificate" if subject == parse_hex32(sealed.document_hash) else (
                 f"the parent certificate {hex32(subject)}")
-            return ConflictError(f"refused on chain: drawing {from_units(requested)} of goods item {label} would exceed "
+            return ConflictError(f"refused on chain: drawing {from_units(requested)} of goods item {label} "
+                                 "would exceed "
                                  f"the quantity certified by {whose}; {from_units(remaining)} remain")
         if name == "CustomsRegistryNotUsable":
             state = DocumentState(args[1]).name.lower()

@@ -11,7 +11,7 @@ import pytest
 from registry.custody.apikeys import Role
 from registry.domain.reasons import RevocationReason
 from registry.runtime import Node
-from tests.conftest import example
+from tests.support.consortium import example
 
 ROLES = ("none", "admin", "authority_a", "authority_b", "issuer_a", "issuer_b", "customs_a", "customs_b")
 

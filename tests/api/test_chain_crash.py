@@ -32,8 +32,8 @@ from registry.pipelines.verify import Verifier
 from registry.runtime import Node, NodeConfig, open_node
 from registry.sealing.merkle import process_proof
 from registry.sealing.terms import to_units
-from tests.api.support import anchored, auth
-from tests.conftest import example
+from tests.support.consortium import example
+from tests.support.http import anchored, auth
 
 
 def copy_of_a_dump_after(state: Path, since: float, into: Path) -> None:

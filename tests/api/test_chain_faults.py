@@ -23,8 +23,8 @@ from registry.domain.report import Verdict
 from registry.pipelines.anchoring import BatchPolicy
 from registry.pipelines.verify import Verifier
 from registry.runtime import Node, NodeConfig, open_node
-from tests.api.support import anchored, auth
-from tests.conftest import example
+from tests.support.consortium import example
+from tests.support.http import anchored, auth
 
 RPC_TIMEOUT = 1.0
 """The node's bound on one JSON-RPC request in these tests (the default is 5 s)."""

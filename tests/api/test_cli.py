@@ -14,8 +14,8 @@ from api.cli import app
 from api.config import Settings
 from registry.chain.nodes import NodeProcess, free_port
 from registry.runtime import Node
-from tests.api.support import served_over_http
-from tests.conftest import example
+from tests.support.consortium import example
+from tests.support.http import served_over_http
 
 runner = CliRunner()
 

@@ -13,8 +13,8 @@ import pytest
 
 from registry.chain.nodes import NodeProcess
 from registry.errors import ChainUnavailableError
-from tests.api.support import LiveApi, assert_exactly_once, wait_all_anchored
-from tests.conftest import example
+from tests.support.consortium import example
+from tests.support.http import LiveApi, assert_exactly_once, wait_all_anchored
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.support import anchored, assert_problem, auth
-from tests.conftest import example
+from tests.support.consortium import example
+from tests.support.http import anchored, assert_problem, auth
 
 Keys = dict[str, dict[str, str]]
 

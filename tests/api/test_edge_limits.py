@@ -18,8 +18,8 @@ from api.app import create_app
 from api.config import Settings
 from registry.chain.nodes import free_port
 from registry.runtime import Node
-from tests.api.support import auth, served_over_http
-from tests.conftest import example
+from tests.support.consortium import example
+from tests.support.http import auth, served_over_http
 
 BIG = 28 << 20
 

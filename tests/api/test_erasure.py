@@ -11,8 +11,8 @@ import pytest
 
 from registry.custody.apikeys import Role
 from registry.runtime import Node
-from tests.api.support import anchored, assert_problem, auth
-from tests.conftest import example
+from tests.support.consortium import example
+from tests.support.http import anchored, assert_problem, auth
 
 Keys = dict[str, dict[str, str]]
 

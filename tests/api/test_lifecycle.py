@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.support import anchored, assert_problem, auth
-from tests.conftest import example
+from tests.support.consortium import example
+from tests.support.http import anchored, assert_problem, auth
 
 
 async def test_issue_download_verify_revoke_erase(client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 
 from registry.chain.nodes import NodeProcess
-from tests.api.support import LiveApi, assert_exactly_once, wait_all_anchored
-from tests.conftest import example
+from tests.support.consortium import example
+from tests.support.http import LiveApi, assert_exactly_once, wait_all_anchored
 
 CLIENTS = 50
 SECONDS = float(os.environ.get("COO_LOAD_SECONDS", "60"))

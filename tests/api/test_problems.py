@@ -7,8 +7,8 @@ import json
 import httpx
 import pytest
 
-from tests.api.support import assert_problem, auth
-from tests.conftest import example
+from tests.support.consortium import example
+from tests.support.http import assert_problem, auth
 
 
 async def test_an_invalid_certificate_names_the_field(

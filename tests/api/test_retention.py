@@ -18,8 +18,8 @@ from api.cli import app
 from api.config import Settings
 from registry.pipelines.retention import DAY
 from registry.runtime import Node
-from tests.api.support import assert_problem, auth
-from tests.conftest import example
+from tests.support.consortium import example
+from tests.support.http import assert_problem, auth
 
 
 def age(node: Node, receipt_id: str, days: float) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.api.support import anchored, assert_problem, auth
-from tests.conftest import example
+from tests.support.consortium import example
+from tests.support.http import anchored, assert_problem, auth
 
 
 async def jp_issuer(client: httpx.AsyncClient, keys: dict[str, dict[str, str]]) -> dict[str, str]:

@@ -12,7 +12,7 @@ from eth_account import Account
 from registry.chain.client import ChainClient
 from registry.errors import ContractRevertError
 from registry.chain.customs import CustomsLedger
-from tests.conftest import Consortium
+from tests.support.consortium import Consortium
 from tests.contracts.test_customs_registry import Issued, issue, register
 
 ACCOUNTS = ("admin", "sg_authority", "jp_authority", "sg_issuer", "sg_issuer_2", "jp_issuer", "jp_customs",

@@ -29,7 +29,7 @@ from registry.pipelines.offline import verify_offline
 from registry.domain.report import Verdict
 from registry.storage.store import CustomsRecords, Store
 from registry.pipelines.verify import Verifier
-from tests.conftest import Consortium
+from tests.support.consortium import Consortium
 from tests.contracts.test_customs_registry import UNIT, Issued, issue, register
 from tests.support import reverts
 

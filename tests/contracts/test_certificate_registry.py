@@ -8,7 +8,7 @@ import pytest
 
 from registry.chain.client import ChainClient, DocumentState
 from registry.sealing.merkle import merkle_proof, merkle_root
-from tests.conftest import Consortium
+from tests.support.consortium import Consortium
 from tests.support import event_names, reverts
 
 REASON_ISSUED_IN_ERROR = 1

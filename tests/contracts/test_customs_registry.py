@@ -14,7 +14,7 @@ from registry.sealing.document import SealedDocument, build_sealed_document, sea
 from registry.chain.customs import CustomsLedger, RequestState
 from registry.sealing.merkle import MerkleTree
 from registry.sealing.terms import Terms, terms_for
-from tests.conftest import Consortium, example
+from tests.support.consortium import Consortium, example
 from tests.support import event_names, reverts
 
 NOT_CONFIRMED = 3

@@ -32,7 +32,7 @@ from registry.pipelines.indexer import ChainIndexer, Follower
 from registry.chain.customs import CustomsLedger
 from registry.sealing.merkle import MerkleTree
 from registry.storage.store import Store
-from tests.conftest import Consortium
+from tests.support.consortium import Consortium
 from tests.contracts.test_adversarial import back_to_back
 from tests.contracts.test_customs_registry import UNIT, Issued, issue
 

@@ -7,7 +7,7 @@ import os
 from eth_account import Account
 
 from registry.chain.client import ChainClient
-from tests.conftest import Consortium
+from tests.support.consortium import Consortium
 from tests.support import event_names, reverts
 
 ADMIN_ROLE = b"\x00" * 32

@@ -78,7 +78,8 @@ def _unwrappable(directory: Path, refs: list[str]) -> list[str]:
     epochs: dict[int, KEK] = {}
     for path in (directory / "keys").glob("epoch-*.key"):
         epoch = int(path.stem.split("-")[1])
-        epochs[epoch] = KEK(DataKey(root.derive("epoch-keys")).decrypt(path.read_bytes(), f"coo-epoch/1|{epoch}".encode()))
+        sealed = path.read_bytes()
+        epochs[epoch] = KEK(DataKey(root.derive("epoch-keys")).decrypt(sealed, f"coo-epoch/1|{epoch}".encode()))
     found = []
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         data = path.read_bytes()

@@ -12,8 +12,8 @@ from eth_account import Account
 from registry.chain.client import ChainClient, DocumentState
 from registry.chain.nodes import NodeProcess, free_port
 from registry.errors import ChainUnavailableError, ContractNotDeployedError
-from tests.conftest import Consortium, new_consortium, set_up_consortium
 from tests.support import reverts
+from tests.support.consortium import Consortium, new_consortium, set_up_consortium
 
 
 def lifecycle(client: ChainClient, people: Consortium) -> None:

@@ -14,7 +14,8 @@ from registry.pipelines.indexer import ChainIndexer, Follower
 from registry.pipelines.worker import Worker, paused
 from registry.runtime import Node
 from registry.storage.store import Store
-from tests.conftest import Consortium, worker_threads
+from tests.support import worker_threads
+from tests.support.consortium import Consortium
 
 
 class Stubborn(Worker):

@@ -15,8 +15,8 @@ from registry.sealing.document import BatchProof
 from registry.sealing.merkle import MerkleTree
 from registry.services.utilisation import Draw
 from registry.types import hex32, parse_hex32
-from tests.conftest import example
 from tests.support import principals
+from tests.support.consortium import example
 
 
 def test_a_document_whose_proof_leads_into_another_countrys_batch_is_neither_used_nor_questioned(
@@ -38,7 +38,8 @@ def test_a_document_whose_proof_leads_into_another_countrys_batch_is_neither_use
         "anchor": genuine.anchor.model_copy(update={"batch_root": hex32(tree.root)}),
     })
     with pytest.raises(ConflictError, match="anchored by an issuer of JP"):
-        node.utilisation.utilise(customs, genuine.document_hash, "FORGED-1", date(2026, 11, 23), [Draw(1, Decimal("1"))],
+        node.utilisation.utilise(customs, genuine.document_hash, "FORGED-1", date(2026, 11, 23),
+                                 [Draw(1, Decimal("1"))],
                      document=forged)
     with pytest.raises(ConflictError, match="anchored by an issuer of JP"):
         node.requests.open_request(customs, genuine.document_hash, "forged proof", document=forged)

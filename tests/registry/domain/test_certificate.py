@@ -19,7 +19,7 @@ from registry.domain import codes
 from registry.domain.certificate import Certificate, add_months, parse_certificate
 from registry.errors import CertificateValidationError
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 _DELETE = object()
 
 

@@ -22,8 +22,8 @@ from registry.sealing.merkle import keccak
 from registry.services.utilisation import Draw
 from registry.storage.writelog import WriteKind, WriteState
 from registry.types import hex32, parse_hex32
-from tests.conftest import example
 from tests.support import principals
+from tests.support.consortium import example
 
 
 def fresh_issuer(node: Node, demo_keys: dict[str, dict[str, str]]) -> str:
@@ -64,7 +64,8 @@ def test_a_request_sent_just_before_a_crash_is_recognised_on_chain_not_opened_tw
     issuer, customs = principals(service, demo_keys, "issuer", "customs")
     row = node.issuing.register(issuer, [example()])[0]
     service.anchorer.flush()
-    node.utilisation.utilise(customs, row.id, "OUTBOX-1", date(2026, 11, 23), [Draw(1, Decimal("1"))])  # terms registered
+    # registers the terms
+    node.utilisation.utilise(customs, row.id, "OUTBOX-1", date(2026, 11, 23), [Draw(1, Decimal("1"))])
     sealed = node.issuing.sealed_document(issuer, row.id)
     ledger = CustomsLedger(service.chain)
     signer = node.context.signer_for(customs, Role.CUSTOMS)

@@ -7,7 +7,7 @@ import json
 from registry.domain.reasons import RevocationReason
 from registry.pipelines.indexer import ChainIndexer
 from registry.runtime import Node
-from tests.conftest import example
+from tests.support.consortium import example
 
 
 def test_the_index_records_anchoring_and_revocation_of_a_document(

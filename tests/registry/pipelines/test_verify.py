@@ -18,7 +18,7 @@ from registry.errors import KeyDestroyedError
 from registry.pipelines.verify import Declaration, Verifier
 from registry.runtime import Node
 from registry.sealing.document import SealedDocument, disclose
-from tests.conftest import example, new_consortium, set_up_consortium
+from tests.support.consortium import example, new_consortium, set_up_consortium
 
 
 def principal(node: Node, keys: dict[str, dict[str, str]], role: str) -> Principal:

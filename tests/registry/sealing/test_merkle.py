@@ -21,7 +21,7 @@ from registry.sealing.merkle import (
     process_proof,
     verify_proof,
 )
-from tests.conftest import Consortium
+from tests.support.consortium import Consortium
 
 A, B, C, D, E = (reference_keccak(bytes([i])) for i in range(5))
 

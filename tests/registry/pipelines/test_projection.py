@@ -13,8 +13,8 @@ from registry.domain.report import Verdict
 from registry.runtime import Node
 from registry.sealing.merkle import process_proof
 from registry.types import parse_hex32
-from tests.conftest import example
 from tests.support import principals
+from tests.support.consortium import example
 
 
 def docs(node: Node, issuer: Principal, n: int) -> list[tuple[bytes, list[bytes], str]]:
@@ -109,7 +109,8 @@ def test_the_index_agrees_with_the_contract_on_utilisation_and_requests(
     service = node.context
     issuer, customs = principals(service, demo_keys, "issuer", "customs")
     (first, _, first_id), (second, _, second_id) = docs(node, issuer, 2)
-    node.utilisation.utilise(customs, first_id, "IDX-1", date(2026, 11, 23), [Draw(1, Decimal("10")), Draw(3, Decimal("2.5"))])
+    node.utilisation.utilise(customs, first_id, "IDX-1", date(2026, 11, 23),
+                             [Draw(1, Decimal("10")), Draw(3, Decimal("2.5"))])
     node.utilisation.utilise(customs, first_id, "IDX-2", date(2026, 11, 23), [Draw(1, Decimal("5"))])
     _, copy = node.issuing.true_copy(issuer, first_id)  # the copy continues the original's ledger
     node.utilisation.utilise(customs, copy.id, "IDX-3", date(2026, 11, 23), [Draw(2, Decimal("1"))])
