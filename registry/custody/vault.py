@@ -136,12 +136,7 @@ class KeyVault:
         return self._ring.key(int.from_bytes(wrapped[1:5], "big")).unwrap(wrapped[5:], ref)
 
     def _has_legacy(self) -> bool:
-        rows = self._store.query(
-            "SELECT 1 FROM wrapped_keys WHERE length(wrapped) = ? UNION ALL SELECT 1 FROM released_keys"
-            " WHERE length(wrapped) = ? UNION ALL SELECT 1 FROM certificates WHERE number_sealed IS NULL"
-            " AND status <> 'erased' AND id IN (SELECT certificate_id FROM wrapped_keys) LIMIT 1",
-            (_LEGACY_WRAPPED, _LEGACY_WRAPPED))
-        return bool(rows)
+        return self._store.has_legacy_wrapping(_LEGACY_WRAPPED)
 
     @contextmanager
     def wrapping(self) -> Iterator[None]:

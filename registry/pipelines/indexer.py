@@ -1,7 +1,7 @@
 """Keeps the store's event index, and the state projected from it, at the chain head.
 
 :class:`ChainIndexer` reads the events since the last sync in one
-``eth_getLogs`` and records them, the projected state (:mod:`registry.pipelines.projection`)
+``eth_getLogs`` and records them, the projected state (:mod:`registry.storage.projection`)
 and the new mark in one transaction. :class:`Follower` polls the chain head
 in a thread and syncs whenever it moves; while it is fresh (head checked within
 ``max_age`` and fully indexed) a verification is answered from the index with no
@@ -11,37 +11,17 @@ RPC round trip, otherwise the verifier reads the chain directly or answers
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-from typing import Any
 
 from registry.chain.client import ChainClient, ChainEvent, DocumentView
 from registry.chain.customs import Utilisation
-from registry.pipelines import projection
-from registry.pipelines.projection import PROJECTED_TABLES
 from registry.pipelines.worker import Worker
+from registry.storage import projection
 from registry.storage.store import Store
 
 log = logging.getLogger("coo.indexer")
-
-_SUBJECT_KEYS = ("documentHash", "root", "issuer", "authority")
-
-
-def _subject(event: ChainEvent) -> bytes | None:
-    for key in _SUBJECT_KEYS:
-        value = event.args.get(key)
-        if isinstance(value, bytes):
-            return value
-        if isinstance(value, str) and value.startswith("0x"):
-            return bytes.fromhex(value[2:])
-    return None
-
-
-def _jsonable(value: Any) -> Any:
-    return "0x" + value.hex() if isinstance(value, bytes) else value
-
 
 class ChainIndexer:
     """Index the registry's events into the store.
@@ -73,32 +53,18 @@ class ChainIndexer:
                 end = min(head, start + self.max_span - 1)
                 events = self.chain.events(start, end)
                 times = self._block_times(events)
-                with self.store.transaction() as conn:
-                    for event in events:
-                        block_time = times[event.block_number]
-                        conn.execute(
-                            "INSERT OR IGNORE INTO chain_events VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            (event.tx_hash, event.log_index, event.block_number, event.name, _subject(event),
-                             json.dumps({k: _jsonable(v) for k, v in event.args.items()}), block_time))
-                        projection.apply(conn, event, block_time)
-                    conn.execute("INSERT INTO sync_state (id, last_block, block_hash) VALUES (1, ?, ?)"
-                                 " ON CONFLICT (id) DO UPDATE SET last_block = excluded.last_block,"
-                                 " block_hash = excluded.block_hash", (end, self.chain.block_hash(end)))
+                projection.record(self.store, events, times, end, self.chain.block_hash(end))
                 added += len(events)
                 start = end + 1
             return added
 
     def _drop_if_reorged(self) -> None:
         """If the last indexed block is no longer on the canonical chain, rebuild the index from scratch."""
-        row = self.store.connection().execute("SELECT last_block, block_hash FROM sync_state WHERE id = 1").fetchone()
-        if row is None or row[1] is None:
+        mark = projection.sync_mark(self.store)
+        if mark is None or self.chain.block_hash(mark[0]) == mark[1]:
             return
-        if self.chain.block_hash(int(row[0])) == bytes(row[1]):
-            return
-        log.warning("the chain reorganised below block %s: rebuilding the event index", row[0])
-        with self.store.transaction() as conn:
-            for table in PROJECTED_TABLES:
-                conn.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed table names)
+        log.warning("the chain reorganised below block %s: rebuilding the event index", mark[0])
+        projection.drop(self.store)
 
     def _block_times(self, events: list[ChainEvent]) -> dict[int, int]:
         times: dict[int, int] = {}

@@ -26,7 +26,7 @@ Tables (version 4, then 8):
   (``seq``); ``batch_id`` is set while a batch holds them.
 * ``batches`` — ``sending`` → ``sent`` → ``anchored``, or ``failed`` (released).
 * ``chain_events`` + ``sync_state`` — the event index and the last indexed block;
-  ``onchain_*`` — state projected from the events (:mod:`registry.pipelines.projection`).
+  ``onchain_*`` — state projected from the events (:mod:`registry.storage.projection`).
 * ``destruction_receipts``, ``audit_log`` (key releases), ``api_keys``.
 
 Version 8 (erasure that holds): ``certificates.certificate_number`` holds a keyed
@@ -403,7 +403,7 @@ class Database:
         return self._query(sql, args)
 
     def connection(self) -> sqlite3.Connection:
-        """This thread's connection (read-only use by :mod:`registry.pipelines.projection`)."""
+        """This thread's connection (read-only use by :mod:`registry.storage.projection`)."""
         return self._connection()
 
     def schema_version(self) -> int:

@@ -572,24 +572,15 @@ class Store(Database):
         rows = self._query("SELECT last_block FROM sync_state WHERE id = 1")
         return int(rows[0][0]) if rows else -1
 
-    def record_events(self, events: Sequence[IndexedEvent], last_block: int) -> int:
-        """Add events to the index and move the indexed-block mark, in one transaction.
-
-        Events already indexed (same ``tx_hash``, ``log_index``) are skipped.
-
-        Returns:
-            How many events were new.
-        """
-        added = 0
-        with self.transaction() as conn:
-            for e in events:
-                added += conn.execute(
-                    "INSERT OR IGNORE INTO chain_events (tx_hash, log_index, block_number, name, subject, args,"
-                    " block_time) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (e.tx_hash, e.log_index, e.block_number, e.name, e.subject, e.args, e.block_time)).rowcount
-            conn.execute("INSERT INTO sync_state (id, last_block) VALUES (1, ?)"
-                         " ON CONFLICT (id) DO UPDATE SET last_block = excluded.last_block", (last_block,))
-        return added
+    def has_legacy_wrapping(self, legacy_length: int) -> bool:
+        """Whether any key is still wrapped in the pre-epoch format (*legacy_length* bytes), or any live
+        certificate still keeps its number in clear (both are migrated when the vault opens)."""
+        rows = self._query(
+            "SELECT 1 FROM wrapped_keys WHERE length(wrapped) = ? UNION ALL SELECT 1 FROM released_keys"
+            " WHERE length(wrapped) = ? UNION ALL SELECT 1 FROM certificates WHERE number_sealed IS NULL"
+            " AND status <> 'erased' AND id IN (SELECT certificate_id FROM wrapped_keys) LIMIT 1",
+            (legacy_length, legacy_length))
+        return bool(rows)
 
     def events_for(self, subject: bytes) -> list[IndexedEvent]:
         """Indexed events about one document hash, batch root or account, in chain order."""

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from registry.chain.client import ChainEvent
 from registry.errors import ConflictError, NotFoundError, StoreError
+from registry.storage import projection
 from registry.storage.database import Migration, migrate
 from registry.storage.store import MIGRATIONS, IndexedEvent, NewCertificate, Store
 
@@ -273,14 +275,21 @@ def test_shredding_an_unanchored_certificate_drops_it_from_the_outbox(store: Sto
 
 
 def test_chain_events_are_indexed_once_with_the_sync_mark(store: Store) -> None:
-    subject = os.urandom(32)
-    events = [IndexedEvent("0xt2", 0, 9, "CertificateRevoked", subject, json.dumps({"reason": 1}), 1_700_000_100),
-              IndexedEvent("0xt1", 3, 5, "BatchAnchored", subject, "{}", 1_700_000_000)]
-    assert store.record_events(events, last_block=9) == 2
-    assert store.record_events(events[:1], last_block=10) == 0
-    assert store.last_indexed_block() == 10
-    assert [e.name for e in store.events_for(subject)] == ["BatchAnchored", "CertificateRevoked"]
-    assert store.events_for(subject)[1] == events[0]
+    root, issuer = os.urandom(32), "0x" + os.urandom(20).hex()
+    events = [ChainEvent("BatchAnchored", 5, 3, "0xt1", {"root": root, "issuer": issuer, "documentCount": 1}),
+              ChainEvent("CertificateRevoked", 9, 0, "0xt2", {"documentHash": root, "root": root, "by": issuer,
+                                                               "reason": 1})]
+    times = {5: 1_700_000_000, 9: 1_700_000_100}
+    projection.record(store, events, times, 9, b"\x01" * 32)
+    projection.record(store, events[1:], times, 10, b"\x02" * 32)  # seen again: indexed once
+    assert store.last_indexed_block() == 10 and projection.sync_mark(store) == (10, b"\x02" * 32)
+    indexed = store.events_for(root)
+    assert [e.name for e in indexed] == ["BatchAnchored", "CertificateRevoked"]
+    assert indexed[1] == IndexedEvent("0xt2", 0, 9, "CertificateRevoked", root,
+                                      json.dumps({"documentHash": "0x" + root.hex(), "root": "0x" + root.hex(),
+                                                  "by": issuer, "reason": 1}), 1_700_000_100)
+    projection.drop(store)
+    assert store.events_for(root) == [] and store.last_indexed_block() == -1  # after a reorg: rebuilt from the start
 
 
 def test_verification_receipts_are_appended_and_never_overwritten(store: Store) -> None:

@@ -14,14 +14,15 @@ contract refuses anything else, in transaction order).
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from registry.chain.client import ChainEvent, DocumentState, DocumentView, certificate_key
 from registry.chain.customs import RequestState, Utilisation
 from registry.sealing.merkle import process_proof
-from registry.storage.store import shred_released
+from registry.storage.store import Store, shred_released
 
 PROJECTED_TABLES = ("chain_events", "onchain_batches", "onchain_documents", "onchain_issuers", "onchain_standing",
                     "onchain_ledgers", "onchain_drawn", "onchain_requests", "onchain_customs", "sync_state")
@@ -106,6 +107,55 @@ def _ledger(conn: sqlite3.Connection, certificate: bytes) -> bytes:
     """The ledger the certificate key *certificate* draws on: its own, or the one of what it replaced."""
     row = conn.execute("SELECT ledger FROM onchain_ledgers WHERE certificate = ?", (certificate,)).fetchone()
     return bytes(row[0]) if row else certificate
+
+
+def record(store: Store, events: Sequence[ChainEvent], times: Mapping[int, int], last_block: int,
+           block_hash: bytes | None) -> None:
+    """Index *events* (with their blocks' times), project them, and move the mark to *last_block*, in one
+    transaction: the one write path of the event index. Events already indexed are skipped."""
+    with store.transaction() as conn:
+        for event in events:
+            block_time = times[event.block_number]
+            conn.execute(
+                "INSERT OR IGNORE INTO chain_events VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (event.tx_hash, event.log_index, event.block_number, event.name, _subject(event),
+                 json.dumps({k: _jsonable(v) for k, v in event.args.items()}), block_time))
+            apply(conn, event, block_time)
+        conn.execute("INSERT INTO sync_state (id, last_block, block_hash) VALUES (1, ?, ?)"
+                     " ON CONFLICT (id) DO UPDATE SET last_block = excluded.last_block,"
+                     " block_hash = excluded.block_hash", (last_block, block_hash))
+
+
+def sync_mark(store: Store) -> tuple[int, bytes] | None:
+    """The last indexed block and its hash, or None (never synced, or synced before hashes were kept)."""
+    rows = store.query("SELECT last_block, block_hash FROM sync_state WHERE id = 1")
+    if not rows or rows[0][1] is None:
+        return None
+    return int(rows[0][0]), bytes(rows[0][1])
+
+
+def drop(store: Store) -> None:
+    """Forget the whole index and projection (the chain reorganised below the mark): the next sync rebuilds it."""
+    with store.transaction() as conn:
+        for table in PROJECTED_TABLES:
+            conn.execute(f"DELETE FROM {table}")  # fixed table names
+
+
+_SUBJECT_KEYS = ("documentHash", "root", "issuer", "authority")
+
+
+def _subject(event: ChainEvent) -> bytes | None:
+    for key in _SUBJECT_KEYS:
+        value = event.args.get(key)
+        if isinstance(value, bytes):
+            return value
+        if isinstance(value, str) and value.startswith("0x"):
+            return bytes.fromhex(value[2:])
+    return None
+
+
+def _jsonable(value: Any) -> Any:
+    return "0x" + value.hex() if isinstance(value, bytes) else value
 
 
 class IndexedView:
