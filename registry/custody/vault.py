@@ -45,7 +45,8 @@ from registry.custody.epochs import EpochKeyring
 from registry.custody.keys import KEK, DataKey, DestructionReceipt, decrypt, encrypt, record_aad
 from registry.errors import ConflictError, KeyDestroyedError, KeyVaultError, NotFoundError
 from registry.pipelines.worker import Worker
-from registry.storage.store import CustomsRecords, Store
+from registry.storage.customs import CustomsRecords
+from registry.storage.store import Store
 from registry.types import hex32
 
 log = logging.getLogger("coo.vault")

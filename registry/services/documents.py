@@ -43,7 +43,8 @@ from registry.sealing.merkle import MerkleTree, process_proof
 from registry.sealing.terms import Terms, from_units
 from registry.services.context import Service, ServiceContext
 from registry.services.verification import Verification
-from registry.storage.store import CertificateRow, CustomsRecords
+from registry.storage.customs import CustomsRecords
+from registry.storage.store import CertificateRow
 from registry.types import hex32, parse_hex32
 
 if TYPE_CHECKING:

@@ -31,7 +31,8 @@ from registry.sealing.document import (
 )
 from registry.services.context import Service, ServiceContext
 from registry.services.verification import Verification
-from registry.storage.store import CertificateRow, CustomsRecords
+from registry.storage.customs import CustomsRecords
+from registry.storage.store import CertificateRow
 from registry.types import hex32
 
 if TYPE_CHECKING:

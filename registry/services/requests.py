@@ -34,7 +34,8 @@ from registry.sealing.document import (
 )
 from registry.sealing.merkle import keccak
 from registry.services.context import Service, ServiceContext, same_account
-from registry.storage.store import CertificateRow, CustomsRecords
+from registry.storage.customs import CustomsRecords
+from registry.storage.store import CertificateRow
 from registry.storage.writelog import ChainWrite, WriteKind
 from registry.types import hex32, parse_hex32
 

@@ -37,7 +37,7 @@ from registry.sealing.document import (
 from registry.sealing.merkle import keccak, process_proof
 from registry.sealing.terms import Terms, from_units, to_units
 from registry.services.context import Service, ServiceContext
-from registry.storage.store import CustomsRecords
+from registry.storage.customs import CustomsRecords
 from registry.storage.writelog import ChainWrite, WriteKind
 from registry.types import hex32, parse_hex32
 

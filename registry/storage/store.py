@@ -24,63 +24,28 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
-from registry.custody.apikeys import Principal, Role, StoredKey
-from registry.domain.states import BatchState, CertificateStatus
 from registry.errors import ConflictError, NotFoundError
-from registry.storage.database import (
-    BATCH_COLUMNS,
-    CERTIFICATE_COLUMNS,
-    MIGRATIONS,
+from registry.storage.audit import AuditTables, ReceiptRecord
+from registry.storage.base import _SELECT_CERT, CertificateRows, NumberSealer
+from registry.storage.batches import BatchTables
+from registry.storage.database import Database
+from registry.storage.migrations import MIGRATIONS
+from registry.storage.rows import (
     BatchRow,
     CertificateRow,
     ClaimedBatch,
-    Database,
     IndexedEvent,
     NewCertificate,
     PendingGroup,
-    batch_row,
-    certificate_row,
 )
 
 __all__ = ["MIGRATIONS", "BatchRow", "Database", "CertificateRow", "ClaimedBatch", "Erasure", "IndexedEvent",
            "NewCertificate", "NumberSealer", "PendingGroup", "ReceiptRecord", "Store"]
 
-_SELECT_CERT = f"SELECT {CERTIFICATE_COLUMNS}, number_sealed FROM certificates"
-
-
-class NumberSealer(Protocol):
-    """What keeps certificate numbers out of the database in clear (the key vault).
-
-    The ``certificate_number`` column then holds a keyed tag of (issuer, number),
-    and ``number_sealed`` the number encrypted under the certificate's data key.
-    """
-
-    def number_tag(self, issuer: str, number: str) -> str:
-        """The lookup tag of (issuer, number) under the current epoch."""
-
-    def reveal_number(self, certificate_id: str, issuer: str, sealed: bytes) -> str:
-        """The certificate number, decrypted ("" when the key is gone)."""
-
-
-@dataclass(frozen=True)
-class ReceiptRecord:
-    """One verification receipt in the audit log; ``contents`` is the report sealed under the data key."""
-
-    id: str
-    document_hash: bytes | None
-    issuer: str | None
-    importing_country: str | None
-    verdict: str
-    report_hash: str
-    checked_at: str
-    chain_head: int | None
-    node_account: str
-    signature: str
-    contents: bytes | None
 
 
 class ErasureState(StrEnum):
@@ -104,39 +69,15 @@ class Erasure:
     finished_at: float | None
 
 
-_RECEIPT_COLUMNS = ", ".join(ReceiptRecord.__dataclass_fields__)
 _ERASURE_COLUMNS = ", ".join(Erasure.__dataclass_fields__)
 
 
-class Store(Database):
+class Store(BatchTables, AuditTables, CertificateRows):
     """Typed access to the node's SQLite database at *path* (created and migrated on open).
 
     Raises:
         StoreError: the file cannot be opened, WAL is unavailable, or migration failed.
     """
-
-    _sealer: NumberSealer | None = None
-
-    def attach_sealer(self, sealer: NumberSealer) -> None:
-        """From now on keep certificate numbers only sealed and tagged by *sealer* (the key vault)."""
-        self._sealer = sealer
-
-    def _number_key(self, issuer: str, certificate_number: str) -> str:
-        return certificate_number if self._sealer is None else self._sealer.number_tag(issuer, certificate_number)
-
-    def _row(self, row: sqlite3.Row | None) -> CertificateRow | None:
-        """A certificate row with its number revealed (sealed numbers are decrypted; erased ones are "")."""
-        if row is None:
-            return None
-        data = dict(row)
-        sealed = data.pop("number_sealed", None)
-        found = certificate_row(data)  # type: ignore[arg-type]
-        assert found is not None
-        if sealed is not None and self._sealer is not None:
-            return replace(found, certificate_number=self._sealer.reveal_number(found.id, found.issuer, bytes(sealed)))
-        if found.status == CertificateStatus.ERASED:
-            return replace(found, certificate_number="")
-        return found
 
     # -- certificates ------------------------------------------------------------------
 
@@ -414,157 +355,6 @@ class Store(Database):
         rows = self._query("SELECT receipt FROM destruction_receipts WHERE certificate_id = ?", (certificate_id,))
         return json.loads(rows[0][0]) if rows else None
 
-    # -- outbox and batches --------------------------------------------------------------
-
-    def pending_groups(self) -> list[PendingGroup]:
-        """(issuer, mode, count) of unclaimed outbox entries."""
-        rows = self._query("SELECT issuer, mode, COUNT(*) FROM outbox WHERE batch_id IS NULL"
-                           " GROUP BY issuer, mode ORDER BY MIN(seq)")
-        return [PendingGroup(r[0], r[1], r[2]) for r in rows]
-
-    def oldest_pending_age(self) -> float | None:
-        """Seconds since the oldest unclaimed entry was accepted (None when nothing waits)."""
-        rows = self._query("SELECT MIN(enqueued_at) FROM outbox WHERE batch_id IS NULL")
-        return None if rows[0][0] is None else time.time() - rows[0][0]
-
-    def claim_batch(self, issuer: str, mode: str, limit: int) -> ClaimedBatch | None:
-        """Claim up to *limit* unclaimed entries of (issuer, mode), oldest first, into a new ``sending`` batch.
-
-        One transaction: two workers never claim the same entry.
-
-        Returns:
-            The batch and its certificates in acceptance order, or None when nothing is pending.
-        """
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
-        with self.transaction() as conn:
-            ids = [r[0] for r in conn.execute(
-                "SELECT certificate_id FROM outbox WHERE issuer = ? AND mode = ? AND batch_id IS NULL"
-                " ORDER BY seq LIMIT ?", (issuer, mode, limit))]
-            if not ids:
-                return None
-            batch_id = conn.execute(
-                "INSERT INTO batches (issuer, mode, state, size, created_at) VALUES (?, ?, 'sending', ?, ?)",
-                (issuer, mode, len(ids), time.time())).lastrowid
-            marks = ",".join("?" * len(ids))
-            conn.execute(f"UPDATE outbox SET batch_id = ? WHERE certificate_id IN ({marks})", (batch_id, *ids))
-            conn.execute(f"UPDATE certificates SET batch_id = ? WHERE id IN ({marks})", (batch_id, *ids))
-            rows = conn.execute(f"{_SELECT_CERT} WHERE id IN ({marks})", ids).fetchall()
-            batch = batch_row(conn.execute(f"SELECT {BATCH_COLUMNS} FROM batches WHERE id = ?", (batch_id,)).fetchone())
-        order = {cid: i for i, cid in enumerate(ids)}
-        members = sorted((c for c in map(self._row, rows) if c is not None), key=lambda c: order[c.id])
-        return ClaimedBatch(batch, members)
-
-    def _batch_state(self, conn: sqlite3.Connection, batch_id: int) -> str:
-        row = conn.execute("SELECT state FROM batches WHERE id = ?", (batch_id,)).fetchone()
-        if row is None:
-            raise NotFoundError("batch", str(batch_id))
-        return str(row[0])
-
-    def mark_batch_sent(self, batch_id: int, root: bytes, tx_hash: str, nonce: int | None = None) -> None:
-        """Record the root and the anchoring transaction (before waiting for its receipt).
-
-        Raises:
-            NotFoundError: unknown batch.
-            ConflictError: the batch is already anchored or was released.
-        """
-        with self.transaction() as conn:
-            state = self._batch_state(conn, batch_id)
-            if state not in (BatchState.SENDING, BatchState.SENT):
-                raise ConflictError(f"batch {batch_id} is {state}; it cannot be marked sent")
-            conn.execute("UPDATE batches SET root = ?, tx_hash = ?, nonce = COALESCE(?, nonce), state = 'sent'"
-                         " WHERE id = ?", (root, tx_hash, nonce, batch_id))
-
-    def mark_batch_anchored(self, batch_id: int, block_number: int, anchored_at: int, proofs: Mapping[str, list[str]],
-                            *, root: bytes | None = None, tx_hash: str | None = None) -> None:
-        """Mark a batch mined: members become ``anchored`` with their proofs; their outbox entries go.
-
-        Idempotent for an anchored batch. *root*/*tx_hash* fill in what was not
-        recorded by :meth:`mark_batch_sent` (a batch settled from the chain after a crash).
-
-        Raises:
-            NotFoundError: unknown batch.
-            ConflictError: the batch was released (``failed``); its members may be in another batch.
-        """
-        now = time.time()
-        with self.transaction() as conn:
-            state = self._batch_state(conn, batch_id)
-            if state == BatchState.FAILED:
-                raise ConflictError(f"batch {batch_id} was released; it cannot be marked anchored")
-            conn.execute("UPDATE batches SET state = 'anchored', block_number = ?, anchored_at = ?,"
-                         " root = COALESCE(?, root), tx_hash = COALESCE(?, tx_hash) WHERE id = ?",
-                         (block_number, anchored_at, root, tx_hash, batch_id))
-            for certificate_id, proof in proofs.items():
-                conn.execute("UPDATE certificates SET proof = ?, updated_at = ?,"
-                             " status = CASE status WHEN 'pending' THEN 'anchored' ELSE status END"
-                             " WHERE id = ? AND batch_id = ?", (json.dumps(proof), now, certificate_id, batch_id))
-            conn.execute("DELETE FROM outbox WHERE batch_id = ?", (batch_id,))
-
-    def release_batch(self, batch_id: int, why: str) -> None:
-        """Mark a batch ``failed`` and give its certificates back to the outbox, to be claimed again.
-
-        Use only when its transaction is known not to have been mined (or was never
-        sent): a released root that mines later is still anchored on chain.
-
-        Raises:
-            NotFoundError: unknown batch.
-            ConflictError: the batch is anchored.
-        """
-        with self.transaction() as conn:
-            state = self._batch_state(conn, batch_id)
-            if state == BatchState.ANCHORED:
-                raise ConflictError(f"batch {batch_id} is anchored; it cannot be released")
-            conn.execute("UPDATE batches SET state = 'failed', error = ? WHERE id = ?", (why[:200], batch_id))
-            conn.execute("UPDATE outbox SET batch_id = NULL WHERE batch_id = ?", (batch_id,))
-            conn.execute("UPDATE certificates SET batch_id = NULL WHERE batch_id = ?", (batch_id,))
-
-    def anchored_since(self, block_number: int) -> list[BatchRow]:
-        """Anchored batches mined after *block_number* (the ones a reorg could still undo)."""
-        return [batch_row(r) for r in self._query(
-            f"SELECT {BATCH_COLUMNS} FROM batches WHERE state = 'anchored' AND block_number > ? ORDER BY id",
-            (block_number,))]
-
-    def unanchor_batch(self, batch_id: int, why: str) -> int:
-        """A reorg dropped this batch's root: mark it ``failed`` and put its certificates back in the outbox.
-
-        Returns:
-            How many certificates went back to ``pending``.
-        """
-        now = time.time()
-        with self.transaction() as conn:
-            ids = [r[0] for r in conn.execute(
-                "SELECT id FROM certificates WHERE batch_id = ? AND status = 'anchored'", (batch_id,))]
-            conn.execute("UPDATE batches SET state = 'failed', error = ? WHERE id = ?", (why[:200], batch_id))
-            for certificate_id in ids:
-                conn.execute("UPDATE certificates SET status = 'pending', batch_id = NULL, proof = NULL, updated_at = ?"
-                             " WHERE id = ?", (now, certificate_id))
-                conn.execute("INSERT INTO outbox (certificate_id, issuer, mode, enqueued_at)"
-                             " SELECT id, issuer, mode, ? FROM certificates WHERE id = ?", (now, certificate_id))
-        return len(ids)
-
-    def unfinished_batches(self) -> list[BatchRow]:
-        """Batches ``sending`` or ``sent`` (to settle after a crash), oldest first."""
-        return [batch_row(r) for r in self._query(
-            f"SELECT {BATCH_COLUMNS} FROM batches WHERE state IN ('sending', 'sent') ORDER BY id")]
-
-    def batch(self, batch_id: int) -> BatchRow:
-        """The batch with *batch_id*.
-
-        Raises:
-            NotFoundError: unknown batch.
-        """
-        rows = self._query(f"SELECT {BATCH_COLUMNS} FROM batches WHERE id = ?", (batch_id,))
-        if not rows:
-            raise NotFoundError("batch", str(batch_id))
-        return batch_row(rows[0])
-
-    def batch_members(self, batch_id: int) -> list[CertificateRow]:
-        """Certificates of an unfinished batch, in acceptance order (empty once anchored or released)."""
-        columns = ", ".join("c." + c for c in (*CertificateRow.__dataclass_fields__, "number_sealed"))
-        rows = self._query(f"SELECT {columns} FROM certificates c JOIN outbox o ON o.certificate_id = c.id"
-                           " WHERE o.batch_id = ? ORDER BY o.seq", (batch_id,))
-        return [c for c in map(self._row, rows) if c is not None]
-
     # -- chain event index -------------------------------------------------------------
 
     def last_indexed_block(self) -> int:
@@ -587,96 +377,6 @@ class Store(Database):
         rows = self._query("SELECT tx_hash, log_index, block_number, name, subject, args, block_time FROM chain_events"
                            " WHERE subject = ? ORDER BY block_number, log_index", (subject,))
         return [IndexedEvent(r[0], r[1], r[2], r[3], None if r[4] is None else bytes(r[4]), r[5], r[6]) for r in rows]
-
-    # -- audit log and API keys ----------------------------------------------------------
-
-    def append_audit(self, receipt_id: str, receipt: Mapping[str, Any]) -> None:
-        """Append a signed verification receipt to the audit log.
-
-        Raises:
-            ConflictError: *receipt_id* is already in the log (entries are never overwritten).
-        """
-        with self.transaction() as conn:
-            if conn.execute("SELECT 1 FROM audit_log WHERE id = ?", (receipt_id,)).fetchone():
-                raise ConflictError(f"verification receipt {receipt_id} is already in the audit log")
-            conn.execute("INSERT INTO audit_log (id, receipt, created_at) VALUES (?, ?, ?)",
-                         (receipt_id, json.dumps(dict(receipt)), time.time()))
-
-    def audit_entry(self, receipt_id: str) -> dict[str, Any]:
-        """A verification receipt by id.
-
-        Raises:
-            NotFoundError: unknown id.
-        """
-        rows = self._query("SELECT receipt FROM audit_log WHERE id = ?", (receipt_id,))
-        if not rows:
-            raise NotFoundError("verification receipt", receipt_id)
-        data: dict[str, Any] = json.loads(rows[0][0])
-        return data
-
-    def add_receipt(self, record: ReceiptRecord) -> None:
-        """Append a signed verification receipt (its contents already sealed) to the audit log.
-
-        Raises:
-            ConflictError: the id is already in the log (entries are never overwritten).
-        """
-        with self.transaction() as conn:
-            if conn.execute("SELECT 1 FROM verification_receipts WHERE id = ?", (record.id,)).fetchone():
-                raise ConflictError(f"verification receipt {record.id} is already in the audit log")
-            values = tuple(record.__dict__.values())
-            conn.execute(f"INSERT INTO verification_receipts ({_RECEIPT_COLUMNS}, created_at)"
-                         f" VALUES ({', '.join('?' * len(values))}, ?)", (*values, time.time()))
-
-    def receipt(self, receipt_id: str) -> ReceiptRecord:
-        """A verification receipt by id.
-
-        Raises:
-            NotFoundError: unknown id.
-        """
-        rows = self._query(f"SELECT {_RECEIPT_COLUMNS} FROM verification_receipts WHERE id = ?", (receipt_id,))
-        if not rows:
-            raise NotFoundError("verification receipt", receipt_id)
-        data = dict(rows[0])
-        for name in ("document_hash", "contents"):
-            data[name] = None if data[name] is None else bytes(data[name])
-        return ReceiptRecord(**data)
-
-    def prune_audit(self, before: float) -> int:
-        """Delete the verification receipts and key-release entries of the audit log filed before *before*
-        (``time.time()`` seconds), in one transaction (the retention policy, :mod:`registry.pipelines.retention`).
-
-        WARNING: irreversible; a receipt a party already holds stays verifiable by its signature.
-
-        Returns:
-            How many rows were deleted (both tables).
-        """
-        with self.transaction() as conn:
-            return sum(conn.execute(f"DELETE FROM {table} WHERE created_at < ?", (before,)).rowcount
-                       for table in ("verification_receipts", "audit_log"))
-
-    def save_api_key(self, key: StoredKey) -> None:
-        """Persist a minted API key (salted hash only)."""
-        p = key.principal
-        with self.transaction() as conn:
-            conn.execute("INSERT INTO api_keys (key_id, role, country, account, label, salt, digest, created_at)"
-                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         (p.key_id, p.role.value, p.country, p.account, p.label, key.salt, key.digest, time.time()))
-
-    def load_api_key(self, key_id: str) -> StoredKey | None:
-        """An API key record by id, or None."""
-        rows = self._query("SELECT key_id, role, country, account, label, salt, digest FROM api_keys WHERE key_id = ?",
-                           (key_id,))
-        if not rows:
-            return None
-        r = rows[0]
-        principal = Principal(r["key_id"], Role(r["role"]), r["country"], r["account"], r["label"])
-        return StoredKey(principal, bytes(r["salt"]), bytes(r["digest"]))
-
-    def count_api_keys(self) -> int:
-        """How many API keys exist."""
-        return int(self._query("SELECT COUNT(*) FROM api_keys")[0][0])
-
-
 
 def begin_erasure(conn: sqlite3.Connection, document_hash: bytes, certificate_id: str | None, role: str,
                   now: float, issuer: str | None = None) -> None:
@@ -708,103 +408,3 @@ def shred_released(conn: sqlite3.Connection, document_hash: bytes, issuer: str) 
                  (document_hash, issuer))
     begin_erasure(conn, document_hash, None, "released", time.time(), held[0])
     return True
-
-
-class CustomsRecords:
-    """What a node keeps about Customs work besides the chain (tables of migration 6).
-
-    Declarations and request texts stay off chain (only their hashes are on it);
-    released data keys of other issuers' certificates are kept wrapped under this
-    node's KEK; peer API keys are kept encrypted.
-    """
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def add_utilisation(self, record: Mapping[str, Any]) -> None:
-        """Record one utilisation this node's Customs made on chain (once per document and declaration)."""
-        with self.store.transaction() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO utilisations (id, document_hash, declaration_reference, declaration_hash,"
-                " declared_on, draws, customs, tx_hash, block_number, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (record["id"], record["document_hash"], record["declaration_reference"], record["declaration_hash"],
-                 record["declared_on"], json.dumps(record["draws"]), record["customs"], record["tx_hash"],
-                 record["block_number"], time.time()))
-
-    def utilisations(self, document_hash: bytes) -> list[dict[str, Any]]:
-        """This node's utilisations of one document, oldest first."""
-        rows = self.store.query(
-            "SELECT id, declaration_reference, declared_on, draws, customs, tx_hash, block_number, created_at"
-            " FROM utilisations WHERE document_hash = ? ORDER BY created_at", (document_hash,))
-        return [{"id": r[0], "declaration_reference": r[1], "declared_on": r[2], "draws": json.loads(r[3]),
-                 "customs": r[4], "tx_hash": r[5], "block_number": r[6]} for r in rows]
-
-    def utilisation_by_declaration(self, document_hash: bytes, declaration_hash: bytes) -> dict[str, Any] | None:
-        """The utilisation of *document_hash* under one declaration, if this node made it."""
-        rows = self.store.query("SELECT id FROM utilisations WHERE document_hash = ? AND declaration_hash = ?",
-                                 (document_hash, declaration_hash))
-        if not rows:
-            return None
-        return next(u for u in self.utilisations(document_hash) if u["id"] == rows[0][0])
-
-    def set_request_text(self, request_id: int, *, reason: str | None = None, answer: str | None = None) -> None:
-        """Keep the reason (or answer) text of a verification request."""
-        with self.store.transaction() as conn:
-            conn.execute("INSERT INTO request_texts (id, reason, answer) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE"
-                         " SET reason = COALESCE(excluded.reason, reason), answer = COALESCE(excluded.answer, answer)",
-                         (request_id, reason, answer))
-
-    def requests(self, *, state: int | None = None, request_id: int | None = None) -> list[dict[str, Any]]:
-        """Verification requests from the event index (all, in one *state*, or one by id), with any
-        text this node holds."""
-        args: tuple[int, ...]
-        if request_id is not None:
-            where, args = "WHERE r.id = ?", (request_id,)
-        elif state is not None:
-            where, args = "WHERE r.state = ?", (state,)
-        else:
-            where, args = "", ()
-        rows = self.store.query(
-            "SELECT r.id, r.document_hash, r.customs, r.reason_hash, r.opened_at, r.state, r.answered_by,"
-            " r.answered_at, t.reason, t.answer, c.country FROM onchain_requests r"
-            " LEFT JOIN request_texts t ON t.id = r.id"
-            " LEFT JOIN onchain_customs c ON c.account = lower(r.customs)"
-            f" {where} ORDER BY r.id", args)  # noqa: S608 (fixed clauses)
-        return [{"id": r[0], "document_hash": bytes(r[1]), "customs": r[2], "reason_hash": bytes(r[3]),
-                 "opened_at": r[4], "state": r[5], "answered_by": r[6], "answered_at": r[7], "reason": r[8],
-                 "answer": r[9], "customs_country": r[10]} for r in rows]
-
-    def put_released_key(self, document_hash: bytes, issuer: str, wrapped: bytes) -> None:
-        """Keep a data key released to this node (wrapped under its KEK)."""
-        with self.store.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO released_keys VALUES (?, ?, ?, ?)",
-                         (document_hash, issuer, wrapped, time.time()))
-
-    def released_key(self, document_hash: bytes) -> tuple[str, bytes] | None:
-        """(issuer, wrapped key) released for *document_hash*, if any."""
-        rows = self.store.query("SELECT issuer, wrapped FROM released_keys WHERE document_hash = ?", (document_hash,))
-        return (rows[0][0], bytes(rows[0][1])) if rows else None
-
-    def forget_released_key(self, document_hash: bytes, issuer: str) -> bool:
-        """Delete the key *issuer* released (its certificate was erased) and record the erasure; True if one was held.
-
-        WARNING: irreversible; the receipts' sealed contents of the document go too.
-        """
-        with self.store.transaction() as conn:
-            return shred_released(conn, document_hash, issuer)
-
-    def released_documents(self) -> list[bytes]:
-        """Document hashes whose keys were released to this node and are still held."""
-        return [bytes(r[0]) for r in self.store.query("SELECT document_hash FROM released_keys")]
-
-    def put_peer(self, country: str, url: str, sealed_api_key: bytes) -> None:
-        """Remember the node of *country* and the (encrypted) API key this node uses there."""
-        with self.store.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO peers VALUES (?, ?, ?, ?)",
-                         (country, url, sealed_api_key, time.time()))
-
-    def peer(self, country: str) -> tuple[str, bytes] | None:
-        """(url, encrypted API key) of *country*'s node, if known."""
-        rows = self.store.query("SELECT url, sealed_api_key FROM peers WHERE country = ?", (country,))
-        return (rows[0][0], bytes(rows[0][1])) if rows else None

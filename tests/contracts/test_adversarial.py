@@ -27,7 +27,8 @@ from registry.sealing.merkle import MerkleTree
 from registry.chain.nodes import NodeProcess
 from registry.pipelines.offline import verify_offline
 from registry.domain.report import Verdict
-from registry.storage.store import CustomsRecords, Store
+from registry.storage.store import Store
+from registry.storage.customs import CustomsRecords
 from registry.pipelines.verify import Verifier
 from tests.support.consortium import Consortium
 from tests.contracts.test_customs_registry import UNIT, Issued, issue, register

@@ -15,7 +15,8 @@ from registry.custody.epochs import EpochKeyring
 from registry.custody.keys import KEK, DataKey, encrypt
 from registry.custody.vault import KeyVault
 from registry.errors import DecryptionError, KeyVaultError
-from registry.storage.store import CustomsRecords, NewCertificate, Store
+from registry.storage.customs import CustomsRecords
+from registry.storage.store import NewCertificate, Store
 
 ISSUER = "0xAbCdEf0000000000000000000000000000000001"
 

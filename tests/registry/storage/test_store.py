@@ -13,7 +13,7 @@ import pytest
 from registry.chain.client import ChainEvent
 from registry.errors import ConflictError, NotFoundError, StoreError
 from registry.storage import projection
-from registry.storage.database import Migration, migrate
+from registry.storage.migrations import Migration, migrate
 from registry.storage.store import MIGRATIONS, IndexedEvent, NewCertificate, Store
 
 

@@ -1,0 +1,128 @@
+"""The audit log (verification receipts, key releases), its retention, and API keys."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from registry.custody.apikeys import Principal, Role, StoredKey
+from registry.errors import ConflictError, NotFoundError
+from registry.storage.database import Database
+
+
+@dataclass(frozen=True)
+class ReceiptRecord:
+    """One verification receipt in the audit log; ``contents`` is the report sealed under the data key."""
+
+    id: str
+    document_hash: bytes | None
+    issuer: str | None
+    importing_country: str | None
+    verdict: str
+    report_hash: str
+    checked_at: str
+    chain_head: int | None
+    node_account: str
+    signature: str
+    contents: bytes | None
+
+
+_RECEIPT_COLUMNS = ", ".join(ReceiptRecord.__dataclass_fields__)
+
+
+class AuditTables(Database):
+    """The ``audit_log``, ``verification_receipts`` and ``api_keys`` tables."""
+
+    # -- audit log and API keys ----------------------------------------------------------
+
+    def append_audit(self, receipt_id: str, receipt: Mapping[str, Any]) -> None:
+        """Append a signed verification receipt to the audit log.
+
+        Raises:
+            ConflictError: *receipt_id* is already in the log (entries are never overwritten).
+        """
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM audit_log WHERE id = ?", (receipt_id,)).fetchone():
+                raise ConflictError(f"verification receipt {receipt_id} is already in the audit log")
+            conn.execute("INSERT INTO audit_log (id, receipt, created_at) VALUES (?, ?, ?)",
+                         (receipt_id, json.dumps(dict(receipt)), time.time()))
+
+    def audit_entry(self, receipt_id: str) -> dict[str, Any]:
+        """A verification receipt by id.
+
+        Raises:
+            NotFoundError: unknown id.
+        """
+        rows = self._query("SELECT receipt FROM audit_log WHERE id = ?", (receipt_id,))
+        if not rows:
+            raise NotFoundError("verification receipt", receipt_id)
+        data: dict[str, Any] = json.loads(rows[0][0])
+        return data
+
+    def add_receipt(self, record: ReceiptRecord) -> None:
+        """Append a signed verification receipt (its contents already sealed) to the audit log.
+
+        Raises:
+            ConflictError: the id is already in the log (entries are never overwritten).
+        """
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM verification_receipts WHERE id = ?", (record.id,)).fetchone():
+                raise ConflictError(f"verification receipt {record.id} is already in the audit log")
+            values = tuple(record.__dict__.values())
+            conn.execute(f"INSERT INTO verification_receipts ({_RECEIPT_COLUMNS}, created_at)"
+                         f" VALUES ({', '.join('?' * len(values))}, ?)", (*values, time.time()))
+
+    def receipt(self, receipt_id: str) -> ReceiptRecord:
+        """A verification receipt by id.
+
+        Raises:
+            NotFoundError: unknown id.
+        """
+        rows = self._query(f"SELECT {_RECEIPT_COLUMNS} FROM verification_receipts WHERE id = ?", (receipt_id,))
+        if not rows:
+            raise NotFoundError("verification receipt", receipt_id)
+        data = dict(rows[0])
+        for name in ("document_hash", "contents"):
+            data[name] = None if data[name] is None else bytes(data[name])
+        return ReceiptRecord(**data)
+
+    def prune_audit(self, before: float) -> int:
+        """Delete the verification receipts and key-release entries of the audit log filed before *before*
+        (``time.time()`` seconds), in one transaction (the retention policy, :mod:`registry.pipelines.retention`).
+
+        WARNING: irreversible; a receipt a party already holds stays verifiable by its signature.
+
+        Returns:
+            How many rows were deleted (both tables).
+        """
+        with self.transaction() as conn:
+            return sum(conn.execute(f"DELETE FROM {table} WHERE created_at < ?", (before,)).rowcount
+                       for table in ("verification_receipts", "audit_log"))
+
+    def save_api_key(self, key: StoredKey) -> None:
+        """Persist a minted API key (salted hash only)."""
+        p = key.principal
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO api_keys (key_id, role, country, account, label, salt, digest, created_at)"
+                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (p.key_id, p.role.value, p.country, p.account, p.label, key.salt, key.digest, time.time()))
+
+    def load_api_key(self, key_id: str) -> StoredKey | None:
+        """An API key record by id, or None."""
+        rows = self._query("SELECT key_id, role, country, account, label, salt, digest FROM api_keys WHERE key_id = ?",
+                           (key_id,))
+        if not rows:
+            return None
+        r = rows[0]
+        principal = Principal(r["key_id"], Role(r["role"]), r["country"], r["account"], r["label"])
+        return StoredKey(principal, bytes(r["salt"]), bytes(r["digest"]))
+
+    def count_api_keys(self) -> int:
+        """How many API keys exist."""
+        return int(self._query("SELECT COUNT(*) FROM api_keys")[0][0])
+
+
+__all__ = ["AuditTables", "ReceiptRecord"]
