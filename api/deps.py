@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -30,70 +31,33 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_context(request: Request) -> ServiceContext:
-    """What the node's services share (store, chain, workers)."""
-    node: Node = request.app.state.node
-    return node.context
-
-
-def get_issuing(request: Request) -> Issuing:
-    """Issuing: register, revoke, replace, erase."""
-    node: Node = request.app.state.node
-    return node.issuing
-
-
-def get_verification(request: Request) -> Verification:
-    """Verification and receipts."""
-    node: Node = request.app.state.node
-    return node.verification
-
-
-def get_governance(request: Request) -> Governance:
-    """Admissions, authorisations, standing, API keys, chain writes."""
-    node: Node = request.app.state.node
-    return node.governance
-
-
 def get_node(request: Request) -> Node:
-    """The running node (its service, workers and managed processes)."""
+    """The running node (its services, workers and managed processes)."""
     node: Node = request.app.state.node
     return node
 
 
-def get_documents(request: Request) -> Documents:
-    """Resolving and opening certificates; peer nodes."""
-    node: Node = request.app.state.node
-    return node.documents
+def _part(name: str) -> Callable[[Request], Any]:
+    """A dependency answering one part of the running node (a service, or the context they share)."""
 
+    def part(request: Request) -> Any:
+        return getattr(get_node(request), name)
 
-def get_utilisation(request: Request) -> Utilisation:
-    """Utilisation against import declarations."""
-    node: Node = request.app.state.node
-    return node.utilisation
-
-
-def get_requests(request: Request) -> Requests:
-    """Retroactive verification requests."""
-    node: Node = request.app.state.node
-    return node.requests
-
-
-def get_key_release(request: Request) -> KeyRelease:
-    """Key release and erasure acknowledgements."""
-    node: Node = request.app.state.node
-    return node.key_release
+    part.__name__ = f"get_{name}"
+    return part
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-DocumentsDep = Annotated[Documents, Depends(get_documents)]
-UtilisationDep = Annotated[Utilisation, Depends(get_utilisation)]
-RequestsDep = Annotated[Requests, Depends(get_requests)]
-KeyReleaseDep = Annotated[KeyRelease, Depends(get_key_release)]
 NodeDep = Annotated[Node, Depends(get_node)]
-ContextDep = Annotated[ServiceContext, Depends(get_context)]
-IssuingDep = Annotated[Issuing, Depends(get_issuing)]
-VerificationDep = Annotated[Verification, Depends(get_verification)]
-GovernanceDep = Annotated[Governance, Depends(get_governance)]
+ContextDep = Annotated[ServiceContext, Depends(_part("context"))]
+"""What the node's services share (store, chain, workers)."""
+IssuingDep = Annotated[Issuing, Depends(_part("issuing"))]
+VerificationDep = Annotated[Verification, Depends(_part("verification"))]
+GovernanceDep = Annotated[Governance, Depends(_part("governance"))]
+DocumentsDep = Annotated[Documents, Depends(_part("documents"))]
+UtilisationDep = Annotated[Utilisation, Depends(_part("utilisation"))]
+RequestsDep = Annotated[Requests, Depends(_part("requests"))]
+KeyReleaseDep = Annotated[KeyRelease, Depends(_part("key_release"))]
 
 
 def current_principal(

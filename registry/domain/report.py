@@ -38,16 +38,22 @@ class Verdict(StrEnum):
     UNAVAILABLE = "UNAVAILABLE"
 
 
-CHECK_NAMES: tuple[str, ...] = (
-    "integrity",
-    "anchored",
-    "issuer_authorised",
-    "status",
-    "validity",
-    "readable",
-    "utilisation",
-    "declaration_match",
-)
+class CheckName(StrEnum):
+    """Every check a report may carry, in display order."""
+
+    INTEGRITY = "integrity"
+    ANCHORED = "anchored"
+    ISSUER_AUTHORISED = "issuer_authorised"
+    STATUS = "status"
+    VALIDITY = "validity"
+    READABLE = "readable"
+    UTILISATION = "utilisation"
+    DECLARATION_MATCH = "declaration_match"
+    VERIFICATION_REQUEST = "verification_request"
+    FLAGS = "flags"
+
+
+CHECK_NAMES: tuple[str, ...] = tuple(name.value for name in CheckName)
 """Every check a report may carry, in display order."""
 
 

@@ -30,7 +30,7 @@ from registry.chain.client import (
 )
 from registry.chain.customs import CustomsLedger, Utilisation
 from registry.domain.reasons import RevocationReason
-from registry.domain.report import Check, CheckStatus, Verdict, VerificationReport
+from registry.domain.report import Check, CheckName, CheckStatus, Verdict, VerificationReport
 from registry.domain.states import FINAL_STATUSES
 from registry.errors import ChainError, ChainUnavailableError, SealedDocumentError
 from registry.sealing.document import SealedDocument, check_integrity
@@ -82,7 +82,7 @@ class _Run:
     checks: list[Check] = field(default_factory=list)
 
     def add(self, name: str, status: CheckStatus, reason: str, /, **details: Any) -> None:
-        self.checks.append(Check(name=name, status=status, reason=reason, details=details))
+        self.checks.append(Check(name=CheckName(name).value, status=status, reason=reason, details=details))
 
     def status(self, name: str) -> CheckStatus | None:
         return next((c.status for c in self.checks if c.name == name), None)

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from registry.domain.report import CHECK_NAMES, Check, CheckStatus, Verdict, VerificationReport
+from registry.domain.report import CHECK_NAMES, Check, CheckName, CheckStatus, Verdict, VerificationReport
 from registry.vc.credential import CREDENTIAL_TYPE, credential_issuer, parse_instant
 from registry.vc.errors import (
     CredentialFormatError,
@@ -54,7 +54,8 @@ PASS, FAIL, WARN, SKIPPED = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.WARN
 NO_LEDGER = "not applicable: VC path has no ledger"
 NO_UTILISATION = "not applicable: the VC path keeps no shared record of quantities drawn"
 _PRECEDENCE = (Verdict.INVALID, Verdict.REVOKED, Verdict.EXPIRED, Verdict.UNAVAILABLE)
-_VC_CHECKS = tuple(n for n in CHECK_NAMES if n != "declaration_match")
+_VC_CHECKS = tuple(n for n in CHECK_NAMES if n not in (CheckName.DECLARATION_MATCH, CheckName.VERIFICATION_REQUEST,
+                                                     CheckName.FLAGS))
 
 
 # -- fetching status lists ------------------------------------------------------------

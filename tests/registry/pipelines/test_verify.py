@@ -171,3 +171,14 @@ def test_a_stopped_chain_gives_unavailable_never_valid(tmp_path: Path) -> None:
     report = verifier.verify_hash(document_hash)
     assert report.verdict is Verdict.UNAVAILABLE
     assert report.check("status").status is CheckStatus.SKIPPED
+
+
+def test_a_check_outside_the_known_names_cannot_enter_a_report() -> None:
+    from registry.domain.report import CHECK_NAMES, CheckStatus
+    from registry.pipelines.verify import _Run
+
+    run = _Run()
+    for name in CHECK_NAMES:
+        run.add(name, CheckStatus.PASS, "known")
+    with pytest.raises(ValueError, match="not a valid CheckName"):
+        run.add("made_up", CheckStatus.PASS, "unknown")
