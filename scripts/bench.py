@@ -40,8 +40,9 @@ from registry.chain.nodes import NodeProcess, free_port  # noqa: E402
 from registry.custody.keys import DataKey  # noqa: E402
 from registry.domain.certificate import parse_certificate  # noqa: E402
 from registry.pipelines.anchoring import chain_payload  # noqa: E402
-from registry.sealing.document import seal, sealed_record  # noqa: E402
+from registry.sealing.fields import seal  # noqa: E402
 from registry.sealing.merkle import MerkleTree  # noqa: E402
+from registry.sealing.record import sealed_record  # noqa: E402
 from registry.sealing.terms import terms_for  # noqa: E402
 
 EXAMPLE = json.loads((ROOT / "examples" / "rcep-sg-jp.json").read_text())

@@ -29,11 +29,8 @@ from registry.errors import (
 from registry.pipelines.anchoring import Anchorer
 from registry.pipelines.indexer import Follower
 from registry.pipelines.outbox import Outbox
-from registry.sealing.document import (
-    SealedDocument,
-    build_sealed_document,
-    parse_sealed_record,
-)
+from registry.sealing.document import SealedDocument, build_sealed_document
+from registry.sealing.record import parse_sealed_record
 from registry.storage.store import (
     CertificateRow,
     Store,

@@ -33,13 +33,9 @@ from registry.errors import (
     ValidationError,
 )
 from registry.pipelines.anchoring import open_chain_payload
-from registry.sealing.document import (
-    SealedDocument,
-    build_sealed_document,
-    check_integrity,
-    parse_sealed_record,
-)
+from registry.sealing.document import SealedDocument, build_sealed_document, check_integrity
 from registry.sealing.merkle import MerkleTree, process_proof
+from registry.sealing.record import parse_sealed_record
 from registry.sealing.terms import Terms, from_units
 from registry.services.context import Service, ServiceContext
 from registry.services.verification import Verification

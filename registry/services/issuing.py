@@ -28,13 +28,9 @@ from registry.errors import (
     PermissionDenied,
 )
 from registry.pipelines.effects import hexes
-from registry.sealing.document import (
-    Sealed,
-    SealedDocument,
-    parse_sealed_record,
-    seal,
-    sealed_record,
-)
+from registry.sealing.document import SealedDocument
+from registry.sealing.fields import Sealed, seal
+from registry.sealing.record import parse_sealed_record, sealed_record
 from registry.sealing.terms import terms_for
 from registry.services.context import (
     Service,

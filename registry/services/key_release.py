@@ -26,9 +26,7 @@ from registry.errors import (
     PermissionDenied,
     ValidationError,
 )
-from registry.sealing.document import (
-    SealedDocument,
-)
+from registry.sealing.document import SealedDocument
 from registry.services.context import Service, ServiceContext
 from registry.services.verification import Verification
 from registry.storage.customs import CustomsRecords

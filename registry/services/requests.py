@@ -28,10 +28,7 @@ from registry.errors import (
     WritePending,
 )
 from registry.pipelines.effects import hexes
-from registry.sealing.document import (
-    SealedDocument,
-    terms_claim,
-)
+from registry.sealing.document import SealedDocument, terms_claim
 from registry.sealing.merkle import keccak
 from registry.services.context import Service, ServiceContext, same_account
 from registry.storage.customs import CustomsRecords

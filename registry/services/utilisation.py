@@ -30,10 +30,7 @@ from registry.errors import (
     WritePending,
 )
 from registry.pipelines.effects import hexes, terms_args
-from registry.sealing.document import (
-    SealedDocument,
-    terms_claim,
-)
+from registry.sealing.document import SealedDocument, terms_claim
 from registry.sealing.merkle import keccak, process_proof
 from registry.sealing.terms import Terms, from_units, to_units
 from registry.services.context import Service, ServiceContext

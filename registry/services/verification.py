@@ -26,10 +26,8 @@ from registry.errors import (
     NotFoundError,
 )
 from registry.pipelines.verify import Declaration, NodeFacts, Verifier
-from registry.sealing.document import (
-    SealedDocument,
-    parse_sealed_record,
-)
+from registry.sealing.document import SealedDocument
+from registry.sealing.record import parse_sealed_record
 from registry.sealing.terms import Terms
 from registry.services.context import (
     PENDING_STATUS,

@@ -10,7 +10,8 @@ import pytest
 
 from registry.domain.certificate import parse_certificate
 from registry.chain.client import ChainClient, DocumentState, certificate_key
-from registry.sealing.document import SealedDocument, build_sealed_document, seal, terms_claim
+from registry.sealing.document import SealedDocument, build_sealed_document, terms_claim
+from registry.sealing.fields import seal
 from registry.chain.customs import CustomsLedger, RequestState
 from registry.sealing.merkle import MerkleTree
 from registry.sealing.terms import Terms, terms_for

@@ -15,19 +15,15 @@ from hypothesis import strategies as st
 
 from registry.errors import SealedDocumentError
 from registry.sealing.document import (
-    DOMAIN_TAG,
     AnchorRef,
     SealedDocument,
     build_batch,
     build_sealed_document,
     check_integrity,
     disclose,
-    document_hash_of,
-    flatten,
-    leaf_hash,
     recompute_document_hash,
-    seal,
 )
+from registry.sealing.fields import DOMAIN_TAG, document_hash_of, flatten, leaf_hash, seal
 from registry.sealing.merkle import hash_pair, merkle_root
 
 CONTRACT = "0x" + "ab" * 20

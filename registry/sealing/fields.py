@@ -1,0 +1,195 @@
+"""Fields, leaves and the document hash (see :mod:`registry.sealing.document` for the whole scheme):
+flatten a certificate into salted leaves, hash them, and assemble a certificate back from its fields."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import rfc8785
+
+from registry.errors import SealedDocumentError
+from registry.sealing.merkle import keccak, merkle_root
+from registry.sealing.terms import SealedTerms, Terms, new_salt
+
+DOMAIN_TAG = b"CoO-document-v1"
+"""Prefix of the document-hash preimage (domain separation from batch-tree nodes)."""
+SEALED_VERSION: Final = "coo-sealed/1"
+SALT_SIZE = 32
+_MAX_SAFE_INTEGER = 2**53 - 1
+_KEY = r"[^.\[\]\x00]+"
+_PATH = re.compile(rf"{_KEY}(?:\.{_KEY}|\[(?:0|[1-9][0-9]*)\])*")
+_STEP = re.compile(rf"\.?({_KEY})|\[([0-9]+)\]")
+_HEX32 = r"^0x[0-9a-fA-F]{64}$"
+
+
+def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Yield ``(path, value)`` for every field (scalar, empty object or list) in document order.
+
+    An empty certificate yields ``("", {})``: :func:`seal` refuses it, and in a disclosed
+    document it is what is left when every field is withheld.
+
+    Args:
+        value: the JSON value (a certificate's ``to_json()`` output).
+        prefix: path of *value* itself.
+
+    Raises:
+        SealedDocumentError: a float, an integer beyond 2^53, a non-JSON value, or
+            an object key that is empty, not a string, or contains ``.[]`` or NUL.
+    """
+    if isinstance(value, Mapping):
+        if not value:
+            yield prefix, {}
+        for key, inner in value.items():
+            where = f"{prefix}.{key}" if prefix else str(key)
+            if not isinstance(key, str) or not re.fullmatch(_KEY, key):
+                raise SealedDocumentError(f"{prefix or 'certificate'}: invalid field name {key!r}")
+            yield from flatten(inner, where)
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            yield prefix, []
+        for index, inner in enumerate(value):
+            yield from flatten(inner, f"{prefix}[{index}]")
+    elif isinstance(value, float):
+        raise SealedDocumentError(f"{prefix}: floating-point values are not sealed; use a decimal string")
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_SAFE_INTEGER:
+        raise SealedDocumentError(f"{prefix}: integer beyond 2^53 cannot be hashed canonically; use a string")
+    elif value is None or isinstance(value, (str, int)):
+        yield prefix, value
+    else:
+        raise SealedDocumentError(f"{prefix}: {type(value).__name__} is not a JSON value")
+
+
+def leaf_hash(salt: bytes, path: str, value: Any) -> bytes:
+    """The leaf of one field: ``keccak256(salt ‖ utf8(path) ‖ 0x00 ‖ rfc8785(value))``.
+
+    Args:
+        salt: the field's 32-byte salt.
+        path: the field's path (no NUL).
+        value: the field's JSON value.
+
+    Returns:
+        The 32-byte leaf.
+
+    Raises:
+        SealedDocumentError: wrong salt length, NUL in *path*, or a value RFC 8785
+            cannot canonicalise.
+    """
+    if len(salt) != SALT_SIZE:
+        raise SealedDocumentError(f"{path}: salt must be {SALT_SIZE} bytes")
+    if "\x00" in path:
+        raise SealedDocumentError(f"{path!r}: a path must not contain NUL")
+    try:
+        return keccak(salt + path.encode("utf-8") + b"\x00" + rfc8785.dumps(value))
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError, ValueError, TypeError) as error:
+        raise SealedDocumentError(f"{path}: value cannot be canonicalised ({error})") from None
+
+
+def document_hash_of(leaves: Iterable[bytes]) -> bytes:
+    """Document hash from the full set of field leaves (order does not matter).
+
+    Raises:
+        SealedDocumentError: no leaves at all.
+    """
+    ordered = sorted(leaves)
+    if not ordered:
+        raise SealedDocumentError("certificate: no fields at all")
+    return keccak(DOMAIN_TAG + merkle_root(ordered))
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """A freshly sealed certificate: its hash, per-field salts and leaves (by path), and its terms."""
+
+    document_hash: bytes
+    salts: dict[str, bytes]
+    leaves: dict[str, bytes]
+    terms: SealedTerms | None = None
+
+
+def seal(certificate: Mapping[str, Any], terms: Terms | None = None) -> Sealed:
+    """Salt and hash every field of *certificate* (its JSON form), and its *terms* if given.
+
+    Args:
+        certificate: JSON-compatible mapping (numbers as strings or safe integers).
+        terms: the terms to commit as one more leaf (:mod:`registry.sealing.terms`), so that
+            the contract can police utilisation.
+
+    Returns:
+        The document hash with a fresh 256-bit salt and the leaf of every field.
+
+    Raises:
+        SealedDocumentError: an empty certificate, a float, an unsafe integer, a
+            non-JSON value or an invalid field name (the message names the path).
+    """
+    if not certificate:
+        raise SealedDocumentError("certificate: empty, nothing to seal")
+    salts: dict[str, bytes] = {}
+    leaves: dict[str, bytes] = {}
+    for path, value in flatten(certificate):
+        salt = secrets.token_bytes(SALT_SIZE)
+        salts[path] = salt
+        leaves[path] = leaf_hash(salt, path, value)
+    if terms is None:
+        return Sealed(document_hash_of(leaves.values()), salts, leaves)
+    terms_salt = new_salt()
+    sealed_terms = SealedTerms.of(terms, terms_salt)
+    return Sealed(document_hash_of([*leaves.values(), terms.leaf(terms_salt)]), salts, leaves, sealed_terms)
+
+
+class _Obj(dict[str, Any]):
+    """An object under construction."""
+
+
+class _Arr(dict[int, Any]):
+    """A list under construction: index → element."""
+
+
+_WITHHELD: Any = object()  # a withheld field's place while assembling
+_GONE: Any = object()  # what a withheld field or emptied container leaves
+
+
+def _steps(path: str) -> list[str | int]:
+    if not _PATH.fullmatch(path):
+        raise SealedDocumentError(f"{path!r}: not a field path")
+    return [int(index) if index else key for key, index in _STEP.findall(path)]
+
+
+def assemble(disclosed: Iterable[tuple[str, Any]], withheld: Iterable[str]) -> dict[str, Any]:
+    """The canonical disclosed certificate for these disclosed fields and withheld paths."""
+    root: Any = _Obj()
+    for path, value in [*disclosed, *((path, _WITHHELD) for path in withheld)]:
+        node: Any = root
+        *parents, last = _steps(path)
+        for step, below in zip(parents, [*parents[1:], last], strict=False):
+            kind = _Arr if isinstance(below, int) else _Obj
+            if step not in node:
+                node[step] = kind()
+            node = node[step]
+            if type(node) is not kind:
+                raise SealedDocumentError(f"{path}: conflicts with another field's path")
+        if last in node:
+            raise SealedDocumentError(f"{path}: conflicts with another field's path")
+        node[last] = value
+    finished: dict[str, Any] = _finish(root, "")
+    return {} if finished is _GONE else finished
+
+
+def _finish(node: Any, path: str) -> Any:
+    if node is _WITHHELD:
+        return _GONE
+    if isinstance(node, _Obj):
+        out = {key: _finish(inner, f"{path}.{key}" if path else key) for key, inner in node.items()}
+        out = {key: inner for key, inner in out.items() if inner is not _GONE}
+        return out or _GONE
+    if isinstance(node, _Arr):
+        if sorted(node) != list(range(len(node))):
+            raise SealedDocumentError(f"{path}: list indices have a gap")
+        items = [_finish(node[index], f"{path}[{index}]") for index in range(len(node))]
+        if all(item is _GONE for item in items):
+            return _GONE
+        return [None if item is _GONE else item for item in items]
+    return node
