@@ -50,6 +50,7 @@ async def readyz(ctx: ContextDep, node: NodeDep, settings: SettingsDep) -> Respo
     return JSONResponse(body.model_dump())
 
 
+# Complexity (radon C): one exposition of every node metric; the branches are the optional gauges and per-label lines
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(ctx: ContextDep, node: NodeDep) -> Response:
     """Certificates by status, outbox backlog, anchoring state, chain writes by state, erasures by state and pruned

@@ -185,6 +185,7 @@ class NodeProcess:
             return cmd
         raise ValueError(f"unknown node kind {self.kind!r}")
 
+    # Complexity (radon C): start-up with its cleanup: state lock, log, spawn, then wait for RPC or an early exit
     def start(self, timeout: float = 30.0) -> NodeProcess:
         """Start the node and wait until it answers JSON-RPC.
 

@@ -163,6 +163,7 @@ class Anchorer(Worker):
         self.store.mark_batch_sent(batch.id, tree.root, "")  # the root is fixed before anything goes out
         return self._send(batch.id, batch.issuer, batch.mode, signer, members, tree)
 
+    # Complexity (radon C): one send per mode; the AlreadyAnchored revert settles, any other revert releases
     def _send(self, batch_id: int, issuer: str, mode: str, signer: LocalAccount, members: list[CertificateRow],
               tree: MerkleTree) -> int:
         try:

@@ -117,6 +117,7 @@ class Verifier:
             return self.index.utilisation(document_hash, root, item_count)
         return self.ledger.utilisation_of(document_hash, root, item_count)
 
+    # Complexity (radon C): the check sequence: integrity causes, then chain checks, an outage caught at each read
     def verify_document(
         self, document: SealedDocument, declaration: Declaration | None = None, facts: NodeFacts | None = None
     ) -> VerificationReport:
@@ -279,6 +280,7 @@ class Verifier:
         else:
             run.add("readable", SKIPPED, "no contents given and no key information")
 
+    # Complexity (radon C): the utilisation outcomes: unanchored, no terms, exhausted or remaining, open requests
     def _utilisation_check(self, run: _Run, view: DocumentView, terms: Terms | None,
                            certificate: Mapping[str, Any]) -> None:
         if not view.anchored:
@@ -309,6 +311,7 @@ class Verifier:
             run.add("verification_request", WARN,
                     f"{used.open_requests} retroactive verification request(s) open with the issuing body")
 
+    # Complexity (radon C): one branch per declaration field (country, HS code, quantity, consignee), graded together
     def _declaration_check(self, run: _Run, certificate: Mapping[str, Any], declaration: Declaration) -> None:
         problems: list[str] = []
         minor: list[str] = []
@@ -349,6 +352,7 @@ class Verifier:
             exporting_country=certificate.get("exporting_country"),
         )
 
+    # Complexity (radon C): verdict, summary and disclosure are chosen together from the same checks
     def _report(self, run: _Run, document_hash: bytes, view: DocumentView, head: int,
                 certificate: Mapping[str, Any]) -> VerificationReport:
         verdict = _verdict(run, view, certificate)
@@ -369,6 +373,7 @@ class Verifier:
         )
 
 
+# Complexity (radon C): the verdict precedence over the checks, case by case in order; splitting it would hide the order
 def _verdict(run: _Run, view: DocumentView, certificate: Mapping[str, Any]) -> Verdict:
     for name in ("integrity", "anchored", "issuer_authorised"):
         if run.status(name) is FAIL:

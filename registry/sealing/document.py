@@ -92,6 +92,7 @@ class SealedDocument(_Frozen):
     anchor: AnchorRef
 
 
+# Complexity (radon C): the anchor-or-(chain_id, contract) argument rule and the document's three self-checks
 def build_sealed_document(
     certificate: Mapping[str, Any], sealed: Sealed, batch_root: bytes, proof: Sequence[bytes],
     anchor: AnchorRef | None = None, *, chain_id: int | None = None, contract: str | None = None,
@@ -214,6 +215,7 @@ def terms_claim(document: SealedDocument) -> tuple[Terms, bytes, list[bytes]]:
     return terms, salt, tree.proof_for(terms.leaf(salt))
 
 
+# Complexity (radon C): a disclosed document's consistency rules (salt per field, no stray salt, shape) in one pass
 def _split(document: SealedDocument) -> tuple[list[tuple[str, Any, bytes]], dict[str, bytes]]:
     """Validate *document*; return its disclosed ``(path, value, salt)`` and withheld leaves."""
     disclosed: list[tuple[str, Any, bytes]] = []

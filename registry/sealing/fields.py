@@ -26,6 +26,7 @@ _STEP = re.compile(rf"\.?({_KEY})|\[([0-9]+)\]")
 _HEX32 = r"^0x[0-9a-fA-F]{64}$"
 
 
+# Complexity (radon C): one branch per JSON value kind with its canonical-hashing rule; together they define the leaves
 def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
     """Yield ``(path, value)`` for every field (scalar, empty object or list) in document order.
 
@@ -178,6 +179,7 @@ def assemble(disclosed: Iterable[tuple[str, Any]], withheld: Iterable[str]) -> d
     return {} if finished is _GONE else finished
 
 
+# Complexity (radon C): the inverse of flatten by node kind (withheld, object, list, scalar), case by case
 def _finish(node: Any, path: str) -> Any:
     if node is _WITHHELD:
         return _GONE

@@ -175,6 +175,7 @@ class SealedTerms(BaseModel):
         return terms.leaf(salt)
 
 
+# Complexity (radon C): one comparison per committed term (country, validity, each quantity) with its parse error
 def terms_disagreement(terms: Terms, certificate: Mapping[str, Any]) -> str | None:
     """Why the committed *terms* disagree with the disclosed *certificate*, or None.
 

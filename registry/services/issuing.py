@@ -94,6 +94,7 @@ class Issuing(Service):
             out.append(row)
         return out
 
+    # Complexity (radon C): a batch item's admission rules (country, parent, duplicate, idempotent re-issue)
     def _accept(self, principal: Principal, issuer: str, payloads: Sequence[Mapping[str, Any]], mode: str,
                 replaces: str | None, parent: bytes | None,
                 parent_items: Sequence[int] | None) -> list[CertificateRow]:
@@ -235,6 +236,7 @@ class Issuing(Service):
         row = self.ctx.certificate(principal, certificate_id)
         return self.store.erasure(row.document_hash), self.store.acknowledgements(row.document_hash)
 
+    # Complexity (radon C): a change's preconditions: who may act, status, anchored, a signing key
     def _changeable(self, principal: Principal, certificate_id: str,
                     allow_final: bool = False) -> tuple[CertificateRow, LocalAccount]:
         row = self.store.certificate(certificate_id)

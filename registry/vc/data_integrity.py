@@ -95,6 +95,7 @@ def add_proof(document: Mapping[str, Any], private_key: Ed25519PrivateKey, *, ve
     return secured
 
 
+# Complexity (radon C): one branch per eddsa-jcs-2022 verification step (purpose, proofValue, @context, signature)
 def verify_proof(secured: Mapping[str, Any], key: Ed25519PublicKey | DidResolver,
                  *, expected_purpose: str = "assertionMethod") -> dict[str, Any]:
     """Verify the ``eddsa-jcs-2022`` proof of *secured*.

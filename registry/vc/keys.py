@@ -157,6 +157,7 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+# Complexity (radon C): the did:web method's rules (prefix, host, path segments, loopback-only http) checked in one pass
 def did_web_url(did: str, *, allow_http: bool = False) -> str:
     """Where the document of a ``did:web`` lives.
 

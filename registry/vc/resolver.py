@@ -65,6 +65,7 @@ def _key_of_method(method: Mapping[str, Any], kid: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
+# Complexity (radon C): the DID-document rules for a signing key (its DID, assertionMethod, defined, controller)
 def find_assertion_key(document: Mapping[str, Any], kid: str) -> Ed25519PublicKey:
     """The Ed25519 key *kid* names in *document*, if it may sign credentials.
 
