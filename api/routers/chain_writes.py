@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from anyio import to_thread
 from fastapi import APIRouter, Path
 
 from api.deps import CurrentPrincipal, GovernanceDep
@@ -12,11 +11,11 @@ router = APIRouter(tags=["chain writes"])
 
 
 @router.get("/v1/chain-writes/{write_id}", summary="Where a change accepted with 202 stands")
-async def chain_write(principal: CurrentPrincipal, governance: GovernanceDep,
-                      write_id: int = Path(ge=1, le=2**62,
-                                           description="the write id a 202 answer named")) -> ChainWriteView:
+def chain_write(principal: CurrentPrincipal, governance: GovernanceDep,
+                write_id: int = Path(ge=1, le=2**62,
+                                     description="the write id a 202 answer named")) -> ChainWriteView:
     """``pending`` (recorded, being sent), ``sent`` (mined, waiting for confirmations), ``settled`` (on chain at the
     confirmation depth) or ``refused`` (the contract will not accept it; ``error`` says why). Visible to the account
     that signs it and to admins."""
-    write = await to_thread.run_sync(lambda: governance.chain_write(principal, write_id))
+    write = governance.chain_write(principal, write_id)
     return ChainWriteView.model_validate(write.to_json())

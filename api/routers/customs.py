@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 from typing import Annotated, Any
 
-from anyio import to_thread
 from fastapi import APIRouter, Body, Header, Query, Response
 from fastapi.responses import HTMLResponse
 
@@ -41,62 +40,62 @@ _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
 
 @router.post("/v1/verify", summary="Verify a sealed document (full or selectively disclosed)",
              response_model=VerificationPublic, responses=_UNAVAILABLE)
-async def verify(body: Annotated[VerifyRequest | SealedDocument, Body()], verification: VerificationDep) -> Response:
+def verify(body: Annotated[VerifyRequest | SealedDocument, Body()], verification: VerificationDep) -> Response:
     """Send the sealed document itself, or `{"document": …, "declaration": {…}}` to match an import declaration."""
     document = body.document if isinstance(body, VerifyRequest) else body
     given = body.declaration if isinstance(body, VerifyRequest) else None
     declaration = Declaration(**given.model_dump()) if given is not None else None
-    report, receipt = await to_thread.run_sync(lambda: verification.verify_document(document, declaration))
+    report, receipt = verification.verify_document(document, declaration)
     return _answer(_public(report, receipt))
 
 
 @router.get("/v1/verify", summary="Verify by issuer and certificate number", response_model=VerificationPublic,
             responses=_UNAVAILABLE)
-async def verify_number(verification: VerificationDep, who: MaybePrincipal,
-                        issuer: Annotated[str, Query(pattern=r"^0x[0-9a-fA-F]{40}$", description="issuer account")],
-                        number: Annotated[str, Query(min_length=1, max_length=64, description="certificate number")],
-                        ) -> Response:
+def verify_number(verification: VerificationDep, who: MaybePrincipal,
+                  issuer: Annotated[str, Query(pattern=r"^0x[0-9a-fA-F]{40}$", description="issuer account")],
+                  number: Annotated[str, Query(min_length=1, max_length=64, description="certificate number")],
+                  ) -> Response:
     """Certificate numbers are unique only per issuer, so both are needed (answered by the issuing node).
 
     Without the issuer's key or the importing Customs' key: the verdict and the checks'
     outcomes only, never a field value, and the same shape for a number that does not exist."""
-    report, receipt = await to_thread.run_sync(lambda: verification.verify_number(issuer, number, who))
+    report, receipt = verification.verify_number(issuer, number, who)
     return _answer(_public(report, receipt))
 
 
 @router.get("/v1/verify/{document_hash}", summary="Status-only check of a document hash",
             response_model=VerificationPublic, responses=_UNAVAILABLE)
-async def verify_hash(document_hash: str, verification: VerificationDep) -> Response:
+def verify_hash(document_hash: str, verification: VerificationDep) -> Response:
     """Anchoring, issuer authorisation and revocation status; no contents."""
     try:
         digest = parse_hex32(document_hash)
     except ValueError:
         raise ValidationError("document_hash: expected 32 bytes as 64 hex digits",
                               [{"loc": "document_hash", "msg": "expected 0x followed by 64 hex digits"}]) from None
-    report, receipt = await to_thread.run_sync(lambda: verification.verify_hash(digest))
+    report, receipt = verification.verify_hash(digest)
     return _answer(_public(report, receipt))
 
 
 @router.get("/v1/verifications/{receipt_id}", summary="A verification receipt from the audit log")
-async def verification(receipt_id: str, verification: VerificationDep, who: CurrentPrincipal) -> dict[str, object]:
+def verification(receipt_id: str, verification: VerificationDep, who: CurrentPrincipal) -> dict[str, object]:
     """The signed receipt and, while the certificate's key exists, the report it covers.
 
     Only for the certificate's issuer and the importing country's Customs (401 without a key,
     404 for anyone else). After erasure: the receipt and verdict, `"contents": "erased"`."""
-    return await to_thread.run_sync(lambda: verification.verification_receipt(who, receipt_id))
+    return verification.verification_receipt(who, receipt_id)
 
 
 @router.get("/v/{token}", summary="QR target: verdict page (HTML, or JSON with Accept: application/json)",
             response_model=VerificationPublic,
             responses={200: {"content": {"text/html": {}, "application/json": {}}}})
-async def verify_token(token: str, verification: VerificationDep, keys: KeyReleaseDep,
-                       accept: Annotated[str, Header()] = "text/html") -> Response:
+def verify_token(token: str, verification: VerificationDep, keys: KeyReleaseDep,
+                 accept: Annotated[str, Header()] = "text/html") -> Response:
     """What a phone shows after scanning the QR code on a paper certificate. A key token
     (`k1.…`, encrypted mode) works at any member node: it opens the ciphertext on chain."""
     if token.startswith(KEY_TOKEN_PREFIX):
-        report, receipt = await to_thread.run_sync(lambda: keys.verify_key_token(token))
+        report, receipt = keys.verify_key_token(token)
     else:
-        report, receipt = await to_thread.run_sync(lambda: verification.verify_token(token))
+        report, receipt = verification.verify_token(token)
     public = _public(report, receipt)
     if "application/json" in accept and "text/html" not in accept:
         return _answer(public)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from anyio import to_thread
 from fastapi import APIRouter, Path, status
 
 from api.deps import CurrentAdmin, CurrentAuthority, DocumentsDep, GovernanceDep
@@ -26,70 +25,68 @@ Address = Path(pattern=r"^0x[0-9a-fA-F]{40}$", description="issuer account")
 
 @router.post("/v1/governance/countries",
              responses=PENDING_RESPONSES, status_code=status.HTTP_201_CREATED, summary="Admit a country")
-async def admit_country(body: CountryCreate, admin: CurrentAdmin, governance: GovernanceDep) -> AccountCreated:
+def admit_country(body: CountryCreate, admin: CurrentAdmin, governance: GovernanceDep) -> AccountCreated:
     """Records the country's competent authority on chain and returns an authority API key."""
-    account, key = await to_thread.run_sync(lambda: governance.admit_country(admin, body.country, body.authority))
+    account, key = governance.admit_country(admin, body.country, body.authority)
     return AccountCreated(account=account, api_key=key)
 
 
 @router.post("/v1/governance/authority-accounts", status_code=status.HTTP_201_CREATED,
              summary="Create this node's authority account, for the consortium admin to admit")
-async def create_authority_account(body: AuthorityAccountCreate, admin: CurrentAdmin,
-                                   governance: GovernanceDep) -> AccountCreated:
+def create_authority_account(body: AuthorityAccountCreate, admin: CurrentAdmin,
+                             governance: GovernanceDep) -> AccountCreated:
     """For a country whose node is not the consortium admin's: the key stays on this node; send the
     address to the consortium admin, who admits the country with it (`POST /v1/governance/countries`)."""
-    account, key = await to_thread.run_sync(
-        lambda: governance.create_authority_account(admin, body.country, body.label))
+    account, key = governance.create_authority_account(admin, body.country, body.label)
     return AccountCreated(account=account, api_key=key)
 
 
 @router.post("/v1/governance/issuers",
              responses=PENDING_RESPONSES, status_code=status.HTTP_201_CREATED, summary="Authorise an issuing body")
-async def authorise_issuer(body: IssuerCreate, authority: CurrentAuthority,
-                           governance: GovernanceDep) -> AccountCreated:
+def authorise_issuer(body: IssuerCreate, authority: CurrentAuthority,
+                     governance: GovernanceDep) -> AccountCreated:
     """For the calling authority's own country; returns the issuer's API key."""
-    account, key = await to_thread.run_sync(lambda: governance.authorise_issuer(authority, body.label, body.account))
+    account, key = governance.authorise_issuer(authority, body.label, body.account)
     return AccountCreated(account=account, api_key=key)
 
 
 @router.post("/v1/governance/issuers/{address}/suspend",
              responses=PENDING_RESPONSES, status_code=status.HTTP_204_NO_CONTENT,
              summary="Suspend an issuing body")
-async def suspend(authority: CurrentAuthority, governance: GovernanceDep, address: str = Address) -> None:
+def suspend(authority: CurrentAuthority, governance: GovernanceDep, address: str = Address) -> None:
     """Certificates it anchored before stay valid; it can anchor nothing new."""
-    await to_thread.run_sync(lambda: governance.set_issuer_standing(authority, address, active=False))
+    governance.set_issuer_standing(authority, address, active=False)
 
 
 @router.post("/v1/governance/issuers/{address}/reinstate",
              responses=PENDING_RESPONSES, status_code=status.HTTP_204_NO_CONTENT,
              summary="Reinstate a suspended issuing body")
-async def reinstate(authority: CurrentAuthority, governance: GovernanceDep, address: str = Address) -> None:
+def reinstate(authority: CurrentAuthority, governance: GovernanceDep, address: str = Address) -> None:
     """Lifts a suspension."""
-    await to_thread.run_sync(lambda: governance.set_issuer_standing(authority, address, active=True))
+    governance.set_issuer_standing(authority, address, active=True)
 
 
 @router.post("/v1/governance/customs",
              responses=PENDING_RESPONSES, status_code=status.HTTP_201_CREATED, summary="Admit a Customs account")
-async def authorise_customs(body: CustomsCreate, authority: CurrentAuthority,
-                            governance: GovernanceDep) -> AccountCreated:
+def authorise_customs(body: CustomsCreate, authority: CurrentAuthority,
+                      governance: GovernanceDep) -> AccountCreated:
     """For the calling authority's own country: the account may record utilisation of certificates
     imported into it and open verification requests. Returns its customs API key."""
-    account, key = await to_thread.run_sync(lambda: governance.authorise_customs(authority, body.label, body.account))
+    account, key = governance.authorise_customs(authority, body.label, body.account)
     return AccountCreated(account=account, api_key=key)
 
 
 @router.put("/v1/governance/peers/{country}", status_code=status.HTTP_204_NO_CONTENT,
             summary="Configure another country's node")
-async def set_peer(body: PeerSet, admin: CurrentAdmin, documents: DocumentsDep,
-                   country: str = Path(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")) -> None:
+def set_peer(body: PeerSet, admin: CurrentAdmin, documents: DocumentsDep,
+             country: str = Path(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")) -> None:
     """Where this node asks for data keys of that country's encrypted certificates, with the
     Customs API key that node minted for us (kept encrypted under this node's key)."""
-    await to_thread.run_sync(lambda: documents.set_peer(admin, country, body.url, body.api_key))
+    documents.set_peer(admin, country, body.url, body.api_key)
 
 
 @router.post("/v1/keys", status_code=status.HTTP_201_CREATED, summary="Mint an API key")
-async def mint_key(body: KeyCreate, admin: CurrentAdmin, governance: GovernanceDep) -> KeyCreated:
+def mint_key(body: KeyCreate, admin: CurrentAdmin, governance: GovernanceDep) -> KeyCreated:
     """The key is shown once; the node keeps only its hash."""
-    key = await to_thread.run_sync(
-        lambda: governance.mint_key(admin, Role(body.role), body.country, body.account, body.label))
+    key = governance.mint_key(admin, Role(body.role), body.country, body.account, body.label)
     return KeyCreated(api_key=key, role=body.role)

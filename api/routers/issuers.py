@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import segno
-from anyio import to_thread
 from fastapi import APIRouter, Body, Query, Response, status
 
 from api.deps import CurrentIssuer, CurrentIssuerOrAuthority, CurrentReader, IssuingDep, KeyReleaseDep, SettingsDep
@@ -62,9 +61,9 @@ def public(store: Store, row: CertificateRow, base_url: str) -> CertificatePubli
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Register one certificate")
-async def register(body: CertificateBody, issuer: CurrentIssuer, issuing: IssuingDep, settings: SettingsDep,
-                   mode: ModeQuery = "hash-only", parent: ParentQuery = None,
-                   parent_items: ParentItemsQuery = None) -> CertificatePublic:
+def register(body: CertificateBody, issuer: CurrentIssuer, issuing: IssuingDep, settings: SettingsDep,
+             mode: ModeQuery = "hash-only", parent: ParentQuery = None,
+             parent_items: ParentItemsQuery = None) -> CertificatePublic:
     """Accepted at once as `pending`; `anchored` once its batch is mined (about a second).
 
     Idempotent on (issuer, certificate number): the same body again returns the same
@@ -75,31 +74,31 @@ async def register(body: CertificateBody, issuer: CurrentIssuer, issuing: Issuin
     """
     parent_hash = bytes.fromhex(parent[2:]) if parent else None
     items = [int(i) for i in parent_items.split(",")] if parent_items else None
-    rows = await to_thread.run_sync(lambda: issuing.register(issuer, [body], mode, parent=parent_hash,
-                                                              parent_items=items))
+    rows = issuing.register(issuer, [body], mode, parent=parent_hash,
+                            parent_items=items)
     return public(issuing.store, rows[0], settings.base_url)
 
 
 @router.post("/batch", status_code=status.HTTP_202_ACCEPTED, summary="Register many certificates")
-async def register_batch(body: BatchCreate, issuer: CurrentIssuer, issuing: IssuingDep, settings: SettingsDep,
-                         mode: ModeQuery = "hash-only") -> BatchPublic:
+def register_batch(body: BatchCreate, issuer: CurrentIssuer, issuing: IssuingDep, settings: SettingsDep,
+                   mode: ModeQuery = "hash-only") -> BatchPublic:
     """All certificates are accepted or none; they are anchored together."""
-    rows = await to_thread.run_sync(lambda: issuing.register(issuer, body.certificates, mode))
+    rows = issuing.register(issuer, body.certificates, mode)
     return BatchPublic(certificates=[public(issuing.store, r, settings.base_url) for r in rows])
 
 
 @router.get("/{certificate_id}", summary="Status and anchoring of a certificate")
-async def read(certificate_id: str, who: CurrentReader, issuing: IssuingDep,
-               settings: SettingsDep) -> CertificatePublic:
+def read(certificate_id: str, who: CurrentReader, issuing: IssuingDep,
+         settings: SettingsDep) -> CertificatePublic:
     """Visible to its issuer, its country's authority, the importing country's Customs and admins."""
-    row = await to_thread.run_sync(lambda: issuing.ctx.certificate(who, certificate_id))
+    row = issuing.ctx.certificate(who, certificate_id)
     return public(issuing.store, row, settings.base_url)
 
 
 @router.get("/{certificate_id}/document", summary="The sealed document to hand to the exporter")
-async def document(certificate_id: str, who: CurrentIssuerOrAuthority, issuing: IssuingDep) -> SealedDocument:
+def document(certificate_id: str, who: CurrentIssuerOrAuthority, issuing: IssuingDep) -> SealedDocument:
     """Certificate, salts, document hash, batch proof and anchoring reference."""
-    return await to_thread.run_sync(lambda: issuing.sealed_document(who, certificate_id))
+    return issuing.sealed_document(who, certificate_id)
 
 
 def _qr(ctx: ServiceContext, keys: KeyRelease, who: Any, certificate_id: str, base_url: str) -> segno.QRCode:
@@ -108,8 +107,8 @@ def _qr(ctx: ServiceContext, keys: KeyRelease, who: Any, certificate_id: str, ba
 
 
 @router.get("/{certificate_id}/verification-link", summary="The URL the QR code carries")
-async def verification_link(certificate_id: str, who: CurrentIssuerOrAuthority, issuing: IssuingDep,
-                            settings: SettingsDep, keys: KeyReleaseDep, response: Response) -> VerificationLink:
+def verification_link(certificate_id: str, who: CurrentIssuerOrAuthority, issuing: IssuingDep,
+                      settings: SettingsDep, keys: KeyReleaseDep, response: Response) -> VerificationLink:
     """For printing or sending with the paper copy. WARNING: in encrypted mode it carries the
     certificate's data key for the bearer, so treat it like the paper certificate itself."""
     def work() -> VerificationLink:
@@ -118,16 +117,16 @@ async def verification_link(certificate_id: str, who: CurrentIssuerOrAuthority, 
         return VerificationLink(url=f"{settings.base_url}/v/{token}", carries_key=token != row.id)
 
     response.headers["Cache-Control"] = "no-store"
-    return await to_thread.run_sync(work)
+    return work()
 
 
 @router.get("/{certificate_id}/qr.svg", summary="QR code for the paper copy (SVG)",
             response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
-async def qr_svg(certificate_id: str, who: CurrentIssuerOrAuthority, issuing: IssuingDep, settings: SettingsDep,
-                 keys: KeyReleaseDep) -> Response:
+def qr_svg(certificate_id: str, who: CurrentIssuerOrAuthority, issuing: IssuingDep, settings: SettingsDep,
+           keys: KeyReleaseDep) -> Response:
     """Points at this node's `/v/{token}` verification page. In encrypted mode the token carries
     the data key for the bearer, so any member node can open the record on chain."""
-    code = await to_thread.run_sync(lambda: _qr(issuing.ctx, keys, who, certificate_id, settings.base_url))
+    code = _qr(issuing.ctx, keys, who, certificate_id, settings.base_url)
     out = io.BytesIO()
     code.save(out, kind="svg", scale=4, title="Verify this certificate of origin")
     return Response(out.getvalue(), media_type="image/svg+xml")
@@ -135,10 +134,10 @@ async def qr_svg(certificate_id: str, who: CurrentIssuerOrAuthority, issuing: Is
 
 @router.get("/{certificate_id}/qr.png", summary="QR code for the paper copy (PNG)",
             response_class=Response, responses={200: {"content": {"image/png": {}}}})
-async def qr_png(certificate_id: str, who: CurrentIssuerOrAuthority, issuing: IssuingDep, settings: SettingsDep,
-                 keys: KeyReleaseDep) -> Response:
+def qr_png(certificate_id: str, who: CurrentIssuerOrAuthority, issuing: IssuingDep, settings: SettingsDep,
+           keys: KeyReleaseDep) -> Response:
     """As the SVG (a key token in encrypted mode)."""
-    code = await to_thread.run_sync(lambda: _qr(issuing.ctx, keys, who, certificate_id, settings.base_url))
+    code = _qr(issuing.ctx, keys, who, certificate_id, settings.base_url)
     out = io.BytesIO()
     code.save(out, kind="png", scale=6)
     return Response(out.getvalue(), media_type="image/png")
@@ -146,38 +145,38 @@ async def qr_png(certificate_id: str, who: CurrentIssuerOrAuthority, issuing: Is
 
 @router.post("/{certificate_id}/replace",
              responses=PENDING_RESPONSES, summary="Register a replacement and supersede this certificate")
-async def replace(certificate_id: str, body: CertificateBody, issuer: CurrentIssuer, issuing: IssuingDep,
-                  settings: SettingsDep, mode: ModeQuery = "hash-only") -> ReplaceResponse:
+def replace(certificate_id: str, body: CertificateBody, issuer: CurrentIssuer, issuing: IssuingDep,
+            settings: SettingsDep, mode: ModeQuery = "hash-only") -> ReplaceResponse:
     """The replacement is anchored at once; the old certificate then verifies as SUPERSEDED."""
-    old, new = await to_thread.run_sync(lambda: issuing.replace(issuer, certificate_id, body, mode))
+    old, new = issuing.replace(issuer, certificate_id, body, mode)
     return ReplaceResponse(replaced=public(issuing.store, old, settings.base_url),
                            replacement=public(issuing.store, new, settings.base_url))
 
 
 @router.post("/{certificate_id}/true-copy",
              responses=PENDING_RESPONSES, summary="Issue a certified true copy and supersede the original")
-async def true_copy(certificate_id: str, who: CurrentIssuerOrAuthority, issuing: IssuingDep,
-                    settings: SettingsDep, body: Annotated[TrueCopyRequest | None, Body()] = None) -> ReplaceResponse:
+def true_copy(certificate_id: str, who: CurrentIssuerOrAuthority, issuing: IssuingDep,
+              settings: SettingsDep, body: Annotated[TrueCopyRequest | None, Body()] = None) -> ReplaceResponse:
     """For a lost or destroyed original: the copy keeps its number, contents and validity and is
     marked `certified_true_copy`; it continues the original's utilisation on chain, and the
     original then verifies as SUPERSEDED, pointing at the copy, and cannot be utilised."""
     remarks = body.remarks if body else None
-    old, new = await to_thread.run_sync(lambda: issuing.true_copy(who, certificate_id, remarks))
+    old, new = issuing.true_copy(who, certificate_id, remarks)
     return ReplaceResponse(replaced=public(issuing.store, old, settings.base_url),
                            replacement=public(issuing.store, new, settings.base_url))
 
 
 @router.post("/{certificate_id}/revoke", responses=PENDING_RESPONSES, summary="Revoke with a reason")
-async def revoke(certificate_id: str, body: RevokeRequest, who: CurrentIssuerOrAuthority, issuing: IssuingDep,
-                 settings: SettingsDep) -> CertificatePublic:
+def revoke(certificate_id: str, body: RevokeRequest, who: CurrentIssuerOrAuthority, issuing: IssuingDep,
+           settings: SettingsDep) -> CertificatePublic:
     """Recorded on chain; visible to every verifier from the next block."""
     reason = RevocationReason.from_slug(body.reason)
-    row = await to_thread.run_sync(lambda: issuing.revoke(who, certificate_id, reason))
+    row = issuing.revoke(who, certificate_id, reason)
     return public(issuing.store, row, settings.base_url)
 
 
 @router.post("/{certificate_id}/erase", responses=PENDING_RESPONSES, summary="Destroy the key (crypto-shredding)")
-async def erase(certificate_id: str, who: CurrentIssuerOrAuthority, issuing: IssuingDep) -> DestructionReceiptPublic:
+def erase(certificate_id: str, who: CurrentIssuerOrAuthority, issuing: IssuingDep) -> DestructionReceiptPublic:
     """Irreversible: the erasure is recorded on chain, then the data key and salts are destroyed and the
     key epoch that wrapped them is closed. Answers the signed receipt with `state` `erased`."""
     def work() -> DestructionReceiptPublic:
@@ -185,14 +184,14 @@ async def erase(certificate_id: str, who: CurrentIssuerOrAuthority, issuing: Iss
         erasure, _ = issuing.erasure(who, certificate_id)
         return DestructionReceiptPublic(**receipt.to_json(), state="erased" if erasure is None else erasure.state.value)
 
-    return await to_thread.run_sync(work)
+    return work()
 
 
 @router.get("/{certificate_id}/erasure", summary="Erasure state and the peers that confirmed it")
-async def erasure(certificate_id: str, who: CurrentReader, issuing: IssuingDep) -> ErasurePublic:
+def erasure(certificate_id: str, who: CurrentReader, issuing: IssuingDep) -> ErasurePublic:
     """`erasing` until the key epoch is closed, then `erased`; peers that held the key send a signed
     acknowledgement once they destroyed their copy."""
-    found, acknowledgements = await to_thread.run_sync(lambda: issuing.erasure(who, certificate_id))
+    found, acknowledgements = issuing.erasure(who, certificate_id)
     if found is None:
         return ErasurePublic(state="none")
     return ErasurePublic(state=found.state.value, started_at=found.started_at, finished_at=found.finished_at,

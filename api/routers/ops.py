@@ -52,12 +52,12 @@ async def readyz(ctx: ContextDep, node: NodeDep, settings: SettingsDep) -> Respo
 
 # Complexity (radon C): one exposition of every node metric; the branches are the optional gauges and per-label lines
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(ctx: ContextDep, node: NodeDep) -> Response:
+def metrics(ctx: ContextDep, node: NodeDep) -> Response:
     """Certificates by status, outbox backlog, anchoring state, chain writes by state, erasures by state and pruned
     audit entries."""
-    counts = await to_thread.run_sync(ctx.store.count_by_status)
-    age = await to_thread.run_sync(ctx.store.oldest_pending_age)
-    erasures = await to_thread.run_sync(ctx.store.count_erasures)
+    counts = ctx.store.count_by_status()
+    age = ctx.store.oldest_pending_age()
+    erasures = ctx.store.count_erasures()
     lines = ["# HELP coo_certificates Certificates registered on this node, by status.",
              "# TYPE coo_certificates gauge"]
     lines += [f'coo_certificates{{status="{s}"}} {n}' for s, n in sorted(counts.items())]
@@ -75,15 +75,15 @@ async def metrics(ctx: ContextDep, node: NodeDep) -> Response:
               "# TYPE coo_worker_seconds_since_success gauge"]
     lines += [f'coo_worker_seconds_since_success{{worker="{w.name}"}} {w.since_success:.3f}'
               for w in workers if w.since_success is not None]
-    lag = await to_thread.run_sync(ctx.follower.lag)
+    lag = ctx.follower.lag()
     if lag is not None:
         lines += ["# HELP coo_index_lag_blocks Blocks the event index is behind the last head seen.",
                   "# TYPE coo_index_lag_blocks gauge", f"coo_index_lag_blocks {lag}"]
     lines += ["# HELP coo_erasures Erasures on this node (own certificates and released keys), by state.",
               "# TYPE coo_erasures gauge"]
     lines += [f'coo_erasures{{state="{s}"}} {erasures.get(s, 0)}' for s in ("erasing", "erased")]
-    writes = await to_thread.run_sync(ctx.outbox.log.counts)
-    oldest = await to_thread.run_sync(ctx.outbox.log.oldest_open_age)
+    writes = ctx.outbox.log.counts()
+    oldest = ctx.outbox.log.oldest_open_age()
     lines += ["# HELP coo_chain_writes Chain writes in the outbox (revocations, draws, governance...), by state.",
               "# TYPE coo_chain_writes gauge"]
     lines += [f'coo_chain_writes{{state="{s.value}"}} {n}' for s, n in writes.items()]

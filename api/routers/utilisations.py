@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from anyio import to_thread
 from fastapi import APIRouter, Response, status
 
 from api.deps import CurrentCustoms, CurrentReader, UtilisationDep
@@ -18,8 +17,8 @@ router = APIRouter(prefix="/v1/certificates", tags=["customs"])
              summary="Record a use of a certificate against an import declaration",
              responses={**PENDING_RESPONSES,
                         200: {"model": UtilisationRecorded, "description": "the same declaration, already recorded"}})
-async def utilise(certificate_id: str, body: UtilisationCreate, customs: CurrentCustoms, utilisation: UtilisationDep,
-                  response: Response) -> UtilisationRecorded:
+def utilise(certificate_id: str, body: UtilisationCreate, customs: CurrentCustoms, utilisation: UtilisationDep,
+            response: Response) -> UtilisationRecorded:
     """`certificate_id` is this node's certificate id or the document hash. Only Customs of the
     certificate's importing country may draw; the contract refuses a draw beyond the certified
     quantity and any use of a revoked, superseded, erased or expired certificate. A
@@ -35,12 +34,12 @@ async def utilise(certificate_id: str, body: UtilisationCreate, customs: Current
             response.status_code = status.HTTP_200_OK
         return {**balance, "utilisation": record}
 
-    return UtilisationRecorded.model_validate(await to_thread.run_sync(work))
+    return UtilisationRecorded.model_validate(work())
 
 
 @router.get("/{certificate_id}/utilisations", summary="How much of a certificate has been used")
-async def utilisation(certificate_id: str, who: CurrentReader, utilisation: UtilisationDep) -> UtilisationState:
+def utilisation(certificate_id: str, who: CurrentReader, utilisation: UtilisationDep) -> UtilisationState:
     """Certified, drawn and remaining quantity per goods item (from the chain), open verification
     requests, and the declarations this node recorded."""
     return UtilisationState.model_validate(
-        await to_thread.run_sync(lambda: utilisation.utilisation(who, certificate_id)))
+        utilisation.utilisation(who, certificate_id))
