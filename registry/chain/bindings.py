@@ -14,6 +14,7 @@ from eth_utils.address import to_checksum_address
 from registry.chain.models import (
     ANCHOR_GAS_LIMIT,
     BatchRecord,
+    ChainEvent,
     Deployment,
     DocumentState,
     DocumentView,
@@ -201,6 +202,15 @@ class CertificateRegistryBinding(Transport):
         except (ChainError, NotImplementedError, TypeError, ValueError):
             return self.inspect(document_hash, proof), self.block_number()
         return _document_view(document_hash, raw), int(head)
+
+    def anchorings(self, root: bytes) -> list[ChainEvent]:
+        """The ``BatchAnchored`` events of *root* (one, unless a reorg replayed it), in chain order."""
+        return self.events(0, names={"BatchAnchored"}, topics=[None, "0x" + root.hex()])
+
+    def publications(self, document_hash: bytes) -> list[ChainEvent]:
+        """The ``PayloadPublished`` events of *document_hash* (its encrypted-mode anchorings), in chain order."""
+        return self.events(0, names={"PayloadPublished"},
+                           topics=[self.event_topic("PayloadPublished"), "0x" + document_hash.hex()])
 
     def payloads(self, root: bytes, from_block: int = 0) -> dict[bytes, bytes]:
         """Ciphertexts published with *root* in encrypted-payload mode, by document hash."""

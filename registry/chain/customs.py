@@ -16,7 +16,7 @@ from enum import IntEnum
 
 from eth_account.signers.local import LocalAccount
 
-from registry.chain.client import ChainClient, TxResult
+from registry.chain.client import ChainClient, ChainEvent, TxResult
 from registry.sealing.terms import Terms
 
 _ZERO32 = bytes(32)
@@ -144,6 +144,18 @@ class CustomsLedger:
         answered = None if int(answered_by, 16) == 0 else answered_by
         return ChainRequest(request_id, bytes(document_hash), bytes(root), bytes(reason_hash), opened_by,
                             int(opened_at), RequestState(int(state)), answered, int(answered_at))
+
+    def draws(self, document_hash: bytes, declaration: bytes) -> list[ChainEvent]:
+        """The ``CertificateUtilised`` events of one declaration on one document hash (any root), in chain order."""
+        return self.chain.events(0, names={"CertificateUtilised"},
+                                 topics=[self.chain.event_topic("CertificateUtilised"), "0x" + document_hash.hex(),
+                                         "0x" + declaration.hex()])
+
+    def requests_opened(self, document_hash: bytes, customs: str) -> list[ChainEvent]:
+        """The ``VerificationRequested`` events *customs* opened on *document_hash* (any root), in chain order."""
+        return self.chain.events(0, names={"VerificationRequested"},
+                                 topics=[self.chain.event_topic("VerificationRequested"), None,
+                                         "0x" + document_hash.hex(), "0x" + bytes(12).hex() + customs[2:].lower()])
 
     def request_count(self) -> int:
         """How many verification requests were ever opened."""

@@ -219,7 +219,7 @@ class Anchorer(Worker):
         record = record or self.chain.batch_of(tree.root)
         if record.issuer is None or record.issuer.lower() != issuer.lower():
             return 0
-        events = self.chain.events(0, names={"BatchAnchored"}, topics=[None, "0x" + tree.root.hex()])
+        events = self.chain.anchorings(tree.root)
         block = events[-1].block_number if events else 0
         if block and self.chain.block_number() - block + 1 < self.policy.confirmations:
             return 0

@@ -194,9 +194,7 @@ class ChainEffects:
     def _draw(self, write: ChainWrite) -> Found:
         a = write.args
         wanted = list(zip(a["items"], a["quantities"], strict=True))
-        found = self.chain.events(0, names={"CertificateUtilised"},
-                                  topics=[self.chain.event_topic("CertificateUtilised"), a["document_hash"],
-                                          a["declaration"]])
+        found = self.ledger.draws(_b(a, "document_hash"), _b(a, "declaration"))
         for event in found:
             if event.args["root"] == _b(a, "root") and \
                     list(zip(event.args["goodsItems"], event.args["quantities"], strict=True)) == wanted:
@@ -211,9 +209,7 @@ class ChainEffects:
                     found.reason_hash == _b(a, "reason_hash") and _same(found.opened_by, write.signer):
                 return Found(Effect.PRESENT, write.result)
         taken = self.claimed()
-        opened = self.chain.events(0, names={"VerificationRequested"},
-                                   topics=[self.chain.event_topic("VerificationRequested"), None, a["document_hash"],
-                                           "0x" + bytes(12).hex() + write.signer[2:].lower()])
+        opened = self.ledger.requests_opened(_b(a, "document_hash"), write.signer)
         for event in opened:
             request_id = int(event.args["id"])
             if event.args["root"] == _b(a, "root") and event.args["reasonHash"] == _b(a, "reason_hash") and \
