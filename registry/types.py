@@ -1,23 +1,6 @@
-"""Small value types shared across the registry core."""
+"""The one value convention shared across the registry core: 32-byte hashes travel as ``0x`` hex text."""
 
 from __future__ import annotations
-
-from typing import NewType
-
-CertificateId = NewType("CertificateId", str)
-"""Opaque identifier the node gives a registered certificate (UUID4 text)."""
-
-DocumentHash = NewType("DocumentHash", bytes)
-"""32-byte document hash: the Merkle root of a certificate's salted field leaves."""
-
-BatchRoot = NewType("BatchRoot", bytes)
-"""32-byte Merkle root over the document hashes of one anchoring batch."""
-
-Address = NewType("Address", str)
-"""Checksummed 0x-prefixed Ethereum account address."""
-
-CountryCode = NewType("CountryCode", str)
-"""ISO 3166-1 alpha-2 country code, upper case."""
 
 
 def hex32(value: bytes) -> str:

@@ -1,4 +1,4 @@
-"""Recompile the contracts and refresh ``contracts/build/``.
+"""Recompile the contracts and refresh ``registry/chain/artifacts/``.
 
 Usage: ``python scripts/compile.py`` (or ``make contracts``).
 """

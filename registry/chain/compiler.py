@@ -3,7 +3,7 @@
 Native solc downloads are unreachable on our machines, so py-solc-x is pointed at
 ``scripts/solc-shim.cjs``, a few lines of Node that expose the npm ``solc``
 package as a ``solc --standard-json`` binary. Artifacts (ABI, creation and runtime
-bytecode, compiler version, source digest) are written to ``contracts/build/`` and
+bytecode, compiler version, source digest) are written to ``registry/chain/artifacts/`` and
 committed; a test recompiles and fails when they disagree with the sources.
 """
 
@@ -18,7 +18,8 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"
-BUILD_DIR = CONTRACTS_DIR / "build"
+BUILD_DIR = Path(__file__).resolve().parent / "artifacts"
+"""Where the committed artifacts live: inside the package, so an installed wheel can deploy and use the contracts."""
 SHIM = PROJECT_ROOT / "scripts" / "solc-shim.cjs"
 
 DEPLOYABLE: tuple[str, ...] = ("CustomsRegistry",)
@@ -35,7 +36,7 @@ SETTINGS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Artifact:
-    """One compiled contract, as committed under ``contracts/build/``."""
+    """One compiled contract, as committed under ``registry/chain/artifacts/``."""
 
     name: str
     abi: list[dict[str, Any]]

@@ -10,4 +10,4 @@ def test_committed_artifacts_match_a_fresh_compile() -> None:
     assert fresh, "no deployable contract compiled"
     for name, artifact in fresh.items():
         committed = load_artifact(name)
-        assert committed == artifact.to_json(), f"contracts/build/{name}.json is stale: run `make contracts`"
+        assert committed == artifact.to_json(), f"registry/chain/artifacts/{name}.json is stale: run `make contracts`"
