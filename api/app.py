@@ -12,14 +12,14 @@ from api import problems
 from api.config import Settings
 from api.limits import BodyLimit, FailureLimiter, JsonGuard
 from api.routers import (
+    certificates,
     chain_writes,
     credentials,
-    customs,
     governance,
-    issuers,
+    key_release,
     ops,
-    records,
     utilisations,
+    verification,
     verification_requests,
 )
 from api.schemas import PROBLEM_RESPONSES
@@ -68,8 +68,8 @@ def create_app(settings: Settings | None = None, node: Node | None = None, *, cl
     if node is not None:
         app.state.node = node
     problems.install(app)
-    for router in (issuers.router, utilisations.router, verification_requests.router, records.router, customs.router,
-                   governance.router, credentials.router, chain_writes.router, ops.router):
+    for router in (certificates.router, utilisations.router, verification_requests.router, key_release.router,
+                   verification.router, governance.router, credentials.router, chain_writes.router, ops.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=ops.STATIC), name="static")
     app.add_middleware(JsonGuard)

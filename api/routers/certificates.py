@@ -1,4 +1,4 @@
-"""Issuing bodies: register, read, download, QR, replace, revoke, erase."""
+"""Certificates: register, read, download, QR, replace, revoke, erase."""
 
 from __future__ import annotations
 
