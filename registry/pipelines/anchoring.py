@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from eth_account.signers.local import LocalAccount
 
 from registry.chain.client import BatchRecord, ChainClient
+from registry.chain.refusals import Refusal
 from registry.custody.keys import DataKey, decrypt, encrypt
 from registry.custody.vault import KeyVault
 from registry.domain.states import BatchState, Mode
@@ -174,7 +175,7 @@ class Anchorer(Worker):
             else:
                 result = self.chain.anchor(signer, tree.root, len(members))
         except ContractRevertError as error:
-            if error.name == "CertificateRegistryAlreadyAnchored":
+            if error.name == Refusal.ALREADY_ANCHORED:
                 return self._settle(batch_id, issuer, members, tree)
             self.store.release_batch(batch_id, error.name)
             raise ChainError(f"anchoring refused by the contract: {error}") from error

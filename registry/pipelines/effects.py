@@ -24,6 +24,7 @@ from eth_utils.address import to_checksum_address
 
 from registry.chain.client import ChainClient, DocumentState, TxResult
 from registry.chain.customs import CustomsLedger, RequestState
+from registry.chain.refusals import Refusal
 from registry.sealing.merkle import process_proof
 from registry.sealing.terms import Terms
 from registry.storage.writelog import ChainWrite, WriteKind
@@ -77,14 +78,14 @@ def _terms(args: Mapping[str, Any]) -> Terms:
 
 
 ALREADY: dict[WriteKind, frozenset[str]] = {
-    WriteKind.REVOKE: frozenset({"CertificateRegistryInvalidStatusChange"}),
-    WriteKind.SUPERSEDE: frozenset({"CertificateRegistryInvalidStatusChange"}),
-    WriteKind.ERASE: frozenset({"CertificateRegistryInvalidStatusChange"}),
-    WriteKind.UTILISE: frozenset({"CustomsRegistryDeclarationRecorded"}),
-    WriteKind.ANSWER: frozenset({"CustomsRegistryRequestClosed"}),
-    WriteKind.ADMIT_COUNTRY: frozenset({"TrustRegistryCountryAlreadyAdmitted"}),
-    WriteKind.AUTHORISE_ISSUER: frozenset({"TrustRegistryIssuerAlreadyKnown"}),
-    WriteKind.AUTHORISE_CUSTOMS: frozenset({"TrustRegistryAccountInUse"}),
+    WriteKind.REVOKE: frozenset({Refusal.INVALID_STATUS_CHANGE}),
+    WriteKind.SUPERSEDE: frozenset({Refusal.INVALID_STATUS_CHANGE}),
+    WriteKind.ERASE: frozenset({Refusal.INVALID_STATUS_CHANGE}),
+    WriteKind.UTILISE: frozenset({Refusal.DECLARATION_RECORDED}),
+    WriteKind.ANSWER: frozenset({Refusal.REQUEST_CLOSED}),
+    WriteKind.ADMIT_COUNTRY: frozenset({Refusal.COUNTRY_ALREADY_ADMITTED}),
+    WriteKind.AUTHORISE_ISSUER: frozenset({Refusal.ISSUER_ALREADY_KNOWN}),
+    WriteKind.AUTHORISE_CUSTOMS: frozenset({Refusal.ACCOUNT_IN_USE}),
 }
 """The refusals that may mean "this write is on chain already" (then its effect is looked up). Any other
 refusal (not the issuer, not this country's authority, overdrawn, …) stands, even if the chain happens to

@@ -14,6 +14,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from registry.chain.client import DocumentState
+from registry.chain.refusals import Refusal
 from registry.custody.apikeys import Principal, Role
 from registry.custody.keys import DestructionReceipt, encrypt
 from registry.custody.vault import KeyVault
@@ -278,7 +279,7 @@ class Issuing(Service):
                                                      "document_hash": hex32(row.document_hash),
                                                      "proof": hexes(proof_of(row)), **args}, subject=subject)
         except ContractRevertError as error:
-            if error.name == "CertificateRegistryInvalidStatusChange":
+            if error.name == Refusal.INVALID_STATUS_CHANGE:
                 raise ConflictError(f"the chain refuses this change: certificate {row.id} is "
                                     f"{DocumentState(error.args_decoded[1]).name.lower()}") from error
             raise

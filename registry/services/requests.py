@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from registry.chain.customs import CustomsLedger, RequestState
+from registry.chain.refusals import Refusal
 from registry.custody.apikeys import Principal, Role
 from registry.domain.reasons import RevocationReason
 from registry.domain.states import FINAL_STATUSES, CertificateStatus
@@ -147,10 +148,10 @@ class Requests(Service):
                 "document_hash": hex32(found.document_hash)}, subject=f"request:{request_id}",
                 local={"answer": self.documents.seal_text(found.document_hash, f"answer|{request_id}", answer)})
         except ContractRevertError as error:
-            if error.name == "CertificateRegistryNotIssuer":
+            if error.name == Refusal.NOT_ISSUER:
                 raise PermissionDenied("only the issuing body of this certificate or its authority may "
                                        "answer") from error
-            if error.name == "CustomsRegistryRequestClosed":
+            if error.name == Refusal.REQUEST_CLOSED:
                 raise ConflictError(f"verification request {request_id} has already been answered") from error
             raise
         return self.request(principal, request_id)

@@ -20,6 +20,7 @@ from eth_account.signers.local import LocalAccount
 
 from registry.chain.client import DocumentState
 from registry.chain.customs import CustomsLedger
+from registry.chain.refusals import Refusal
 from registry.custody.apikeys import Principal, Role
 from registry.errors import (
     ConflictError,
@@ -220,7 +221,7 @@ class Utilisation(Service):
         args = error.args_decoded
         name = error.name
         goods = goods_of(sealed)
-        if name == "CustomsRegistryOverdrawn":
+        if name == Refusal.OVERDRAWN:
             subject, item, requested, remaining = args
             label = goods[item].get("item_number", item + 1) if item < len(goods) else item + 1
             whose = "this certificate" if subject == parse_hex32(sealed.document_hash) else (
@@ -228,18 +229,18 @@ class Utilisation(Service):
             return ConflictError(f"refused on chain: drawing {from_units(requested)} of goods item {label} "
                                  "would exceed "
                                  f"the quantity certified by {whose}; {from_units(remaining)} remain")
-        if name == "CustomsRegistryNotUsable":
+        if name == Refusal.NOT_USABLE:
             state = DocumentState(args[1]).name.lower()
             whose = "this certificate" if args[0] == parse_hex32(sealed.document_hash) else "its parent certificate"
             return ConflictError(f"refused on chain: {whose} is {state} and cannot be used")
-        if name == "CustomsRegistryExpired":
+        if name == Refusal.EXPIRED:
             until = datetime.fromtimestamp(args[1], UTC).date().isoformat()
             return ConflictError(f"refused on chain: the certificate expired (valid until {until})")
-        if name == "CustomsRegistryDeclarationRecorded":
+        if name == Refusal.DECLARATION_RECORDED:
             return ConflictError("refused on chain: this declaration has already drawn on the certificate")
-        if name == "CustomsRegistryNotCustoms":
+        if name == Refusal.NOT_CUSTOMS:
             return PermissionDenied("refused on chain: only Customs of the importing country may use this certificate")
-        if name == "CustomsRegistryTermsNotRegistered":
+        if name == Refusal.TERMS_NOT_REGISTERED:
             return ConflictError(f"refused on chain: the terms of {hex32(args[0])} are not registered")
         return error
 
