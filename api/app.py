@@ -15,6 +15,7 @@ from api.routers import (
     certificates,
     chain_writes,
     credentials,
+    docs,
     governance,
     key_release,
     ops,
@@ -62,15 +63,17 @@ def create_app(settings: Settings | None = None, node: Node | None = None, *, cl
                 running.close()
 
     app = FastAPI(title="Certificate of Origin registry", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
-                  responses=PROBLEM_RESPONSES)
+                  responses=PROBLEM_RESPONSES, docs_url=None, redoc_url=None)  # /docs: api/routers/docs.py
     app.state.settings = settings
     app.state.auth_failures = FailureLimiter(settings.auth_failures_per_minute, 60.0)
     if node is not None:
         app.state.node = node
     problems.install(app)
     for router in (certificates.router, utilisations.router, verification_requests.router, key_release.router,
-                   verification.router, governance.router, credentials.router, chain_writes.router, ops.router):
+                   verification.router, governance.router, credentials.router, chain_writes.router, ops.router,
+                   docs.router):
         app.include_router(router)
+    app.mount(docs.ASSETS, StaticFiles(directory=docs.SWAGGER_UI, check_dir=False), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=ops.STATIC), name="static")
     app.add_middleware(JsonGuard)
     app.add_middleware(BodyLimit, default=settings.max_body_bytes, batch=settings.max_batch_body_bytes)

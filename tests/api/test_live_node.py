@@ -134,3 +134,30 @@ def test_the_verification_page_shows_both_verdicts(live_node: tuple[str, Path], 
         browser.save_screenshot(str(ARTIFACTS / "verification-page-tampered.png"))
     finally:
         browser.quit()
+
+
+def test_the_api_reference_loads_nothing_from_outside_the_node(live_node: tuple[str, Path]) -> None:
+    url, _ = live_node
+    page = httpx.get(f"{url}/docs")
+    assert page.status_code == 200, page.text
+    assets = (re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+              + re.findall(r"url: ['\"]([^'\"]+)['\"]", page.text))
+    assert assets and all(a.startswith("/") for a in assets), f"assets from elsewhere: {assets}"
+    for asset in assets:
+        assert httpx.get(url + asset).status_code == 200, asset
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium not installed (make test installs it)")
+def test_the_api_reference_renders_in_a_browser_without_internet(live_node: tuple[str, Path]) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url, _ = live_node
+    browser = _browser()
+    try:
+        browser.get(url + "/docs")
+        WebDriverWait(browser, 20).until(ready.presence_of_element_located((By.CSS_SELECTOR, ".opblock")))
+        assert "/v1/certificates" in browser.find_element(By.ID, "swagger-ui").text
+    finally:
+        browser.quit()
