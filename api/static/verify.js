@@ -9,13 +9,23 @@
   let fileText = null;
 
   const SYMBOL = { pass: "✔ pass", fail: "✘ fail", warn: "! warning", skipped: "– skipped" };
-  const CLASS = { VALID: "ok", VALID_WITH_WARNINGS: "warn" };
+  const CLASS = { VALID: "ok", VALID_WITH_WARNINGS: "warn", UNAVAILABLE: "unavailable" };
 
+  // The input chosen last is the one verified: choosing a file clears the text box, typing clears the file.
   function readFile(file) {
     const reader = new FileReader();
-    reader.onload = () => { fileText = String(reader.result); fileName.textContent = "Selected: " + file.name; };
+    reader.onload = () => {
+      fileText = String(reader.result);
+      pasted.value = "";
+      fileName.textContent = "Selected: " + file.name;
+    };
     reader.readAsText(file);
   }
+  pasted.addEventListener("input", () => {
+    if (pasted.value.trim() && fileText !== null) {
+      fileText = null; fileInput.value = ""; fileName.textContent = "";
+    }
+  });
   fileInput.addEventListener("change", () => { if (fileInput.files[0]) readFile(fileInput.files[0]); });
   drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); fileInput.click(); } });
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
@@ -46,10 +56,16 @@
     return out;
   }
 
+  function statusOnly(report) {
+    const integrity = (report.checks || []).find((c) => c.name === "integrity");
+    return integrity !== undefined && integrity.status === "skipped";
+  }
+
   function show(report) {
     const section = document.getElementById("result");
     const verdict = document.getElementById("verdict");
-    verdict.textContent = "Verdict: " + report.verdict.replaceAll("_", " ");
+    const words = report.verdict.replaceAll("_", " ");
+    verdict.textContent = "Verdict: " + words + (statusOnly(report) ? " (status only: the contents were not checked)" : "");
     verdict.className = "verdict " + (CLASS[report.verdict] || "bad");
     document.getElementById("summary").textContent = report.summary || "";
     const body = document.querySelector("#checks tbody");
@@ -64,9 +80,12 @@
     }
     const fields = document.getElementById("fields");
     fields.replaceChildren();
-    const disclosed = report.disclosed ? flatten(report.disclosed, "", []) : [];
+    const erased = report.verdict === "ERASED";
+    const disclosed = report.disclosed && !erased ? flatten(report.disclosed, "", []) : [];
     if (disclosed.length === 0) {
-      const dd = document.createElement("dd"); dd.textContent = "No fields disclosed."; fields.append(dd);
+      const dd = document.createElement("dd");
+      dd.textContent = erased ? "Erased: the contents are not shown." : "No fields disclosed.";
+      fields.append(dd);
     }
     for (const [key, value] of disclosed) {
       const dt = document.createElement("dt"); dt.textContent = key;
@@ -78,14 +97,35 @@
     verdict.focus && verdict.setAttribute("tabindex", "-1");
   }
 
+  // Not a verdict: nothing was verified (empty input, a typo, the node unreachable).
   function showProblem(problem) {
-    show({ verdict: "INVALID", summary: (problem.title || "Error") + ": " + (problem.detail || ""), checks: [] });
+    const section = document.getElementById("result");
+    const verdict = document.getElementById("verdict");
+    verdict.textContent = "Not verified: " + (problem.title || "error");
+    verdict.className = "verdict neutral";
+    document.getElementById("summary").textContent = problem.detail || "";
+    document.querySelector("#checks tbody").replaceChildren();
+    document.getElementById("fields").replaceChildren();
+    document.getElementById("receipt").textContent = "";
+    section.hidden = false;
+  }
+
+  function showPending() {
+    const verdict = document.getElementById("verdict");
+    verdict.textContent = "Verifying…";
+    verdict.className = "verdict neutral";
+    document.getElementById("summary").textContent = "";
+    document.querySelector("#checks tbody").replaceChildren();
+    document.getElementById("fields").replaceChildren();
+    document.getElementById("receipt").textContent = "";
+    document.getElementById("result").hidden = false;
   }
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const input = pasted.value.trim() || fileText || "";
     if (!input) { showProblem({ title: "Nothing to verify", detail: "drop a file, paste JSON or enter a code" }); return; }
+    showPending();
     try {
       const answer = await request(input);
       const body = await answer.json();

@@ -12,11 +12,13 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from registry.chain.nodes import free_port
+from tests.support.consortium import example
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -159,5 +161,53 @@ def test_the_api_reference_renders_in_a_browser_without_internet(live_node: tupl
         browser.get(url + "/docs")
         WebDriverWait(browser, 20).until(ready.presence_of_element_located((By.CSS_SELECTOR, ".opblock")))
         assert "/v1/certificates" in browser.find_element(By.ID, "swagger-ui").text
+    finally:
+        browser.quit()
+
+
+def _anchored_document(url: str, data: Path, number: str) -> dict[str, Any]:
+    """The sealed document of a fresh SG certificate, once anchored."""
+    keys = json.loads((data / "demo-keys.json").read_text())
+    headers = {"Authorization": f"Bearer {keys['issuer']['api_key']}"}
+    created = httpx.post(f"{url}/v1/certificates", json=example(certificate_number=number), headers=headers).json()
+    for _ in range(100):
+        if httpx.get(f"{url}/v1/certificates/{created['id']}", headers=headers).json()["status"] == "anchored":
+            break
+        time.sleep(0.1)
+    document: dict[str, Any] = httpx.get(f"{url}/v1/certificates/{created['id']}/document", headers=headers).json()
+    return document
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium not installed (make test installs it)")
+def test_the_page_verifies_the_input_chosen_last_and_says_what_it_checked(live_node: tuple[str, Path],
+                                                                          tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url, data = live_node
+    document = _anchored_document(url, data, "PAGE-TEST-2")
+    tampered = json.loads(json.dumps(document))
+    tampered["certificate"]["goods"][0]["quantity"] = "99"
+    tampered_file = tmp_path / "tampered.json"
+    tampered_file.write_text(json.dumps(tampered))
+    browser = _browser()
+    try:
+        browser.get(url + "/")
+        verdict = (By.ID, "verdict")
+        browser.find_element(By.ID, "verify-button").click()  # nothing entered: no verdict at all
+        WebDriverWait(browser, 10).until(ready.text_to_be_present_in_element(verdict, "Not verified"))
+        assert "INVALID" not in browser.find_element(*verdict).text
+
+        browser.find_element(By.ID, "pasted").send_keys(document["document_hash"])  # a hash: status only
+        browser.find_element(By.ID, "verify-button").click()
+        WebDriverWait(browser, 20).until(ready.text_to_be_present_in_element(verdict, "VALID"))
+        assert "status only" in browser.find_element(*verdict).text
+
+        browser.find_element(By.ID, "file").send_keys(str(tampered_file))  # then a tampered file: it is verified
+        WebDriverWait(browser, 10).until(ready.text_to_be_present_in_element((By.ID, "file-name"), "tampered.json"))
+        browser.find_element(By.ID, "verify-button").click()
+        WebDriverWait(browser, 20).until(ready.text_to_be_present_in_element(verdict, "INVALID"))
+        assert browser.find_element(By.ID, "pasted").get_attribute("value") == ""
     finally:
         browser.quit()
