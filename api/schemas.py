@@ -81,6 +81,13 @@ class BatchPublic(BaseModel):
     certificates: list[CertificatePublic]
 
 
+class CertificatePage(BaseModel):
+    """One page of certificates, newest first; pass ``next`` as ``after`` for the following page."""
+
+    certificates: list[CertificatePublic]
+    next: str | None = Field(default=None, description="the `after` of the next page; absent on the last page")
+
+
 class RevokeRequest(BaseModel):
     """Why a certificate is revoked."""
 

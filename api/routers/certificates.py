@@ -15,6 +15,7 @@ from api.schemas import (
     PENDING_RESPONSES,
     BatchCreate,
     BatchPublic,
+    CertificatePage,
     CertificatePublic,
     DestructionReceiptPublic,
     ErasureAcknowledgementPublic,
@@ -85,6 +86,22 @@ def register_batch(body: BatchCreate, issuer: CurrentIssuer, issuing: IssuingDep
     """All certificates are accepted or none; they are anchored together."""
     rows = issuing.register(issuer, body.certificates, mode)
     return BatchPublic(certificates=[public(issuing.store, r, settings.base_url) for r in rows])
+
+
+@router.get("", summary="List the certificates the caller may see")
+def list_certificates(who: CurrentReader, issuing: IssuingDep, settings: SettingsDep,
+                      status_: Annotated[Literal["pending", "anchored", "revoked", "superseded", "erased"] | None,
+                                         Query(alias="status")] = None,
+                      after: Annotated[str | None, Query(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
+                                                                 r"[0-9a-f]{12}$",
+                                                         description="id of the last certificate of the previous "
+                                                                     "page")] = None,
+                      limit: Annotated[int, Query(ge=1, le=200)] = 50) -> CertificatePage:
+    """An issuer sees its own, an authority its country's exports, Customs the imports into its country, an admin
+    all; newest first."""
+    rows = issuing.ctx.certificates(who, status=status_, after=after, limit=limit + 1)
+    page = [public(issuing.store, r, settings.base_url) for r in rows[:limit]]
+    return CertificatePage(certificates=page, next=rows[limit - 1].id if len(rows) > limit else None)
 
 
 @router.get("/{certificate_id}", summary="Status and anchoring of a certificate")

@@ -72,6 +72,24 @@ class ServiceContext:
             raise NotFoundError("certificate", certificate_id)
         return row
 
+    def certificates(self, principal: Principal, *, status: str | None = None, after: str | None = None,
+                     limit: int = 50) -> list[CertificateRow]:
+        """The certificates the caller may see (as :meth:`certificate`), newest first, a page at a time.
+
+        Raises:
+            PermissionDenied: a key whose role sees no certificates (an issuer key without an account).
+        """
+        scope: dict[str, str | None] = {}
+        if principal.role is Role.ISSUER:
+            if not principal.account:
+                raise PermissionDenied("this issuer key has no account")
+            scope["issuer"] = checksum_address(principal.account)
+        elif principal.role is Role.AUTHORITY:
+            scope["exporting_country"] = principal.country
+        elif principal.role is Role.CUSTOMS:
+            scope["importing_country"] = principal.country
+        return self.store.certificates(**scope, status=status, after=after, limit=limit)
+
     def sealed_of(self, row: CertificateRow) -> SealedDocument:
         """The sealed document of one of this node's anchored certificates (no access check).
 

@@ -195,6 +195,24 @@ class Store(BatchTables, AuditTables, CertificateRows):
                            " AND updated_at >= ? ORDER BY updated_at", (since,))
         return [c for c in map(self._row, rows) if c is not None]
 
+    def certificates(self, *, issuer: str | None = None, exporting_country: str | None = None,
+                     importing_country: str | None = None, status: str | None = None, after: str | None = None,
+                     limit: int = 50) -> list[CertificateRow]:
+        """Certificates matching every filter given, newest first; *after* is the id of the last row of the
+        previous page (keyset pagination: stable while new certificates arrive)."""
+        where, args = [], []
+        for column, value in (("issuer", issuer), ("exporting_country", exporting_country),
+                              ("importing_country", importing_country), ("status", status)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if after is not None:
+            where.append("(created_at, id) < (SELECT created_at, id FROM certificates WHERE id = ?)")
+            args.append(after)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._query(f"{_SELECT_CERT}{clause} ORDER BY created_at DESC, id DESC LIMIT ?", (*args, limit))
+        return [c for c in map(self._row, rows) if c is not None]
+
     def count_by_status(self) -> dict[str, int]:
         """How many certificates are in each status."""
         return {r[0]: r[1] for r in self._query("SELECT status, COUNT(*) FROM certificates GROUP BY status")}

@@ -107,6 +107,7 @@ MATRIX: dict[str, tuple[Request, set[str]]] = {
                     {"admin", "authority_a", "issuer_a", "customs_b"}),
     "open verification request": (lambda c, n: ("POST", f"/v1/certificates/{c.id}/verification-requests",
                                                 {"json": {"reason": "matrix"}}), {"customs_b"}),
+    "list certificates": (lambda c, n: ("GET", "/v1/certificates", {}), set(ROLES) - {"none"}),
     "list verification requests": (lambda c, n: ("GET", "/v1/verification-requests", {}), set(ROLES) - {"none"}),
     "answer verification request": (
         lambda c, n: ("POST", f"/v1/verification-requests/{open_request(n, _demo_keys(n), c.id)}/answer",
