@@ -246,6 +246,17 @@ class KeyCreate(BaseModel):
     label: str = Field(default="", max_length=200)
 
 
+class KeyListed(BaseModel):
+    """An API key as the node lists it: who it speaks for, never its secret."""
+
+    key_id: str
+    role: str
+    country: str | None = None
+    account: str | None = None
+    label: str
+    created_at: datetime
+
+
 class KeyCreated(BaseModel):
     """A freshly minted API key (shown once)."""
 

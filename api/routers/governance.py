@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Path, status
 
 from api.deps import CurrentAdmin, CurrentAuthority, DocumentsDep, GovernanceDep
@@ -14,6 +16,7 @@ from api.schemas import (
     IssuerCreate,
     KeyCreate,
     KeyCreated,
+    KeyListed,
     PeerSet,
 )
 from registry.custody.apikeys import Role
@@ -83,6 +86,20 @@ def set_peer(body: PeerSet, admin: CurrentAdmin, documents: DocumentsDep,
     """Where this node asks for data keys of that country's encrypted certificates, with the
     Customs API key that node minted for us (kept encrypted under this node's key)."""
     documents.set_peer(admin, country, body.url, body.api_key)
+
+
+@router.get("/v1/keys", summary="List this node's API keys")
+def list_keys(admin: CurrentAdmin, governance: GovernanceDep) -> list[KeyListed]:
+    """Who each key speaks for and when it was minted; never a secret (the node keeps only salted hashes)."""
+    return [KeyListed(key_id=p.key_id, role=p.role.value, country=p.country, account=p.account, label=p.label,
+                      created_at=datetime.fromtimestamp(created, UTC)) for p, created in governance.keys(admin)]
+
+
+@router.delete("/v1/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke an API key")
+def revoke_key(admin: CurrentAdmin, governance: GovernanceDep,
+               key_id: str = Path(pattern=r"^[0-9a-f]{16}$", description="the id in coo_<id>_<secret>")) -> None:
+    """At once: the next request with it is 401. The node's last admin key cannot be revoked (409)."""
+    governance.revoke_key(admin, key_id)
 
 
 @router.post("/v1/keys", status_code=status.HTTP_201_CREATED, summary="Mint an API key")

@@ -71,6 +71,10 @@ class KeyRepository(Protocol):
 
     def load_api_key(self, key_id: str) -> StoredKey | None: ...
 
+    def list_api_keys(self) -> list[tuple[Principal, float]]: ...
+
+    def delete_api_key(self, key_id: str) -> bool: ...
+
 
 def _hash(secret: str, salt: bytes) -> bytes:
     return hashlib.scrypt(secret.encode(), salt=salt, **_SCRYPT)
@@ -98,6 +102,22 @@ class ApiKeys:
         principal = Principal(key_id, role, country.upper() if country else None, account, label)
         self._repository.save_api_key(StoredKey(principal, salt, _hash(secret, salt)))
         return f"{_PREFIX}_{key_id}_{secret}"
+
+    def listed(self) -> list[tuple[Principal, float]]:
+        """Every key's principal and creation time; never a secret or its hash."""
+        return self._repository.list_api_keys()
+
+    def revoke(self, key_id: str) -> bool:
+        """Revoke a key at once: forgotten by the store and by this process's cache of checked keys.
+
+        Returns:
+            Whether there was such a key.
+        """
+        found = self._repository.delete_api_key(key_id)
+        with self._lock:
+            for fingerprint in [f for f, p in self._cache.items() if p.key_id == key_id]:
+                del self._cache[fingerprint]
+        return found
 
     def authenticate(self, presented: str) -> Principal:
         """Return the principal of a valid key.

@@ -13,6 +13,7 @@ from eth_utils.address import to_checksum_address
 from registry.chain.client import iso_country
 from registry.custody.apikeys import Principal, Role
 from registry.errors import (
+    ConflictError,
     NotFoundError,
     PermissionDenied,
     WritePending,
@@ -96,6 +97,28 @@ class Governance(Service):
         if principal.role is not Role.ADMIN:
             raise PermissionDenied("only an admin key may mint API keys")
         return self.api_keys.mint(role, country=country, account=account, label=label)
+
+    def keys(self, principal: Principal) -> list[tuple[Principal, float]]:
+        """Every API key of this node, without its secret (admin only)."""
+        if principal.role is not Role.ADMIN:
+            raise PermissionDenied("only an admin key may list API keys")
+        return self.api_keys.listed()
+
+    def revoke_key(self, principal: Principal, key_id: str) -> None:
+        """Revoke an API key at once (admin only); the node's last admin key cannot be revoked.
+
+        Raises:
+            NotFoundError: no such key.
+            ConflictError: it is the last admin key (nobody could manage keys any more).
+        """
+        if principal.role is not Role.ADMIN:
+            raise PermissionDenied("only an admin key may revoke API keys")
+        found = {p.key_id: p for p, _ in self.api_keys.listed()}
+        if key_id not in found:
+            raise NotFoundError("API key", key_id)
+        if found[key_id].role is Role.ADMIN and sum(p.role is Role.ADMIN for p in found.values()) == 1:
+            raise ConflictError("this is the node's last admin key: mint another admin key before revoking it")
+        self.api_keys.revoke(key_id)
 
     def _standing_changed(self, write: ChainWrite) -> None:
         self.ctx.standing[write.args["account"].lower()] = (time.monotonic(),

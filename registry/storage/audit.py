@@ -120,6 +120,18 @@ class AuditTables(Database):
         principal = Principal(r["key_id"], Role(r["role"]), r["country"], r["account"], r["label"])
         return StoredKey(principal, bytes(r["salt"]), bytes(r["digest"]))
 
+    def list_api_keys(self) -> list[tuple[Principal, float]]:
+        """Every API key's principal and creation time (never its salt or digest), oldest first."""
+        rows = self._query("SELECT key_id, role, country, account, label, created_at FROM api_keys"
+                           " ORDER BY created_at, key_id")
+        return [(Principal(r["key_id"], Role(r["role"]), r["country"], r["account"], r["label"]),
+                 float(r["created_at"])) for r in rows]
+
+    def delete_api_key(self, key_id: str) -> bool:
+        """Forget an API key (it no longer authenticates); whether there was one."""
+        with self.transaction() as conn:
+            return conn.execute("DELETE FROM api_keys WHERE key_id = ?", (key_id,)).rowcount > 0
+
     def count_api_keys(self) -> int:
         """How many API keys exist."""
         return int(self._query("SELECT COUNT(*) FROM api_keys")[0][0])

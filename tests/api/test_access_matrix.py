@@ -62,6 +62,11 @@ def revoke_write(node: Node, demo_keys: dict[str, dict[str, str]], certificate_i
     return int(found[0][0])
 
 
+def _spare_key(node: Node) -> str:
+    """The id of a fresh key nobody else uses (so revoking it harms no other test)."""
+    return node.context.api_keys.mint(Role.CUSTOMS, country="KR", label="matrix spare").split("_")[1]
+
+
 def _demo_keys(node: Node) -> dict[str, dict[str, str]]:
     import json
 
@@ -95,6 +100,8 @@ MATRIX: dict[str, tuple[Request, set[str]]] = {
     "authorise issuer": (lambda c, n: ("POST", "/v1/governance/issuers", {"json": {"label": "matrix"}}),
                          {"authority_a", "authority_b"}),
     "reinstate issuer": (lambda c, n: ("POST", f"/v1/governance/issuers/{c.issuer}/reinstate", {}), {"authority_a"}),
+    "list keys": (lambda c, n: ("GET", "/v1/keys", {}), {"admin"}),
+    "revoke key": (lambda c, n: ("DELETE", f"/v1/keys/{_spare_key(n)}", {}), {"admin"}),
     "mint key": (lambda c, n: ("POST", "/v1/keys", {"json": {"role": "customs", "country": "KR"}}), {"admin"}),
     "verify document": (lambda c, n: ("POST", "/v1/verify",
                                       {"json": n.issuing.sealed_document(None, c.id).model_dump(mode="json")}),
