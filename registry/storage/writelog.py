@@ -80,11 +80,6 @@ class ChainWrite:
     created_at: float
     settled_at: float | None
 
-    @property
-    def open(self) -> bool:
-        """Not yet settled and not refused."""
-        return self.state in (WriteState.PENDING, WriteState.SENT)
-
     def to_json(self) -> dict[str, Any]:
         """The public view (no ``local`` part)."""
         return {"id": self.id, "kind": self.kind.value, "state": self.state.value, "signer": self.signer,
