@@ -1,4 +1,5 @@
-"""The one value convention shared across the registry core: 32-byte hashes travel as ``0x`` hex text."""
+"""The value conventions shared across the registry core: 32-byte hashes travel as ``0x`` hex text, accounts
+compare case-insensitively."""
 
 from __future__ import annotations
 
@@ -24,3 +25,8 @@ def parse_hex32(text: str) -> bytes:
     if len(digits) != 64:
         raise ValueError("expected 32 bytes as 64 hex digits")
     return bytes.fromhex(digits)
+
+
+def same_account(a: str | None, b: str | None) -> bool:
+    """Whether two addresses are the same account (case-insensitive; None is no account)."""
+    return a is not None and b is not None and a.lower() == b.lower()

@@ -28,7 +28,7 @@ from registry.chain.refusals import Refusal
 from registry.sealing.merkle import process_proof
 from registry.sealing.terms import Terms
 from registry.storage.writelog import ChainWrite, WriteKind
-from registry.types import parse_hex32
+from registry.types import parse_hex32, same_account
 
 
 class Effect(Enum):
@@ -207,7 +207,7 @@ class ChainEffects:
         if write.result is not None:  # it was on chain once: is that request still there?
             found = self.ledger.request_of(int(write.result["request_id"]))
             if found is not None and found.document_hash == _b(a, "document_hash") and \
-                    found.reason_hash == _b(a, "reason_hash") and _same(found.opened_by, write.signer):
+                    found.reason_hash == _b(a, "reason_hash") and same_account(found.opened_by, write.signer):
                 return Found(Effect.PRESENT, write.result)
         taken = self.claimed()
         opened = self.ledger.requests_opened(_b(a, "document_hash"), write.signer)
@@ -226,7 +226,7 @@ class ChainEffects:
         if found.state is RequestState.OPEN:
             return Found(Effect.ABSENT)
         wanted = RequestState.CONFIRMED if a["confirmed"] else RequestState.NOT_CONFIRMED
-        if found.state is wanted and found.answered_by is not None and _same(found.answered_by, write.signer):
+        if found.state is wanted and found.answered_by is not None and same_account(found.answered_by, write.signer):
             return Found(Effect.PRESENT)
         return Found(Effect.PRECLUDED, why=f"verification request {a['request_id']} was answered otherwise")
 
@@ -236,7 +236,7 @@ class ChainEffects:
             authority = self.chain.authority_of(a["country"])
             if authority is None:
                 return Found(Effect.ABSENT)
-            return Found(Effect.PRESENT if _same(authority, a["authority"]) else Effect.PRECLUDED,
+            return Found(Effect.PRESENT if same_account(authority, a["authority"]) else Effect.PRECLUDED,
                          why=f"{a['country']} has another authority")
         account = a["account"]
         if kind is WriteKind.AUTHORISE_ISSUER:
@@ -250,10 +250,6 @@ class ChainEffects:
         else:
             present = self.ledger.customs_country(account) is None
         return Found(Effect.PRESENT if present else Effect.ABSENT)
-
-
-def _same(a: str, b: str) -> bool:
-    return a.lower() == b.lower()
 
 
 __all__ = ["ALREADY", "ChainEffects", "Effect", "Found", "hexes", "terms_args"]

@@ -36,7 +36,7 @@ from registry.storage.store import (
     Store,
 )
 from registry.storage.writelog import WriteKind
-from registry.types import hex32, parse_hex32
+from registry.types import hex32, parse_hex32, same_account
 
 
 @dataclass
@@ -176,15 +176,10 @@ def checksum_address(address: str) -> str:
         return address
 
 
-def same_account(a: str | None, b: str | None) -> bool:
-    """Whether two addresses are the same account (case-insensitive; None is no account)."""
-    return a is not None and b is not None and a.lower() == b.lower()
-
-
 def proof_of(row: CertificateRow) -> list[bytes]:
     """The Merkle proof of an anchored certificate, as bytes."""
     return [parse_hex32(p) for p in row.proof or []]
 
 
 __all__ = ["PENDING_STATUS", "Service", "ServiceContext", "canonical_json", "checksum_address", "proof_of",
-           "same_account", "status_subject"]
+           "status_subject"]

@@ -22,9 +22,9 @@ from registry.services.context import (
     Service,
     ServiceContext,
     checksum_address,
-    same_account,
 )
 from registry.storage.writelog import ChainWrite, WriteKind
+from registry.types import same_account
 
 
 class Governance(Service):

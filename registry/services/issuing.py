@@ -38,7 +38,6 @@ from registry.services.context import (
     ServiceContext,
     canonical_json,
     proof_of,
-    same_account,
     status_subject,
 )
 from registry.storage.store import (
@@ -47,7 +46,7 @@ from registry.storage.store import (
     NewCertificate,
 )
 from registry.storage.writelog import ChainWrite, WriteKind
-from registry.types import hex32, parse_hex32
+from registry.types import hex32, parse_hex32, same_account
 
 MODES: tuple[str, ...] = tuple(m.value for m in Mode)
 STANDING_TTL = 2.0

@@ -31,11 +31,11 @@ from registry.errors import (
 from registry.pipelines.effects import hexes
 from registry.sealing.document import SealedDocument, terms_claim
 from registry.sealing.merkle import keccak
-from registry.services.context import Service, ServiceContext, same_account
+from registry.services.context import Service, ServiceContext
 from registry.storage.customs import CustomsRecords
 from registry.storage.store import CertificateRow
 from registry.storage.writelog import ChainWrite, WriteKind
-from registry.types import hex32, parse_hex32
+from registry.types import hex32, parse_hex32, same_account
 
 if TYPE_CHECKING:
     pass

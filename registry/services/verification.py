@@ -36,14 +36,13 @@ from registry.services.context import (
     canonical_json,
     checksum_address,
     proof_of,
-    same_account,
     status_subject,
 )
 from registry.storage.store import (
     CertificateRow,
     ReceiptRecord,
 )
-from registry.types import parse_hex32
+from registry.types import parse_hex32, same_account
 
 
 @dataclass(frozen=True)
