@@ -82,6 +82,7 @@ class Outbox(Worker):
         """Writes whose submitting request drives them itself (concurrent with the rest: no order among them)."""
         self._wake = threading.Event()
         self._checked_fully_at = 0.0
+        self._watched_at = 0.0
         self._chain_down = False
 
     def on_settled(self, kind: WriteKind, applier: Applier) -> None:
@@ -256,8 +257,11 @@ class Outbox(Worker):
         self.log.mark(write.id, WriteState.REFUSED, error=why)
 
     def _watch(self) -> None:
-        """Put back to pending the settled writes whose effect the chain no longer shows."""
+        """Put back to pending the settled writes whose effect the chain no longer shows (at most once a second)."""
         now = time.monotonic()
+        if now - self._watched_at < 1.0:
+            return
+        self._watched_at = now
         settled = self.log.settled_since(time.time() - self.window)
         if not settled:
             return
