@@ -79,11 +79,19 @@ class VerificationReport(BaseModel):
     document_hash: str | None = None
     certificate_number: str | None = None
     issuer: str | None = None
+    issuer_name: str | None = None
+    """The issuing body's name as its country's authority registered it on chain."""
+    authority: str | None = None
+    """The competent authority of the issuer's country (the account that authorised the issuer)."""
+    authority_name: str | None = None
+    """The authority's name as governance registered it on chain."""
     exporting_country: str | None = None
     checked_at: datetime
     chain_id: int | None = None
     chain_head: int | None = None
     disclosed: dict[str, Any] | None = None
+    withheld: list[str] | None = None
+    """Paths the holder withheld (labels only: a holder could rename them, so draw no conclusion from them)."""
 
     def check(self, name: str) -> Check:
         """Return the check called *name*.

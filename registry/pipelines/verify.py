@@ -16,7 +16,7 @@ event index at the chain head), measured against the terms sealed in the documen
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -157,7 +157,7 @@ class Verifier:
             return self._unavailable(run, document_hash, certificate, str(error))
         if declaration is not None:
             self._declaration_check(run, certificate, declaration)
-        return self._report(run, document_hash, view, head, certificate)
+        return self._report(run, document_hash, view, head, certificate, list(document.withheld))
 
     def verify_hash(self, document_hash: bytes, proof: list[bytes] | None = None,
                     facts: NodeFacts | None = None) -> VerificationReport:
@@ -354,8 +354,10 @@ class Verifier:
 
     # Complexity (radon C): verdict, summary and disclosure are chosen together from the same checks
     def _report(self, run: _Run, document_hash: bytes, view: DocumentView, head: int,
-                certificate: Mapping[str, Any]) -> VerificationReport:
+                certificate: Mapping[str, Any], withheld: Sequence[str] = ()) -> VerificationReport:
         verdict = _verdict(run, view, certificate)
+        # An erased certificate's contents are not shown, even when the holder sent them.
+        trusted = run.status("integrity") is not FAIL and verdict is not Verdict.ERASED
         failing = [c for c in run.checks if c.status is FAIL]
         warnings = [c for c in run.checks if c.status is WARN]
         if verdict is Verdict.VALID:
@@ -369,7 +371,8 @@ class Verifier:
             certificate_number=certificate.get("certificate_number"), issuer=view.issuer,
             exporting_country=certificate.get("exporting_country") or view.country, checked_at=self.clock(),
             chain_id=self.chain.chain_id, chain_head=head,
-            disclosed=(dict(certificate) or None) if run.status("integrity") is not FAIL else None,
+            disclosed=(dict(certificate) or None) if trusted else None,
+            withheld=sorted(withheld) if trusted and certificate else None,
         )
 
 

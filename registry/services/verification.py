@@ -106,7 +106,9 @@ class Verification(Service):
         """The verdict and the outcome of each check, nothing that names or describes the certificate."""
         checks = [c.model_copy(update={"details": {}}) for c in report.checks]
         bare = report.model_copy(update={"checks": checks, "document_hash": None, "certificate_number": None,
-                                         "exporting_country": None, "disclosed": None, "issuer": None})
+                                         "exporting_country": None, "disclosed": None, "issuer": None,
+                                         "issuer_name": None, "authority": None, "authority_name": None,
+                                         "withheld": None})
         return bare, self._receipt(bare)
 
     def verify_token(self, token: str) -> tuple[VerificationReport, VerificationReceipt]:
