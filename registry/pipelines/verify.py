@@ -142,6 +142,8 @@ class Verifier:
         else:
             run.add("integrity", PASS, "every disclosed field hashes to the document hash, "
                                        "and the proof reaches the batch root")
+        if run.status("integrity") is FAIL:
+            return self._untrusted(run, document_hash, certificate, declaration is not None)
         try:
             view, head = self._read(document_hash, [parse_hex32(p) for p in document.proof.path])
         except ChainUnavailableError as error:
@@ -350,6 +352,18 @@ class Verifier:
             summary=f"UNAVAILABLE: the chain could not be reached ({why}); do not accept the certificate on this basis",
             certificate_number=certificate.get("certificate_number"), checked_at=self.clock(),
             exporting_country=certificate.get("exporting_country"),
+        )
+
+    def _untrusted(self, run: _Run, document_hash: bytes, certificate: Mapping[str, Any],
+                   with_declaration: bool) -> VerificationReport:
+        """INVALID, and nothing else checked: what the chain says of the hash says nothing of these contents."""
+        why = "not checked: the contents do not match the document hash, so nothing about them can be relied on"
+        names = ["anchored", "issuer_authorised", "status", "validity", "readable", "utilisation"]
+        for name in names + (["declaration_match"] if with_declaration else []):
+            run.add(name, SKIPPED, why)
+        return VerificationReport(
+            verdict=Verdict.INVALID, checks=run.checks, document_hash=hex32(document_hash), checked_at=self.clock(),
+            summary="INVALID: " + run.checks[0].reason + "; do not rely on anything the document says",
         )
 
     # Complexity (radon C): verdict, summary and disclosure are chosen together from the same checks

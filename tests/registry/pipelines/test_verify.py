@@ -145,6 +145,38 @@ def test_attacker_documents_are_invalid_with_the_reason(node: Node, issuer: Prin
     assert report.check("integrity").status is CheckStatus.FAIL or report.check("anchored").status is CheckStatus.FAIL
 
 
+def test_nothing_is_passed_on_the_word_of_a_tampered_document(node: Node, issuer: Principal) -> None:
+    """An exporter edits the quantity of a sealed document that is anchored, valid and matches the
+    declaration: the only verdict is INVALID, and no check passes on the strength of the edited contents."""
+    document = issue(node, issuer, example())[0]
+    data = document.model_dump()
+    data["certificate"]["goods"][0]["quantity"] = "99999"
+    declaration = Declaration(hs_code="848180", importing_country="JP")
+    report, _ = node.verification.verify_document(SealedDocument.model_validate(data), declaration)
+    assert report.verdict is Verdict.INVALID and report.check("integrity").status is CheckStatus.FAIL
+    others = [c for c in report.checks if c.name != "integrity"]
+    assert {c.name for c in others} >= {"anchored", "issuer_authorised", "status", "validity", "declaration_match"}
+    assert all(c.status is CheckStatus.SKIPPED and "relied on" in c.reason for c in others), others
+    assert report.disclosed is None and report.certificate_number is None and report.issuer is None
+
+
+def test_an_erased_certificate_shows_no_contents_even_from_the_holders_copy(node: Node, issuer: Principal) -> None:
+    document = issue(node, issuer, example())[0]
+    row = node.context.store.by_document_hash(bytes.fromhex(document.document_hash[2:]))
+    assert row is not None
+    node.issuing.erase(issuer, row.id)
+    report, _ = node.verification.verify_document(document)
+    assert report.verdict is Verdict.ERASED and report.disclosed is None and report.withheld is None
+
+
+def test_withheld_paths_are_reported_as_withheld(node: Node, issuer: Principal) -> None:
+    document = issue(node, issuer, example())[0]
+    shown = disclose(document, ["certificate_number", "goods"])
+    report, _ = node.verification.verify_document(shown)
+    assert report.verdict is Verdict.VALID and report.withheld == sorted(shown.withheld)
+    assert "exporter.name" in report.withheld
+
+
 def test_a_declaration_is_matched_against_the_certificate(node: Node, issuer: Principal) -> None:
     document = issue(node, issuer, example())[0]
     match = Declaration(hs_code="848180", quantity=None, consignee="Kanto Industrial Trading Co., Ltd.",
