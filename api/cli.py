@@ -314,6 +314,12 @@ def _print_report(report: dict[str, Any], as_json: bool) -> None:
         return
     colour = {"VALID": "green", "VALID_WITH_WARNINGS": "yellow"}.get(report["verdict"], "red")
     console.print(f"[bold {colour}]{report['verdict']}[/]  {report.get('summary', '')}", highlight=False)
+    for label, account, name in (("issuing body", "issuer", "issuer_name"),
+                                 ("authority", "authority", "authority_name")):
+        if report.get(account):
+            shown = f"{report[name]} ({report[account]})" if report.get(name) else str(report[account])
+            country = f" of {report['exporting_country']}" if report.get("exporting_country") else ""
+            console.print(f"{label}{country}: {shown}", highlight=False, markup=False)
     table = Table(show_header=True, header_style="bold")
     table.add_column("check")
     table.add_column("outcome")

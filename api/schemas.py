@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from registry.domain.codes import Country
+from registry.domain.names import OfficialName
 from registry.domain.reasons import RevocationReason
 from registry.domain.report import VerificationReport
 from registry.pipelines.worker import WorkerHealth
@@ -180,6 +181,8 @@ class CountryCreate(BaseModel):
 
     country: Country
     authority: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
+    authority_name: OfficialName | None = Field(
+        default=None, description="registered on chain; verifiers show it beside the authority's address")
 
 
 class AuthorityAccountCreate(BaseModel):
@@ -196,8 +199,17 @@ class IssuerCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    label: str = Field(min_length=1, max_length=200)
+    label: OfficialName = Field(description="the issuing body's name, registered on chain: verifiers show it "
+                                             "beside the issuer's address")
     account: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
+
+
+class NameSet(BaseModel):
+    """A name registered on chain for an issuing body or a country's authority."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: OfficialName
 
 
 class ChainWriteView(BaseModel):

@@ -29,8 +29,8 @@ def set_up_demo(node: Node, base_url: str) -> Path:
     governance = node.governance
     admin = Principal("demo", Role.ADMIN, None, node.context.node_account.address, "demo admin")
     admin_key = node.context.api_keys.mint(Role.ADMIN, label="demo admin")
-    sg_authority, sg_authority_key = governance.admit_country(admin, "SG", None)
-    jp_authority, jp_authority_key = governance.admit_country(admin, "JP", None)
+    sg_authority, sg_authority_key = governance.admit_country(admin, "SG", None, "Singapore Customs (demo authority)")
+    jp_authority, jp_authority_key = governance.admit_country(admin, "JP", None, "Japan Customs (demo authority)")
     sg = Principal("demo", Role.AUTHORITY, "SG", sg_authority, "demo authority SG")
     issuer, issuer_key = governance.authorise_issuer(sg, "Singapore Customs (demo issuing body)", None)
     jp = Principal("demo", Role.AUTHORITY, "JP", jp_authority, "demo authority JP")

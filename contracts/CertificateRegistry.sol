@@ -204,6 +204,9 @@ contract CertificateRegistry is TrustRegistry, ICertificateRegistry {
             view_.changedBy = own.changedBy;
         }
         if (batch.issuer != address(0)) {
+            view_.issuerName = _names[batch.issuer];
+            view_.authority = authorityOf(issuer.country);
+            view_.authorityName = _names[view_.authority];
             Replacement memory next = _replacements[key];
             view_.replacement = next.documentHash;
             view_.replacementRoot = next.root;

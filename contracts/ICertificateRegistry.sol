@@ -40,6 +40,8 @@ interface ICertificateRegistry {
 
     /// @dev Everything a verifier needs about one document, read in one call. `changedAt` and
     /// `changedBy` are zero when the status lives in the batch slot (read them from the event).
+    /// `authority` is the issuer's country's current authority; the names are those governance
+    /// registered (empty when none was).
     struct DocumentView {
         bytes32 root;
         address issuer;
@@ -54,6 +56,9 @@ interface ICertificateRegistry {
         address changedBy;
         bytes32 replacement;
         bytes32 replacementRoot;
+        string issuerName;
+        address authority;
+        string authorityName;
     }
 
     /// @dev The caller is not an authorised issuer.

@@ -25,6 +25,8 @@ interface ITrustRegistry {
     error TrustRegistryIssuerAlreadyKnown(address issuer);
     /// @dev `issuer` has never been authorised.
     error TrustRegistryUnknownIssuer(address issuer);
+    /// @dev A name must be 1 to 128 bytes of UTF-8; this one is `length` bytes.
+    error TrustRegistryInvalidName(uint256 length);
 
     /// @dev Emitted when the consortium admits `country` with its competent `authority`.
     event CountryAdmitted(bytes2 indexed country, address indexed authority);
@@ -36,6 +38,10 @@ interface ITrustRegistry {
     event IssuerSuspended(address indexed issuer, bytes2 indexed country, address indexed authority);
     /// @dev Emitted when a suspended issuer is reinstated.
     event IssuerReinstated(address indexed issuer, bytes2 indexed country, address indexed authority);
+    /// @dev Emitted when the authority of `country` names its issuing body `issuer`.
+    event IssuerNamed(address indexed issuer, bytes2 indexed country, string name);
+    /// @dev Emitted when the consortium admin names the current `authority` of `country`.
+    event AuthorityNamed(bytes2 indexed country, address indexed authority, string name);
 
     /// @notice Admit `country` to the consortium with `authority` as its competent authority.
     function admitCountry(bytes2 country, address authority) external;
@@ -51,6 +57,12 @@ interface ITrustRegistry {
 
     /// @notice Reinstate a suspended `issuer`.
     function reinstateIssuer(address issuer) external;
+    /// @notice Name an issuing body of the caller's country, as verifiers will show it.
+    function nameIssuer(address issuer, string calldata name) external;
+    /// @notice Name the current competent authority of `country` (consortium admin only).
+    function nameAuthority(bytes2 country, string calldata name) external;
+    /// @notice The name registered for an issuer or an authority account, or the empty string.
+    function nameOf(address account) external view returns (string memory);
 
     /// @notice The competent authority of `country`, or the zero address.
     function authorityOf(bytes2 country) external view returns (address);

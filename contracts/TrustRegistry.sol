@@ -28,6 +28,7 @@ contract TrustRegistry is AccessControl, ITrustRegistry {
     mapping(address authority => bytes2) private _authorityCountries;
     mapping(address issuer => IssuerRecord) internal _issuers;
     mapping(address issuer => Checkpoints.Trace208) private _standing;
+    mapping(address account => string) internal _names;
 
     /// @dev Reverts unless the caller is the competent authority of `country`.
     modifier onlyAuthorityOf(bytes2 country) {
@@ -103,6 +104,36 @@ contract TrustRegistry is AccessControl, ITrustRegistry {
         _setActive(issuer, true);
     }
 
+    /**
+     * @inheritdoc ITrustRegistry
+     * @dev Requirements: `issuer` is known; caller is its country's authority; `name` is
+     * 1 to 128 bytes. Emits {IssuerNamed}.
+     */
+    function nameIssuer(address issuer, string calldata name) external onlyAuthorityOf(_knownIssuerCountry(issuer)) {
+        _checkName(name);
+        _names[issuer] = name;
+        emit IssuerNamed(issuer, _issuers[issuer].country, name);
+    }
+
+    /**
+     * @inheritdoc ITrustRegistry
+     * @dev Requirements: caller has `DEFAULT_ADMIN_ROLE`; `country` is admitted; `name`
+     * is 1 to 128 bytes. The name belongs to the current authority account: a replaced
+     * authority keeps its own, and its successor has none until named. Emits {AuthorityNamed}.
+     */
+    function nameAuthority(bytes2 country, string calldata name) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        address authority = _authorities[country];
+        if (authority == address(0)) revert TrustRegistryCountryNotAdmitted(country);
+        _checkName(name);
+        _names[authority] = name;
+        emit AuthorityNamed(country, authority, name);
+    }
+
+    /// @inheritdoc ITrustRegistry
+    function nameOf(address account) external view returns (string memory) {
+        return _names[account];
+    }
+
     /// @inheritdoc ITrustRegistry
     function authorityOf(bytes2 country) public view returns (address) {
         return _authorities[country];
@@ -167,6 +198,11 @@ contract TrustRegistry is AccessControl, ITrustRegistry {
     /// @dev Whether `account` is an authority, an issuer or (in a subclass) Customs.
     function _actsForCountry(address account) internal view virtual returns (bool) {
         return _authorityCountries[account] != bytes2(0) || _issuers[account].country != bytes2(0);
+    }
+
+    function _checkName(string calldata name) private pure {
+        uint256 length = bytes(name).length;
+        if (length == 0 || length > 128) revert TrustRegistryInvalidName(length);
     }
 
     function _checkCountryCode(bytes2 country) private pure {

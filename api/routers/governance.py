@@ -17,6 +17,7 @@ from api.schemas import (
     KeyCreate,
     KeyCreated,
     KeyListed,
+    NameSet,
     PeerSet,
 )
 from registry.custody.apikeys import Role
@@ -30,8 +31,16 @@ Address = Path(pattern=r"^0x[0-9a-fA-F]{40}$", description="issuer account")
              responses=PENDING_RESPONSES, status_code=status.HTTP_201_CREATED, summary="Admit a country")
 def admit_country(body: CountryCreate, admin: CurrentAdmin, governance: GovernanceDep) -> AccountCreated:
     """Records the country's competent authority on chain and returns an authority API key."""
-    account, key = governance.admit_country(admin, body.country, body.authority)
+    account, key = governance.admit_country(admin, body.country, body.authority, body.authority_name)
     return AccountCreated(account=account, api_key=key)
+
+
+@router.put("/v1/governance/countries/{country}/authority-name", responses=PENDING_RESPONSES,
+            status_code=status.HTTP_204_NO_CONTENT, summary="Name a country's authority")
+def name_authority(body: NameSet, admin: CurrentAdmin, governance: GovernanceDep,
+                   country: str = Path(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")) -> None:
+    """Registered on chain for the country's current authority; every verifier shows it beside the address."""
+    governance.name_authority(admin, country, body.name)
 
 
 @router.post("/v1/governance/authority-accounts", status_code=status.HTTP_201_CREATED,
@@ -67,6 +76,15 @@ def suspend(authority: CurrentAuthority, governance: GovernanceDep, address: str
 def reinstate(authority: CurrentAuthority, governance: GovernanceDep, address: str = Address) -> None:
     """Lifts a suspension."""
     governance.set_issuer_standing(authority, address, active=True)
+
+
+@router.put("/v1/governance/issuers/{address}/name", responses=PENDING_RESPONSES,
+            status_code=status.HTTP_204_NO_CONTENT, summary="Rename an issuing body")
+def name_issuer(body: NameSet, authority: CurrentAuthority, governance: GovernanceDep,
+                address: str = Address) -> None:
+    """For the calling authority's own issuers only (409 for another country's): registered on chain, shown
+    by every verifier beside the issuer's address."""
+    governance.name_issuer(authority, address, body.name)
 
 
 @router.post("/v1/governance/customs",

@@ -65,6 +65,18 @@ class TrustRegistryBinding(Transport):
         """Reinstate a suspended *issuer* (its country's authority only)."""
         return self.transact(authority, "reinstateIssuer", to_checksum_address(issuer))
 
+    def name_issuer(self, authority: LocalAccount, issuer: str, name: str) -> TxResult:
+        """Register the name verifiers show for *issuer* (its country's authority only)."""
+        return self.transact(authority, "nameIssuer", to_checksum_address(issuer), name)
+
+    def name_authority(self, admin: LocalAccount, country: str, name: str) -> TxResult:
+        """Register the name verifiers show for *country*'s current authority (consortium admin only)."""
+        return self.transact(admin, "nameAuthority", _iso_country(country), name)
+
+    def name_of(self, account: str) -> str | None:
+        """The name governance registered for an issuer or authority account, or None."""
+        return str(self.call("nameOf", to_checksum_address(account))) or None
+
     def authority_of(self, country: str) -> str | None:
         """The competent authority of *country*, or None."""
         return _address_or_none(self.call("authorityOf", _b2(country)))

@@ -27,7 +27,9 @@ DEPLOYABLE: tuple[str, ...] = ("CustomsRegistry",)
 
 SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 10_000},
-    "evmVersion": "prague",
+    # Shanghai, the newest fork every supported chain runs (Ganache stops there; Anvil and Besu run later
+    # ones): from Cancun on, solc copies memory with MCOPY, which an older chain rejects as an invalid opcode.
+    "evmVersion": "shanghai",
     "outputSelection": {
         "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]},
     },

@@ -101,6 +101,9 @@ class DocumentView:
     changed_by: str | None
     replacement: bytes | None
     replacement_root: bytes | None = None
+    issuer_name: str | None = None
+    authority: str | None = None
+    authority_name: str | None = None
 
     @property
     def anchored(self) -> bool:
@@ -146,7 +149,8 @@ def certificate_key(root: bytes, document_hash: bytes) -> bytes:
 
 def _document_view(document_hash: bytes, raw: Sequence[Any]) -> DocumentView:
     (root, issuer, country, anchored_at, count, authorised, active,
-     state, reason, changed_at, changed_by, replacement, replacement_root) = raw
+     state, reason, changed_at, changed_by, replacement, replacement_root,
+     issuer_name, authority, authority_name) = raw
     return DocumentView(
         document_hash=document_hash,
         root=bytes(root),
@@ -162,6 +166,9 @@ def _document_view(document_hash: bytes, raw: Sequence[Any]) -> DocumentView:
         changed_by=_address_or_none(changed_by),
         replacement=None if bytes(replacement) == _ZERO32 else bytes(replacement),
         replacement_root=None if bytes(replacement_root) == _ZERO32 else bytes(replacement_root),
+        issuer_name=str(issuer_name) or None,
+        authority=_address_or_none(authority),
+        authority_name=str(authority_name) or None,
     )
 
 

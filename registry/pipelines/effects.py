@@ -141,6 +141,10 @@ class ChainEffects:
         if kind is WriteKind.ADMIT_COUNTRY:
             return self._tx(signer, wait, "admitCountry", a["country"].encode("ascii"),
                             to_checksum_address(a["authority"]))
+        if kind is WriteKind.NAME_ISSUER:
+            return self._tx(signer, wait, "nameIssuer", to_checksum_address(a["account"]), str(a["name"]))
+        if kind is WriteKind.NAME_AUTHORITY:
+            return self._tx(signer, wait, "nameAuthority", a["country"].encode("ascii"), str(a["name"]))
         function = {WriteKind.AUTHORISE_ISSUER: "authoriseIssuer", WriteKind.SUSPEND_ISSUER: "suspendIssuer",
                     WriteKind.REINSTATE_ISSUER: "reinstateIssuer", WriteKind.AUTHORISE_CUSTOMS: "authoriseCustoms",
                     WriteKind.WITHDRAW_CUSTOMS: "withdrawCustoms"}[kind]
@@ -238,9 +242,12 @@ class ChainEffects:
                 return Found(Effect.ABSENT)
             return Found(Effect.PRESENT if same_account(authority, a["authority"]) else Effect.PRECLUDED,
                          why=f"{a['country']} has another authority")
+        if kind in (WriteKind.NAME_ISSUER, WriteKind.NAME_AUTHORITY):
+            return self._name(write)
         account = a["account"]
-        if kind is WriteKind.AUTHORISE_ISSUER:
-            present = self.chain.issuer_country(account) is not None
+        if kind is WriteKind.AUTHORISE_ISSUER:  # known, and for the signing authority's own country
+            country = self.chain.issuer_country(account)
+            present = country is not None and country == self.chain.country_of_authority(write.signer)
         elif kind is WriteKind.SUSPEND_ISSUER:
             present = not self.chain.is_authorised(account)
         elif kind is WriteKind.REINSTATE_ISSUER:
@@ -250,6 +257,18 @@ class ChainEffects:
         else:
             present = self.ledger.customs_country(account) is None
         return Found(Effect.PRESENT if present else Effect.ABSENT)
+
+    def _name(self, write: ChainWrite) -> Found:
+        a = write.args
+        if write.kind is WriteKind.NAME_ISSUER:
+            account: str | None = a["account"]
+            if self.chain.issuer_country(a["account"]) is None:
+                return Found(Effect.WAIT, why="the issuer is not authorised (again) yet")
+        else:
+            account = self.chain.authority_of(a["country"])
+            if account is None:
+                return Found(Effect.WAIT, why=f"{a['country']} is not admitted (again) yet")
+        return Found(Effect.PRESENT if account and self.chain.name_of(account) == a["name"] else Effect.ABSENT)
 
 
 __all__ = ["ALREADY", "ChainEffects", "Effect", "Found", "hexes", "terms_args"]

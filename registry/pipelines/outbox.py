@@ -288,9 +288,12 @@ class Outbox(Worker):
 
 
 def _lane(write: ChainWrite) -> str:
-    """What a write must wait for: earlier writes on the same certificate, else on the same subject."""
+    """What a write must wait for: earlier writes on the same certificate, else those of the lane it names
+    (a name waits for the authorisation it names), else on the same subject."""
     document_hash = write.args.get("document_hash")
-    return f"document:{document_hash}" if document_hash else (write.subject or f"write:{write.id}")
+    if document_hash:
+        return f"document:{document_hash}"
+    return str(write.args.get("lane") or write.subject or f"write:{write.id}")
 
 
 __all__ = ["Applier", "Outbox"]

@@ -383,6 +383,7 @@ class Verifier:
         return VerificationReport(
             verdict=verdict, summary=summary, checks=run.checks, document_hash=hex32(document_hash),
             certificate_number=certificate.get("certificate_number"), issuer=view.issuer,
+            issuer_name=view.issuer_name, authority=view.authority, authority_name=view.authority_name,
             exporting_country=certificate.get("exporting_country") or view.country, checked_at=self.clock(),
             chain_id=self.chain.chain_id, chain_head=head,
             disclosed=(dict(certificate) or None) if trusted else None,

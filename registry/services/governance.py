@@ -34,18 +34,59 @@ class Governance(Service):
         super().__init__(ctx)
         for kind in (WriteKind.AUTHORISE_ISSUER, WriteKind.SUSPEND_ISSUER, WriteKind.REINSTATE_ISSUER):
             self.outbox.on_settled(kind, self._standing_changed)
-        for kind in (WriteKind.ADMIT_COUNTRY, WriteKind.AUTHORISE_CUSTOMS, WriteKind.WITHDRAW_CUSTOMS):
+        for kind in (WriteKind.ADMIT_COUNTRY, WriteKind.AUTHORISE_CUSTOMS, WriteKind.WITHDRAW_CUSTOMS,
+                     WriteKind.NAME_ISSUER, WriteKind.NAME_AUTHORITY):
             self.outbox.on_settled(kind, lambda _: ctx.refresh_index())
 
-    def admit_country(self, principal: Principal, country: str, authority: str | None) -> tuple[str, str]:
-        """Admit *country*; create its authority account here unless one is given. Returns (address, API key)."""
+    def admit_country(self, principal: Principal, country: str, authority: str | None,
+                      name: str | None = None) -> tuple[str, str]:
+        """Admit *country*; create its authority account here unless one is given; register the authority's
+        *name* on chain when given (verifiers show it beside the address). Returns (address, API key)."""
         admin = self.ctx.signer_for(principal, Role.ADMIN)
         country = iso_country(country)
         account = checksum_address(authority) if authority else self.ctx.new_funded_account()
-        key = self.api_keys.mint(Role.AUTHORITY, country=country, account=account, label=f"authority of {country}")
-        self.send_governance(WriteKind.ADMIT_COUNTRY, admin, {"country": country, "authority": account},
-                         f"country:{country}", account=account, api_key=key)
+        key = self.api_keys.mint(Role.AUTHORITY, country=country, account=account,
+                                 label=name or f"authority of {country}")
+        naming = (WriteKind.NAME_AUTHORITY, admin, {"country": country, "name": name, "lane": f"country:{country}"},
+                  f"name:country:{country}") if name else None
+        self._send_then_name(WriteKind.ADMIT_COUNTRY, admin, {"country": country, "authority": account},
+                             f"country:{country}", naming, account=account, api_key=key)
         return account, key
+
+    def name_authority(self, principal: Principal, country: str, name: str) -> None:
+        """Register (or change) the name of *country*'s current authority on chain (admin only)."""
+        admin = self.ctx.signer_for(principal, Role.ADMIN)
+        country = iso_country(country)
+        self.send_governance(WriteKind.NAME_AUTHORITY, admin, {"country": country, "name": name,
+                                                               "lane": f"country:{country}"},
+                             f"name:country:{country}")
+
+    def name_issuer(self, principal: Principal, issuer: str, name: str) -> None:
+        """Register (or change) the name of an issuing body of the authority's own country on chain.
+
+        Raises:
+            ConflictError: the chain refuses it (not this authority's issuer).
+        """
+        authority = self.ctx.signer_for(principal, Role.AUTHORITY)
+        account = checksum_address(issuer)
+        self.send_governance(WriteKind.NAME_ISSUER, authority, {"account": account, "name": name,
+                                                                "lane": f"standing:{account.lower()}"},
+                             f"name:{account.lower()}")
+
+    def _send_then_name(self, kind: WriteKind, signer: LocalAccount, args: Mapping[str, Any], subject: str,
+                        naming: tuple[WriteKind, LocalAccount, Mapping[str, Any], str] | None, **shown: str) -> None:
+        """Send a governance write, then the write naming its account. If the first is still pending, the
+        name is recorded behind it in its lane (the worker sends it once the first settled), never lost."""
+        try:
+            self.send_governance(kind, signer, args, subject, **shown)
+        except WritePending:
+            if naming is not None:
+                name_kind, name_signer, name_args, name_subject = naming
+                self.outbox.log.add(name_kind, name_signer.address, name_args, subject=name_subject)
+            raise
+        if naming is not None:
+            name_kind, name_signer, name_args, name_subject = naming
+            self.send_governance(name_kind, name_signer, name_args, name_subject, **shown)
 
     def create_authority_account(self, principal: Principal, country: str, label: str) -> tuple[str, str]:
         """Create, on this node, the account of *country*'s competent authority, for the consortium
@@ -61,8 +102,11 @@ class Governance(Service):
         authority = self.ctx.signer_for(principal, Role.AUTHORITY)
         account = checksum_address(issuer) if issuer else self.ctx.new_funded_account()
         key = self.api_keys.mint(Role.ISSUER, country=principal.country, account=account, label=label)
-        self.send_governance(WriteKind.AUTHORISE_ISSUER, authority, {"account": account}, f"standing:{account.lower()}",
-                         account=account, api_key=key)
+        lane = f"standing:{account.lower()}"
+        naming = (WriteKind.NAME_ISSUER, authority, {"account": account, "name": label, "lane": lane},
+                  f"name:{account.lower()}")
+        self._send_then_name(WriteKind.AUTHORISE_ISSUER, authority, {"account": account}, lane, naming,
+                             account=account, api_key=key)
         return account, key
 
     def set_issuer_standing(self, principal: Principal, issuer: str, active: bool) -> None:

@@ -41,6 +41,10 @@ Version 10: ``chain_writes`` — every chain write other than anchoring (status
 changes, terms, utilisations, requests, answers, governance), recorded before it
 is sent: ``pending`` → ``sent`` → ``settled``, or ``refused``
 (:mod:`registry.pipelines.outbox`).
+
+Version 11: ``onchain_names`` and ``onchain_authorities`` — the names governance
+registers on chain for issuing bodies and authorities, and each country's current
+authority, projected like the rest (the index is rebuilt from the chain).
 """
 
 from __future__ import annotations

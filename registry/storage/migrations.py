@@ -209,6 +209,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX chain_writes_state ON chain_writes (state, id)",
         "CREATE INDEX chain_writes_subject ON chain_writes (subject, id)",
     )),
+    Migration(11, "the names governance registers on chain, and each country's authority: re-index from the chain", (
+        "CREATE TABLE onchain_names (account TEXT PRIMARY KEY, name TEXT NOT NULL)",
+        "CREATE TABLE onchain_authorities (country TEXT PRIMARY KEY, authority TEXT NOT NULL)",
+        *(f"DELETE FROM {table}" for table in ("chain_events", "onchain_batches", "onchain_documents",
+                                               "onchain_issuers", "onchain_standing", "onchain_ledgers",
+                                               "onchain_drawn", "onchain_requests", "onchain_customs",
+                                               "sync_state")),
+    )),
 )
 """Every migration, in order; ``MIGRATIONS[i].version == i + 1``."""
 

@@ -25,7 +25,8 @@ from registry.sealing.merkle import process_proof
 from registry.storage.store import Store, shred_released
 
 PROJECTED_TABLES = ("chain_events", "onchain_batches", "onchain_documents", "onchain_issuers", "onchain_standing",
-                    "onchain_ledgers", "onchain_drawn", "onchain_requests", "onchain_customs", "sync_state")
+                    "onchain_ledgers", "onchain_drawn", "onchain_requests", "onchain_customs", "onchain_names",
+                    "onchain_authorities", "sync_state")
 """Everything rebuilt from the chain when the index is dropped (after a reorg)."""
 
 
@@ -68,12 +69,23 @@ def apply(conn: sqlite3.Connection, event: ChainEvent, block_time: int) -> None:
         issuer = a["issuer"].lower()
         conn.execute("UPDATE onchain_issuers SET active = ? WHERE issuer = ?", (active, issuer))
         conn.execute("INSERT INTO onchain_standing (issuer, at, active) VALUES (?, ?, ?)", (issuer, block_time, active))
+    elif name in ("CountryAdmitted", "AuthorityReplaced", "IssuerNamed", "AuthorityNamed"):
+        _apply_governance(conn, name, a)
     else:
         _apply_customs(conn, name, a, block_time)
     if name == "CertificateSuperseded":  # a replacement continues the ledger of what it supersedes
         conn.execute("INSERT OR REPLACE INTO onchain_ledgers VALUES (?, ?)",
                      (certificate_key(a["replacementRoot"], a["replacement"]),
                       _ledger(conn, certificate_key(a["root"], a["documentHash"]))))
+
+
+def _apply_governance(conn: sqlite3.Connection, name: str, a: dict[str, Any]) -> None:
+    if name in ("CountryAdmitted", "AuthorityReplaced"):
+        conn.execute("INSERT OR REPLACE INTO onchain_authorities VALUES (?, ?)",
+                     (bytes(a["country"]).decode(), a["authority"].lower()))
+    else:
+        account = a["issuer"] if name == "IssuerNamed" else a["authority"]
+        conn.execute("INSERT OR REPLACE INTO onchain_names VALUES (?, ?)", (account.lower(), a["name"]))
 
 
 def _apply_customs(conn: sqlite3.Connection, name: str, a: dict[str, Any], block_time: int) -> None:
@@ -187,6 +199,7 @@ class IndexedView:
                 state, reason = own[0], own[1]
         from eth_utils.address import to_checksum_address
 
+        authority = conn.execute("SELECT authority FROM onchain_authorities WHERE country = ?", (country,)).fetchone()
         return DocumentView(
             document_hash=document_hash, root=root, issuer=to_checksum_address(issuer), country=country,
             anchored_at=anchored_at, document_count=count, authorised_at_anchoring=True,
@@ -194,6 +207,8 @@ class IndexedView:
             changed_by=to_checksum_address(changed_by) if changed_by else None,
             replacement=bytes(own[4]) if own is not None and own[4] else None,
             replacement_root=bytes(own[5]) if own is not None and own[5] else None,
+            issuer_name=_name(conn, issuer), authority=to_checksum_address(authority[0]) if authority else None,
+            authority_name=_name(conn, authority[0]) if authority else None,
         )
 
 
@@ -211,6 +226,11 @@ class IndexedView:
         conn: sqlite3.Connection = self._connection()
         row = conn.execute("SELECT active FROM onchain_issuers WHERE issuer = ?", (issuer.lower(),)).fetchone()
         return bool(row and row[0])
+
+
+def _name(conn: sqlite3.Connection, account: str) -> str | None:
+    row = conn.execute("SELECT name FROM onchain_names WHERE account = ?", (account.lower(),)).fetchone()
+    return str(row[0]) if row else None
 
 
 def _unanchored(document_hash: bytes, root: bytes) -> DocumentView:

@@ -41,6 +41,8 @@ class WriteKind(StrEnum):
     REINSTATE_ISSUER = "reinstate-issuer"
     AUTHORISE_CUSTOMS = "authorise-customs"
     WITHDRAW_CUSTOMS = "withdraw-customs"
+    NAME_ISSUER = "name-issuer"
+    NAME_AUTHORITY = "name-authority"
 
 
 class WriteState(StrEnum):

@@ -130,3 +130,49 @@ def test_a_second_status_change_waits_for_the_first_and_a_stranger_gets_no_signe
         outbox.round()
     assert outbox.log.get(write.id).state is WriteState.REFUSED  # this node holds no key for that account
     assert service.store.certificate(row.id).status == "anchored"
+
+
+def test_a_later_write_undoing_an_earlier_one_is_not_mistaken_for_a_lost_write(
+        node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
+    """Suspend, then reinstate: the suspension's effect is gone from the chain because a later write undid it,
+    not because the chain lost it. The loss watch must not send the suspension again."""
+    service, outbox = node.context, node.context.outbox
+    issuer = fresh_issuer(node, demo_keys)
+    (authority,) = principals(service, demo_keys, "authority")
+    node.governance.set_issuer_standing(authority, issuer, active=False)
+    node.governance.set_issuer_standing(authority, issuer, active=True)
+    assert service.chain.is_authorised(issuer)
+    with node.paused():
+        outbox._watched_at = outbox._checked_fully_at = float("-inf")  # the minutely full check is due
+        outbox.round()
+        outbox.round()
+    assert service.chain.is_authorised(issuer), "the loss watch sent an undone suspension again"
+    rows = service.store.query("SELECT kind, state, attempts FROM chain_writes WHERE subject = ? ORDER BY id",
+                               (f"standing:{issuer.lower()}",))
+    assert [tuple(r)[1:] for r in rows] == [("settled", 1)] * 3, [tuple(r) for r in rows]
+
+
+def test_a_name_given_while_the_chain_is_down_follows_the_authorisation_it_names(
+        node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
+    """The authorisation answers 202 (pending): the issuer's name is recorded behind it in its lane and
+    reaches the chain after it, never before (the contract would refuse naming an unknown issuer) nor never."""
+    from registry.errors import WritePending
+
+    service, outbox = node.context, node.context.outbox
+    (authority,) = principals(service, demo_keys, "authority")
+    with node.paused():
+        outbox.failures, outbox._chain_down = 1, True  # the worker's last round could not reach the chain
+        try:
+            with pytest.raises(WritePending):
+                node.governance.authorise_issuer(authority, "Singapore Customs, night shift", None)
+        finally:
+            outbox.failures, outbox._chain_down = 0, False
+        rows = service.store.query("SELECT id, kind, state, args FROM chain_writes ORDER BY id DESC LIMIT 2")
+        name, authorisation = (tuple(r) for r in rows)
+        assert (authorisation[1], name[1]) == ("authorise-issuer", "name-issuer") and name[0] > authorisation[0]
+        account = __import__("json").loads(name[3])["account"]
+        outbox.round()
+    assert service.chain.name_of(account) == "Singapore Customs, night shift"
+    assert service.chain.issuer_country(account) == "SG"
+    states = service.store.query("SELECT state FROM chain_writes WHERE id IN (?, ?)", (name[0], authorisation[0]))
+    assert [r[0] for r in states] == ["settled", "settled"]
