@@ -91,6 +91,35 @@ ALREADY: dict[WriteKind, frozenset[str]] = {
 refusal (not the issuer, not this country's authority, overdrawn, …) stands, even if the chain happens to
 show the state the write asked for."""
 
+def _account(a: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (to_checksum_address(a["account"]),)
+
+
+_CALLS: Mapping[WriteKind, tuple[str, Callable[[Mapping[str, Any]], tuple[Any, ...]]]] = {
+    WriteKind.REVOKE: ("revoke", lambda a: (_b(a, "document_hash"), _proof(a), int(a["reason"]))),
+    WriteKind.SUPERSEDE: ("supersede", lambda a: (_b(a, "document_hash"), _proof(a), _b(a, "replacement"),
+                                                  _proof(a, "replacement_proof"))),
+    WriteKind.ERASE: ("erase", lambda a: (_b(a, "document_hash"), _proof(a))),
+    WriteKind.TERMS: ("registerTerms", lambda a: (_b(a, "document_hash"), _proof(a), _terms(a).as_abi(),
+                                                  _b(a, "salt"), _proof(a, "terms_proof"), _b(a, "parent_root"))),
+    WriteKind.UTILISE: ("utilise", lambda a: (_b(a, "document_hash"), _b(a, "root"), _b(a, "declaration"),
+                                              list(a["items"]), list(a["quantities"]))),
+    WriteKind.REQUEST: ("requestVerification", lambda a: (_b(a, "document_hash"), _b(a, "root"),
+                                                          _b(a, "reason_hash"))),
+    WriteKind.ANSWER: ("answerVerification", lambda a: (int(a["request_id"]), bool(a["confirmed"]),
+                                                        _b(a, "answer_hash"))),
+    WriteKind.ADMIT_COUNTRY: ("admitCountry", lambda a: (a["country"].encode("ascii"),
+                                                         to_checksum_address(a["authority"]))),
+    WriteKind.NAME_ISSUER: ("nameIssuer", lambda a: (to_checksum_address(a["account"]), str(a["name"]))),
+    WriteKind.NAME_AUTHORITY: ("nameAuthority", lambda a: (a["country"].encode("ascii"), str(a["name"]))),
+    WriteKind.AUTHORISE_ISSUER: ("authoriseIssuer", _account),
+    WriteKind.SUSPEND_ISSUER: ("suspendIssuer", _account),
+    WriteKind.REINSTATE_ISSUER: ("reinstateIssuer", _account),
+    WriteKind.AUTHORISE_CUSTOMS: ("authoriseCustoms", _account),
+    WriteKind.WITHDRAW_CUSTOMS: ("withdrawCustoms", _account),
+}
+"""Each kind of write: the contract function it calls, and its arguments from the write's recorded args."""
+
 _STATUS = {WriteKind.REVOKE: DocumentState.REVOKED, WriteKind.SUPERSEDE: DocumentState.SUPERSEDED,
            WriteKind.ERASE: DocumentState.ERASED}
 
@@ -118,37 +147,8 @@ class ChainEffects:
             ContractRevertError: the contract refuses it.
             ChainError: the chain failed, or it was not mined in time.
         """
-        a, kind = write.args, write.kind
-        if kind is WriteKind.REVOKE:
-            return self._tx(signer, wait, "revoke", _b(a, "document_hash"), _proof(a), int(a["reason"]))
-        if kind is WriteKind.SUPERSEDE:
-            return self._tx(signer, wait, "supersede", _b(a, "document_hash"), _proof(a), _b(a, "replacement"),
-                            _proof(a, "replacement_proof"))
-        if kind is WriteKind.ERASE:
-            return self._tx(signer, wait, "erase", _b(a, "document_hash"), _proof(a))
-        if kind is WriteKind.TERMS:
-            return self._tx(signer, wait, "registerTerms", _b(a, "document_hash"), _proof(a), _terms(a).as_abi(),
-                            _b(a, "salt"), _proof(a, "terms_proof"), _b(a, "parent_root"))
-        if kind is WriteKind.UTILISE:
-            return self._tx(signer, wait, "utilise", _b(a, "document_hash"), _b(a, "root"), _b(a, "declaration"),
-                            list(a["items"]), list(a["quantities"]))
-        if kind is WriteKind.REQUEST:
-            return self._tx(signer, wait, "requestVerification", _b(a, "document_hash"), _b(a, "root"),
-                            _b(a, "reason_hash"))
-        if kind is WriteKind.ANSWER:
-            return self._tx(signer, wait, "answerVerification", int(a["request_id"]), bool(a["confirmed"]),
-                            _b(a, "answer_hash"))
-        if kind is WriteKind.ADMIT_COUNTRY:
-            return self._tx(signer, wait, "admitCountry", a["country"].encode("ascii"),
-                            to_checksum_address(a["authority"]))
-        if kind is WriteKind.NAME_ISSUER:
-            return self._tx(signer, wait, "nameIssuer", to_checksum_address(a["account"]), str(a["name"]))
-        if kind is WriteKind.NAME_AUTHORITY:
-            return self._tx(signer, wait, "nameAuthority", a["country"].encode("ascii"), str(a["name"]))
-        function = {WriteKind.AUTHORISE_ISSUER: "authoriseIssuer", WriteKind.SUSPEND_ISSUER: "suspendIssuer",
-                    WriteKind.REINSTATE_ISSUER: "reinstateIssuer", WriteKind.AUTHORISE_CUSTOMS: "authoriseCustoms",
-                    WriteKind.WITHDRAW_CUSTOMS: "withdrawCustoms"}[kind]
-        return self._tx(signer, wait, function, to_checksum_address(a["account"]))
+        function, arguments = _CALLS[write.kind]
+        return self._tx(signer, wait, function, *arguments(write.args))
 
     def _tx(self, signer: LocalAccount, wait: float | None, function: str, *args: Any) -> TxResult:
         return self.chain.transact(signer, function, *args, wait=wait)
@@ -244,7 +244,11 @@ class ChainEffects:
                          why=f"{a['country']} has another authority")
         if kind in (WriteKind.NAME_ISSUER, WriteKind.NAME_AUTHORITY):
             return self._name(write)
-        account = a["account"]
+        return Found(Effect.PRESENT if self._standing(write) else Effect.ABSENT)
+
+    def _standing(self, write: ChainWrite) -> bool:
+        """Whether the chain shows the authorisation, suspension, reinstatement or Customs change *write* asks."""
+        account, kind = write.args["account"], write.kind
         if kind is WriteKind.AUTHORISE_ISSUER:  # known, and for the signing authority's own country
             country = self.chain.issuer_country(account)
             present = country is not None and country == self.chain.country_of_authority(write.signer)
@@ -256,7 +260,7 @@ class ChainEffects:
             present = self.ledger.customs_country(account) is not None
         else:
             present = self.ledger.customs_country(account) is None
-        return Found(Effect.PRESENT if present else Effect.ABSENT)
+        return present
 
     def _name(self, write: ChainWrite) -> Found:
         a = write.args

@@ -45,7 +45,9 @@ def chain_node(tmp_path: Path) -> Iterator[tuple[NodeProcess, Node, dict[str, An
 
 @pytest.fixture
 async def http(chain_node: tuple[NodeProcess, Node, dict[str, Any]]) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(public_url="http://testserver"), chain_node[1])
+    # The readiness bound well below the RPC bound, so "answered within its bound, not stalled for an RPC
+    # timeout" holds with room to spare on a loaded machine (the default bound, 0.8 s, is 0.2 s from it).
+    app = create_app(Settings(public_url="http://testserver", readiness_timeout_ms=250), chain_node[1])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
         yield client
 
