@@ -64,7 +64,7 @@ class StatusAllocation:
     index: int
     purpose: str = "revocation"
 
-    def entry(self) -> dict[str, str]:
+    def entry(self) -> dict[str, Any]:
         """The ``BitstringStatusListEntry`` (``statusListIndex`` as a base-10 string)."""
         return {
             "id": f"{self.status_list_credential}#{self.index}",
