@@ -68,11 +68,16 @@ class CertificatePublic(BaseModel):
 
 
 class BatchCreate(BaseModel):
-    """Many certificates in one request, anchored under one batch root."""
+    """Many certificates in one request, anchored under one batch root.
+
+    The items are checked by the registry, not here, so that every refused item is
+    reported (an item that is not a JSON object among them), not only the first.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    certificates: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+    certificates: list[Any] = Field(min_length=1, max_length=10_000, json_schema_extra={"items": {"type": "object"}},
+                                    description="certificates of origin (DESIGN §6 dataset)")
 
 
 class BatchPublic(BaseModel):
