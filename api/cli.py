@@ -141,10 +141,14 @@ def _read_json(path: Path) -> Any:
 def up(
     demo: Annotated[bool, typer.Option("--demo", help="create a demo consortium and write demo-keys.json")] = False,
     host: Annotated[str | None, typer.Option(help="listen address (COO_HOST)")] = None,
-    port: Annotated[int | None, typer.Option(help="listen port (COO_PORT)")] = None,
+    port: Annotated[str | None, typer.Option(metavar="PORT", help="listen port, 1 to 65535 (COO_PORT)")] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="data directory (COO_DATA_DIR)")] = None,
 ) -> None:
-    """Start Anvil (unless COO_RPC_URL is set), deploy or reuse the contracts, and serve the API."""
+    """Start Anvil (unless COO_RPC_URL is set), deploy or reuse the contracts, and serve the API.
+
+    Every setting is checked and the port bound first: a bad value or a busy port stops
+    it with one line before anything is written, started or deployed.
+    """
     from api.serve import serve
 
     overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir}.items() if v is not None}
