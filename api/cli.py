@@ -159,6 +159,11 @@ def up(
 
 
 def _describe(error: Exception) -> str:
+    from registry.chain.messages import describe
+    from registry.errors import ContractRevertError
+
+    if isinstance(error, ContractRevertError):
+        return describe(error)
     return str(error) or type(error).__name__
 
 

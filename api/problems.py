@@ -1,8 +1,10 @@
 """One place where errors become ``application/problem+json`` (RFC 9457).
 
 Every :class:`registry.errors.RegistryError` maps to a status code by its
-branch of the tree; request validation errors name the failing fields; nothing
-else escapes as a 500 with a traceback.
+branch of the tree; a contract refusal reads as a sentence
+(:mod:`registry.chain.messages`) with the Solidity error's name in ``code``;
+request validation errors name the failing fields, and a body that is not JSON
+gets 415; nothing else escapes as a 500 with a traceback.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from registry.chain.messages import describe
 from registry.errors import (
     AuthenticationError,
     ChainUnavailableError,
@@ -110,10 +113,12 @@ def install(app: FastAPI) -> None:
         extra: dict[str, Any] = {}
         if isinstance(error, ValidationError) and error.errors:
             extra["errors"] = [dict(e) for e in error.errors]
+        detail = str(error)
         if isinstance(error, ContractRevertError):
-            extra["contract_error"] = error.name
+            detail = describe(error)
+            extra.update(code=error.name, contract_error=error.name)
         status = status_for(error)
-        response = problem(status, error.title, str(error), **extra)
+        response = problem(status, error.title, detail, **extra)
         if status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         if isinstance(error, TooManyAttemptsError):

@@ -436,7 +436,8 @@ class Problem(BaseModel):
     status: int
     detail: str
     errors: list[dict[str, Any]] | None = None
-    contract_error: str | None = None
+    code: str | None = Field(default=None, description="for a contract refusal: the Solidity custom error's name")
+    contract_error: str | None = Field(default=None, description="the same as `code` (kept for older clients)")
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {

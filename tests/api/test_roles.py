@@ -76,8 +76,8 @@ async def test_an_authority_cannot_suspend_another_countrys_issuer(
 ) -> None:
     issuer = keys["issuer"]["account"]
     answer = await client.post(f"/v1/governance/issuers/{issuer}/suspend", headers=auth(keys, "authority_jp"))
-    body = assert_problem(answer, 409, "TrustRegistryNotCountryAuthority")
-    assert body["contract_error"] == "TrustRegistryNotCountryAuthority"
+    body = assert_problem(answer, 409, f"{keys['authority_jp']['account']} is not the competent authority of SG")
+    assert body["code"] == body["contract_error"] == "TrustRegistryNotCountryAuthority"
 
 
 async def test_a_suspended_issuer_is_refused_and_reinstated(
