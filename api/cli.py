@@ -364,8 +364,15 @@ def verify(
                                                  help="registry address you trust (with --rpc-url)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
 ) -> None:
-    """Verify a certificate. Exit 0 only for VALID; 1 for any other verdict; 2 on error."""
-    path = Path(subject)
+    """Verify a certificate. Exit 0 only for VALID; 1 for any other verdict; 2 on error.
+
+    SUBJECT is read as a file when it is one, or when it looks like a path (a / or \\ in
+    it, a leading ~ or ., or a .json ending: no hash, id or QR token has these), in which
+    case a missing file is an error; anything else is a document hash or a verification code.
+    """
+    path = Path(subject).expanduser()
+    if _looks_like_path(subject) and not path.is_file():
+        fail(f"{subject}: {'not a file' if path.exists() else 'no such file'}")
     if rpc_url:
         report = _verify_offline(path, rpc_url, contract)
     else:
@@ -378,6 +385,12 @@ def verify(
                 report = _call(client, "GET", f"/v/{subject.rsplit('/v/', 1)[-1]}")
     _print_report(report, as_json)
     raise typer.Exit(ACCEPTED_EXIT if report["verdict"] == "VALID" else REFUSED_EXIT)
+
+
+def _looks_like_path(subject: str) -> bool:
+    if "://" in subject:
+        return False
+    return any(c in subject for c in "/\\") or subject.startswith(("~", ".")) or subject.lower().endswith(".json")
 
 
 def _verify_offline(path: Path, rpc_url: str, contract: str | None) -> dict[str, Any]:

@@ -153,3 +153,31 @@ def test_a_busy_port_stops_coo_up_before_any_chain_is_started_or_contract_deploy
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0] and "in use" in lines[0], result.stderr
     _assert_nothing_started(result, data)
+
+
+# -- coo verify --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("subject", ["missing.json", "MISSING.JSON", "./sealed", "docs/none", "~/no-such-sealed"])
+def test_verify_says_a_path_that_does_not_exist_is_no_such_file(subject: str, tmp_path: Path) -> None:
+    for extra in ([], ["--rpc-url", "http://127.0.0.1:9"]):
+        result = runner.invoke(app, ["verify", subject, "--node", "http://127.0.0.1:9", *extra])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.strip() == f"error: {subject}: no such file", result.stderr
+
+
+def test_verify_says_a_directory_is_not_a_file(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["verify", str(tmp_path), "--node", "http://127.0.0.1:9"])
+    assert result.exit_code == 2 and result.stderr.strip() == f"error: {tmp_path}: not a file"
+
+
+@pytest.mark.parametrize("subject", ["0x" + "11" * 32, "11" * 32, "k1.AbC-_x9", "4f0c3c0e-2c52-4a53-9a3a-1e1e1e1e1e1e",
+                                     "http://127.0.0.1:9/v/4f0c3c0e"])
+def test_verify_sends_hashes_codes_and_links_to_the_node(subject: str) -> None:
+    result = runner.invoke(app, ["verify", subject, "--node", f"http://127.0.0.1:{free_port()}"])
+    assert result.exit_code == 2 and "cannot reach the node" in result.stderr, result.stderr
+
+
+def test_verify_of_an_unknown_code_says_the_code_is_unknown(served: str) -> None:
+    result = runner.invoke(app, ["verify", "no-such-code", "--node", served])
+    assert result.exit_code == 2 and "not found" in result.stderr and "no such file" not in result.stderr
