@@ -304,7 +304,8 @@ class UtilisationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     declaration_reference: str = Field(min_length=1, max_length=120, pattern=r"^[\x20-\x7E]+$")
-    date: date_
+    date: date_ = Field(description="the import declaration's date: not before the certificate's issue date, "
+                                    "not more than three years ago, not after tomorrow (UTC)")
     items: list[DrawInput] = Field(min_length=1, max_length=1000)
     document: SealedDocument | None = Field(
         default=None, description="the sealed document, when this node did not issue it and holds no key to open it")
