@@ -111,8 +111,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RegistryError)
     async def registry_error(_: Request, error: RegistryError) -> JSONResponse:
         extra: dict[str, Any] = {}
-        if isinstance(error, ValidationError) and error.errors:
-            extra["errors"] = [dict(e) for e in error.errors]
+        listed = getattr(error, "errors", None)  # a ValidationError's failing fields, a refused batch's items
+        if isinstance(listed, list) and listed:
+            extra["errors"] = [dict(e) for e in listed]
         detail = str(error)
         if isinstance(error, ContractRevertError):
             detail = describe(error)

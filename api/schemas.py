@@ -445,7 +445,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"description": text, "content": {"application/problem+json": {"schema": Problem.model_json_schema()}}}
     for status, text in ((400, "Malformed request"), (401, "No or invalid API key"), (403, "Not allowed for this key"),
                          (404, "Not found"), (409, "Conflicts with the current state"), (410, "Key destroyed"),
-                         (413, "Body over the size limit"), (422, "Invalid input; the failing fields are named"),
+                         (413, "Body over the size limit"), (415, "The body is not JSON (Content-Type)"),
+                         (422, "Invalid input; the failing fields are named"),
                          (500, "Unexpected error"), (502, "The chain refused or failed"),
                          (503, "The chain could not be reached"))
 }

@@ -7,9 +7,11 @@ request validation errors in :mod:`api.problems`), and raises them together once
 every item has been looked at, before anything is stored.
 
 A single certificate (``POST /v1/certificates``) keeps the error of its one
-refusal (422 invalid, 403 another country's export, 409 a number clash); a batch
-answers one :class:`~registry.errors.CertificateValidationError` (422) listing
-every refused item, whatever the reasons.
+refusal (422 invalid, 403 another country's export, 409 a number clash). A batch
+answers one error listing every refused item, whatever the reasons: a
+:class:`BatchForbidden` (403) when any item is an export this issuer may not
+certify (the key may not do that at all, as for a single certificate), else a
+:class:`~registry.errors.CertificateValidationError` (422).
 """
 
 from __future__ import annotations
@@ -20,6 +22,15 @@ from typing import Any
 
 from registry.domain.certificate import Certificate
 from registry.errors import CertificateValidationError, ConflictError, PermissionDenied, RegistryError, ValidationError
+
+
+class BatchForbidden(PermissionDenied):
+    """A batch holds exports the issuer may not certify; ``errors`` lists every refused item, as a
+    :class:`~registry.errors.ValidationError` does."""
+
+    def __init__(self, message: str, errors: list[Mapping[str, Any]]) -> None:
+        super().__init__(message)
+        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -79,7 +90,8 @@ class Admission:
         """Raise the refusals, if any: a single certificate's own error, or one error listing a batch's.
 
         Raises:
-            CertificateValidationError: a batch with refused items (every one listed, with its index).
+            BatchForbidden: a batch with an export the issuer may not certify (every refused item listed).
+            CertificateValidationError: a batch with other refused items (every one listed, with its index).
             RegistryError: a single certificate's refusal, as its rule raised it.
         """
         if not self.refused:
@@ -88,9 +100,11 @@ class Admission:
             raise self.refused[0].error
         errors: list[Mapping[str, Any]] = [{"loc": self.loc(r.index, r.field), "msg": r.msg} for r in self.refused]
         items = len({r.index for r in self.refused})
-        raise CertificateValidationError(
-            f"{items} of {total} certificates refused, none registered; "
-            f"first {errors[0]['loc']}: {errors[0]['msg']}", errors)
+        message = (f"{items} of {total} certificates refused, none registered; "
+                   f"first {errors[0]['loc']}: {errors[0]['msg']}")
+        if any(isinstance(r.error, PermissionDenied) for r in self.refused):
+            raise BatchForbidden(message, errors)
+        raise CertificateValidationError(message, errors)
 
 
-__all__ = ["Admission", "Refused"]
+__all__ = ["Admission", "BatchForbidden", "Refused"]

@@ -60,18 +60,30 @@ async def test_rules_beyond_the_dataset_are_checked_for_every_item_too(
     assert (await client.post("/v1/certificates", json=registered, headers=issuer)).status_code == 202
     before = NothingNew(node)
     twice = example()
-    items: list[Any] = [example(), twice, example(exporting_country="JP", importing_country="SG"), dict(twice),
-                        {**registered, "remarks": "other contents under a number already used"}, "not an object"]
+    items: list[Any] = [example(), twice, dict(twice), {**registered, "remarks": "other contents, a number used"},
+                        "not an object"]
     answer = await client.post("/v1/certificates/batch", json={"certificates": items}, headers=issuer)
-    body = assert_problem(answer, 422, "4 of 6 certificates")
+    body = assert_problem(answer, 422, "3 of 5 certificates")
     found = {e["loc"]: e["msg"] for e in body["errors"]}
-    assert "exports from SG, not from JP" in found["certificates[2].exporting_country"]
-    assert "appears twice" in found["certificates[3].certificate_number"]
-    assert "certificates[1]" in found["certificates[3].certificate_number"]
-    assert "different contents" in found["certificates[4].certificate_number"]
-    assert "JSON object" in found["certificates[5]"]
-    assert len(found) == 4, found
+    assert "appears twice" in found["certificates[2].certificate_number"]
+    assert "certificates[1]" in found["certificates[2].certificate_number"]
+    assert "different contents" in found["certificates[3].certificate_number"]
+    assert "JSON object" in found["certificates[4]"]
+    assert len(found) == 3, found
     before.check(keys["issuer"]["account"], [str(items[0]["certificate_number"]), str(twice["certificate_number"])])
+
+
+async def test_another_countrys_export_in_a_batch_is_forbidden_and_every_refused_item_still_listed(
+    client: httpx.AsyncClient, keys: dict[str, dict[str, str]], node: Node
+) -> None:
+    before = NothingNew(node)
+    items = [example(), example(exporting_country="JP", importing_country="SG"), _bad_hs_code()]
+    answer = await client.post("/v1/certificates/batch", json={"certificates": items}, headers=auth(keys, "issuer"))
+    body = assert_problem(answer, 403, "2 of 3 certificates", "none registered")
+    locs = [e["loc"] for e in body["errors"]]
+    assert locs == ["certificates[1].exporting_country", "certificates[2].goods[0].hs_code"]
+    assert "exports from SG, not from JP" in body["errors"][0]["msg"]
+    before.check(keys["issuer"]["account"], [str(i["certificate_number"]) for i in items])
 
 
 async def test_a_batch_that_repeats_a_registered_certificate_with_the_same_contents_is_accepted(
