@@ -37,11 +37,17 @@ REFUSED_EXIT = 1
 ERROR_EXIT = 2
 PENDING_EXIT = 3
 """Exit status when the node accepted a change that is not on chain yet (HTTP 202): not done, not failed."""
+MAX_ERRORS_SHOWN = 10
+"""Failing fields shown on an error line; the rest are counted."""
+
+
+def _error_line(message: str) -> None:
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = ERROR_EXIT) -> NoReturn:
     """Print one line to stderr and exit with *code*."""
-    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
+    _error_line(message)
     raise typer.Exit(code)
 
 
@@ -52,17 +58,47 @@ def _client(node: str, api_key: str | None) -> httpx.Client:
     return httpx.Client(base_url=node.rstrip("/"), headers=headers, timeout=60)
 
 
-def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
+class Failure(Exception):
+    """A request or a file that failed, as the one line to show; *unreachable* when the node did not answer."""
+
+    def __init__(self, message: str, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.unreachable = unreachable
+
+
+def _problem_line(answer: httpx.Response) -> str:
+    """An error answer as one line: the status, the title and every failing field (or the detail)."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return f"{answer.status_code}: {answer.text[:200]}"
+    if not isinstance(body, dict):
+        return f"{answer.status_code}: {answer.text[:200]}"
+    listed = [e for e in body.get("errors") or [] if isinstance(e, dict)]
+    if len(listed) > 1:
+        shown = "; ".join(f"{e.get('loc')}: {e.get('msg')}" for e in listed[:MAX_ERRORS_SHOWN])
+        more = f"; and {len(listed) - MAX_ERRORS_SHOWN} more" if len(listed) > MAX_ERRORS_SHOWN else ""
+        return f"{answer.status_code} {body.get('title', '')}: {shown}{more}"
+    return f"{answer.status_code} {body.get('title', '')}: {body.get('detail', answer.text)}"
+
+
+def _request(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """Send one request; an error answer or no answer raises :class:`Failure`."""
     try:
         answer = client.request(method, path, **kwargs)
     except httpx.HTTPError as error:
-        fail(f"cannot reach the node at {client.base_url}: {type(error).__name__}")
+        raise Failure(f"cannot reach the node at {client.base_url}: {type(error).__name__}", unreachable=True) from None
     if answer.status_code >= 400:
-        try:
-            body = answer.json()
-            fail(f"{answer.status_code} {body.get('title', '')}: {body.get('detail', answer.text)}")
-        except ValueError:
-            fail(f"{answer.status_code}: {answer.text[:200]}")
+        raise Failure(_problem_line(answer))
+    return answer
+
+
+def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
+    try:
+        answer = _request(client, method, path, **kwargs)
+    except Failure as failure:
+        fail(failure.message)
     body = answer.json()
     if answer.status_code == 202 and isinstance(body, dict) and "write_id" in body:
         shown = "".join(f"\t{key} {body[key]}" for key in ("account", "api_key") if body.get(key))
@@ -81,13 +117,21 @@ def chain_write(write_id: int, node: NodeOpt = "http://127.0.0.1:8000", api_key:
                + (f"\t{result['error']}" if result["error"] else ""))
 
 
-def _read_json(path: Path) -> Any:
+def _load_json(path: Path) -> Any:
+    """The JSON in the file at *path*; raises :class:`Failure` saying what is wrong with it."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        fail(f"cannot read {path}: {error.strerror}")
+        raise Failure(f"cannot read it: {error.strerror or type(error).__name__}") from None
     except ValueError as error:
-        fail(f"{path} is not valid JSON: {error}")
+        raise Failure(f"not valid JSON: {error}") from None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return _load_json(path)
+    except Failure as failure:
+        fail(f"{path}: {failure.message}")
 
 
 # -- node ------------------------------------------------------------------------------
@@ -97,10 +141,14 @@ def _read_json(path: Path) -> Any:
 def up(
     demo: Annotated[bool, typer.Option("--demo", help="create a demo consortium and write demo-keys.json")] = False,
     host: Annotated[str | None, typer.Option(help="listen address (COO_HOST)")] = None,
-    port: Annotated[int | None, typer.Option(help="listen port (COO_PORT)")] = None,
+    port: Annotated[str | None, typer.Option(metavar="PORT", help="listen port, 1 to 65535 (COO_PORT)")] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="data directory (COO_DATA_DIR)")] = None,
 ) -> None:
-    """Start Anvil (unless COO_RPC_URL is set), deploy or reuse the contracts, and serve the API."""
+    """Start Anvil (unless COO_RPC_URL is set), deploy or reuse the contracts, and serve the API.
+
+    Every setting is checked and the port bound first: a bad value or a busy port stops
+    it with one line before anything is written, started or deployed.
+    """
     from api.serve import serve
 
     overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir}.items() if v is not None}
@@ -111,6 +159,11 @@ def up(
 
 
 def _describe(error: Exception) -> str:
+    from registry.chain.messages import describe
+    from registry.errors import ContractRevertError
+
+    if isinstance(error, ContractRevertError):
+        return describe(error)
     return str(error) or type(error).__name__
 
 
@@ -124,20 +177,51 @@ def issue(
     api_key: KeyOpt = None,
     mode: Annotated[str, typer.Option(help="hash-only or encrypted")] = "hash-only",
 ) -> None:
-    """Register certificates; prints one line per file with its id and status."""
-    results = []
+    """Register certificates, one request per file.
+
+    Prints a line per registered file (path, id, status, document hash, certificate
+    number) as soon as it is accepted, and an error line naming each file that could
+    not be read, is not JSON, or the node refused (with the failing fields); carries on
+    with the other files and exits 2 if any failed. Files are sent one by one, not as a
+    batch: a batch is all or nothing, and one bad file must not hold back the others.
+    """
+    failed: list[Path] = []
     with _client(node, api_key) as client, Progress(
         TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), console=errors, transient=True, disable=len(files) < 2,
+        TimeRemainingColumn(), console=errors, transient=True, disable=len(files) < 2 or not errors.is_terminal,
     ) as progress:
         task = progress.add_task("registering", total=len(files))
-        for path in files:
-            body = _read_json(path)
-            result = _call(client, "POST", "/v1/certificates", params={"mode": mode}, json=body)
-            results.append((path, result))
+        for position, path in enumerate(files):
+            try:
+                result = _register_file(client, path, mode)
+            except Failure as failure:
+                failed.append(path)
+                _error_line(f"{path}: {failure.message}")
+                if failure.unreachable:
+                    failed.extend(_not_tried(files[position + 1:]))
+                    break
+            else:
+                typer.echo(f"{path}\t{result['id']}\t{result['status']}\t{result['document_hash']}"
+                           f"\t{result.get('certificate_number', '')}")
             progress.advance(task)
-    for path, result in results:
-        typer.echo(f"{path}\t{result['id']}\t{result['status']}\t{result['document_hash']}")
+    if failed and len(files) > 1:
+        fail(f"{len(failed)} of {len(files)} files not registered: {', '.join(map(str, failed))}")
+    if failed:
+        raise typer.Exit(ERROR_EXIT)
+
+
+def _register_file(client: httpx.Client, path: Path, mode: str) -> dict[str, Any]:
+    body = _load_json(path)
+    if not isinstance(body, dict):
+        raise Failure("does not hold a certificate (a JSON object)")
+    answer: dict[str, Any] = _request(client, "POST", "/v1/certificates", params={"mode": mode}, json=body).json()
+    return answer
+
+
+def _not_tried(rest: list[Path]) -> list[Path]:
+    if rest:
+        _error_line(f"not tried, the node cannot be reached: {', '.join(map(str, rest))}")
+    return rest
 
 
 @app.command()
@@ -280,8 +364,15 @@ def verify(
                                                  help="registry address you trust (with --rpc-url)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
 ) -> None:
-    """Verify a certificate. Exit 0 only for VALID; 1 for any other verdict; 2 on error."""
-    path = Path(subject)
+    """Verify a certificate. Exit 0 only for VALID; 1 for any other verdict; 2 on error.
+
+    SUBJECT is read as a file when it is one, or when it looks like a path (a / or \\ in
+    it, a leading ~ or ., or a .json ending: no hash, id or QR token has these), in which
+    case a missing file is an error; anything else is a document hash or a verification code.
+    """
+    path = Path(subject).expanduser()
+    if _looks_like_path(subject) and not path.is_file():
+        fail(f"{subject}: {'not a file' if path.exists() else 'no such file'}")
     if rpc_url:
         report = _verify_offline(path, rpc_url, contract)
     else:
@@ -294,6 +385,12 @@ def verify(
                 report = _call(client, "GET", f"/v/{subject.rsplit('/v/', 1)[-1]}")
     _print_report(report, as_json)
     raise typer.Exit(ACCEPTED_EXIT if report["verdict"] == "VALID" else REFUSED_EXIT)
+
+
+def _looks_like_path(subject: str) -> bool:
+    if "://" in subject:
+        return False
+    return any(c in subject for c in "/\\") or subject.startswith(("~", ".")) or subject.lower().endswith(".json")
 
 
 def _verify_offline(path: Path, rpc_url: str, contract: str | None) -> dict[str, Any]:

@@ -69,11 +69,16 @@ class CertificatePublic(BaseModel):
 
 
 class BatchCreate(BaseModel):
-    """Many certificates in one request, anchored under one batch root."""
+    """Many certificates in one request, anchored under one batch root.
+
+    The items are checked by the registry, not here, so that every refused item is
+    reported (an item that is not a JSON object among them), not only the first.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    certificates: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+    certificates: list[Any] = Field(min_length=1, max_length=10_000, json_schema_extra={"items": {"type": "object"}},
+                                    description="certificates of origin (DESIGN §6 dataset)")
 
 
 class BatchPublic(BaseModel):
@@ -311,7 +316,8 @@ class UtilisationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     declaration_reference: str = Field(min_length=1, max_length=120, pattern=r"^[\x20-\x7E]+$")
-    date: date_
+    date: date_ = Field(description="the import declaration's date: not before the certificate's issue date, "
+                                    "not more than three years ago, not after tomorrow (UTC)")
     items: list[DrawInput] = Field(min_length=1, max_length=1000)
     document: SealedDocument | None = Field(
         default=None, description="the sealed document, when this node did not issue it and holds no key to open it")
@@ -443,14 +449,16 @@ class Problem(BaseModel):
     status: int
     detail: str
     errors: list[dict[str, Any]] | None = None
-    contract_error: str | None = None
+    code: str | None = Field(default=None, description="for a contract refusal: the Solidity custom error's name")
+    contract_error: str | None = Field(default=None, description="the same as `code` (kept for older clients)")
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"description": text, "content": {"application/problem+json": {"schema": Problem.model_json_schema()}}}
     for status, text in ((400, "Malformed request"), (401, "No or invalid API key"), (403, "Not allowed for this key"),
                          (404, "Not found"), (409, "Conflicts with the current state"), (410, "Key destroyed"),
-                         (413, "Body over the size limit"), (422, "Invalid input; the failing fields are named"),
+                         (413, "Body over the size limit"), (415, "The body is not JSON (Content-Type)"),
+                         (422, "Invalid input; the failing fields are named"),
                          (500, "Unexpected error"), (502, "The chain refused or failed"),
                          (503, "The chain could not be reached"))
 }

@@ -66,17 +66,35 @@ def walkthrough_script() -> str:
 
 def test_the_readme_walkthrough_runs_as_written(live_node: tuple[str, Path], tmp_path: Path) -> None:
     url, data = live_node
-    (tmp_path / "examples").symlink_to(ROOT / "examples")
-    env = {**os.environ, "NODE": url, "COO_DATA_DIR": str(data),
+    checkout, scratch = tmp_path / "checkout", tmp_path / "tmp"
+    checkout.mkdir()
+    scratch.mkdir()
+    (checkout / "examples").symlink_to(ROOT / "examples")
+    env = {**os.environ, "NODE": url, "COO_DATA_DIR": str(data), "TMPDIR": str(scratch),
            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    result = subprocess.run(["bash", "-euo", "pipefail", "-c", walkthrough_script()], cwd=tmp_path, env=env,
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", walkthrough_script()], cwd=checkout, env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert '"anchored"' in out
     assert out.index("VALID ") < out.index("REVOKED")
     assert "refused: exit 1" in out
-    assert (tmp_path / "sealed.json").exists() and (tmp_path / "qr.svg").read_bytes().startswith(b"<?xml")
+    assert [p.name for p in checkout.iterdir()] == ["examples"], "the walk-through wrote into the checkout"
+    (out_dir,) = scratch.iterdir()
+    assert f"sealed document and QR code: {out_dir}" in out
+    assert (out_dir / "sealed.json").exists() and (out_dir / "qr.svg").read_bytes().startswith(b"<?xml")
+
+
+def test_the_readme_walkthrough_needs_no_jq() -> None:
+    assert not re.search(r"\bjq\b", walkthrough_script())
+
+
+def test_coo_up_warns_that_qr_codes_encode_its_own_address_without_a_public_url(
+    live_node: tuple[str, Path]
+) -> None:
+    url, data = live_node
+    warnings = [line for line in (data / "node.log").read_text().splitlines() if "COO_PUBLIC_URL" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("warning:") and url in warnings[0], warnings
 
 
 def _browser():  # type: ignore[no-untyped-def]
