@@ -52,6 +52,7 @@ SENTENCES: dict[str, str | Callable[[Shown], str]] = {
     "TrustRegistryNotCountryAuthority": "{account} is not the competent authority of {country}",
     "TrustRegistryIssuerAlreadyKnown": "{issuer} is already known to the registry as an issuing body",
     "TrustRegistryUnknownIssuer": "{issuer} has never been authorised as an issuing body",
+    "TrustRegistryInvalidName": "a name must be 1 to 128 bytes of UTF-8; this one is {length} bytes",
     # CertificateRegistry
     "CertificateRegistryIssuerNotAuthorised": "{account} is not an authorised issuing body (suspended, or never "
                                               "authorised)",
