@@ -41,6 +41,10 @@ Version 10: ``chain_writes`` — every chain write other than anchoring (status
 changes, terms, utilisations, requests, answers, governance), recorded before it
 is sent: ``pending`` → ``sent`` → ``settled``, or ``refused``
 (:mod:`registry.pipelines.outbox`).
+
+Version 11: ``verification_receipts.key_id`` — the id of the API key that asked
+for the verification (never the key), NULL for one asked without a key; it
+scopes a caller's verification history (``GET /v1/verifications``).
 """
 
 from __future__ import annotations

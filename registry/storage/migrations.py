@@ -209,6 +209,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX chain_writes_state ON chain_writes (state, id)",
         "CREATE INDEX chain_writes_subject ON chain_writes (subject, id)",
     )),
+    Migration(11, "who asked for each verification (the API key's id), for a caller's own history", (
+        "ALTER TABLE verification_receipts ADD COLUMN key_id TEXT",
+        "CREATE INDEX verification_receipts_key ON verification_receipts (key_id, created_at, id)",
+        "CREATE INDEX verification_receipts_filed ON verification_receipts (created_at, id)",
+    )),
 )
 """Every migration, in order; ``MIGRATIONS[i].version == i + 1``."""
 
