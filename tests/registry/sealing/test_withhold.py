@@ -65,10 +65,11 @@ def test_withhold_is_disclose_of_the_complement(full: SealedDocument) -> None:
 
 
 def test_a_prefix_is_a_whole_path_step_not_a_string_prefix() -> None:
-    document = sealed_document({"goods": [{"n": i} for i in range(12)], "note": "kept"})
-    partial = withhold(document, ["goods[1]"])
-    assert set(partial.withheld) == {"goods[1].n"}
+    document = sealed_document({"goods": [{"n": i} for i in range(12)], "note": "gone", "notes": "kept"})
+    partial = withhold(document, ["goods[1]", "note"])
+    assert set(partial.withheld) == {"goods[1].n", "note"}
     assert partial.certificate["goods"][10] == {"n": 10} and partial.certificate["goods"][11] == {"n": 11}
+    assert partial.certificate["notes"] == "kept"
     for near_miss in ("goods[1", "good", "goods[1].", "goods[12]", "not"):
         with pytest.raises(ValidationError, match="names no field"):
             withhold(document, [near_miss])
