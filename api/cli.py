@@ -436,18 +436,30 @@ def list_certificates(
     api_key: KeyOpt = None,
 ) -> None:
     """List the certificates your key may see, newest first, a page at a time (--all: every page)."""
-    found: list[dict[str, Any]] = []
+    params = {k: v for k, v in {"status": status_, "limit": limit}.items() if v is not None}
     with _client(node, api_key) as client:
-        while True:
-            params = {k: v for k, v in {"status": status_, "limit": limit, "after": cursor}.items() if v is not None}
-            page = _call(client, "GET", "/v1/certificates", params=params)
-            found += page["certificates"]
-            cursor = page["next"]
-            if cursor is None or not every:
-                break
+        found, cursor = _pages(client, "/v1/certificates", "certificates", params, cursor, every)
     if as_json:
         console.print_json(data={"certificates": found, "next": cursor})
         return
+    console.print(_certificates_table(found))
+    if cursor is not None:
+        errors.print(f"more: coo list --cursor {cursor}", highlight=False, soft_wrap=True)
+
+
+def _pages(client: httpx.Client, path: str, name: str, params: dict[str, Any], cursor: str | None,
+           every: bool) -> tuple[list[dict[str, Any]], str | None]:
+    """The items of one page after *cursor* (of every page, with *every*), and the cursor of the next."""
+    found: list[dict[str, Any]] = []
+    while True:
+        page = _call(client, "GET", path, params={**params, **({"after": cursor} if cursor else {})})
+        found += page[name]
+        cursor = page["next"]
+        if cursor is None or not every:
+            return found, cursor
+
+
+def _certificates_table(found: list[dict[str, Any]]) -> Table:
     when = "created_at" if any("created_at" in c for c in found) else "anchored_at"
     table = Table(title=f"{len(found)} certificate(s)")
     table.add_column("id", no_wrap=True, min_width=36)
@@ -456,9 +468,7 @@ def list_certificates(
     for c in found:
         table.add_row(c["id"], c["certificate_number"] or "(erased)", c["status"], c["importing_country"],
                       (c.get(when) or "")[:16].replace("T", " "))
-    console.print(table)
-    if cursor is not None:
-        errors.print(f"more: coo list --cursor {cursor}", highlight=False, soft_wrap=True)
+    return table
 
 
 @app.command()

@@ -196,21 +196,25 @@ def withhold(document: SealedDocument, paths: Iterable[str]) -> SealedDocument:
         SealedDocumentError: *document* itself is malformed (see :func:`recompute_document_hash`).
     """
     wanted = [paths] if isinstance(paths, str) else list(paths)
-    if not wanted:
-        raise ValidationError("withhold: name at least one path to withhold",
-                              [{"loc": "withhold", "msg": "no path given"}])
     disclosed, withheld = _split(document)
-    known = [path for path, _, _ in disclosed] + list(withheld)
-    for i, path in enumerate(wanted):
-        if not any(_under(field, path) for field in known):
-            raise ValidationError(f"withhold[{i}]: {path!r} names no field of this certificate",
-                                  [{"loc": f"withhold[{i}]", "msg": f"{path!r} names no field of this certificate"}])
+    _check_withheld_paths(wanted, [path for path, _, _ in disclosed] + list(withheld))
     keep = [path for path, _, _ in disclosed if not any(_under(path, w) for w in wanted)]
     if not keep:
         raise ValidationError("withhold: that withholds every field, leaving nothing to disclose; share the document "
                               "hash for a status-only check instead",
                               [{"loc": "withhold", "msg": "nothing left to disclose"}])
     return disclose(document, keep)
+
+
+def _check_withheld_paths(wanted: Sequence[str], known: Sequence[str]) -> None:
+    """At least one path, and each names a field (disclosed or withheld) of the document."""
+    if not wanted:
+        raise ValidationError("withhold: name at least one path to withhold",
+                              [{"loc": "withhold", "msg": "no path given"}])
+    for i, path in enumerate(wanted):
+        if not any(_under(field, path) for field in known):
+            raise ValidationError(f"withhold[{i}]: {path!r} names no field of this certificate",
+                                  [{"loc": f"withhold[{i}]", "msg": f"{path!r} names no field of this certificate"}])
 
 
 def _under(path: str, prefix: str) -> bool:

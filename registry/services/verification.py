@@ -167,7 +167,7 @@ class Verification(Service):
             id=receipt_id, document_hash=digest, issuer=report.issuer or (row.issuer if row else None),
             importing_country=importing, verdict=report.verdict.value, report_hash=report_hash,
             checked_at=checked_at, chain_head=report.chain_head, node_account=receipt.node_account,
-            signature=receipt.signature, contents=contents, key_id=principal.key_id if principal else None))
+            signature=receipt.signature, contents=contents, key_id=_key_of(principal)))
         return receipt
 
     def verification_receipt(self, principal: Principal, receipt_id: str) -> dict[str, Any]:
@@ -255,6 +255,11 @@ class HistoryEntry:
 def _receipt_of(record: ReceiptRecord) -> VerificationReceipt:
     return VerificationReceipt(record.id, record.report_hash, record.checked_at, record.chain_head,
                                record.node_account, record.signature)
+
+
+def _key_of(principal: Principal | None) -> str | None:
+    """The id of the caller's API key (never the key), to file a receipt under; None without one."""
+    return principal.key_id if principal is not None else None
 
 
 def _receipt_aad(receipt_id: str) -> bytes:
