@@ -86,8 +86,8 @@ def verify_hash(document_hash: str, verification: VerificationDep, who: MaybePri
 def verification(receipt_id: str, verification: VerificationDep, who: CurrentPrincipal) -> dict[str, object]:
     """The signed receipt and, while the certificate's key exists, the report it covers.
 
-    Only for the certificate's issuer and the importing country's Customs (401 without a key,
-    404 for anyone else). After erasure: the receipt and verdict, `"contents": "erased"`."""
+    Only for the certificate's issuer, the importing country's Customs and the key that asked for it (401
+    without a key, 404 for anyone else). After erasure: the receipt and verdict, `"contents": "erased"`."""
     return verification.verification_receipt(who, receipt_id)
 
 

@@ -171,16 +171,19 @@ class Verification(Service):
         return receipt
 
     def verification_receipt(self, principal: Principal, receipt_id: str) -> dict[str, Any]:
-        """A receipt from the audit log, for the certificate's issuer or the importing country's Customs.
+        """A receipt from the audit log, for the certificate's issuer, the importing country's Customs,
+        and the key that asked for the verification (its own history's entries, :meth:`history`).
 
         The report comes with it while the certificate's key exists on this node; after
-        erasure only the receipt, the verdict and ``"contents": "erased"``.
+        erasure only the receipt, the verdict and ``"contents": "erased"``. The asker gets the
+        report as it was answered (a status-only answer stays status-only).
 
         Raises:
             NotFoundError: unknown, or not the caller's (no existence oracle).
         """
         record = self.store.receipt(receipt_id)
-        if not _entitled(principal, record.issuer, record.importing_country):
+        asked = record.key_id is not None and record.key_id == principal.key_id
+        if not (asked or _entitled(principal, record.issuer, record.importing_country)):
             raise NotFoundError("verification receipt", receipt_id)
         receipt = dataclasses.asdict(_receipt_of(record))
         report, state = self._opened(record)

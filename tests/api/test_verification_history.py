@@ -191,3 +191,16 @@ async def test_a_status_only_answer_by_number_leaves_no_hash_or_number_in_the_hi
     [entry] = answer.json()["verifications"]
     assert entry["receipt_id"] == asked.json()["receipt_id"] and entry["document_hash"] is None
     assert number not in answer.text and document["document_hash"] not in answer.text
+
+
+async def test_the_key_that_asked_reads_its_receipt_back_and_no_other_stranger_does(
+        client: httpx.AsyncClient, keys: Keys, node: Node) -> None:
+    korea, _ = minted(node, Role.CUSTOMS, "KR")
+    other_korea, _ = minted(node, Role.CUSTOMS, "KR")
+    document = await sealed(client, keys)
+    receipt = await verified(client, document, korea)
+    [entry] = (await client.get("/v1/verifications", headers=korea)).json()["verifications"]
+    shown = await client.get(f"/v1/verifications/{entry['receipt_id']}", headers=korea)
+    assert shown.status_code == 200 and shown.json()["receipt"]["receipt_id"] == receipt, shown.text
+    assert shown.json()["report"]["document_hash"] == document["document_hash"]
+    assert (await client.get(f"/v1/verifications/{receipt}", headers=other_korea)).status_code == 404
