@@ -100,10 +100,11 @@ def verifications(verification: VerificationDep, who: CurrentPrincipal, after: A
                   key_id: Annotated[str | None, Query(pattern=r"^[0-9a-f]{16}$",
                                                       description="admins: one key's history")] = None,
                   ) -> VerificationPage:
-    """Newest first. Every key sees the verifications it asked for, with an API key, and nothing else (so one
-    Customs officer never sees another's, nor another country's); an admin sees every key's. Verifications
-    asked without a key are in no one's history. Erased certificates' entries stay, without hash or number.
-    The report each receipt covers: `GET /v1/verifications/{receipt_id}`."""
+    """Newest first. Each key sees only the verifications it asked for itself (one Customs officer never sees
+    another's, nor another country's Customs ours); an admin sees every key's, or one key's with `key_id`.
+    Verifications asked without a key are in no one's history: there is no one to attribute them to.
+    Erased certificates' entries stay, without hash or number. The report each receipt covers:
+    `GET /v1/verifications/{receipt_id}`."""
     query = ReceiptQuery(key_id=key_id, verdict=verdict.value if verdict else None, since=_seconds(since),
                          until=_seconds(until), after=after, limit=limit + 1)
     entries = verification.history(who, query)
