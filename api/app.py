@@ -15,6 +15,7 @@ from api.routers import (
     certificates,
     chain_writes,
     credentials,
+    disclosures,
     docs,
     governance,
     key_release,
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, node: Node | None = None, *, cl
                    verification.router, governance.router, credentials.router, chain_writes.router, ops.router,
                    docs.router):
         app.include_router(router)
+    app.include_router(disclosures.router)
     app.mount(docs.ASSETS, StaticFiles(directory=docs.SWAGGER_UI, check_dir=False), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=ops.STATIC), name="static")
     app.add_middleware(JsonGuard)

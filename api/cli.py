@@ -94,11 +94,16 @@ def _request(client: httpx.Client, method: str, path: str, **kwargs: Any) -> htt
     return answer
 
 
-def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
+def _answer(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """One request; a refusal or an unreachable node ends the command with one line."""
     try:
-        answer = _request(client, method, path, **kwargs)
+        return _request(client, method, path, **kwargs)
     except Failure as failure:
         fail(failure.message)
+
+
+def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
+    answer = _answer(client, method, path, **kwargs)
     body = answer.json()
     if answer.status_code == 202 and isinstance(body, dict) and "write_id" in body:
         shown = "".join(f"\t{key} {body[key]}" for key in ("account", "api_key") if body.get(key))
@@ -474,6 +479,195 @@ def keys_create(
         result = _call(client, "POST", "/v1/keys", json={"role": role, "country": country,
                                                          "account": account, "label": label})
     typer.echo(result["api_key"])
+
+
+# -- daily tools: listing, downloads, key management, disclosure, version -------------------
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write *data* to *path* readable by its owner only (0600), never half-written: a temporary file in the
+    same directory, flushed to disk, then renamed over *path*."""
+    import tempfile
+
+    if path.is_dir():
+        fail(f"cannot write {path}: it is a directory")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as error:
+        fail(f"cannot write {path}: {error.strerror}")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        fail(f"cannot write {path}: {error.strerror}")
+
+
+def _deliver(data: bytes, output: Path | None, binary: bool) -> None:
+    """To *output*, or to stdout (binary only when stdout is not a terminal)."""
+    if output is not None:
+        _write_private(output, data)
+        errors.print(f"wrote {output}", highlight=False, soft_wrap=True)
+    elif binary and _stdout_is_terminal():
+        fail("refusing to write a binary image to the terminal: give -o FILE or redirect the output")
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="write here (0600) instead of stdout")]
+
+
+@app.command("list")
+def list_certificates(
+    status_: Annotated[str | None, typer.Option("--status", help="pending, anchored, revoked, superseded "
+                                                                 "or erased")] = None,
+    limit: Annotated[int, typer.Option(help="certificates per page (1-200)")] = 50,
+    cursor: Annotated[str | None, typer.Option("--cursor", help="start after this id (a previous page's next)")] = None,
+    every: Annotated[bool, typer.Option("--all", help="follow every page to the end")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+    node: NodeOpt = "http://127.0.0.1:8000",
+    api_key: KeyOpt = None,
+) -> None:
+    """List the certificates your key may see, newest first, a page at a time (--all: every page)."""
+    params = {k: v for k, v in {"status": status_, "limit": limit}.items() if v is not None}
+    with _client(node, api_key) as client:
+        found, cursor = _pages(client, "/v1/certificates", "certificates", params, cursor, every)
+    if as_json:
+        console.print_json(data={"certificates": found, "next": cursor})
+        return
+    console.print(_certificates_table(found))
+    if cursor is not None:
+        errors.print(f"more: coo list --cursor {cursor}", highlight=False, soft_wrap=True)
+
+
+def _pages(client: httpx.Client, path: str, name: str, params: dict[str, Any], cursor: str | None,
+           every: bool) -> tuple[list[dict[str, Any]], str | None]:
+    """The items of one page after *cursor* (of every page, with *every*), and the cursor of the next."""
+    found: list[dict[str, Any]] = []
+    while True:
+        page = _call(client, "GET", path, params={**params, **({"after": cursor} if cursor else {})})
+        found += page[name]
+        cursor = page["next"]
+        if cursor is None or not every:
+            return found, cursor
+
+
+def _certificates_table(found: list[dict[str, Any]]) -> Table:
+    when = "created_at" if any("created_at" in c for c in found) else "anchored_at"
+    table = Table(title=f"{len(found)} certificate(s)")
+    table.add_column("id", no_wrap=True, min_width=36)
+    for column in ("number", "status", "importing", when.split("_")[0]):
+        table.add_column(column)
+    for c in found:
+        table.add_row(c["id"], c["certificate_number"] or "(erased)", c["status"], c["importing_country"],
+                      (c.get(when) or "")[:16].replace("T", " "))
+    return table
+
+
+@app.command()
+def download(
+    certificate_id: Annotated[str, typer.Argument(help="certificate id")],
+    output: OutputOpt = None,
+    qr: Annotated[str | None, typer.Option("--qr", help="the QR code instead: png or svg")] = None,
+    node: NodeOpt = "http://127.0.0.1:8000",
+    api_key: KeyOpt = None,
+) -> None:
+    """Download the sealed document to hand to the exporter, or its QR code for the paper copy (--qr)."""
+    if qr not in (None, "png", "svg"):
+        fail(f"--qr {qr}: choose png or svg")
+    path = f"/v1/certificates/{certificate_id}/" + (f"qr.{qr}" if qr else "document")
+    with _client(node, api_key) as client:
+        answer = _answer(client, "GET", path)
+    data = answer.content if qr else json.dumps(answer.json(), indent=2).encode() + b"\n"
+    _deliver(data, output, binary=qr == "png")
+
+
+@app.command()
+def disclose(
+    sealed: Annotated[Path, typer.Argument(help="the sealed document (JSON)")],
+    withhold: Annotated[list[str], typer.Option("--withhold", help="a field or prefix to withhold, e.g. goods[1], "
+                                                                   "exporter.address; repeat for several")],
+    output: OutputOpt = None,
+) -> None:
+    """Withhold fields of a sealed document, offline; the partial document still verifies (coo verify)."""
+    from pydantic import ValidationError as ModelError
+
+    from registry.errors import ValidationError
+    from registry.sealing.document import SealedDocument
+    from registry.sealing.document import withhold as withhold_fields
+
+    try:
+        document = SealedDocument.model_validate(_read_json(sealed))
+    except ModelError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        fail(f"{sealed} is not a sealed document: {where}: {first['msg']}")
+    try:
+        partial = withhold_fields(document, withhold)
+    except ValidationError as error:
+        fail(str(error))
+    _deliver(partial.model_dump_json(indent=2).encode() + b"\n", output, binary=False)
+
+
+@keys_app.command("list")
+def keys_list(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+    node: NodeOpt = "http://127.0.0.1:8000",
+    api_key: KeyOpt = None,
+) -> None:
+    """List the node's API keys: who each speaks for, never a secret (admin key needed)."""
+    with _client(node, api_key) as client:
+        found = _call(client, "GET", "/v1/keys")
+    if as_json:
+        console.print_json(data=found)
+        return
+    table = Table(title=f"{len(found)} key(s)")
+    table.add_column("key id", no_wrap=True, min_width=16)
+    for column in ("role", "country", "account", "label", "created"):
+        table.add_column(column)
+    for k in found:
+        table.add_row(k["key_id"], k["role"], k["country"] or "", k["account"] or "", k["label"],
+                      k["created_at"][:16].replace("T", " "))
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="the id in coo_<id>_<secret> (see coo keys list)")],
+    node: NodeOpt = "http://127.0.0.1:8000",
+    api_key: KeyOpt = None,
+) -> None:
+    """Revoke an API key at once (admin key needed); the node's last admin key cannot be revoked."""
+    with _client(node, api_key) as client:
+        _answer(client, "DELETE", f"/v1/keys/{key_id}")
+    typer.echo(f"{key_id}\trevoked")
+
+
+def _show_version(value: bool) -> None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    if not value:
+        return
+    try:
+        typer.echo(f"coo {version('coo-registry')}")
+    except PackageNotFoundError:
+        typer.echo("coo (version unknown: the coo-registry package is not installed)")
+    raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                                help="print the version and exit")] = False) -> None:
+    """Certificate of Origin registry."""
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date as date_
 from datetime import datetime
 from decimal import Decimal
@@ -12,9 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from registry.domain.codes import Country
 from registry.domain.names import OfficialName
 from registry.domain.reasons import RevocationReason
-from registry.domain.report import VerificationReport
+from registry.domain.report import Verdict, VerificationReport
 from registry.pipelines.worker import WorkerHealth
 from registry.sealing.document import SealedDocument
+from registry.services.verification import HistoryEntry
 from registry.storage.store import CertificateRow
 from registry.types import hex32
 
@@ -494,3 +496,57 @@ class Health(BaseModel):
     detail: str | None = None
     index_lag: int | None = Field(default=None, description="Blocks the event index is behind the chain head.")
     workers: list[WorkerStatus] | None = None
+
+
+class ReceiptPublic(BaseModel):
+    """A signed verification receipt: ``coo-verification/1|id|report_hash|checked_at|chain_head``,
+    signed (EIP-191) by ``node_account``."""
+
+    receipt_id: str
+    report_hash: str
+    checked_at: str
+    chain_head: int | None = None
+    node_account: str
+    signature: str
+
+
+class VerificationEntry(BaseModel):
+    """One verification in a caller's history; the report itself is at `GET /v1/verifications/{receipt_id}`."""
+
+    receipt_id: str
+    checked_at: str
+    verdict: Verdict
+    contents: Literal["available", "erased", "not kept"] = Field(
+        description="`available` while the certificate's key is on this node; `erased` after erasure (no hash, "
+                    "no number then); `not kept` when this node never held the key")
+    document_hash: str | None = Field(default=None, description="as the report gave it; none for a status-only "
+                                                                "answer by number, or after erasure")
+    certificate_number: str | None = None
+    key_id: str | None = Field(default=None, description="the API key that asked (its id, never the key)")
+    receipt: ReceiptPublic
+
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> VerificationEntry:
+        """Build from an entry of :meth:`registry.services.verification.Verification.history`."""
+        receipt = ReceiptPublic(**dataclasses.asdict(entry.receipt))
+        return cls(receipt_id=receipt.receipt_id, checked_at=receipt.checked_at, verdict=Verdict(entry.verdict),
+                   contents=entry.contents, document_hash=entry.document_hash,
+                   certificate_number=entry.certificate_number, key_id=entry.key_id, receipt=receipt)
+
+
+class VerificationPage(BaseModel):
+    """One page of verifications, newest first; pass ``next`` as ``after`` for the following page."""
+
+    verifications: list[VerificationEntry]
+    next: str | None = Field(default=None, description="the `after` of the next page; absent on the last page")
+
+
+class DisclosureRequest(BaseModel):
+    """A sealed document and the fields to withhold from it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    document: SealedDocument
+    withhold: list[Annotated[str, Field(min_length=1, max_length=256)]] = Field(
+        min_length=1, max_length=1000,
+        description="paths or path prefixes: `goods[1]`, `exporter.address`, `goods`; every one must name a field")

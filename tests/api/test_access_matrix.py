@@ -137,6 +137,10 @@ MATRIX: dict[str, tuple[Request, set[str]]] = {
     "set peer": (lambda c, n: ("PUT", "/v1/governance/peers/KR",
                                {"json": {"url": "http://127.0.0.1:9", "api_key": "x"}}),
                  {"admin"}),
+    "verification history": (lambda c, n: ("GET", "/v1/verifications", {}), set(ROLES) - {"none"}),
+    "disclose": (lambda c, n: ("POST", "/v1/disclosures",
+                               {"json": {"document": n.issuing.sealed_document(None, c.id).model_dump(mode="json"),
+                                         "withhold": ["goods"]}}), set(ROLES)),
 }
 
 
