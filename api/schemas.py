@@ -474,3 +474,17 @@ class Health(BaseModel):
     detail: str | None = None
     index_lag: int | None = Field(default=None, description="Blocks the event index is behind the chain head.")
     workers: list[WorkerStatus] | None = None
+
+
+class CodeListsPublic(BaseModel):
+    """The dataset's code lists, each code with its name (for showing a certificate to people)."""
+
+    countries: dict[str, str] = Field(description="ISO 3166-1 alpha-2 code to short name")
+    currencies: dict[str, str] = Field(description="ISO 4217 code to name")
+    units: dict[str, str] = Field(description="UN/ECE Recommendation 20 unit code to name")
+    transport_modes: dict[str, str] = Field(description="UN/ECE Recommendation 19 mode code to name")
+    origin_criteria: dict[str, str] = Field(description="origin criterion token to name; tokens join with + "
+                                                        "(both met) or / (either met)")
+    value_content: str = Field(description="how an RVC token with a two-digit threshold reads "
+                                           "({percent} is the threshold)")
+    certificate_types: dict[str, str] = Field(description="certificate type (agreement code) to name")
