@@ -176,6 +176,7 @@
     const note = $("withheld-note");
     note.hidden = true;
     const message = (text) => body.replaceChildren(el("p", "empty", text));
+    if (report.verdict === "UNAVAILABLE") return message("The contents are not shown: nothing was verified.");
     if (report.verdict === "ERASED") return message("Erased: the certificate's key was destroyed; its contents are not shown.");
     if (status(report, "integrity") === "fail") return message("The contents are not shown: they don't match the document hash.");
     if (!report.disclosed || Object.keys(report.disclosed).length === 0) {

@@ -212,12 +212,16 @@ def test_each_kind_of_answer_has_its_own_worded_style(node: tuple[str, Path], ch
     chrome.get(url + "/")
     submit_text(chrome, copy_document["document_hash"])
     note("status-only")
-    unavailable = httpx.post(f"{url}/v1/verify", json=document).json()
-    unavailable.update(verdict="UNAVAILABLE", summary="UNAVAILABLE: the chain could not be reached",
-                       disclosed=None, withheld=None)
+    unavailable = httpx.post(f"{url}/v1/verify", json=copy_document).json()  # as the node answers without a chain
+    why = "the chain could not be reached"
+    unavailable.update(verdict="UNAVAILABLE", summary=f"UNAVAILABLE: {why}", disclosed=None, withheld=None,
+                       issuer=None, chain_id=None, chain_head=None,
+                       checks=[unavailable["checks"][0], *({"name": name, "status": "skipped", "reason": why}
+                                                           for name in ("anchored", "issuer_authorised", "status"))])
     chrome.get(url + "/")
     answer_with(chrome, unavailable, 503)
-    assert "UNAVAILABLE" in submit_text(chrome, json.dumps(document))
+    assert "UNAVAILABLE" in submit_text(chrome, json.dumps(copy_document))
+    assert "nothing was verified" in text_of(chrome, "certificate-body")
     note("unavailable")
     chrome.get(url + "/")
     assert submit_text(chrome, "").startswith("Not verified: Nothing to verify")  # empty: no verdict at all
