@@ -550,3 +550,17 @@ class DisclosureRequest(BaseModel):
     withhold: list[Annotated[str, Field(min_length=1, max_length=256)]] = Field(
         min_length=1, max_length=1000,
         description="paths or path prefixes: `goods[1]`, `exporter.address`, `goods`; every one must name a field")
+
+
+class CodeListsPublic(BaseModel):
+    """The dataset's code lists, each code with its name (for showing a certificate to people)."""
+
+    countries: dict[str, str] = Field(description="ISO 3166-1 alpha-2 code to short name")
+    currencies: dict[str, str] = Field(description="ISO 4217 code to name")
+    units: dict[str, str] = Field(description="UN/ECE Recommendation 20 unit code to name")
+    transport_modes: dict[str, str] = Field(description="UN/ECE Recommendation 19 mode code to name")
+    origin_criteria: dict[str, str] = Field(description="origin criterion token to name; tokens join with + "
+                                                        "(both met) or / (either met)")
+    value_content: str = Field(description="how an RVC token with a two-digit threshold reads "
+                                           "({percent} is the threshold)")
+    certificate_types: dict[str, str] = Field(description="certificate type (agreement code) to name")

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import html
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Response
-from fastapi.responses import HTMLResponse
 
-from api.deps import CurrentPrincipal, KeyReleaseDep, MaybePrincipal, VerificationDep
+from api import pages
+from api.deps import CurrentPrincipal, KeyReleaseDep, MaybePrincipal, SettingsDep, VerificationDep
 from api.paging import AfterQuery, LimitQuery, next_cursor
+from api.problems import status_for
 from api.schemas import VerificationEntry, VerificationPage, VerificationPublic, VerifyRequest
 from registry.domain.report import Verdict, VerificationReport
-from registry.errors import ValidationError
+from registry.errors import RegistryError, ValidationError
 from registry.pipelines.verify import Declaration
 from registry.sealing.document import SealedDocument
 from registry.services.documents import KEY_TOKEN_PREFIX
@@ -120,53 +120,25 @@ def _seconds(moment: datetime | None) -> float | None:
 
 @router.get("/v/{token}", summary="QR target: verdict page (HTML, or JSON with Accept: application/json)",
             response_model=VerificationPublic,
-            responses={200: {"content": {"text/html": {}, "application/json": {}}}})
-def verify_token(token: str, verification: VerificationDep, keys: KeyReleaseDep,
+            responses={200: {"content": {"text/html": {}, "application/json": {}}},
+                       404: {"content": {"text/html": {}, "application/problem+json": {}},
+                             "description": "unknown code: an HTML page, or problem+json for JSON clients"}})
+def verify_token(token: str, verification: VerificationDep, keys: KeyReleaseDep, settings: SettingsDep,
                  accept: Annotated[str, Header()] = "text/html") -> Response:
-    """What a phone shows after scanning the QR code on a paper certificate. A key token
+    """What a phone shows after scanning the QR code on a paper certificate: the verification page
+    with the report, the QR code and the verification code (see `api/pages.py`). A key token
     (`k1.…`, encrypted mode) works at any member node: it opens the ciphertext on chain."""
-    if token.startswith(KEY_TOKEN_PREFIX):
-        report, receipt = keys.verify_key_token(token)
-    else:
-        report, receipt = verification.verify_token(token)
+    wants_json = "application/json" in accept and "text/html" not in accept
+    try:
+        if token.startswith(KEY_TOKEN_PREFIX):
+            report, receipt = keys.verify_key_token(token)
+        else:
+            report, receipt = verification.verify_token(token)
+    except RegistryError as error:
+        if wants_json:
+            raise
+        return pages.problem_page(status_for(error), error)
     public = _public(report, receipt)
-    if "application/json" in accept and "text/html" not in accept:
+    if wants_json:
         return _answer(public)
-    status = 503 if public.verdict is Verdict.UNAVAILABLE else 200
-    return HTMLResponse(render_verdict(public), status_code=status,
-                        headers={"Retry-After": "5"} if status == 503 else None)
-
-
-_COLOURS = {"VALID": ("#e6f4ea", "#137333"), "VALID_WITH_WARNINGS": ("#fef7e0", "#b06000")}
-
-
-def render_verdict(report: VerificationPublic) -> str:
-    """A small, self-contained, accessible HTML verdict page."""
-    background, border = _COLOURS.get(report.verdict.value, ("#fce8e6", "#c5221f"))
-    rows = "".join(
-        f"<tr><td>{html.escape(c.name.replace('_', ' '))}</td><td><strong>{html.escape(c.status.value)}</strong></td>"
-        f"<td>{html.escape(c.reason)}</td></tr>" for c in report.checks)
-    fields = ""
-    if report.disclosed:
-        items = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in _flat(report.disclosed))
-        fields = f"<h2>Certificate</h2><dl>{items}</dl>"
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">\
-<title>{html.escape(report.verdict.value)}: certificate of origin</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:50rem;margin:auto;padding:1rem}}
-.v{{background:{background};border-left:.6rem solid {border};padding:.6rem 1rem}}
-td,th{{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd;vertical-align:top}}
-dl{{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}}dt{{font-weight:600}}</style></head><body>
-<h1 class="v" id="verdict">{html.escape(report.verdict.value.replace('_', ' '))}</h1>
-<p>{html.escape(report.summary)}</p>
-<table><caption>Every check</caption><tr><th>Check</th><th>Outcome</th><th>Why</th></tr>{rows}</table>
-{fields}<p><small>Receipt {html.escape(report.receipt_id)} signed by {html.escape(report.node_account)}</small></p>
-</body></html>"""
-
-
-def _flat(value: object, prefix: str = "") -> list[tuple[str, object]]:
-    if isinstance(value, dict):
-        return [kv for k, v in value.items() for kv in _flat(v, f"{prefix}.{k}" if prefix else str(k))]
-    if isinstance(value, list):
-        return [kv for i, v in enumerate(value) for kv in _flat(v, f"{prefix}[{i}]")]
-    return [(prefix, value)]
+    return pages.report_page(public, pages.verification_link(settings.base_url, token), token)

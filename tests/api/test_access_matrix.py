@@ -112,6 +112,7 @@ MATRIX: dict[str, tuple[Request, set[str]]] = {
                         set(ROLES)),
     "verify hash": (lambda c, n: ("GET", f"/v1/verify/0x{c.document_hash.hex()}", {}), set(ROLES)),
     "verify token": (lambda c, n: ("GET", f"/v/{c.id}", {}), set(ROLES)),
+    "code lists": (lambda c, n: ("GET", "/v1/code-lists", {}), set(ROLES)),
     "readiness": (lambda c, n: ("GET", "/readyz", {}), set(ROLES)),
     "utilise": (lambda c, n: ("POST", f"/v1/certificates/{c.id}/utilisations", {"json": DRAW}), {"customs_b"}),
     "utilisation": (lambda c, n: ("GET", f"/v1/certificates/{c.id}/utilisations", {}),
