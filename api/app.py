@@ -14,7 +14,9 @@ from api.limits import BodyLimit, FailureLimiter, JsonGuard
 from api.routers import (
     certificates,
     chain_writes,
+    code_lists,
     credentials,
+    disclosures,
     docs,
     governance,
     key_release,
@@ -71,8 +73,9 @@ def create_app(settings: Settings | None = None, node: Node | None = None, *, cl
     problems.install(app)
     for router in (certificates.router, utilisations.router, verification_requests.router, key_release.router,
                    verification.router, governance.router, credentials.router, chain_writes.router, ops.router,
-                   docs.router):
+                   docs.router, code_lists.router):
         app.include_router(router)
+    app.include_router(disclosures.router)
     app.mount(docs.ASSETS, StaticFiles(directory=docs.SWAGGER_UI, check_dir=False), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=ops.STATIC), name="static")
     app.add_middleware(JsonGuard)

@@ -37,11 +37,17 @@ REFUSED_EXIT = 1
 ERROR_EXIT = 2
 PENDING_EXIT = 3
 """Exit status when the node accepted a change that is not on chain yet (HTTP 202): not done, not failed."""
+MAX_ERRORS_SHOWN = 10
+"""Failing fields shown on an error line; the rest are counted."""
+
+
+def _error_line(message: str) -> None:
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = ERROR_EXIT) -> NoReturn:
     """Print one line to stderr and exit with *code*."""
-    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
+    _error_line(message)
     raise typer.Exit(code)
 
 
@@ -52,17 +58,52 @@ def _client(node: str, api_key: str | None) -> httpx.Client:
     return httpx.Client(base_url=node.rstrip("/"), headers=headers, timeout=60)
 
 
-def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
+class Failure(Exception):
+    """A request or a file that failed, as the one line to show; *unreachable* when the node did not answer."""
+
+    def __init__(self, message: str, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.unreachable = unreachable
+
+
+def _problem_line(answer: httpx.Response) -> str:
+    """An error answer as one line: the status, the title and every failing field (or the detail)."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return f"{answer.status_code}: {answer.text[:200]}"
+    if not isinstance(body, dict):
+        return f"{answer.status_code}: {answer.text[:200]}"
+    listed = [e for e in body.get("errors") or [] if isinstance(e, dict)]
+    if len(listed) > 1:
+        shown = "; ".join(f"{e.get('loc')}: {e.get('msg')}" for e in listed[:MAX_ERRORS_SHOWN])
+        more = f"; and {len(listed) - MAX_ERRORS_SHOWN} more" if len(listed) > MAX_ERRORS_SHOWN else ""
+        return f"{answer.status_code} {body.get('title', '')}: {shown}{more}"
+    return f"{answer.status_code} {body.get('title', '')}: {body.get('detail', answer.text)}"
+
+
+def _request(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """Send one request; an error answer or no answer raises :class:`Failure`."""
     try:
         answer = client.request(method, path, **kwargs)
     except httpx.HTTPError as error:
-        fail(f"cannot reach the node at {client.base_url}: {type(error).__name__}")
+        raise Failure(f"cannot reach the node at {client.base_url}: {type(error).__name__}", unreachable=True) from None
     if answer.status_code >= 400:
-        try:
-            body = answer.json()
-            fail(f"{answer.status_code} {body.get('title', '')}: {body.get('detail', answer.text)}")
-        except ValueError:
-            fail(f"{answer.status_code}: {answer.text[:200]}")
+        raise Failure(_problem_line(answer))
+    return answer
+
+
+def _answer(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """One request; a refusal or an unreachable node ends the command with one line."""
+    try:
+        return _request(client, method, path, **kwargs)
+    except Failure as failure:
+        fail(failure.message)
+
+
+def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
+    answer = _answer(client, method, path, **kwargs)
     body = answer.json()
     if answer.status_code == 202 and isinstance(body, dict) and "write_id" in body:
         shown = "".join(f"\t{key} {body[key]}" for key in ("account", "api_key") if body.get(key))
@@ -81,13 +122,21 @@ def chain_write(write_id: int, node: NodeOpt = "http://127.0.0.1:8000", api_key:
                + (f"\t{result['error']}" if result["error"] else ""))
 
 
-def _read_json(path: Path) -> Any:
+def _load_json(path: Path) -> Any:
+    """The JSON in the file at *path*; raises :class:`Failure` saying what is wrong with it."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        fail(f"cannot read {path}: {error.strerror}")
+        raise Failure(f"cannot read it: {error.strerror or type(error).__name__}") from None
     except ValueError as error:
-        fail(f"{path} is not valid JSON: {error}")
+        raise Failure(f"not valid JSON: {error}") from None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return _load_json(path)
+    except Failure as failure:
+        fail(f"{path}: {failure.message}")
 
 
 # -- node ------------------------------------------------------------------------------
@@ -97,10 +146,14 @@ def _read_json(path: Path) -> Any:
 def up(
     demo: Annotated[bool, typer.Option("--demo", help="create a demo consortium and write demo-keys.json")] = False,
     host: Annotated[str | None, typer.Option(help="listen address (COO_HOST)")] = None,
-    port: Annotated[int | None, typer.Option(help="listen port (COO_PORT)")] = None,
+    port: Annotated[str | None, typer.Option(metavar="PORT", help="listen port, 1 to 65535 (COO_PORT)")] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="data directory (COO_DATA_DIR)")] = None,
 ) -> None:
-    """Start Anvil (unless COO_RPC_URL is set), deploy or reuse the contracts, and serve the API."""
+    """Start Anvil (unless COO_RPC_URL is set), deploy or reuse the contracts, and serve the API.
+
+    Every setting is checked and the port bound first: a bad value or a busy port stops
+    it with one line before anything is written, started or deployed.
+    """
     from api.serve import serve
 
     overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir}.items() if v is not None}
@@ -111,6 +164,11 @@ def up(
 
 
 def _describe(error: Exception) -> str:
+    from registry.chain.messages import describe
+    from registry.errors import ContractRevertError
+
+    if isinstance(error, ContractRevertError):
+        return describe(error)
     return str(error) or type(error).__name__
 
 
@@ -124,20 +182,51 @@ def issue(
     api_key: KeyOpt = None,
     mode: Annotated[str, typer.Option(help="hash-only or encrypted")] = "hash-only",
 ) -> None:
-    """Register certificates; prints one line per file with its id and status."""
-    results = []
+    """Register certificates, one request per file.
+
+    Prints a line per registered file (path, id, status, document hash, certificate
+    number) as soon as it is accepted, and an error line naming each file that could
+    not be read, is not JSON, or the node refused (with the failing fields); carries on
+    with the other files and exits 2 if any failed. Files are sent one by one, not as a
+    batch: a batch is all or nothing, and one bad file must not hold back the others.
+    """
+    failed: list[Path] = []
     with _client(node, api_key) as client, Progress(
         TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), console=errors, transient=True, disable=len(files) < 2,
+        TimeRemainingColumn(), console=errors, transient=True, disable=len(files) < 2 or not errors.is_terminal,
     ) as progress:
         task = progress.add_task("registering", total=len(files))
-        for path in files:
-            body = _read_json(path)
-            result = _call(client, "POST", "/v1/certificates", params={"mode": mode}, json=body)
-            results.append((path, result))
+        for position, path in enumerate(files):
+            try:
+                result = _register_file(client, path, mode)
+            except Failure as failure:
+                failed.append(path)
+                _error_line(f"{path}: {failure.message}")
+                if failure.unreachable:
+                    failed.extend(_not_tried(files[position + 1:]))
+                    break
+            else:
+                typer.echo(f"{path}\t{result['id']}\t{result['status']}\t{result['document_hash']}"
+                           f"\t{result.get('certificate_number', '')}")
             progress.advance(task)
-    for path, result in results:
-        typer.echo(f"{path}\t{result['id']}\t{result['status']}\t{result['document_hash']}")
+    if failed and len(files) > 1:
+        fail(f"{len(failed)} of {len(files)} files not registered: {', '.join(map(str, failed))}")
+    if failed:
+        raise typer.Exit(ERROR_EXIT)
+
+
+def _register_file(client: httpx.Client, path: Path, mode: str) -> dict[str, Any]:
+    body = _load_json(path)
+    if not isinstance(body, dict):
+        raise Failure("does not hold a certificate (a JSON object)")
+    answer: dict[str, Any] = _request(client, "POST", "/v1/certificates", params={"mode": mode}, json=body).json()
+    return answer
+
+
+def _not_tried(rest: list[Path]) -> list[Path]:
+    if rest:
+        _error_line(f"not tried, the node cannot be reached: {', '.join(map(str, rest))}")
+    return rest
 
 
 @app.command()
@@ -280,8 +369,15 @@ def verify(
                                                  help="registry address you trust (with --rpc-url)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
 ) -> None:
-    """Verify a certificate. Exit 0 only for VALID; 1 for any other verdict; 2 on error."""
-    path = Path(subject)
+    """Verify a certificate. Exit 0 only for VALID; 1 for any other verdict; 2 on error.
+
+    SUBJECT is read as a file when it is one, or when it looks like a path (a / or \\ in
+    it, a leading ~ or ., or a .json ending: no hash, id or QR token has these), in which
+    case a missing file is an error; anything else is a document hash or a verification code.
+    """
+    path = Path(subject).expanduser()
+    if _looks_like_path(subject) and not path.is_file():
+        fail(f"{subject}: {'not a file' if path.exists() else 'no such file'}")
     if rpc_url:
         report = _verify_offline(path, rpc_url, contract)
     else:
@@ -294,6 +390,12 @@ def verify(
                 report = _call(client, "GET", f"/v/{subject.rsplit('/v/', 1)[-1]}")
     _print_report(report, as_json)
     raise typer.Exit(ACCEPTED_EXIT if report["verdict"] == "VALID" else REFUSED_EXIT)
+
+
+def _looks_like_path(subject: str) -> bool:
+    if "://" in subject:
+        return False
+    return any(c in subject for c in "/\\") or subject.startswith(("~", ".")) or subject.lower().endswith(".json")
 
 
 def _verify_offline(path: Path, rpc_url: str, contract: str | None) -> dict[str, Any]:
@@ -377,6 +479,195 @@ def keys_create(
         result = _call(client, "POST", "/v1/keys", json={"role": role, "country": country,
                                                          "account": account, "label": label})
     typer.echo(result["api_key"])
+
+
+# -- daily tools: listing, downloads, key management, disclosure, version -------------------
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write *data* to *path* readable by its owner only (0600), never half-written: a temporary file in the
+    same directory, flushed to disk, then renamed over *path*."""
+    import tempfile
+
+    if path.is_dir():
+        fail(f"cannot write {path}: it is a directory")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as error:
+        fail(f"cannot write {path}: {error.strerror}")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        fail(f"cannot write {path}: {error.strerror}")
+
+
+def _deliver(data: bytes, output: Path | None, binary: bool) -> None:
+    """To *output*, or to stdout (binary only when stdout is not a terminal)."""
+    if output is not None:
+        _write_private(output, data)
+        errors.print(f"wrote {output}", highlight=False, soft_wrap=True)
+    elif binary and _stdout_is_terminal():
+        fail("refusing to write a binary image to the terminal: give -o FILE or redirect the output")
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="write here (0600) instead of stdout")]
+
+
+@app.command("list")
+def list_certificates(
+    status_: Annotated[str | None, typer.Option("--status", help="pending, anchored, revoked, superseded "
+                                                                 "or erased")] = None,
+    limit: Annotated[int, typer.Option(help="certificates per page (1-200)")] = 50,
+    cursor: Annotated[str | None, typer.Option("--cursor", help="start after this id (a previous page's next)")] = None,
+    every: Annotated[bool, typer.Option("--all", help="follow every page to the end")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+    node: NodeOpt = "http://127.0.0.1:8000",
+    api_key: KeyOpt = None,
+) -> None:
+    """List the certificates your key may see, newest first, a page at a time (--all: every page)."""
+    params = {k: v for k, v in {"status": status_, "limit": limit}.items() if v is not None}
+    with _client(node, api_key) as client:
+        found, cursor = _pages(client, "/v1/certificates", "certificates", params, cursor, every)
+    if as_json:
+        console.print_json(data={"certificates": found, "next": cursor})
+        return
+    console.print(_certificates_table(found))
+    if cursor is not None:
+        errors.print(f"more: coo list --cursor {cursor}", highlight=False, soft_wrap=True)
+
+
+def _pages(client: httpx.Client, path: str, name: str, params: dict[str, Any], cursor: str | None,
+           every: bool) -> tuple[list[dict[str, Any]], str | None]:
+    """The items of one page after *cursor* (of every page, with *every*), and the cursor of the next."""
+    found: list[dict[str, Any]] = []
+    while True:
+        page = _call(client, "GET", path, params={**params, **({"after": cursor} if cursor else {})})
+        found += page[name]
+        cursor = page["next"]
+        if cursor is None or not every:
+            return found, cursor
+
+
+def _certificates_table(found: list[dict[str, Any]]) -> Table:
+    when = "created_at" if any("created_at" in c for c in found) else "anchored_at"
+    table = Table(title=f"{len(found)} certificate(s)")
+    table.add_column("id", no_wrap=True, min_width=36)
+    for column in ("number", "status", "importing", when.split("_")[0]):
+        table.add_column(column)
+    for c in found:
+        table.add_row(c["id"], c["certificate_number"] or "(erased)", c["status"], c["importing_country"],
+                      (c.get(when) or "")[:16].replace("T", " "))
+    return table
+
+
+@app.command()
+def download(
+    certificate_id: Annotated[str, typer.Argument(help="certificate id")],
+    output: OutputOpt = None,
+    qr: Annotated[str | None, typer.Option("--qr", help="the QR code instead: png or svg")] = None,
+    node: NodeOpt = "http://127.0.0.1:8000",
+    api_key: KeyOpt = None,
+) -> None:
+    """Download the sealed document to hand to the exporter, or its QR code for the paper copy (--qr)."""
+    if qr not in (None, "png", "svg"):
+        fail(f"--qr {qr}: choose png or svg")
+    path = f"/v1/certificates/{certificate_id}/" + (f"qr.{qr}" if qr else "document")
+    with _client(node, api_key) as client:
+        answer = _answer(client, "GET", path)
+    data = answer.content if qr else json.dumps(answer.json(), indent=2).encode() + b"\n"
+    _deliver(data, output, binary=qr == "png")
+
+
+@app.command()
+def disclose(
+    sealed: Annotated[Path, typer.Argument(help="the sealed document (JSON)")],
+    withhold: Annotated[list[str], typer.Option("--withhold", help="a field or prefix to withhold, e.g. goods[1], "
+                                                                   "exporter.address; repeat for several")],
+    output: OutputOpt = None,
+) -> None:
+    """Withhold fields of a sealed document, offline; the partial document still verifies (coo verify)."""
+    from pydantic import ValidationError as ModelError
+
+    from registry.errors import ValidationError
+    from registry.sealing.document import SealedDocument
+    from registry.sealing.document import withhold as withhold_fields
+
+    try:
+        document = SealedDocument.model_validate(_read_json(sealed))
+    except ModelError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        fail(f"{sealed} is not a sealed document: {where}: {first['msg']}")
+    try:
+        partial = withhold_fields(document, withhold)
+    except ValidationError as error:
+        fail(str(error))
+    _deliver(partial.model_dump_json(indent=2).encode() + b"\n", output, binary=False)
+
+
+@keys_app.command("list")
+def keys_list(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+    node: NodeOpt = "http://127.0.0.1:8000",
+    api_key: KeyOpt = None,
+) -> None:
+    """List the node's API keys: who each speaks for, never a secret (admin key needed)."""
+    with _client(node, api_key) as client:
+        found = _call(client, "GET", "/v1/keys")
+    if as_json:
+        console.print_json(data=found)
+        return
+    table = Table(title=f"{len(found)} key(s)")
+    table.add_column("key id", no_wrap=True, min_width=16)
+    for column in ("role", "country", "account", "label", "created"):
+        table.add_column(column)
+    for k in found:
+        table.add_row(k["key_id"], k["role"], k["country"] or "", k["account"] or "", k["label"],
+                      k["created_at"][:16].replace("T", " "))
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="the id in coo_<id>_<secret> (see coo keys list)")],
+    node: NodeOpt = "http://127.0.0.1:8000",
+    api_key: KeyOpt = None,
+) -> None:
+    """Revoke an API key at once (admin key needed); the node's last admin key cannot be revoked."""
+    with _client(node, api_key) as client:
+        _answer(client, "DELETE", f"/v1/keys/{key_id}")
+    typer.echo(f"{key_id}\trevoked")
+
+
+def _show_version(value: bool) -> None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    if not value:
+        return
+    try:
+        typer.echo(f"coo {version('coo-registry')}")
+    except PackageNotFoundError:
+        typer.echo("coo (version unknown: the coo-registry package is not installed)")
+    raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                                help="print the version and exit")] = False) -> None:
+    """Certificate of Origin registry."""
 
 
 def main() -> None:

@@ -1,14 +1,73 @@
-"""Node settings, read from ``COO_*`` environment variables (pydantic-settings)."""
+"""Node settings, read from ``COO_*`` environment variables (pydantic-settings).
+
+Every setting is checked when :class:`Settings` is built, so ``coo up`` refuses a
+bad value (:func:`load_settings`: one line naming the variable or flag) before it
+writes, starts or deploys anything.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import re
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
+from pydantic import AfterValidator, Field, SecretStr
+from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from registry.pipelines.retention import DEFAULT_RETENTION_DAYS
+
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"
+                        r"[A-Za-z0-9])?)*\.?$")
+_HTTP_URL = re.compile(r"^https?://[^\s/?#@]+(/[^\s]*)?$")
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+SECRET_SETTINGS = frozenset({"kek"})
+"""Settings whose value is never repeated in an error."""
+FLAGS = {"host": "--host", "port": "--port", "data_dir": "--data-dir"}
+"""The ``coo up`` flag of each setting that has one."""
+
+
+class SettingsError(ValueError):
+    """A setting has a value the node cannot run with; the message names it in one line."""
+
+
+def _host(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        if not _HOST_NAME.match(value):
+            raise ValueError("not an IP address or host name") from None
+    return value
+
+
+def _port(value: int) -> int:
+    if not 1 <= value <= 65_535:
+        raise ValueError("not a port number (1 to 65535)")
+    return value
+
+
+def _http_url(value: str | None) -> str | None:
+    if value is not None and not _HTTP_URL.match(value):
+        raise ValueError("not an http:// or https:// URL")
+    return value
+
+
+def _address(value: str | None) -> str | None:
+    if value is not None and not _ADDRESS.match(value):
+        raise ValueError("not a contract address (0x and 40 hex digits)")
+    return value
+
+
+def _directory(value: Path) -> Path:
+    if value.exists() and not value.is_dir():
+        raise ValueError("exists and is not a directory")
+    return value
+
+
+HttpUrl = Annotated[str | None, AfterValidator(_http_url)]
 
 
 class Settings(BaseSettings):
@@ -20,18 +79,18 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="COO_", extra="ignore")
 
-    host: str = "127.0.0.1"
-    port: int = 8000
-    data_dir: Path = Path("data")
-    rpc_url: str | None = None
-    contract_address: str | None = None
+    host: Annotated[str, AfterValidator(_host)] = "127.0.0.1"
+    port: Annotated[int, AfterValidator(_port)] = Field(default=8000, description="TCP port to listen on")
+    data_dir: Annotated[Path, AfterValidator(_directory)] = Path("data")
+    rpc_url: HttpUrl = Field(default=None, description="JSON-RPC URL of the chain; unset: a managed Anvil")
+    contract_address: Annotated[str | None, AfterValidator(_address)] = None
     kek: SecretStr | None = None
-    public_url: str | None = Field(default=None, description="base URL printed in QR codes; default http://host:port")
-    max_body_bytes: int = 1 << 20
-    max_batch_body_bytes: int = 32 << 20
-    batch_max_size: int = 1024
-    batch_max_wait_ms: int = 250
-    confirmation_depth: int = 1
+    public_url: HttpUrl = Field(default=None, description="base URL printed in QR codes; default http://host:port")
+    max_body_bytes: int = Field(default=1 << 20, gt=0)
+    max_batch_body_bytes: int = Field(default=32 << 20, gt=0)
+    batch_max_size: int = Field(default=1024, gt=0)
+    batch_max_wait_ms: int = Field(default=250, ge=0)
+    confirmation_depth: int = Field(default=1, ge=1)
     rpc_timeout_ms: int = Field(default=5000, gt=0, description="longest wait for one JSON-RPC request (no retries)")
     auth_failures_per_minute: int = Field(default=20, gt=0, description="invalid API keys a client may send a minute")
     readiness_timeout_ms: int = Field(default=800, gt=0, description="longest /readyz waits for the chain")
@@ -45,6 +104,26 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         """Public base URL of this node (used in QR codes and links)."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """The settings from the environment and *overrides* (``coo up`` flags).
+
+    Raises:
+        SettingsError: every bad value, in one line naming its flag or ``COO_*`` variable.
+    """
+    given = dict(overrides or {})
+    try:
+        return Settings(**given)
+    except PydanticValidationError as error:
+        raise SettingsError("bad setting: " + "; ".join(_problem(e, given) for e in error.errors())) from None
+
+
+def _problem(error: Any, given: Mapping[str, Any]) -> str:
+    field = str(error["loc"][0]) if error.get("loc") else ""
+    name = FLAGS[field] if field in given and field in FLAGS else f"COO_{field.upper()}"
+    shown = "" if field in SECRET_SETTINGS or isinstance(error.get("input"), dict) else f" {error.get('input')!r}"
+    return f"{name}{shown}: {str(error['msg']).removeprefix('Value error, ')}"
 
 
 @lru_cache

@@ -107,7 +107,8 @@ def require(*roles: Role):  # type: ignore[no-untyped-def]
     def check(principal: CurrentPrincipal) -> Principal:
         if principal.role not in roles:
             allowed = " or ".join(r.value for r in roles)
-            raise PermissionDenied(f"a {principal.role.value} key cannot do this; it needs a {allowed} key")
+            raise PermissionDenied(f"{principal.role.article} {principal.role.value} key cannot do this; "
+                                   f"it needs {roles[0].article} {allowed} key")
         return principal
 
     return check

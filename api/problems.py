@@ -1,13 +1,16 @@
 """One place where errors become ``application/problem+json`` (RFC 9457).
 
 Every :class:`registry.errors.RegistryError` maps to a status code by its
-branch of the tree; request validation errors name the failing fields; nothing
-else escapes as a 500 with a traceback.
+branch of the tree; a contract refusal reads as a sentence
+(:mod:`registry.chain.messages`) with the Solidity error's name in ``code``;
+request validation errors name the failing fields, and a body that is not JSON
+gets 415; nothing else escapes as a 500 with a traceback.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from registry.chain.messages import describe
 from registry.errors import (
     AuthenticationError,
     ChainUnavailableError,
@@ -73,18 +77,49 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return "".join(parts)
 
 
+_NOT_AN_OBJECT = frozenset({"dict_type", "model_attributes_type", "model_type"})
+
+
+def _located(error: Mapping[str, Any]) -> dict[str, str]:
+    """A pydantic error as ``{"loc", "msg"}``: the field path without the ``body`` prefix (``body`` for the whole)."""
+    loc = tuple(error.get("loc", ()))
+    path = _field_path([p for p in loc[1:]] if loc[:1] == ("body",) else list(loc))
+    if not path:
+        message = "expected a JSON object" if error.get("type") in _NOT_AN_OBJECT else str(error.get("msg", ""))
+        return {"loc": "body", "msg": message}
+    return {"loc": path, "msg": str(error.get("msg", ""))}
+
+
+def is_json(content_type: str | None) -> bool:
+    """Whether *content_type* is JSON (``application/json`` or ``application/…+json``, any parameters)."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _sent_other_than_json(request: Request, errors: list[Any]) -> bool:
+    """A body the route could not read because it is not JSON (the route then sees bytes, or nothing)."""
+    if not any(tuple(e.get("loc", ()))[:1] == ("body",) for e in errors):
+        return False
+    headers = request.headers
+    has_body = headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers
+    return has_body and not is_json(headers.get("content-type"))
+
+
 def install(app: FastAPI) -> None:
     """Register the exception handlers on *app*."""
 
     @app.exception_handler(RegistryError)
     async def registry_error(_: Request, error: RegistryError) -> JSONResponse:
         extra: dict[str, Any] = {}
-        if isinstance(error, ValidationError) and error.errors:
-            extra["errors"] = [dict(e) for e in error.errors]
+        listed = getattr(error, "errors", None)  # a ValidationError's failing fields, a refused batch's items
+        if isinstance(listed, list) and listed:
+            extra["errors"] = [dict(e) for e in listed]
+        detail = str(error)
         if isinstance(error, ContractRevertError):
-            extra["contract_error"] = error.name
+            detail = describe(error)
+            extra.update(code=error.name, contract_error=error.name)
         status = status_for(error)
-        response = problem(status, error.title, str(error), **extra)
+        response = problem(status, error.title, detail, **extra)
         if status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         if isinstance(error, TooManyAttemptsError):
@@ -99,14 +134,16 @@ def install(app: FastAPI) -> None:
         return JSONResponse(body, status_code=202, headers={"Location": url, "Retry-After": "1"})
 
     @app.exception_handler(RequestValidationError)
-    async def request_invalid(_: Request, error: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": _field_path([p for p in e.get("loc", ()) if p != "body"]), "msg": str(e.get("msg", ""))}
-            for e in error.errors()
-        ]
-        first = errors[0] if errors else {"loc": "", "msg": "invalid request"}
-        detail = f"{first['loc']}: {first['msg']}" if first["loc"] else first["msg"]
-        return problem(422, "Invalid request", detail, errors=errors)
+    async def request_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        found = list(error.errors())
+        if _sent_other_than_json(request, found):
+            got = request.headers.get("content-type") or "no Content-Type"
+            return problem(415, "Unsupported Media Type",
+                           f"this route takes a JSON body: send it with Content-Type: application/json (got {got})",
+                           errors=[{"loc": "body", "msg": "expected application/json"}])
+        errors = [_located(e) for e in found]
+        first = errors[0] if errors else {"loc": "body", "msg": "invalid request"}
+        return problem(422, "Invalid request", f"{first['loc']}: {first['msg']}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:

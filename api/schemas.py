@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date as date_
 from datetime import datetime
 from decimal import Decimal
@@ -12,9 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from registry.domain.codes import Country
 from registry.domain.names import OfficialName
 from registry.domain.reasons import RevocationReason
-from registry.domain.report import VerificationReport
+from registry.domain.report import Verdict, VerificationReport
 from registry.pipelines.worker import WorkerHealth
 from registry.sealing.document import SealedDocument
+from registry.services.verification import HistoryEntry
 from registry.storage.store import CertificateRow
 from registry.types import hex32
 
@@ -69,11 +71,16 @@ class CertificatePublic(BaseModel):
 
 
 class BatchCreate(BaseModel):
-    """Many certificates in one request, anchored under one batch root."""
+    """Many certificates in one request, anchored under one batch root.
+
+    The items are checked by the registry, not here, so that every refused item is
+    reported (an item that is not a JSON object among them), not only the first.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    certificates: list[dict[str, Any]] = Field(min_length=1, max_length=10_000)
+    certificates: list[Any] = Field(min_length=1, max_length=10_000, json_schema_extra={"items": {"type": "object"}},
+                                    description="certificates of origin (DESIGN §6 dataset)")
 
 
 class BatchPublic(BaseModel):
@@ -311,7 +318,8 @@ class UtilisationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     declaration_reference: str = Field(min_length=1, max_length=120, pattern=r"^[\x20-\x7E]+$")
-    date: date_
+    date: date_ = Field(description="the import declaration's date: not before the certificate's issue date, "
+                                    "not more than three years ago, not after tomorrow (UTC)")
     items: list[DrawInput] = Field(min_length=1, max_length=1000)
     document: SealedDocument | None = Field(
         default=None, description="the sealed document, when this node did not issue it and holds no key to open it")
@@ -443,14 +451,16 @@ class Problem(BaseModel):
     status: int
     detail: str
     errors: list[dict[str, Any]] | None = None
-    contract_error: str | None = None
+    code: str | None = Field(default=None, description="for a contract refusal: the Solidity custom error's name")
+    contract_error: str | None = Field(default=None, description="the same as `code` (kept for older clients)")
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"description": text, "content": {"application/problem+json": {"schema": Problem.model_json_schema()}}}
     for status, text in ((400, "Malformed request"), (401, "No or invalid API key"), (403, "Not allowed for this key"),
                          (404, "Not found"), (409, "Conflicts with the current state"), (410, "Key destroyed"),
-                         (413, "Body over the size limit"), (422, "Invalid input; the failing fields are named"),
+                         (413, "Body over the size limit"), (415, "The body is not JSON (Content-Type)"),
+                         (422, "Invalid input; the failing fields are named"),
                          (500, "Unexpected error"), (502, "The chain refused or failed"),
                          (503, "The chain could not be reached"))
 }
@@ -486,3 +496,71 @@ class Health(BaseModel):
     detail: str | None = None
     index_lag: int | None = Field(default=None, description="Blocks the event index is behind the chain head.")
     workers: list[WorkerStatus] | None = None
+
+
+class ReceiptPublic(BaseModel):
+    """A signed verification receipt: ``coo-verification/1|id|report_hash|checked_at|chain_head``,
+    signed (EIP-191) by ``node_account``."""
+
+    receipt_id: str
+    report_hash: str
+    checked_at: str
+    chain_head: int | None = None
+    node_account: str
+    signature: str
+
+
+class VerificationEntry(BaseModel):
+    """One verification in a caller's history; the report itself is at `GET /v1/verifications/{receipt_id}`."""
+
+    receipt_id: str
+    checked_at: str
+    verdict: Verdict
+    contents: Literal["available", "erased", "not kept"] = Field(
+        description="`available` while the certificate's key is on this node; `erased` after erasure (no hash, "
+                    "no number then); `not kept` when this node never held the key")
+    document_hash: str | None = Field(default=None, description="as the report gave it; none for a status-only "
+                                                                "answer by number, or after erasure")
+    certificate_number: str | None = None
+    key_id: str | None = Field(default=None, description="the API key that asked (its id, never the key)")
+    receipt: ReceiptPublic
+
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> VerificationEntry:
+        """Build from an entry of :meth:`registry.services.verification.Verification.history`."""
+        receipt = ReceiptPublic(**dataclasses.asdict(entry.receipt))
+        return cls(receipt_id=receipt.receipt_id, checked_at=receipt.checked_at, verdict=Verdict(entry.verdict),
+                   contents=entry.contents, document_hash=entry.document_hash,
+                   certificate_number=entry.certificate_number, key_id=entry.key_id, receipt=receipt)
+
+
+class VerificationPage(BaseModel):
+    """One page of verifications, newest first; pass ``next`` as ``after`` for the following page."""
+
+    verifications: list[VerificationEntry]
+    next: str | None = Field(default=None, description="the `after` of the next page; absent on the last page")
+
+
+class DisclosureRequest(BaseModel):
+    """A sealed document and the fields to withhold from it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    document: SealedDocument
+    withhold: list[Annotated[str, Field(min_length=1, max_length=256)]] = Field(
+        min_length=1, max_length=1000,
+        description="paths or path prefixes: `goods[1]`, `exporter.address`, `goods`; every one must name a field")
+
+
+class CodeListsPublic(BaseModel):
+    """The dataset's code lists, each code with its name (for showing a certificate to people)."""
+
+    countries: dict[str, str] = Field(description="ISO 3166-1 alpha-2 code to short name")
+    currencies: dict[str, str] = Field(description="ISO 4217 code to name")
+    units: dict[str, str] = Field(description="UN/ECE Recommendation 20 unit code to name")
+    transport_modes: dict[str, str] = Field(description="UN/ECE Recommendation 19 mode code to name")
+    origin_criteria: dict[str, str] = Field(description="origin criterion token to name; tokens join with + "
+                                                        "(both met) or / (either met)")
+    value_content: str = Field(description="how an RVC token with a two-digit threshold reads "
+                                           "({percent} is the threshold)")
+    certificate_types: dict[str, str] = Field(description="certificate type (agreement code) to name")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ import uvicorn
 from rich.console import Console
 
 from api.app import create_app, node_config
-from api.config import Settings
+from api.config import Settings, SettingsError, load_settings
 from registry.custody.apikeys import Principal, Role
 from registry.runtime import Node, open_node, write_json_private
 
@@ -47,10 +49,59 @@ def set_up_demo(node: Node, base_url: str) -> Path:
     return path
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """Bind the API's listening socket now, before anything else starts, so a busy port fails at once.
+
+    Raises:
+        SettingsError: the host does not resolve, is not an address of this machine, or the
+            port is in use or needs privileges.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as error:
+        raise SettingsError(f"cannot listen on {host}: unknown host ({error.strerror})") from None
+    listener = socket.socket(family, kind, proto)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: restarts need no wait
+    try:
+        listener.bind(address)
+    except OSError as error:
+        listener.close()
+        why = _BIND_ERRORS.get(error.errno or 0, error.strerror or type(error).__name__)
+        raise SettingsError(f"cannot listen on {host}:{port}: {why}") from None
+    return listener
+
+
+_BIND_ERRORS = {
+    errno.EADDRINUSE: "the port is in use (another node or program listens on it; choose another with --port)",
+    errno.EADDRNOTAVAIL: "that address is not one of this machine's",
+    errno.EACCES: "permission denied (ports below 1024 need privileges)",
+}
+
+
+def _warn_public_url(settings: Settings) -> None:
+    if settings.public_url is None:
+        console.print(f"warning: COO_PUBLIC_URL is not set, so QR codes and links will encode {settings.base_url}; "
+                      "set it to the address phones and other nodes reach this node at", highlight=False,
+                      soft_wrap=True)
+
+
 def serve(overrides: dict[str, Any], demo: bool = False) -> None:
-    """Run a node in the foreground until interrupted."""
-    settings = Settings(**overrides)
-    node = open_node(node_config(settings))
+    """Check the settings and bind the port, then open the node and serve in the foreground until interrupted.
+
+    Nothing is written, started or deployed before the settings and the port are known to be good.
+
+    Raises:
+        SettingsError: a bad setting or a port that cannot be bound (before anything starts).
+    """
+    settings = load_settings(overrides)
+    listener = listen(settings.host, settings.port)
+    _warn_public_url(settings)
+    try:
+        node = open_node(node_config(settings))
+    except BaseException:
+        listener.close()
+        raise
     try:
         console.print(f"chain: {node.context.chain.w3.provider.endpoint_uri}  "  # type: ignore[attr-defined]
                       f"registry contract: {node.context.chain.address}", highlight=False)
@@ -63,8 +114,11 @@ def serve(overrides: dict[str, Any], demo: bool = False) -> None:
         console.print(f"serving on {settings.base_url}  (verification page: {settings.base_url}/)", highlight=False)
         # The app's lifespan closes the node (worker, follower, managed Anvil) on shutdown:
         # uvicorn re-raises SIGTERM/SIGINT after a graceful shutdown, so code after run() may never execute.
-        uvicorn.run(create_app(settings, node, close_node=True), host=settings.host, port=settings.port,
-                    log_level="warning")
+        server = uvicorn.Server(uvicorn.Config(create_app(settings, node, close_node=True), host=settings.host,
+                                               port=settings.port, log_level="warning"))
+        server.run(sockets=[listener])
     except BaseException:
         node.close()
         raise
+    finally:
+        listener.close()

@@ -83,8 +83,11 @@ def register(body: CertificateBody, issuer: CurrentIssuer, issuing: IssuingDep, 
 @router.post("/batch", status_code=status.HTTP_202_ACCEPTED, summary="Register many certificates")
 def register_batch(body: BatchCreate, issuer: CurrentIssuer, issuing: IssuingDep, settings: SettingsDep,
                    mode: ModeQuery = "hash-only") -> BatchPublic:
-    """All certificates are accepted or none; they are anchored together."""
-    rows = issuing.register(issuer, body.certificates, mode)
+    """All certificates are accepted or none; they are anchored together. Every item is checked: a
+    batch with any refused item registers nothing and answers 422 listing each one by index and
+    field path (`certificates[2].goods[0].hs_code`); 403, with the same list, when an item is an
+    export this issuer may not certify."""
+    rows = issuing.register(issuer, body.certificates, mode, batch=True)
     return BatchPublic(certificates=[public(issuing.store, r, settings.base_url) for r in rows])
 
 

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import html
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Response
-from fastapi.responses import HTMLResponse
 
-from api.deps import CurrentPrincipal, KeyReleaseDep, MaybePrincipal, VerificationDep
-from api.schemas import VerificationPublic, VerifyRequest
+from api import pages
+from api.deps import CurrentPrincipal, KeyReleaseDep, MaybePrincipal, SettingsDep, VerificationDep
+from api.paging import AfterQuery, LimitQuery, next_cursor
+from api.problems import status_for
+from api.schemas import VerificationEntry, VerificationPage, VerificationPublic, VerifyRequest
 from registry.domain.report import Verdict, VerificationReport
-from registry.errors import ValidationError
+from registry.errors import RegistryError, ValidationError
 from registry.pipelines.verify import Declaration
 from registry.sealing.document import SealedDocument
 from registry.services.documents import KEY_TOKEN_PREFIX
 from registry.services.verification import VerificationReceipt
+from registry.storage.audit import ReceiptQuery
 from registry.types import parse_hex32
 
 router = APIRouter(tags=["customs"])
@@ -40,12 +43,15 @@ _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
 
 @router.post("/v1/verify", summary="Verify a sealed document (full or selectively disclosed)",
              response_model=VerificationPublic, responses=_UNAVAILABLE)
-def verify(body: Annotated[VerifyRequest | SealedDocument, Body()], verification: VerificationDep) -> Response:
-    """Send the sealed document itself, or `{"document": …, "declaration": {…}}` to match an import declaration."""
+def verify(body: Annotated[VerifyRequest | SealedDocument, Body()], verification: VerificationDep,
+           who: MaybePrincipal) -> Response:
+    """Send the sealed document itself, or `{"document": …, "declaration": {…}}` to match an import declaration.
+
+    With an API key, the receipt is filed in that key's history (`GET /v1/verifications`)."""
     document = body.document if isinstance(body, VerifyRequest) else body
     given = body.declaration if isinstance(body, VerifyRequest) else None
     declaration = Declaration(**given.model_dump()) if given is not None else None
-    report, receipt = verification.verify_document(document, declaration)
+    report, receipt = verification.verify_document(document, declaration, who)
     return _answer(_public(report, receipt))
 
 
@@ -65,14 +71,14 @@ def verify_number(verification: VerificationDep, who: MaybePrincipal,
 
 @router.get("/v1/verify/{document_hash}", summary="Status-only check of a document hash",
             response_model=VerificationPublic, responses=_UNAVAILABLE)
-def verify_hash(document_hash: str, verification: VerificationDep) -> Response:
-    """Anchoring, issuer authorisation and revocation status; no contents."""
+def verify_hash(document_hash: str, verification: VerificationDep, who: MaybePrincipal) -> Response:
+    """Anchoring, issuer authorisation and revocation status; no contents (filed in the key's history, if sent)."""
     try:
         digest = parse_hex32(document_hash)
     except ValueError:
         raise ValidationError("document_hash: expected 32 bytes as 64 hex digits",
                               [{"loc": "document_hash", "msg": "expected 0x followed by 64 hex digits"}]) from None
-    report, receipt = verification.verify_hash(digest)
+    report, receipt = verification.verify_hash(digest, principal=who)
     return _answer(_public(report, receipt))
 
 
@@ -80,60 +86,59 @@ def verify_hash(document_hash: str, verification: VerificationDep) -> Response:
 def verification(receipt_id: str, verification: VerificationDep, who: CurrentPrincipal) -> dict[str, object]:
     """The signed receipt and, while the certificate's key exists, the report it covers.
 
-    Only for the certificate's issuer and the importing country's Customs (401 without a key,
-    404 for anyone else). After erasure: the receipt and verdict, `"contents": "erased"`."""
+    Only for the certificate's issuer, the importing country's Customs and the key that asked for it (401
+    without a key, 404 for anyone else). After erasure: the receipt and verdict, `"contents": "erased"`."""
     return verification.verification_receipt(who, receipt_id)
+
+
+@router.get("/v1/verifications", summary="The caller's own verification history")
+def verifications(verification: VerificationDep, who: CurrentPrincipal, after: AfterQuery = None,
+                  limit: LimitQuery = 50, verdict: Verdict | None = None,
+                  since: Annotated[datetime | None, Query(description="verified at or after (ISO 8601; UTC if no "
+                                                                      "offset)")] = None,
+                  until: Annotated[datetime | None, Query(description="verified before (ISO 8601)")] = None,
+                  key_id: Annotated[str | None, Query(pattern=r"^[0-9a-f]{16}$",
+                                                      description="admins: one key's history")] = None,
+                  ) -> VerificationPage:
+    """Newest first. Each key sees only the verifications it asked for itself (one Customs officer never sees
+    another's, nor another country's Customs ours); an admin sees every key's, or one key's with `key_id`.
+    Verifications asked without a key are in no one's history: there is no one to attribute them to.
+    Erased certificates' entries stay, without hash or number. The report each receipt covers:
+    `GET /v1/verifications/{receipt_id}`."""
+    query = ReceiptQuery(key_id=key_id, verdict=verdict.value if verdict else None, since=_seconds(since),
+                         until=_seconds(until), after=after, limit=limit + 1)
+    entries = verification.history(who, query)
+    page = [VerificationEntry.of(e) for e in entries[:limit]]
+    return VerificationPage(verifications=page, next=next_cursor([e.receipt.receipt_id for e in entries], limit))
+
+
+def _seconds(moment: datetime | None) -> float | None:
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 @router.get("/v/{token}", summary="QR target: verdict page (HTML, or JSON with Accept: application/json)",
             response_model=VerificationPublic,
-            responses={200: {"content": {"text/html": {}, "application/json": {}}}})
-def verify_token(token: str, verification: VerificationDep, keys: KeyReleaseDep,
+            responses={200: {"content": {"text/html": {}, "application/json": {}}},
+                       404: {"content": {"text/html": {}, "application/problem+json": {}},
+                             "description": "unknown code: an HTML page, or problem+json for JSON clients"}})
+def verify_token(token: str, verification: VerificationDep, keys: KeyReleaseDep, settings: SettingsDep,
                  accept: Annotated[str, Header()] = "text/html") -> Response:
-    """What a phone shows after scanning the QR code on a paper certificate. A key token
+    """What a phone shows after scanning the QR code on a paper certificate: the verification page
+    with the report, the QR code and the verification code (see `api/pages.py`). A key token
     (`k1.…`, encrypted mode) works at any member node: it opens the ciphertext on chain."""
-    if token.startswith(KEY_TOKEN_PREFIX):
-        report, receipt = keys.verify_key_token(token)
-    else:
-        report, receipt = verification.verify_token(token)
+    wants_json = "application/json" in accept and "text/html" not in accept
+    try:
+        if token.startswith(KEY_TOKEN_PREFIX):
+            report, receipt = keys.verify_key_token(token)
+        else:
+            report, receipt = verification.verify_token(token)
+    except RegistryError as error:
+        if wants_json:
+            raise
+        return pages.problem_page(status_for(error), error)
     public = _public(report, receipt)
-    if "application/json" in accept and "text/html" not in accept:
+    if wants_json:
         return _answer(public)
-    status = 503 if public.verdict is Verdict.UNAVAILABLE else 200
-    return HTMLResponse(render_verdict(public), status_code=status,
-                        headers={"Retry-After": "5"} if status == 503 else None)
-
-
-_COLOURS = {"VALID": ("#e6f4ea", "#137333"), "VALID_WITH_WARNINGS": ("#fef7e0", "#b06000")}
-
-
-def render_verdict(report: VerificationPublic) -> str:
-    """A small, self-contained, accessible HTML verdict page."""
-    background, border = _COLOURS.get(report.verdict.value, ("#fce8e6", "#c5221f"))
-    rows = "".join(
-        f"<tr><td>{html.escape(c.name.replace('_', ' '))}</td><td><strong>{html.escape(c.status.value)}</strong></td>"
-        f"<td>{html.escape(c.reason)}</td></tr>" for c in report.checks)
-    fields = ""
-    if report.disclosed:
-        items = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in _flat(report.disclosed))
-        fields = f"<h2>Certificate</h2><dl>{items}</dl>"
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">\
-<title>{html.escape(report.verdict.value)}: certificate of origin</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:50rem;margin:auto;padding:1rem}}
-.v{{background:{background};border-left:.6rem solid {border};padding:.6rem 1rem}}
-td,th{{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd;vertical-align:top}}
-dl{{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}}dt{{font-weight:600}}</style></head><body>
-<h1 class="v" id="verdict">{html.escape(report.verdict.value.replace('_', ' '))}</h1>
-<p>{html.escape(report.summary)}</p>
-<table><caption>Every check</caption><tr><th>Check</th><th>Outcome</th><th>Why</th></tr>{rows}</table>
-{fields}<p><small>Receipt {html.escape(report.receipt_id)} signed by {html.escape(report.node_account)}</small></p>
-</body></html>"""
-
-
-def _flat(value: object, prefix: str = "") -> list[tuple[str, object]]:
-    if isinstance(value, dict):
-        return [kv for k, v in value.items() for kv in _flat(v, f"{prefix}.{k}" if prefix else str(k))]
-    if isinstance(value, list):
-        return [kv for i, v in enumerate(value) for kv in _flat(v, f"{prefix}[{i}]")]
-    return [(prefix, value)]
+    return pages.report_page(public, pages.verification_link(settings.base_url, token), token)

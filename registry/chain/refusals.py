@@ -4,6 +4,8 @@ A refusal reaches Python as :class:`~registry.errors.ContractRevertError` whose
 ``name`` is the Solidity custom error; compare it with these members (a ``StrEnum``,
 so ``error.name == Refusal.OVERDRAWN`` holds). A test checks every member against
 the compiled ABI, so a renamed error in the contracts cannot silently stop matching.
+What a refusal says to people is in :mod:`registry.chain.messages` (a sentence for
+every error of the ABI, not only these).
 """
 
 from __future__ import annotations

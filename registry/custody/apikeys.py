@@ -43,6 +43,11 @@ class Role(StrEnum):
     ISSUER = "issuer"
     CUSTOMS = "customs"
 
+    @property
+    def article(self) -> str:
+        """The indefinite article before the role's name: ``an`` admin, authority, issuer; ``a`` customs key."""
+        return "an" if self.value[0] in "aeiou" else "a"
+
 
 @dataclass(frozen=True)
 class Principal:

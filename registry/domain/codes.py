@@ -213,3 +213,29 @@ HsCode = Annotated[str, Field(strict=True), _code(check_hs_code, "hs_code")]
 OriginCriterion = Annotated[str, Field(strict=True), _code(check_origin_criterion, "origin_criterion")]
 CertificateType = Annotated[str, Field(strict=True), _code(check_certificate_type, "certificate_type")]
 CertificateNumber = Annotated[str, Field(strict=True), _code(check_certificate_number, "certificate_number")]
+
+
+# -- the code lists with their names, for display ---------------------------------------------
+
+VALUE_CONTENT_NAME = "regional value content of at least {percent} %"
+"""How an ``RVC`` criterion token reads, ``{percent}`` being its two-digit threshold (``RVC40``: 40 %)."""
+
+
+@cache
+def code_list_names() -> Mapping[str, Mapping[str, str]]:
+    """Every code list of the dataset with the name of each code, for showing a certificate to people.
+
+    Returns:
+        A read-only mapping of list name to ``{code: name}``: ``countries`` (ISO 3166-1
+        short names), ``currencies`` (ISO 4217, money only), ``units`` (Rec 20),
+        ``transport_modes`` (Rec 19), ``origin_criteria`` (the tokens of
+        :data:`ORIGIN_CRITERIA`; ``RVC`` thresholds read as :data:`VALUE_CONTENT_NAME`)
+        and ``certificate_types`` (the agreements and ``non-preferential``). The same
+        tables the checks accept, so every valid code has a name.
+    """
+    countries = {c.alpha_2: c.name for c in pycountry.countries}
+    currencies = {c.alpha_3: c.name for c in pycountry.currencies if c.alpha_3 not in _NOT_MONEY}
+    types = {NON_PREFERENTIAL: "non-preferential (issued under no trade agreement)", **agreements()}
+    tables = {"countries": countries, "currencies": currencies, "units": unit_codes(),
+              "transport_modes": transport_modes(), "origin_criteria": ORIGIN_CRITERIA, "certificate_types": types}
+    return MappingProxyType({name: MappingProxyType(dict(sorted(table.items()))) for name, table in tables.items()})

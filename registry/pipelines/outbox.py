@@ -39,6 +39,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from registry.chain.client import ChainClient, TxResult
+from registry.chain.messages import describe
 from registry.errors import ChainError, ConflictError, ContractRevertError, WritePending
 from registry.pipelines.effects import ALREADY, ChainEffects, Effect, Found
 from registry.pipelines.worker import Worker
@@ -198,7 +199,7 @@ class Outbox(Worker):
             found = self.effects.find(write) if error.name in ALREADY.get(write.kind, ()) else Found(Effect.ABSENT)
             if found.effect is Effect.PRESENT:  # e.g. "declaration recorded": by this very write, before a crash
                 return self._take(write, Found(Effect.PRESENT, {**(found.result or {}), "already_on_chain": True}))
-            self._refuse(write, error.name)
+            self._refuse(write, f"{describe(error)} ({error.name})")  # for people, and the name for machines
             if raise_refusal:
                 raise
             return True

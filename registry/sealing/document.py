@@ -28,14 +28,15 @@ Why the domain tag
 
 Selective disclosure
     :func:`disclose` moves fields to ``withheld`` (path → leaf hash) and drops
-    their salts. In ``certificate`` a withheld key disappears, an object or list
-    left empty by withholding disappears, and a list element withheld in full
-    becomes ``null`` so later indices keep their places. This shape is canonical:
-    :func:`recompute_document_hash` rebuilds it from the disclosed fields and
-    withheld paths and refuses any other. WARNING: only disclosed values are
-    authenticated. Withheld paths are labels a holder could rename, and withheld
-    leaves could be merged into one inner node of the fields tree: a verifier must
-    draw no conclusion from them.
+    their salts; :func:`withhold` does the same, given the fields to withhold
+    rather than those to keep. In ``certificate`` a withheld key disappears, an
+    object or list left empty by withholding disappears, and a list element
+    withheld in full becomes ``null`` so later indices keep their places. This
+    shape is canonical: :func:`recompute_document_hash` rebuilds it from the
+    disclosed fields and withheld paths and refuses any other. WARNING: only
+    disclosed values are authenticated. Withheld paths are labels a holder could
+    rename, and withheld leaves could be merged into one inner node of the fields
+    tree: a verifier must draw no conclusion from them.
 """
 
 from __future__ import annotations
@@ -156,19 +157,69 @@ def disclose(document: SealedDocument, keep: Iterable[str]) -> SealedDocument:
     Raises:
         SealedDocumentError: *document* itself is malformed (see :func:`recompute_document_hash`).
     """
-    prefixes = [(k, k + ".", k + "[") for k in ([keep] if isinstance(keep, str) else keep)]
+    prefixes = [keep] if isinstance(keep, str) else list(keep)
     disclosed, withheld = _split(document)
     salts: dict[str, str] = {}
     kept: list[tuple[str, Any]] = []
     new_withheld = {path: hex32(leaf) for path, leaf in withheld.items()}
     for path, value, salt in disclosed:
-        if any(path == k or path.startswith((dot, bracket)) for k, dot, bracket in prefixes):
+        if any(_under(path, k) for k in prefixes):
             kept.append((path, value))
             salts[path] = document.salts[path]
         else:
             new_withheld[path] = hex32(leaf_hash(salt, path, value))
     certificate = assemble(kept, new_withheld)
     return document.model_copy(update={"certificate": certificate, "salts": salts, "withheld": new_withheld})
+
+
+def withhold(document: SealedDocument, paths: Iterable[str]) -> SealedDocument:
+    """Withhold the fields under each of *paths*, disclosing the rest: the complement of :func:`disclose`.
+
+    Paths and prefixes as :func:`disclose`: ``goods`` withholds every goods field,
+    ``goods[1]`` the second item, ``exporter.address`` the exporter's address. A path
+    naming a field already withheld is fine (it stays withheld). Withholding every
+    disclosed field is refused: such a document says nothing its document hash does not,
+    and asking for it is more likely a slip than a wish (share the hash for a status-only
+    check instead). The terms are not certificate fields and cannot be withheld: they are
+    what importing Customs needs to record a use on chain.
+
+    Args:
+        document: a full or already selectively disclosed sealed document.
+        paths: paths or path prefixes to withhold (at least one).
+
+    Returns:
+        A new document as :func:`disclose` makes it: no value and no salt of a withheld field.
+
+    Raises:
+        ValidationError: naming ``withhold[i]`` and the path: no path given, a path that names
+            no field of the certificate, or nothing left to disclose.
+        SealedDocumentError: *document* itself is malformed (see :func:`recompute_document_hash`).
+    """
+    wanted = [paths] if isinstance(paths, str) else list(paths)
+    disclosed, withheld = _split(document)
+    _check_withheld_paths(wanted, [path for path, _, _ in disclosed] + list(withheld))
+    keep = [path for path, _, _ in disclosed if not any(_under(path, w) for w in wanted)]
+    if not keep:
+        raise ValidationError("withhold: that withholds every field, leaving nothing to disclose; share the document "
+                              "hash for a status-only check instead",
+                              [{"loc": "withhold", "msg": "nothing left to disclose"}])
+    return disclose(document, keep)
+
+
+def _check_withheld_paths(wanted: Sequence[str], known: Sequence[str]) -> None:
+    """At least one path, and each names a field (disclosed or withheld) of the document."""
+    if not wanted:
+        raise ValidationError("withhold: name at least one path to withhold",
+                              [{"loc": "withhold", "msg": "no path given"}])
+    for i, path in enumerate(wanted):
+        if not any(_under(field, path) for field in known):
+            raise ValidationError(f"withhold[{i}]: {path!r} names no field of this certificate",
+                                  [{"loc": f"withhold[{i}]", "msg": f"{path!r} names no field of this certificate"}])
+
+
+def _under(path: str, prefix: str) -> bool:
+    """Whether field *path* is *prefix* itself or inside it (``goods[1]`` holds ``goods[1].hs_code``)."""
+    return path == prefix or path.startswith((prefix + ".", prefix + "["))
 
 
 def recompute_document_hash(document: SealedDocument) -> bytes:

@@ -117,7 +117,7 @@ class ServiceContext:
             PermissionDenied: another role, or this node holds no key for the caller's account.
         """
         if principal.role is not role:
-            raise PermissionDenied(f"this needs a {role.value} key")
+            raise PermissionDenied(f"this needs {role.article} {role.value} key")
         address = principal.account or (self.node_account.address if role is Role.ADMIN else None)
         signer = self.accounts.get(address) if address else None
         if signer is None and role is Role.ADMIN:

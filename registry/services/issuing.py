@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -22,17 +22,20 @@ from registry.domain.certificate import parse_certificate
 from registry.domain.reasons import RevocationReason
 from registry.domain.states import CertificateStatus, Mode
 from registry.errors import (
+    CertificateValidationError,
     ChainError,
     ConflictError,
     ContractRevertError,
     KeyDestroyedError,
     PermissionDenied,
+    ValidationError,
 )
 from registry.pipelines.effects import hexes
 from registry.sealing.document import SealedDocument
 from registry.sealing.fields import Sealed, seal
 from registry.sealing.record import parse_sealed_record, sealed_record
 from registry.sealing.terms import terms_for
+from registry.services.admission import Admission
 from registry.services.context import (
     Service,
     ServiceContext,
@@ -62,10 +65,14 @@ class Issuing(Service):
         self.outbox.on_settled(WriteKind.SUPERSEDE, self._superseded)
         self.outbox.on_settled(WriteKind.ERASE, self._erased)
 
-    def register(self, principal: Principal, payloads: Sequence[Mapping[str, Any]], mode: str = "hash-only",
+    def register(self, principal: Principal, payloads: Sequence[Any], mode: str = "hash-only",
                  *, replaces: str | None = None, parent: bytes | None = None,
-                 parent_items: Sequence[int] | None = None) -> list[CertificateRow]:
+                 parent_items: Sequence[int] | None = None, batch: bool | None = None) -> list[CertificateRow]:
         """Validate, seal, encrypt and queue certificates for anchoring (all or none).
+
+        Every item is checked before anything is stored. A batch (*batch*, by default
+        more than one payload) that has any refused item raises one error listing
+        every refused item by index and field path (``certificates[2].goods[0].hs_code``).
 
         Each certificate is sealed with its terms (importing country, validity, quantities;
         :mod:`registry.sealing.terms`) so importing Customs can utilise it on chain. *parent* is the
@@ -74,16 +81,18 @@ class Issuing(Service):
         the item at the same position).
 
         Raises:
-            PermissionDenied: not an issuer key, or a certificate of another country.
-            CertificateValidationError: a certificate breaks the dataset rules.
-            ConflictError: a number already used with different contents.
+            PermissionDenied: not an issuer key, or (one certificate) of another country.
+            CertificateValidationError: a certificate breaks the dataset rules; for a batch,
+                any refused item (another country's, a number twice or already used).
+            ConflictError: (one certificate) a number already used with different contents.
         """
         issuer = self._issuer_of(principal)
         self._check_standing(issuer)
         if mode not in MODES:
             raise ConflictError(f"unknown mode {mode!r}; use hash-only or encrypted")
         with self.vault.wrapping():
-            rows = self._accept(principal, issuer, payloads, mode, replaces, parent, parent_items)
+            rows = self._accept(principal, issuer, payloads, mode, replaces, parent, parent_items,
+                                len(payloads) > 1 if batch is None else batch)
         self.anchorer.wake()
         by_number = {r.certificate_number: r for r in rows}
         out = []
@@ -94,36 +103,53 @@ class Issuing(Service):
             out.append(row)
         return out
 
-    # Complexity (radon C): a batch item's admission rules (country, parent, duplicate, idempotent re-issue)
-    def _accept(self, principal: Principal, issuer: str, payloads: Sequence[Mapping[str, Any]], mode: str,
-                replaces: str | None, parent: bytes | None,
-                parent_items: Sequence[int] | None) -> list[CertificateRow]:
-        """Validate and store (inside :meth:`KeyVault.wrapping`); the rows written."""
+    def _accept(self, principal: Principal, issuer: str, payloads: Sequence[Any], mode: str,
+                replaces: str | None, parent: bytes | None, parent_items: Sequence[int] | None,
+                batch: bool) -> list[CertificateRow]:
+        """Check every item, then seal and store the new ones (inside :meth:`KeyVault.wrapping`); the rows written.
+
+        Nothing is stored unless every item passes: each refusal is collected
+        (:class:`~registry.services.admission.Admission`) and raised together.
+        """
+        if parent_items is not None and parent is None:
+            raise ConflictError("parent_items needs the parent's document hash (parent)")
+        admission = Admission(batch)
         items: list[NewCertificate] = []
-        seen: set[str] = set()
+        for index, body in self._admitted(principal, issuer, payloads, parent, admission):
+            try:
+                items.append(self._prepare(issuer, body, mode, replaces, parent, parent_items=parent_items))
+            except ValidationError as error:
+                admission.invalid(index, error)
+        admission.raise_refused(len(payloads))
+        return self.store.insert_certificates(items) if items else []
+
+    def _admitted(self, principal: Principal, issuer: str, payloads: Sequence[Any], parent: bytes | None,
+                  admission: Admission) -> Iterator[tuple[int, dict[str, Any]]]:
+        """The items to store, each as its validated JSON; the refused ones go to *admission*.
+
+        An item already registered by this issuer with the same contents is not stored
+        again (registration is idempotent on the issuer and number).
+        """
         for index, payload in enumerate(payloads):
-            certificate = parse_certificate(payload)
-            where = f"certificates[{index}]: " if len(payloads) > 1 else ""
-            if certificate.exporting_country != principal.country:
-                raise PermissionDenied(f"{where}this issuer certifies exports from {principal.country}, "
-                                       f"not from {certificate.exporting_country}")
-            if (parent is not None or parent_items is not None) and not certificate.back_to_back:
-                raise ConflictError(f"{where}a parent certificate applies only to a back-to-back certificate")
-            if parent_items is not None and parent is None:
-                raise ConflictError(f"{where}parent_items needs the parent's document hash (parent)")
-            if certificate.certificate_number in seen:
-                raise ConflictError(f"{where}certificate number {certificate.certificate_number} "
-                                    "appears twice in the batch")
-            seen.add(certificate.certificate_number)
+            try:
+                certificate = parse_certificate(payload)
+            except CertificateValidationError as error:
+                admission.invalid(index, error)
+                continue
+            refused = len(admission.refused)
+            admission.check(index, certificate, principal.country)
+            if parent is not None and not certificate.back_to_back:
+                admission.refuse(index, "back_to_back", ConflictError(
+                    "a parent certificate applies only to a back-to-back certificate"))
             body = certificate.to_json()
             existing = self.store.by_number(issuer, certificate.certificate_number)
-            if existing is not None:
-                if not self.vault.same_body(existing.id, existing.fingerprint, canonical_json(body)):
-                    raise ConflictError(f"{where}certificate number {certificate.certificate_number} is already "
-                                        "registered by this issuer with different contents")
-                continue
-            items.append(self._prepare(issuer, body, mode, replaces, parent, parent_items=parent_items))
-        return self.store.insert_certificates(items) if items else []
+            if existing is not None and not self.vault.same_body(existing.id, existing.fingerprint,
+                                                                  canonical_json(body)):
+                admission.refuse(index, "certificate_number", ConflictError(
+                    f"certificate number {certificate.certificate_number} is already registered by this issuer "
+                    "with different contents"))
+            if existing is None and len(admission.refused) == refused:
+                yield index, body
 
     def _prepare(self, issuer: str, body: dict[str, Any], mode: str,
                  replaces: str | None, parent: bytes | None = None, copy: int = 0,

@@ -12,9 +12,9 @@ import contextlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
@@ -35,21 +35,23 @@ from registry.sealing.document import SealedDocument, terms_claim
 from registry.sealing.merkle import keccak, process_proof
 from registry.sealing.terms import Terms, from_units, to_units
 from registry.services.context import Service, ServiceContext
-from registry.storage.customs import CustomsRecords
-from registry.storage.writelog import ChainWrite, WriteKind
-from registry.types import hex32, parse_hex32
-
-if TYPE_CHECKING:
-    pass
-
 from registry.services.documents import (
     Documents,
     draw_json,
     goods_of,
     root_of,
 )
+from registry.storage.customs import CustomsRecords
+from registry.storage.writelog import ChainWrite, WriteKind
+from registry.types import hex32, parse_hex32
 
 DECLARATION_TAG = b"coo-declaration/1\x00"
+DATE_SKEW = timedelta(days=1)
+"""How far past today (UTC) a declaration may be dated: a local date east of UTC (up to UTC+14) is
+a day ahead of the UTC date; that day also absorbs a small clock skew between nodes."""
+DECLARATION_MAX_AGE = timedelta(days=3 * 366)
+"""The oldest declaration recorded: three years, the time most FTAs (RCEP among them) have importers and
+Customs keep origin records. A declaration is also never dated before its certificate's issue date."""
 
 @dataclass(frozen=True)
 class Draw:
@@ -62,6 +64,37 @@ class Draw:
 def declaration_hash(country: str, reference: str) -> bytes:
     """What the chain stores for an import declaration: keccak of country and reference, tagged."""
     return keccak(DECLARATION_TAG + country.encode() + b"\x00" + reference.strip().encode())
+
+
+def check_declaration_date(declared_on: date, issued: date | None, today: date) -> None:
+    """Refuse a declaration date no declaration can have.
+
+    Args:
+        declared_on: the import declaration's date.
+        issued: the certificate's issue date, when disclosed.
+        today: today's date (UTC).
+
+    Raises:
+        ValidationError: after ``today`` + :data:`DATE_SKEW`, before ``today`` −
+            :data:`DECLARATION_MAX_AGE`, or before *issued* (located at ``date``).
+    """
+    why = None
+    if declared_on > today + DATE_SKEW:
+        why = f"{declared_on} is in the future (today is {today}, UTC)"
+    elif declared_on < today - DECLARATION_MAX_AGE:
+        why = f"{declared_on} is more than three years ago; older declarations are not recorded"
+    elif issued is not None and declared_on < issued:
+        why = f"{declared_on} is before the certificate's issue date {issued}"
+    if why is not None:
+        raise ValidationError(f"date: {why}", [{"loc": "date", "msg": why}])
+
+
+def _issue_date(sealed: SealedDocument) -> date | None:
+    """The certificate's issue date, if the document discloses it."""
+    try:
+        return date.fromisoformat(str(sealed.certificate["issue_date"]))
+    except (KeyError, ValueError):
+        return None
 
 
 class Utilisation(Service):
@@ -87,10 +120,12 @@ class Utilisation(Service):
         Raises:
             PermissionDenied: not Customs of the certificate's importing country.
             ConflictError: the chain refuses the draw (quantity, status, expiry, reuse).
-            ValidationError: unknown goods items or bad quantities.
+            ValidationError: unknown goods items or bad quantities; a declaration date in the future,
+                over :data:`DECLARATION_MAX_AGE` old, or before the certificate's issue date.
         """
         signer = self.documents.customs_signer(principal)
         sealed = self.documents.document(principal if principal.role is not Role.CUSTOMS else None, ref, document)
+        check_declaration_date(declared_on, _issue_date(sealed), datetime.now(UTC).date())
         terms, _, _ = terms_claim(sealed)
         self.documents.check_importing(terms, principal)
         self.documents.check_anchoring(sealed)

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from eth_account.messages import encode_defunct
 
@@ -24,6 +24,7 @@ from registry.domain.states import CertificateStatus
 from registry.errors import (
     KeyDestroyedError,
     NotFoundError,
+    PermissionDenied,
 )
 from registry.pipelines.verify import Declaration, NodeFacts, Verifier
 from registry.sealing.document import SealedDocument
@@ -38,11 +39,15 @@ from registry.services.context import (
     proof_of,
     status_subject,
 )
+from registry.storage.audit import ReceiptQuery
 from registry.storage.store import (
     CertificateRow,
     ReceiptRecord,
 )
-from registry.types import parse_hex32, same_account
+from registry.types import hex32, parse_hex32, same_account
+
+Contents = Literal["available", "erased", "not kept"]
+"""What a filed receipt still holds of its report on this node."""
 
 
 @dataclass(frozen=True)
@@ -64,15 +69,16 @@ class Verification(Service):
         super().__init__(ctx)
         self.verifier = Verifier(ctx.chain, index=ctx.follower)
 
-    def verify_document(self, document: SealedDocument,
-                        declaration: Declaration | None = None) -> tuple[VerificationReport, VerificationReceipt]:
-        """Verify a (possibly selectively disclosed) sealed document and sign a receipt."""
+    def verify_document(self, document: SealedDocument, declaration: Declaration | None = None,
+                        principal: Principal | None = None) -> tuple[VerificationReport, VerificationReceipt]:
+        """Verify a (possibly selectively disclosed) sealed document and sign a receipt (filed in
+        *principal*'s history when given)."""
         row = self.store.by_document_hash(parse_hex32(document.document_hash))
         report = self.verifier.verify_document(document, declaration, self._facts(row))
-        return report, self._receipt(report)
+        return report, self._receipt(report, principal)
 
-    def verify_hash(self, document_hash: bytes,
-                    proof: Sequence[bytes] | None = None) -> tuple[VerificationReport, VerificationReceipt]:
+    def verify_hash(self, document_hash: bytes, proof: Sequence[bytes] | None = None,
+                    principal: Principal | None = None) -> tuple[VerificationReport, VerificationReceipt]:
         """Status-only verification of a hash (with its proof, if given or if this node issued it)."""
         row = self.store.by_document_hash(document_hash)
         if proof is None and row and row.proof:
@@ -81,7 +87,7 @@ class Verification(Service):
         if row is not None and facts.key_exists:
             facts = dataclasses.replace(facts, terms=self._terms(row))
         report = self.verifier.verify_hash(document_hash, list(proof) if proof else None, facts)
-        return report, self._receipt(report)
+        return report, self._receipt(report, principal)
 
     def verify_number(self, issuer: str, certificate_number: str,
                       principal: Principal | None = None) -> tuple[VerificationReport, VerificationReceipt]:
@@ -93,33 +99,35 @@ class Verification(Service):
         """
         row = self.store.by_number(checksum_address(issuer), certificate_number)  # issuers are stored checksummed
         if row is not None and principal is not None and _entitled(principal, row.issuer, row.importing_country):
-            return self.verify_token(row.id)
+            return self.verify_token(row.id, principal)
         if row is None:
             probe = hashlib.sha256(b"coo-unknown-number/1|" + issuer.lower().encode() + b"|" +
                                    certificate_number.encode()).digest()
             report = self.verifier.verify_hash(probe, None, NodeFacts())
         else:
             report = self.verifier.verify_hash(row.document_hash, proof_of(row), self._facts(row))
-        return self._status_only(report)
+        return self._status_only(report, principal)
 
-    def _status_only(self, report: VerificationReport) -> tuple[VerificationReport, VerificationReceipt]:
+    def _status_only(self, report: VerificationReport,
+                     principal: Principal | None) -> tuple[VerificationReport, VerificationReceipt]:
         """The verdict and the outcome of each check, nothing that names or describes the certificate."""
         checks = [c.model_copy(update={"details": {}}) for c in report.checks]
         bare = report.model_copy(update={"checks": checks, "document_hash": None, "certificate_number": None,
                                          "exporting_country": None, "disclosed": None, "issuer": None,
                                          "issuer_name": None, "authority": None, "authority_name": None,
                                          "withheld": None})
-        return bare, self._receipt(bare)
+        return bare, self._receipt(bare, principal)
 
-    def verify_token(self, token: str) -> tuple[VerificationReport, VerificationReceipt]:
+    def verify_token(self, token: str,
+                     principal: Principal | None = None) -> tuple[VerificationReport, VerificationReceipt]:
         """Verification behind a QR code: full contents while the key exists, status after."""
         try:
             row = self.store.certificate(str(uuid.UUID(token)))
         except ValueError:
             raise NotFoundError("verification code", token) from None
         if row.status == CertificateStatus.ERASED or self.store.wrapped_key(row.id) is None:
-            return self.verify_hash(row.document_hash)
-        return self.verify_document(self.ctx.sealed_of(row))
+            return self.verify_hash(row.document_hash, principal=principal)
+        return self.verify_document(self.ctx.sealed_of(row), principal=principal)
 
     def _terms(self, row: CertificateRow) -> Terms | None:
         """The committed terms of one of this node's certificates (None once its key is gone)."""
@@ -136,10 +144,11 @@ class Verification(Service):
         status = PENDING_STATUS[waiting[-1].kind] if waiting else row.status
         return NodeFacts(key_exists=self.store.wrapped_key(row.id) is not None, local_status=status)
 
-    def _receipt(self, report: VerificationReport) -> VerificationReceipt:
+    def _receipt(self, report: VerificationReport, principal: Principal | None = None) -> VerificationReceipt:
         """Sign a receipt and file it: the report itself only sealed under the certificate's data key.
 
-        With no key on this node for the document, the contents are not kept at all.
+        With no key on this node for the document, the contents are not kept at all. The
+        receipt is filed under *principal*'s key id (never the key) when one asked.
         """
         body = report.model_dump(mode="json")
         report_hash = "0x" + hashlib.sha256(canonical_json(body)).hexdigest()
@@ -158,25 +167,33 @@ class Verification(Service):
             id=receipt_id, document_hash=digest, issuer=report.issuer or (row.issuer if row else None),
             importing_country=importing, verdict=report.verdict.value, report_hash=report_hash,
             checked_at=checked_at, chain_head=report.chain_head, node_account=receipt.node_account,
-            signature=receipt.signature, contents=contents))
+            signature=receipt.signature, contents=contents, key_id=_key_of(principal)))
         return receipt
 
     def verification_receipt(self, principal: Principal, receipt_id: str) -> dict[str, Any]:
-        """A receipt from the audit log, for the certificate's issuer or the importing country's Customs.
+        """A receipt from the audit log, for the certificate's issuer, the importing country's Customs,
+        and the key that asked for the verification (its own history's entries, :meth:`history`).
 
         The report comes with it while the certificate's key exists on this node; after
-        erasure only the receipt, the verdict and ``"contents": "erased"``.
+        erasure only the receipt, the verdict and ``"contents": "erased"``. The asker gets the
+        report as it was answered (a status-only answer stays status-only).
 
         Raises:
             NotFoundError: unknown, or not the caller's (no existence oracle).
         """
         record = self.store.receipt(receipt_id)
-        if not _entitled(principal, record.issuer, record.importing_country):
+        asked = record.key_id is not None and record.key_id == principal.key_id
+        if not (asked or _entitled(principal, record.issuer, record.importing_country)):
             raise NotFoundError("verification receipt", receipt_id)
-        receipt = {"receipt_id": record.id, "report_hash": record.report_hash, "checked_at": record.checked_at,
-                   "chain_head": record.chain_head, "node_account": record.node_account,
-                   "signature": record.signature}
-        report, state = None, "not kept"
+        receipt = dataclasses.asdict(_receipt_of(record))
+        report, state = self._opened(record)
+        return {"receipt": receipt, "verdict": record.verdict, "contents": state, "report": report}
+
+    def _opened(self, record: ReceiptRecord) -> tuple[dict[str, Any] | None, Contents]:
+        """A filed receipt's report while its certificate's key is here, and ``available``,
+        ``erased`` or ``not kept``."""
+        report: dict[str, Any] | None = None
+        state: Contents = "not kept"
         if record.contents is not None and record.document_hash is not None:
             held = self.vault.key_for_document(record.document_hash)
             if held is None:
@@ -185,7 +202,67 @@ class Verification(Service):
                 report, state = json.loads(held[1].decrypt(record.contents, _receipt_aad(record.id))), "available"
         elif record.document_hash is not None and self.store.erasure(record.document_hash) is not None:
             state = "erased"
-        return {"receipt": receipt, "verdict": record.verdict, "contents": state, "report": report}
+        return report, state
+
+    def history(self, principal: Principal, query: ReceiptQuery) -> list[HistoryEntry]:
+        """A caller's own verification history, newest first, a page at a time.
+
+        Whose: every key sees the verifications it asked for itself, and nothing else;
+        an admin sees every key's (and may narrow to one with ``query.key_id``). A Customs
+        officer's history is the officer's key's, so another officer's, and another
+        country's Customs, are never in it. An issuer does not see the verifications of its
+        own certificates here: who checks which consignment, and when, is the importing
+        administration's to tell (an issuer still reads a receipt whose id it is given, at
+        :meth:`verification_receipt`). Verifications asked without a key are in no one's
+        history, not even an admin's: there is no one to attribute them to (they stay in the
+        audit log, readable by receipt id).
+
+        Each entry: the signed receipt, the verdict, and the document hash and certificate
+        number the report gave that caller (none for a status-only answer by number). Once
+        the certificate is erased the entry stays, with ``contents`` ``erased`` and neither
+        hash nor number, as :meth:`verification_receipt` shows no report.
+
+        Raises:
+            PermissionDenied: a key other than an admin's asks for another key's history.
+            ValidationError: ``query.after`` is not a receipt of this history.
+        """
+        if principal.role is not Role.ADMIN:
+            if query.key_id not in (None, principal.key_id):
+                raise PermissionDenied("only an admin key lists another key's verifications")
+            query = dataclasses.replace(query, key_id=principal.key_id)
+        return [self._entry(record) for record in self.store.receipts(query)]
+
+    def _entry(self, record: ReceiptRecord) -> HistoryEntry:
+        report, state = self._opened(record)
+        erased = state == "erased"
+        number = report.get("certificate_number") if report else None
+        return HistoryEntry(
+            receipt=_receipt_of(record), verdict=record.verdict, contents=state, key_id=record.key_id,
+            document_hash=None if erased or record.document_hash is None else hex32(record.document_hash),
+            certificate_number=None if erased else number)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One verification in a caller's history (:meth:`Verification.history`)."""
+
+    receipt: VerificationReceipt
+    verdict: str
+    contents: Contents
+    """``available``, ``erased`` or ``not kept`` (no key for the document on this node)."""
+    key_id: str | None
+    document_hash: str | None
+    certificate_number: str | None
+
+
+def _receipt_of(record: ReceiptRecord) -> VerificationReceipt:
+    return VerificationReceipt(record.id, record.report_hash, record.checked_at, record.chain_head,
+                               record.node_account, record.signature)
+
+
+def _key_of(principal: Principal | None) -> str | None:
+    """The id of the caller's API key (never the key), to file a receipt under; None without one."""
+    return principal.key_id if principal is not None else None
 
 
 def _receipt_aad(receipt_id: str) -> bytes:
@@ -199,4 +276,4 @@ def _entitled(principal: Principal, issuer: str | None, importing_country: str |
                 and principal.country == importing_country))
 
 
-__all__ = ["Verification", "VerificationReceipt"]
+__all__ = ["HistoryEntry", "Verification", "VerificationReceipt"]

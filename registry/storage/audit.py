@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from registry.custody.apikeys import Principal, Role, StoredKey
-from registry.errors import ConflictError, NotFoundError
+from registry.errors import ConflictError, NotFoundError, ValidationError
 from registry.storage.database import Database
 
 
@@ -28,6 +29,26 @@ class ReceiptRecord:
     node_account: str
     signature: str
     contents: bytes | None
+    key_id: str | None = None
+    """The id of the API key that asked (never the key); None when asked without one."""
+
+
+@dataclass(frozen=True)
+class ReceiptQuery:
+    """Which attributed receipts to list (every filter given must hold), a page at a time.
+
+    ``key_id`` None lists every key's receipts (an admin's view); receipts filed
+    without a key are never listed. ``since``/``until`` bound the filing time
+    (``time.time()`` seconds, ``since`` inclusive, ``until`` exclusive); ``after`` is the
+    id of the last receipt of the previous page.
+    """
+
+    key_id: str | None = None
+    verdict: str | None = None
+    since: float | None = None
+    until: float | None = None
+    after: str | None = None
+    limit: int = 50
 
 
 _RECEIPT_COLUMNS = ", ".join(ReceiptRecord.__dataclass_fields__)
@@ -84,10 +105,36 @@ class AuditTables(Database):
         rows = self._query(f"SELECT {_RECEIPT_COLUMNS} FROM verification_receipts WHERE id = ?", (receipt_id,))
         if not rows:
             raise NotFoundError("verification receipt", receipt_id)
-        data = dict(rows[0])
-        for name in ("document_hash", "contents"):
-            data[name] = None if data[name] is None else bytes(data[name])
-        return ReceiptRecord(**data)
+        return _receipt_record(rows[0])
+
+    def receipts(self, query: ReceiptQuery) -> list[ReceiptRecord]:
+        """Receipts filed with a key and matching *query*, newest filed first, at most ``query.limit``.
+
+        Keyset pagination, as :meth:`registry.storage.store.Store.certificates`: stable while
+        new receipts are filed. The cursor must be a receipt the same listing holds, so a
+        caller cannot learn when someone else's verification was filed by paging from it.
+
+        Raises:
+            ValidationError: ``query.after`` is not a receipt of this listing.
+        """
+        where, args = ["key_id IS NOT NULL"], []
+        for clause, value in (("key_id = ?", query.key_id), ("verdict = ?", query.verdict),
+                              ("created_at >= ?", query.since), ("created_at < ?", query.until)):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        if query.after is not None:
+            scope = "key_id IS NOT NULL" + (" AND key_id = ?" if query.key_id is not None else "")
+            found = self._query(f"SELECT created_at, id FROM verification_receipts WHERE id = ? AND {scope}",
+                                (query.after, *([query.key_id] if query.key_id is not None else [])))
+            if not found:
+                raise ValidationError("after: not a receipt of this history (pass the `next` of the previous page)",
+                                      [{"loc": "after", "msg": "not a receipt of this history"}])
+            where.append("(created_at, id) < (?, ?)")
+            args += [found[0]["created_at"], found[0]["id"]]
+        rows = self._query(f"SELECT {_RECEIPT_COLUMNS} FROM verification_receipts WHERE {' AND '.join(where)}"
+                           " ORDER BY created_at DESC, id DESC LIMIT ?", (*args, query.limit))
+        return [_receipt_record(r) for r in rows]
 
     def prune_audit(self, before: float) -> int:
         """Delete the verification receipts and key-release entries of the audit log filed before *before*
@@ -137,4 +184,11 @@ class AuditTables(Database):
         return int(self._query("SELECT COUNT(*) FROM api_keys")[0][0])
 
 
-__all__ = ["AuditTables", "ReceiptRecord"]
+def _receipt_record(row: sqlite3.Row) -> ReceiptRecord:
+    data = dict(row)
+    for name in ("document_hash", "contents"):
+        data[name] = None if data[name] is None else bytes(data[name])
+    return ReceiptRecord(**data)
+
+
+__all__ = ["AuditTables", "ReceiptQuery", "ReceiptRecord"]

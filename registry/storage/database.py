@@ -42,7 +42,11 @@ changes, terms, utilisations, requests, answers, governance), recorded before it
 is sent: ``pending`` → ``sent`` → ``settled``, or ``refused``
 (:mod:`registry.pipelines.outbox`).
 
-Version 11: ``onchain_names`` and ``onchain_authorities`` — the names governance
+Version 11: ``verification_receipts.key_id`` — the id of the API key that asked
+for the verification (never the key), NULL for one asked without a key; it
+scopes a caller's verification history (``GET /v1/verifications``).
+
+Version 12: ``onchain_names`` and ``onchain_authorities`` — the names governance
 registers on chain for issuing bodies and authorities, and each country's current
 authority, projected like the rest (the index is rebuilt from the chain).
 """

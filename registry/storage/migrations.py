@@ -209,7 +209,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX chain_writes_state ON chain_writes (state, id)",
         "CREATE INDEX chain_writes_subject ON chain_writes (subject, id)",
     )),
-    Migration(11, "the names governance registers on chain, and each country's authority: re-index from the chain", (
+    Migration(11, "who asked for each verification (the API key's id), for a caller's own history", (
+        "ALTER TABLE verification_receipts ADD COLUMN key_id TEXT",
+        "CREATE INDEX verification_receipts_key ON verification_receipts (key_id, created_at, id)",
+        "CREATE INDEX verification_receipts_filed ON verification_receipts (created_at, id)",
+    )),
+    Migration(12, "the names governance registers on chain, and each country's authority: re-index from the chain", (
         "CREATE TABLE onchain_names (account TEXT PRIMARY KEY, name TEXT NOT NULL)",
         "CREATE TABLE onchain_authorities (country TEXT PRIMARY KEY, authority TEXT NOT NULL)",
         *(f"DELETE FROM {table}" for table in ("chain_events", "onchain_batches", "onchain_documents",

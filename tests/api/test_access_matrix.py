@@ -112,6 +112,7 @@ MATRIX: dict[str, tuple[Request, set[str]]] = {
                         set(ROLES)),
     "verify hash": (lambda c, n: ("GET", f"/v1/verify/0x{c.document_hash.hex()}", {}), set(ROLES)),
     "verify token": (lambda c, n: ("GET", f"/v/{c.id}", {}), set(ROLES)),
+    "code lists": (lambda c, n: ("GET", "/v1/code-lists", {}), set(ROLES)),
     "readiness": (lambda c, n: ("GET", "/readyz", {}), set(ROLES)),
     "utilise": (lambda c, n: ("POST", f"/v1/certificates/{c.id}/utilisations", {"json": DRAW}), {"customs_b"}),
     "utilisation": (lambda c, n: ("GET", f"/v1/certificates/{c.id}/utilisations", {}),
@@ -137,6 +138,10 @@ MATRIX: dict[str, tuple[Request, set[str]]] = {
     "set peer": (lambda c, n: ("PUT", "/v1/governance/peers/KR",
                                {"json": {"url": "http://127.0.0.1:9", "api_key": "x"}}),
                  {"admin"}),
+    "verification history": (lambda c, n: ("GET", "/v1/verifications", {}), set(ROLES) - {"none"}),
+    "disclose": (lambda c, n: ("POST", "/v1/disclosures",
+                               {"json": {"document": n.issuing.sealed_document(None, c.id).model_dump(mode="json"),
+                                         "withhold": ["goods"]}}), set(ROLES)),
 }
 
 

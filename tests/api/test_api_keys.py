@@ -71,3 +71,13 @@ async def test_the_last_admin_key_cannot_be_revoked(node_anvil: NodeProcess, tmp
             assert (await http.get("/v1/keys", headers=bearer(first))).status_code == 401
     finally:
         node.close()
+
+
+async def test_a_refused_admission_leaves_no_authority_key_behind(client: httpx.AsyncClient, keys: Keys) -> None:
+    """SG is admitted already: the chain refuses a second admission, and the key minted for it goes with it."""
+    before = {k["key_id"] for k in (await client.get("/v1/keys", headers=auth(keys, "admin"))).json()}
+    again = await client.post("/v1/governance/countries", json={"country": "SG"}, headers=auth(keys, "admin"))
+    assert again.status_code == 409 and again.headers["content-type"].startswith(PROBLEM), again.text
+    assert "already" in again.json()["detail"] and "api_key" not in again.text
+    after = {k["key_id"] for k in (await client.get("/v1/keys", headers=auth(keys, "admin"))).json()}
+    assert after == before, f"a refused admission left keys {after - before}"

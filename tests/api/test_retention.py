@@ -96,5 +96,5 @@ def test_a_bad_retention_setting_is_refused(monkeypatch: pytest.MonkeyPatch, val
 def test_coo_up_with_a_bad_retention_stops_with_one_line_naming_it(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["up", "--data-dir", str(tmp_path)], env={"COO_AUDIT_RETENTION_DAYS": "-30"})
     assert result.exit_code == 2, result.output
-    assert "audit_retention_days" in result.output and "Traceback" not in result.output
+    assert "COO_AUDIT_RETENTION_DAYS" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "kek").exists()  # nothing started

@@ -76,8 +76,8 @@ async def test_an_authority_cannot_suspend_another_countrys_issuer(
 ) -> None:
     issuer = keys["issuer"]["account"]
     answer = await client.post(f"/v1/governance/issuers/{issuer}/suspend", headers=auth(keys, "authority_jp"))
-    body = assert_problem(answer, 409, "TrustRegistryNotCountryAuthority")
-    assert body["contract_error"] == "TrustRegistryNotCountryAuthority"
+    body = assert_problem(answer, 409, f"{keys['authority_jp']['account']} is not the competent authority of SG")
+    assert body["code"] == body["contract_error"] == "TrustRegistryNotCountryAuthority"
 
 
 async def test_a_suspended_issuer_is_refused_and_reinstated(
@@ -101,3 +101,30 @@ async def test_a_suspended_issuer_is_refused_and_reinstated(
 async def _account_of(client: httpx.AsyncClient, keys: dict[str, dict[str, str]], api_key: str) -> str:
     app = client._transport.app  # type: ignore[attr-defined]
     return str(app.state.node.context.api_keys.authenticate(api_key).account)
+
+
+@pytest.mark.parametrize("role,method,path,says", [
+    ("customs", "POST", "/v1/certificates", "a customs key cannot do this; it needs an issuer key"),
+    ("issuer", "POST", "/v1/keys", "an issuer key cannot do this; it needs an admin key"),
+    ("authority", "POST", "/v1/governance/countries", "an authority key cannot do this; it needs an admin key"),
+    ("admin", "POST", "/v1/certificates/x/utilisations", "an admin key cannot do this; it needs a customs key"),
+    ("customs", "POST", "/v1/certificates/x/revoke", "it needs an issuer or authority key"),
+])
+async def test_a_refused_key_is_named_in_plain_english(
+    client: httpx.AsyncClient, keys: dict[str, dict[str, str]], role: str, method: str, path: str, says: str
+) -> None:
+    answer = await client.request(method, path, json={}, headers=auth(keys, role))
+    assert_problem(answer, 403, says)
+
+
+def test_no_message_puts_a_before_a_vowel_sounding_role() -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    wrong = re.compile(r"\ba (admin|authority|issuer|importing|exporting|issuing|API key|erased|expired|open)\b")
+    sources = (p for folder in ("registry", "api", "docs") for p in sorted((root / folder).rglob("*")))
+    files = [root / "README.md", *(p for p in sources if p.suffix in (".py", ".md", ".html", ".js"))]
+    found = [f"{path.relative_to(root)}:{number}: {line.strip()}" for path in files
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if wrong.search(line)]
+    assert not found, found

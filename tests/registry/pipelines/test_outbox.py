@@ -101,6 +101,9 @@ def test_a_refused_write_is_final_and_another_countrys_authority_changes_nothing
     rows = service.store.query("SELECT state, attempts FROM chain_writes WHERE subject = ? AND kind = ?",
                                (f"standing:{issuer.lower()}", WriteKind.SUSPEND_ISSUER.value))
     assert [tuple(r) for r in rows] == [("refused", 1)], "a refused write was sent again"
+    (error,) = service.store.query("SELECT error FROM chain_writes WHERE subject = ? AND kind = ?",
+                                   (f"standing:{issuer.lower()}", WriteKind.SUSPEND_ISSUER.value))[0]
+    assert "is not the competent authority of SG" in error and "TrustRegistryNotCountryAuthority" in error, error
 
 
 def test_a_hostile_authority_reinstating_an_active_issuer_is_refused_not_reported_done(

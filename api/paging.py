@@ -1,0 +1,24 @@
+"""Keyset pagination at the edge: ``after`` (the id of the previous page's last item), ``limit``, ``next``.
+
+A listing asks its store for ``limit + 1`` rows after the cursor, newest first;
+the extra row only says whether there is a next page, whose cursor is then the
+id of the last row shown. Stable while new rows arrive (no offsets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated
+
+from fastapi import Query
+
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+AfterQuery = Annotated[str | None, Query(pattern=UUID_PATTERN, description="id of the last item of the previous page "
+                                                                          "(its `next`)")]
+LimitQuery = Annotated[int, Query(ge=1, le=200, description="items per page")]
+
+
+def next_cursor(ids: Sequence[str], limit: int) -> str | None:
+    """The ``next`` of a page fetched with ``limit + 1`` rows: the last id shown, or None on the last page."""
+    return ids[limit - 1] if len(ids) > limit else None
