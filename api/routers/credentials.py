@@ -3,7 +3,7 @@ and hybrid credentials for anchored certificates."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
 
@@ -62,16 +62,23 @@ async def status_list_data_integrity(request: Request) -> Response:
     return _send(_issuer(request).published_list("di"), headers=_LIST_CACHE)
 
 
+FormatName = Literal["vc+jwt", "vc jwt", "jwt", "di"]
+"""The ``format`` query values: ``vc jwt`` is ``vc+jwt`` with its ``+`` left unencoded (a query decodes it as a
+space), ``jwt`` its short name."""
+
+
 @router.post("/v1/certificates/{certificate_id}/credential", status_code=status.HTTP_201_CREATED,
              summary="Issue an anchored certificate as a hybrid verifiable credential", response_class=Response,
              responses={201: {"content": {"application/vc+jwt": {}, VC_MEDIA_TYPE: {}}}})
 def hybrid_credential(certificate_id: str, who: CurrentIssuer, issuing: IssuingDep, request: Request,
-                      securing: Annotated[Securing, Query(alias="format", description="`vc+jwt` (a compact JWS, "
-                                                          "`application/vc+jwt`) or `di` (an eddsa-jcs-2022 "
-                                                          "proof, `application/vc`)")] = "vc+jwt") -> Response:
+                      name: Annotated[FormatName, Query(alias="format", description=(
+                          "`vc+jwt` (a compact JWS, `application/vc+jwt`; send the `+` as `%2B`, or write `jwt`) "
+                          "or `di` (an eddsa-jcs-2022 Data Integrity proof, `application/vc`)"))] = "vc+jwt",
+                      ) -> Response:
     """The issuer's own anchored, active certificate as a VC signed with this node's DID key, whose
     `credentialStatus` is a `CertificateRegistryStatus` entry (chain id, registry contract, document hash, batch
     root and proof): verifiers read its status on chain, not from a status list."""
+    securing: Securing = "di" if name == "di" else "vc+jwt"
     row = issuing.ctx.certificate(who, certificate_id)
     if CertificateStatus(row.status).final:
         raise ConflictError(f"certificate {certificate_id} is {row.status}: only an active certificate is issued "

@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from registry.runtime import Node
+from registry.vc.issuer import VcIssuer
 from registry.vc.jose import b64url_encode
 from registry.vc.keys import IssuerKey, public_jwk
 
@@ -66,3 +68,9 @@ def documents_of(issuer: IssuerKey, more: Mapping[str, Mapping[str, Any]] | None
 def real_now() -> datetime:
     """The wall clock, second precision: the other libraries check validity against it."""
     return datetime.now(UTC).replace(microsecond=0)
+
+
+def vc_issuer(node: Node) -> VcIssuer:
+    """The node's credential issuer (every node has one)."""
+    assert node.vc_issuer is not None
+    return node.vc_issuer
