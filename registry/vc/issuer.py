@@ -34,6 +34,7 @@ from registry.custody.keys import KEK, decrypt, encrypt
 from registry.sealing.document import SealedDocument
 from registry.vc.context import context_base, context_url
 from registry.vc.credential import IssuedCredential, StatusEntry, build_credential
+from registry.vc.errors import CredentialFormatError
 from registry.vc.keys import IssuerKey
 from registry.vc.registry_status import RegistryStatus
 from registry.vc.securing import SecuredCredential, Securing, secure
@@ -149,8 +150,12 @@ class VcIssuer:
             now: the moment of issue.
 
         Raises:
-            CredentialFormatError: the certificate cannot become a credential (e.g. it has expired).
+            CredentialFormatError: the document withholds fields, or the certificate cannot become a
+                credential (e.g. it has expired).
         """
+        if document.withheld:
+            raise CredentialFormatError("a hybrid credential carries the whole certificate; this sealed document "
+                                        f"withholds {', '.join(sorted(document.withheld))}")
         return self._secure(document.certificate, RegistryStatus.of(document), securing, now or datetime.now(UTC))
 
     def _secure(self, certificate: Mapping[str, Any], status: StatusEntry, securing: Securing,

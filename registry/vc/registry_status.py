@@ -160,7 +160,10 @@ def check_registry_status(entry: Mapping[str, Any], verifier: Verifier | None,
         return _refused(f"status unknown: the chain could not be reached ({error})", Verdict.UNAVAILABLE, SKIPPED)
     if problem:
         return _refused(problem, Verdict.INVALID)
-    report = verifier.verify_hash(parse_hex32(status.document_hash), [parse_hex32(p) for p in status.batch_proof])
+    try:
+        report = verifier.verify_hash(parse_hex32(status.document_hash), [parse_hex32(p) for p in status.batch_proof])
+    except ChainError as error:
+        return _refused(f"status unknown: the chain did not answer ({error})", Verdict.UNAVAILABLE, SKIPPED)
     if report.verdict is Verdict.UNAVAILABLE:
         return _refused(f"status unknown: {report.summary.removeprefix('UNAVAILABLE: ')}", Verdict.UNAVAILABLE,
                         SKIPPED)
