@@ -1,14 +1,24 @@
-"""Certificates of origin as W3C VC Data Model 2.0 credentials, secured as ``vc+jwt``.
+"""Certificates of origin as W3C VC Data Model 2.0 credentials.
 
-The certificate JSON becomes the ``credentialSubject`` unchanged; its dates
-become the credential's validity period; a ``BitstringStatusListEntry`` with
-purpose ``revocation`` points at the issuer's status list. The credential is
-then the JWS payload itself (VC-JOSE-COSE: no ``vc`` wrapper claim), with the
-protected header ``{"alg": "EdDSA", "typ": "vc+jwt", "cty": "vc", "kid": <verification method>}``.
+The certificate JSON becomes the ``credentialSubject``; its dates become the
+credential's validity period; its ``credentialStatus`` is a
+``BitstringStatusListEntry`` with purpose ``revocation`` pointing at the
+issuer's status list, or (a hybrid credential) a ``CertificateRegistryStatus``
+naming the anchored document on chain (:mod:`registry.vc.registry_status`).
+Secured as ``vc+jwt`` the credential is the JWS payload itself (VC-JOSE-COSE:
+no ``vc`` wrapper claim), with the protected header
+``{"alg": "Ed25519", "typ": "vc+jwt", "cty": "vc", "kid": <verification method>}``;
+secured with Data Integrity it carries an ``eddsa-jcs-2022`` proof
+(:mod:`registry.vc.securing`). Its contexts are the VC 2.0 base context and
+this project's (:mod:`registry.vc.context`), which defines every field.
 
 Dates are read as UTC days, as the chain path reads them: ``validFrom`` is the
 start of the issue date and ``validUntil`` the last second of ``valid_until``.
-An issuer east of UTC signing early on its issue date would otherwise issue a
+A certificate without ``valid_until`` gets the chain path's default (the issue
+date plus :data:`~registry.domain.certificate.VALIDITY_MONTHS` months, by the
+same :func:`~registry.domain.certificate.add_months`), written into the
+subject as the chain path writes it into the sealed certificate. An issuer
+east of UTC signing early on its issue date would otherwise issue a
 credential that is not yet valid, so ``validFrom`` is moved back to the moment
 of signing when that is earlier.
 """
@@ -20,19 +30,27 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, Protocol
 
+from registry.domain.certificate import VALIDITY_MONTHS, add_months
+from registry.vc.context import DEFAULT_CONTEXT_URL
 from registry.vc.errors import CredentialFormatError
 from registry.vc.jose import sign_compact
 from registry.vc.keys import IssuerKey
 from registry.vc.status_list import VC_CONTEXT, StatusAllocation
 
-COO_CONTEXT = "https://coo-registry.example/contexts/certificate-of-origin/v1"
-"""This project's context for the certificate terms."""
+COO_CONTEXT = DEFAULT_CONTEXT_URL
+"""This project's context for the certificate terms, under its default base (see :mod:`registry.vc.context`)."""
 
 CREDENTIAL_TYPE = "CertificateOfOriginCredential"
 
-_REQUIRED = ("certificate_number", "exporting_country", "issue_date", "valid_until")
+_REQUIRED = ("certificate_number", "exporting_country", "issue_date")
+
+
+class StatusEntry(Protocol):
+    """What a credential's ``credentialStatus`` is made from (a status list slot, a registry entry)."""
+
+    def entry(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -104,20 +122,30 @@ def _subject(certificate: Mapping[str, Any]) -> dict[str, Any]:
         raise CredentialFormatError(f"the certificate is not plain JSON: {error}") from None
     if not isinstance(subject, dict):
         raise CredentialFormatError("the certificate is not a JSON object")
+    if not subject.get("valid_until"):
+        subject["valid_until"] = default_valid_until(_day(subject, "issue_date")).isoformat()
     return subject
 
 
-def build_credential(certificate: Mapping[str, Any], *, issuer_did: str, status: StatusAllocation, now: datetime,
-                     credential_id: str | None = None) -> dict[str, Any]:
+def default_valid_until(issue_date: date) -> date:
+    """The chain path's default end of validity: *issue_date* plus ``VALIDITY_MONTHS`` months."""
+    return add_months(issue_date, VALIDITY_MONTHS)
+
+
+def build_credential(certificate: Mapping[str, Any], *, issuer_did: str, status: StatusEntry, now: datetime,
+                     credential_id: str | None = None, context: str = COO_CONTEXT) -> dict[str, Any]:
     """The unsigned VC Data Model 2.0 credential for *certificate*.
 
     Args:
         certificate: the certificate's JSON form (``certificate_number``,
-            ``exporting_country``, ``issue_date``, ``valid_until`` at least).
+            ``exporting_country`` and ``issue_date`` at least; ``valid_until``
+            defaults as on the chain path).
         issuer_did: the issuing body's DID.
-        status: its place in the issuer's revocation list.
+        status: its ``credentialStatus``: its place in the issuer's revocation
+            list, or its entry in the registry.
         now: the moment of issue (timezone-aware).
         credential_id: the credential's ``id``; a fresh ``urn:uuid:`` by default.
+        context: the URL of this project's context (see :mod:`registry.vc.context`).
 
     Returns:
         The credential.
@@ -130,7 +158,7 @@ def build_credential(certificate: Mapping[str, Any], *, issuer_did: str, status:
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     subject = _subject(certificate)
-    issued, until = _day(certificate, "issue_date"), _day(certificate, "valid_until")
+    issued, until = _day(subject, "issue_date"), _day(subject, "valid_until")
     if until < issued:
         raise CredentialFormatError("valid_until is before issue_date",
                                     [{"loc": ["valid_until"], "msg": "before issue_date"}])
@@ -140,7 +168,7 @@ def build_credential(certificate: Mapping[str, Any], *, issuer_did: str, status:
         raise CredentialFormatError(f"the certificate expired on {until}; it cannot be issued at {format_instant(now)}",
                                     [{"loc": ["valid_until"], "msg": "in the past"}])
     return {
-        "@context": [VC_CONTEXT, COO_CONTEXT],
+        "@context": [VC_CONTEXT, context],
         "id": credential_id or f"urn:uuid:{uuid.uuid4()}",
         "type": ["VerifiableCredential", CREDENTIAL_TYPE],
         "issuer": issuer_did,
@@ -172,7 +200,7 @@ def secure_credential(credential: Mapping[str, Any], issuer: IssuerKey) -> str:
 
 
 def issue_credential(certificate: Mapping[str, Any], issuer: IssuerKey, status: StatusAllocation, now: datetime, *,
-                     credential_id: str | None = None) -> IssuedCredential:
+                     credential_id: str | None = None, context: str = COO_CONTEXT) -> IssuedCredential:
     """Issue *certificate* as a ``vc+jwt`` carrying a revocation status entry.
 
     Args:
@@ -181,6 +209,7 @@ def issue_credential(certificate: Mapping[str, Any], issuer: IssuerKey, status: 
         status: the index reserved for it (see :meth:`~registry.vc.status_list.StatusList.reserve`).
         now: the moment of issue (timezone-aware).
         credential_id: the credential's ``id``; a fresh ``urn:uuid:`` by default.
+        context: the URL of this project's context.
 
     Returns:
         The token, the credential and its status index.
@@ -189,5 +218,5 @@ def issue_credential(certificate: Mapping[str, Any], issuer: IssuerKey, status: 
         CredentialFormatError: see :func:`build_credential`.
     """
     credential = build_credential(certificate, issuer_did=issuer.did, status=status, now=now,
-                                  credential_id=credential_id)
+                                  credential_id=credential_id, context=context)
     return IssuedCredential(secure_credential(credential, issuer), credential, status.index)

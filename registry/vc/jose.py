@@ -1,11 +1,13 @@
 """Compact JWS with Ed25519, the envelope of every ``vc+jwt`` this package makes.
 
 Only what the profile needs, written against ``cryptography`` directly so the
-rules are visible: the algorithm is Ed25519 (``alg`` ``EdDSA``; the
-fully-specified name ``Ed25519`` is accepted on input), the payload is the JSON
+rules are visible: the algorithm is Ed25519 (``alg`` ``Ed25519``, RFC 9864's
+fully-specified name; the older ``EdDSA`` is accepted on input), the payload is the JSON
 of the credential itself, and parsing is strict (three base64url segments
 without padding, JSON objects without duplicate members, no ``crit`` and no
-unencoded payloads). Nothing here trusts a key carried in the token: the caller
+unencoded payloads). Media types in ``typ`` and ``cty`` are compared as RFC 7515
+§4.1.9 says: case-insensitively, with ``application/`` implied when the value
+has no ``/``. Nothing here trusts a key carried in the token: the caller
 supplies the key, found through the issuer's DID.
 """
 
@@ -24,12 +26,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from registry.vc.errors import CredentialFormatError, InvalidSignatureError
 
-ALG = "EdDSA"
-"""The ``alg`` this package writes by default: the JWA name VC-JOSE-COSE's examples use.
+ALG = "Ed25519"
+"""The ``alg`` this package writes: RFC 9864's fully-specified name for Ed25519.
 
-RFC 9864 (October 2025) deprecates the polymorphic ``EdDSA`` in favour of the
-fully-specified ``Ed25519``; both name the same signature here, both are
-accepted on input, and :func:`sign_compact` writes either."""
+RFC 9864 (October 2025) deprecates the polymorphic ``EdDSA`` (the name
+VC-JOSE-COSE's examples use) in favour of ``Ed25519``; both name the same
+signature here, both are accepted on input, and :func:`sign_compact` writes either."""
 
 ACCEPTED_ALGS = frozenset({"EdDSA", "Ed25519"})
 """Algorithms accepted on input: ``EdDSA`` and RFC 9864's fully-specified ``Ed25519``."""
@@ -63,6 +65,30 @@ class CompactJws:
         """The ``kid`` header (empty when absent)."""
         kid = self.header.get("kid")
         return kid if isinstance(kid, str) else ""
+
+    @property
+    def typ(self) -> str | None:
+        """The media type the ``typ`` header names (see :func:`media_type`), ``None`` when absent."""
+        return media_type(self.header.get("typ"))
+
+
+def media_type(value: Any) -> str | None:
+    """The media type a ``typ`` or ``cty`` header names, in the form to compare (RFC 7515 §4.1.9).
+
+    Media type names are case-insensitive, and a value without ``/`` stands
+    for ``application/<value>``: ``vc+jwt``, ``VC+JWT`` and
+    ``application/vc+jwt`` all give ``application/vc+jwt``.
+
+    Args:
+        value: the header's value.
+
+    Returns:
+        The lower-cased full media type, or ``None`` when *value* is not a string.
+    """
+    if not isinstance(value, str):
+        return None
+    lowered = value.strip().lower()
+    return lowered if "/" in lowered else "application/" + lowered
 
 
 def b64url_encode(data: bytes) -> str:

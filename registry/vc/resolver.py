@@ -106,6 +106,53 @@ def resolve_key(resolver: DidResolver, kid: str) -> Ed25519PublicKey:
     return find_assertion_key(resolver.resolve(kid.split("#")[0]), kid)
 
 
+def names_issuer_key(kid: str, issuer: str) -> bool:
+    """Whether *kid* can only name a key of *issuer*: absent, a fragment (``#…``), or ``<issuer>#…``.
+
+    Checked before anything is resolved, so a token cannot send the verifier to another DID's host.
+    """
+    return kid == "" or (kid.startswith("#") and len(kid) > 1) or (kid.startswith(issuer + "#")
+                                                                    and len(kid) > len(issuer) + 1)
+
+
+def resolve_signing_key(resolver: DidResolver, issuer: str, kid: str) -> tuple[str, Ed25519PublicKey]:
+    """The assertion key of *issuer* that *kid* names, accepting the unambiguous short forms.
+
+    A full DID URL names its key; a fragment-only ``kid`` (``#z6Mk…``) is
+    resolved against the issuer's DID; no ``kid`` at all is accepted when the
+    issuer's DID document lists exactly one assertion key (always true of a
+    ``did:key``), and refused as ambiguous otherwise.
+
+    Args:
+        resolver: resolves the issuer's DID.
+        issuer: the issuer's DID (the credential's ``issuer``).
+        kid: the ``kid`` header or ``verificationMethod`` as given ("" when absent).
+
+    Returns:
+        The full verification method id and its key.
+
+    Raises:
+        DidUnavailableError: the DID host could not be reached.
+        DidResolutionError: *kid* names another DID's key, the key does not
+            resolve or may not sign credentials, or no *kid* and the document
+            lists no or several assertion keys.
+    """
+    if not names_issuer_key(kid, issuer):
+        raise DidResolutionError(f"the signing key {kid!r} is not a key of the issuer {issuer}")
+    document = resolver.resolve(issuer)
+    if kid.startswith("#"):
+        kid = issuer + kid
+    elif not kid:
+        assertion = document.get("assertionMethod")
+        entries = assertion if isinstance(assertion, list) else []
+        methods = sorted({ref for ref in (_reference(document, e) for e in entries) if ref is not None})
+        if len(methods) != 1:
+            raise DidResolutionError(f"the signature names no key (no kid) and {issuer} lists {len(methods)} "
+                                     "assertion keys: ambiguous, so it is refused; name the key in 'kid'")
+        kid = methods[0]
+    return kid, find_assertion_key(document, kid)
+
+
 class Resolver:
     """Resolves ``did:key`` offline and ``did:web`` from known documents or over HTTP.
 

@@ -5,10 +5,10 @@ credential; index 0 is the left-most (most significant) bit of the first byte
 and index ``n - 1`` the right-most bit of the last. It is published as
 ``encodedList``: GZIP of the bitstring, base64url without padding, with the
 multibase prefix ``u``, inside a ``BitstringStatusListCredential`` signed by the
-issuer as a ``vc+jwt``. Indexes are drawn at random (``secrets``) and never
-reused, so an index says nothing about when or how many credentials were
-issued. A ``revocation`` bit, once set, stays set; a ``suspension`` bit may be
-cleared.
+issuer as a ``vc+jwt`` or with a Data Integrity proof (:mod:`registry.vc.securing`).
+Indexes are drawn at random (``secrets``) and never reused, so an index says
+nothing about when or how many credentials were issued. A ``revocation`` bit,
+once set, stays set; a ``suspension`` bit may be cleared.
 
 An empty list compresses to about 50 bytes of GZIP (a 70-character
 ``encodedList``); a handful of revocations keep it to a few hundred bytes.
@@ -64,7 +64,7 @@ class StatusAllocation:
     index: int
     purpose: str = "revocation"
 
-    def entry(self) -> dict[str, str]:
+    def entry(self) -> dict[str, Any]:
         """The ``BitstringStatusListEntry`` (``statusListIndex`` as a base-10 string)."""
         return {
             "id": f"{self.status_list_credential}#{self.index}",

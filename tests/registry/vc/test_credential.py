@@ -49,28 +49,28 @@ def test_a_certificate_becomes_a_vc_2_credential_with_a_revocation_entry() -> No
 def test_the_jws_payload_is_the_credential_itself_under_a_vc_jwt_header() -> None:
     issued = issue_credential(CERTIFICATE, ISSUER, StatusList().reserve(STATUS_URL), ISSUED_AT)
     token = parse_compact(issued.jwt)
-    assert token.header == {"alg": "EdDSA", "typ": "vc+jwt", "cty": "vc", "kid": ISSUER.kid}
+    assert token.header == {"alg": "Ed25519", "typ": "vc+jwt", "cty": "vc", "kid": ISSUER.kid}
     assert token.payload == issued.credential
     assert "vc" not in token.payload and "iss" not in token.payload
     assert ISSUER.kid.startswith(ISSUER.did + "#z6Mk")
 
 
-def test_an_independent_jose_library_accepts_the_signature() -> None:
+def test_an_independent_jose_library_accepts_the_signature_under_the_fully_specified_ed25519_name() -> None:
     issued = issue_credential(CERTIFICATE, ISSUER, StatusList().reserve(STATUS_URL), ISSUED_AT)
     key = OKPKey.import_key(_jwk())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SecurityWarning)  # joserfc flags EdDSA as deprecated by RFC 9864
-        decoded = joserfc_jws.deserialize_compact(issued.jwt, key, algorithms=["EdDSA"])
-    assert decoded.protected["typ"] == "vc+jwt"
+    decoded = joserfc_jws.deserialize_compact(issued.jwt, key, algorithms=["Ed25519"])
+    assert decoded.protected["typ"] == "vc+jwt" and decoded.protected["alg"] == "Ed25519"
     assert json.loads(decoded.payload) == issued.credential
 
 
-def test_the_fully_specified_ed25519_name_is_available_and_accepted_by_an_independent_library() -> None:
+def test_the_older_eddsa_name_is_still_available_and_accepted_by_an_independent_library() -> None:
     credential = build_credential(CERTIFICATE, issuer_did=ISSUER.did, status=StatusAllocation(STATUS_URL, 1),
                                   now=ISSUED_AT)
-    token = sign_compact(credential, ISSUER.private_key, kid=ISSUER.kid, alg="Ed25519")
+    token = sign_compact(credential, ISSUER.private_key, kid=ISSUER.kid, alg="EdDSA")
     key = OKPKey.import_key(_jwk())
-    assert json.loads(joserfc_jws.deserialize_compact(token, key, algorithms=["Ed25519"]).payload) == credential
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SecurityWarning)  # joserfc flags EdDSA as deprecated by RFC 9864
+        assert json.loads(joserfc_jws.deserialize_compact(token, key, algorithms=["EdDSA"]).payload) == credential
     with pytest.raises(ValueError):
         sign_compact(credential, ISSUER.private_key, kid=ISSUER.kid, alg="ES256")
 
@@ -93,7 +93,7 @@ def test_an_issuer_east_of_utc_signing_early_on_its_issue_date_issues_an_already
     assert parse_instant(credential["validFrom"]) <= early
 
 
-@pytest.mark.parametrize("field", ["certificate_number", "exporting_country", "issue_date", "valid_until"])
+@pytest.mark.parametrize("field", ["certificate_number", "exporting_country", "issue_date"])
 def test_a_certificate_without_a_required_field_is_refused_with_the_field_named(field: str) -> None:
     certificate = {k: v for k, v in CERTIFICATE.items() if k != field}
     with pytest.raises(CredentialFormatError) as raised:
