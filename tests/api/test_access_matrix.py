@@ -113,6 +113,7 @@ MATRIX: dict[str, tuple[Request, set[str]]] = {
     "verify hash": (lambda c, n: ("GET", f"/v1/verify/0x{c.document_hash.hex()}", {}), set(ROLES)),
     "verify token": (lambda c, n: ("GET", f"/v/{c.id}", {}), set(ROLES)),
     "code lists": (lambda c, n: ("GET", "/v1/code-lists", {}), set(ROLES)),
+    "hybrid credential": (lambda c, n: ("POST", f"/v1/certificates/{c.id}/credential", {}), {"issuer_a"}),
     "readiness": (lambda c, n: ("GET", "/readyz", {}), set(ROLES)),
     "utilise": (lambda c, n: ("POST", f"/v1/certificates/{c.id}/utilisations", {"json": DRAW}), {"customs_b"}),
     "utilisation": (lambda c, n: ("GET", f"/v1/certificates/{c.id}/utilisations", {}),
@@ -178,5 +179,6 @@ def test_the_matrix_covers_every_route(node: Node) -> None:
                 ("GET", "/v1/verify"), ("GET", "/v1/verifications/{receipt_id}"),  # tests/api/test_erasure.py
                 ("GET", "/v1/verification-requests/{request_id}"),  # tests/api/test_customs_to_customs.py
                 ("PUT", "/v1/verification-requests/{request_id}/reason"),  # tests/scripts (node to node)
-                ("GET", "/v1/status-lists/revocation-1")}  # public (VC status list): tests/registry/vc
+                ("GET", "/v1/status-lists/revocation-1"),  # public (VC status list): tests/registry/vc
+                ("GET", "/v1/status-lists/revocation-1/data-integrity")}  # tests/interop/test_served.py
     assert len(routes - untested) == len(MATRIX) - 1  # "readiness" is not under /v1
