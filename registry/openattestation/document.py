@@ -77,7 +77,8 @@ class WrappedDocument:
         version = body.get("version")
         if version != V2_SCHEMA:
             raise _wrong("version", f"only OpenAttestation v2 ({V2_SCHEMA}) is supported, not {version!r}")
-        data, signature, privacy = body.get("data"), body.get("signature"), body.get("privacy") or {}
+        data, signature = body.get("data"), body.get("signature")
+        privacy = body.get("privacy") if body.get("privacy") is not None else {}
         if not isinstance(data, Mapping):
             raise _wrong("data", "expected the salted data as a JSON object")
         if not isinstance(signature, Mapping):

@@ -13,6 +13,7 @@ import json
 import socket
 import subprocess
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+from eth_account import Account
+
+from registry.chain.client import ChainClient
 
 SCRIPTS = Path(__file__).resolve().parent / "js" / "oa"
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,6 +36,25 @@ def node_script(name: str, payload: dict[str, Any], timeout: float = 120.0) -> A
                           text=True, timeout=timeout, cwd=ROOT, check=False)
     assert done.returncode == 0, f"{name}.mjs failed: {done.stderr[-2000:]}"
     return json.loads(done.stdout)
+
+
+@dataclass(frozen=True)
+class DevIssuer:
+    """A funded account on a development chain, for the node scripts (its key is never shown)."""
+
+    rpc_url: str
+    address: str
+    key: str = field(repr=False)
+
+    @classmethod
+    def funded(cls, chain: ChainClient) -> DevIssuer:
+        account = Account.create()
+        chain.fund(account.address)
+        return cls(str(chain.w3.provider.endpoint_uri), account.address, account.key.hex())  # type: ignore[attr-defined]
+
+    def payload(self) -> dict[str, str]:
+        """What a node script needs to sign as this account (sent on its stdin)."""
+        return {"rpc_url": self.rpc_url, "key": self.key}
 
 
 def txt_record(chain_id: int, store: str) -> str:
