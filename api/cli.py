@@ -530,6 +530,10 @@ OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="write he
 def list_certificates(
     status_: Annotated[str | None, typer.Option("--status", help="pending, anchored, revoked, superseded "
                                                                  "or erased")] = None,
+    number_prefix: Annotated[str | None, typer.Option("--number", help="certificate numbers starting so")] = None,
+    importing: Annotated[str | None, typer.Option("--importing", help="importing country (ISO alpha-2)")] = None,
+    since: Annotated[str | None, typer.Option(help="registered at or after (ISO 8601 date or time)")] = None,
+    until: Annotated[str | None, typer.Option(help="registered before (ISO 8601 date or time)")] = None,
     limit: Annotated[int, typer.Option(help="certificates per page (1-200)")] = 50,
     cursor: Annotated[str | None, typer.Option("--cursor", help="start after this id (a previous page's next)")] = None,
     every: Annotated[bool, typer.Option("--all", help="follow every page to the end")] = False,
@@ -538,7 +542,9 @@ def list_certificates(
     api_key: KeyOpt = None,
 ) -> None:
     """List the certificates your key may see, newest first, a page at a time (--all: every page)."""
-    params = {k: v for k, v in {"status": status_, "limit": limit}.items() if v is not None}
+    given = {"status": status_, "number_prefix": number_prefix, "importing_country": importing, "since": since,
+             "until": until, "limit": limit}
+    params = {k: v for k, v in given.items() if v is not None}
     with _client(node, api_key) as client:
         found, cursor = _pages(client, "/v1/certificates", "certificates", params, cursor, every)
     if as_json:

@@ -8,6 +8,7 @@ id of the last row shown. Stable while new rows arrive (no offsets).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Query
@@ -17,6 +18,17 @@ UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 AfterQuery = Annotated[str | None, Query(pattern=UUID_PATTERN, description="id of the last item of the previous page "
                                                                           "(its `next`)")]
 LimitQuery = Annotated[int, Query(ge=1, le=200, description="items per page")]
+
+
+SinceQuery = Annotated[datetime | None, Query(description="at or after (ISO 8601; UTC if no offset)")]
+UntilQuery = Annotated[datetime | None, Query(description="before (ISO 8601; UTC if no offset)")]
+
+
+def epoch_seconds(moment: datetime | None) -> float | None:
+    """*moment* as POSIX seconds (a naive time is taken as UTC), or None."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def next_cursor(ids: Sequence[str], limit: int) -> str | None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from datetime import date as date_
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -35,6 +35,7 @@ class CertificatePublic(BaseModel):
     mode: str
     exporting_country: str
     importing_country: str
+    created_at: datetime = Field(description="when this node registered it (what `since`/`until` filter)")
     batch_root: str | None = None
     tx_hash: str | None = None
     block_number: int | None = None
@@ -55,6 +56,7 @@ class CertificatePublic(BaseModel):
             id=row.id, certificate_number=row.certificate_number, issuer=row.issuer,
             document_hash=hex32(row.document_hash), status=row.status, mode=row.mode,  # type: ignore[arg-type]
             exporting_country=row.exporting_country, importing_country=row.importing_country,
+            created_at=datetime.fromtimestamp(row.created_at, UTC),
             batch_root=hex32(batch.root) if batch is not None and batch.root else None,
             tx_hash=batch.tx_hash or None if batch is not None else None,
             block_number=batch.block_number if batch is not None else None,

@@ -19,6 +19,7 @@ from api.deps import (
     NodeDep,
     SettingsDep,
 )
+from api.paging import AfterQuery, LimitQuery, SinceQuery, UntilQuery, epoch_seconds, next_cursor
 from api.schemas import (
     PENDING_RESPONSES,
     BatchCreate,
@@ -36,7 +37,7 @@ from api.schemas import (
 from registry.domain.reasons import RevocationReason
 from registry.openattestation.exports import OpenAttestationExports
 from registry.sealing.document import SealedDocument
-from registry.services.context import ServiceContext
+from registry.services.context import CertificateFilter, ServiceContext
 from registry.services.key_release import KeyRelease
 from registry.storage.store import CertificateRow, Store
 
@@ -104,16 +105,21 @@ def register_batch(body: BatchCreate, issuer: CurrentIssuer, issuing: IssuingDep
 def list_certificates(who: CurrentReader, issuing: IssuingDep, settings: SettingsDep,
                       status_: Annotated[Literal["pending", "anchored", "revoked", "superseded", "erased"] | None,
                                          Query(alias="status")] = None,
-                      after: Annotated[str | None, Query(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
-                                                                 r"[0-9a-f]{12}$",
-                                                         description="id of the last certificate of the previous "
-                                                                     "page")] = None,
-                      limit: Annotated[int, Query(ge=1, le=200)] = 50) -> CertificatePage:
+                      number_prefix: Annotated[str | None, Query(min_length=1, max_length=64,
+                                                                 description="certificate numbers starting so")] = None,
+                      importing_country: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$",
+                                                                     description="ISO 3166-1 alpha-2")] = None,
+                      since: SinceQuery = None, until: UntilQuery = None,
+                      after: AfterQuery = None, limit: LimitQuery = 50) -> CertificatePage:
     """An issuer sees its own, an authority its country's exports, Customs the imports into its country, an admin
-    all; newest first."""
-    rows = issuing.ctx.certificates(who, status=status_, after=after, limit=limit + 1)
+    all; newest first. Every filter given must match; `since`/`until` bound the registration time. A number
+    prefix is matched after unsealing the numbers (they are stored sealed), so it scans the caller's
+    certificates: narrow it with the other filters on a large node."""
+    wanted = CertificateFilter(status=status_, number_prefix=number_prefix, importing_country=importing_country,
+                               created_since=epoch_seconds(since), created_before=epoch_seconds(until))
+    rows = issuing.ctx.certificates(who, wanted, after=after, limit=limit + 1)
     page = [public(issuing.store, r, settings.base_url) for r in rows[:limit]]
-    return CertificatePage(certificates=page, next=rows[limit - 1].id if len(rows) > limit else None)
+    return CertificatePage(certificates=page, next=next_cursor([r.id for r in rows], limit))
 
 
 @router.get("/{certificate_id}", summary="Status and anchoring of a certificate")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Response
 
 from api import pages
 from api.deps import CurrentPrincipal, KeyReleaseDep, MaybePrincipal, SettingsDep, VerificationDep
-from api.paging import AfterQuery, LimitQuery, next_cursor
+from api.paging import AfterQuery, LimitQuery, SinceQuery, UntilQuery, epoch_seconds, next_cursor
 from api.problems import status_for
 from api.schemas import (
     OpenAttestationWrapped,
@@ -108,9 +107,7 @@ def verification(receipt_id: str, verification: VerificationDep, who: CurrentPri
 @router.get("/v1/verifications", summary="The caller's own verification history")
 def verifications(verification: VerificationDep, who: CurrentPrincipal, after: AfterQuery = None,
                   limit: LimitQuery = 50, verdict: Verdict | None = None,
-                  since: Annotated[datetime | None, Query(description="verified at or after (ISO 8601; UTC if no "
-                                                                      "offset)")] = None,
-                  until: Annotated[datetime | None, Query(description="verified before (ISO 8601)")] = None,
+                  since: SinceQuery = None, until: UntilQuery = None,
                   key_id: Annotated[str | None, Query(pattern=r"^[0-9a-f]{16}$",
                                                       description="admins: one key's history")] = None,
                   ) -> VerificationPage:
@@ -119,17 +116,11 @@ def verifications(verification: VerificationDep, who: CurrentPrincipal, after: A
     Verifications asked without a key are in no one's history: there is no one to attribute them to.
     Erased certificates' entries stay, without hash or number. The report each receipt covers:
     `GET /v1/verifications/{receipt_id}`."""
-    query = ReceiptQuery(key_id=key_id, verdict=verdict.value if verdict else None, since=_seconds(since),
-                         until=_seconds(until), after=after, limit=limit + 1)
+    query = ReceiptQuery(key_id=key_id, verdict=verdict.value if verdict else None, since=epoch_seconds(since),
+                         until=epoch_seconds(until), after=after, limit=limit + 1)
     entries = verification.history(who, query)
     page = [VerificationEntry.of(e) for e in entries[:limit]]
     return VerificationPage(verifications=page, next=next_cursor([e.receipt.receipt_id for e in entries], limit))
-
-
-def _seconds(moment: datetime | None) -> float | None:
-    if moment is None:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 @router.get("/v/{token}", summary="QR target: verdict page (HTML, or JSON with Accept: application/json)",

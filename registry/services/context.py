@@ -38,6 +38,22 @@ from registry.storage.store import (
 from registry.storage.writelog import WriteKind
 from registry.types import hex32, parse_hex32, same_account
 
+_PREFIX_SCAN = 500
+"""Rows read at a time while matching a certificate-number prefix."""
+
+
+@dataclass(frozen=True)
+class CertificateFilter:
+    """What a caller asks of a certificate listing; every field given must match."""
+
+    status: str | None = None
+    number_prefix: str | None = None
+    importing_country: str | None = None
+    created_since: float | None = None
+    """Registered at or after (POSIX seconds)."""
+    created_before: float | None = None
+    """Registered before (POSIX seconds)."""
+
 
 @dataclass
 class ServiceContext:
@@ -72,14 +88,16 @@ class ServiceContext:
             raise NotFoundError("certificate", certificate_id)
         return row
 
-    def certificates(self, principal: Principal, *, status: str | None = None, after: str | None = None,
-                     limit: int = 50) -> list[CertificateRow]:
-        """The certificates the caller may see (as :meth:`certificate`), newest first, a page at a time.
+    def certificates(self, principal: Principal, wanted: CertificateFilter | None = None, *,
+                     after: str | None = None, limit: int = 50) -> list[CertificateRow]:
+        """The certificates the caller may see (as :meth:`certificate`) that match *wanted*, newest first,
+        a page at a time (*after*: the id of the previous page's last one).
 
         Raises:
             PermissionDenied: a key whose role sees no certificates (an issuer key without an account).
         """
-        scope: dict[str, str | None] = {}
+        wanted = wanted or CertificateFilter()
+        scope: dict[str, Any] = {}
         if principal.role is Role.ISSUER:
             if not principal.account:
                 raise PermissionDenied("this issuer key has no account")
@@ -88,7 +106,30 @@ class ServiceContext:
             scope["exporting_country"] = principal.country
         elif principal.role is Role.CUSTOMS:
             scope["importing_country"] = principal.country
-        return self.store.certificates(**scope, status=status, after=after, limit=limit)
+        if wanted.importing_country is not None:
+            if scope.get("importing_country") not in (None, wanted.importing_country):
+                return []  # a Customs key asking for another country's imports
+            scope["importing_country"] = wanted.importing_country
+        query = dict(scope, status=wanted.status, created_since=wanted.created_since,
+                     created_before=wanted.created_before)
+        if not wanted.number_prefix:
+            return self.store.certificates(**query, after=after, limit=limit)
+        return self._by_number_prefix(query, wanted.number_prefix, after, limit)
+
+    def _by_number_prefix(self, query: dict[str, Any], prefix: str, after: str | None,
+                          limit: int) -> list[CertificateRow]:
+        """Numbers are stored sealed (an erased one leaves nothing to match), so a prefix is matched here,
+        on the rows the other filters select, scanning them a page at a time until *limit* match."""
+        found: list[CertificateRow] = []
+        scan = max(limit, _PREFIX_SCAN)
+        while len(found) < limit:
+            rows = self.store.certificates(**query, after=after, limit=scan)
+            found += [r for r in rows if r.status != CertificateStatus.ERASED
+                      and (r.certificate_number or "").startswith(prefix)]
+            if len(rows) < scan:
+                break
+            after = rows[-1].id
+        return found[:limit]
 
     def sealed_of(self, row: CertificateRow) -> SealedDocument:
         """The sealed document of one of this node's anchored certificates (no access check).

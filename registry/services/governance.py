@@ -87,7 +87,11 @@ class Governance(Service):
             raise
         if naming is not None:  # the account is admitted: its key stays whatever becomes of its name
             name_kind, name_signer, name_args, name_subject = naming
-            self.send_governance(name_kind, name_signer, name_args, name_subject, keep_key=True, **shown)
+            try:
+                self.send_governance(name_kind, name_signer, name_args, name_subject)
+            except WritePending as pending:
+                pending.shown.update(shown)
+                raise
 
     def create_authority_account(self, principal: Principal, country: str, label: str) -> tuple[str, str]:
         """Create, on this node, the account of *country*'s competent authority, for the consortium
@@ -118,18 +122,18 @@ class Governance(Service):
         self.send_governance(kind, authority, {"account": checksum_address(issuer)}, f"standing:{issuer.lower()}")
 
     def send_governance(self, kind: WriteKind, signer: LocalAccount, args: Mapping[str, Any], subject: str,
-                        keep_key: bool = False, **shown: str) -> ChainWrite:
+                        **shown: str) -> ChainWrite:
         """Send a governance write through the outbox; *shown* goes into a pending answer (the new key).
 
-        A refused write takes the API key minted for it (*shown*'s ``api_key``) with it, unless *keep_key*:
-        no stray key is left for an account the chain never admitted."""
+        A refused write takes the API key minted for it (*shown*'s ``api_key``) with it: no stray key is
+        left for an account the chain never admitted."""
         try:
             return self.outbox.submit(kind, signer, args, subject=subject)
         except WritePending as pending:
             pending.shown.update(shown)
             raise
         except (ConflictError, ContractRevertError):
-            if "api_key" in shown and not keep_key:
+            if "api_key" in shown:
                 self.api_keys.revoke(shown["api_key"].split("_")[1])
             raise
 

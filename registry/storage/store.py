@@ -196,15 +196,19 @@ class Store(BatchTables, AuditTables, CertificateRows):
         return [c for c in map(self._row, rows) if c is not None]
 
     def certificates(self, *, issuer: str | None = None, exporting_country: str | None = None,
-                     importing_country: str | None = None, status: str | None = None, after: str | None = None,
-                     limit: int = 50) -> list[CertificateRow]:
-        """Certificates matching every filter given, newest first; *after* is the id of the last row of the
-        previous page (keyset pagination: stable while new certificates arrive)."""
-        where, args = [], []
-        for column, value in (("issuer", issuer), ("exporting_country", exporting_country),
-                              ("importing_country", importing_country), ("status", status)):
+                     importing_country: str | None = None, status: str | None = None,
+                     created_since: float | None = None, created_before: float | None = None,
+                     after: str | None = None, limit: int = 50) -> list[CertificateRow]:
+        """Certificates matching every filter given (registered at or after *created_since*, before
+        *created_before*), newest first; *after* is the id of the last row of the previous page (keyset
+        pagination: stable while new certificates arrive)."""
+        where: list[str] = []
+        args: list[object] = []
+        for condition, value in (("issuer = ?", issuer), ("exporting_country = ?", exporting_country),
+                                 ("importing_country = ?", importing_country), ("status = ?", status),
+                                 ("created_at >= ?", created_since), ("created_at < ?", created_before)):
             if value is not None:
-                where.append(f"{column} = ?")
+                where.append(condition)
                 args.append(value)
         if after is not None:
             where.append("(created_at, id) < (SELECT created_at, id FROM certificates WHERE id = ?)")

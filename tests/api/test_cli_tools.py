@@ -76,6 +76,21 @@ def test_list_pages_follow_the_cursor_and_all_follows_every_page(
     assert none == {"certificates": [], "next": None}
 
 
+def test_list_filters_by_number_importing_country_and_time(
+        served: str, issuer: str, registered: list[str], node: Node) -> None:  # noqa: F811
+    number = node.context.store.certificate(registered[1]).certificate_number
+
+    def ids(*options: str) -> list[str]:
+        shown = coo("list", "--all", "--json", *options, "--node", served, "--api-key", issuer)
+        assert shown.exit_code == 0, shown.output
+        return [c["id"] for c in json.loads(shown.stdout)["certificates"]]
+
+    assert ids("--number", number) == [registered[1]]
+    assert set(ids("--importing", "JP")) == set(registered) and ids("--importing", "KR") == []
+    assert ids("--since", "2999-01-01") == [] and set(ids("--until", "2999-01-01")) == set(registered)
+    one_line_error(coo("list", "--since", "soon", "--node", served, "--api-key", issuer), "422", "since")
+
+
 def test_list_refusals_are_one_line(served: str, issuer: str) -> None:  # noqa: F811
     one_line_error(coo("list", "--status", "lost", "--node", served, "--api-key", issuer), "422", "status")
     one_line_error(coo("list", "--cursor", "not-an-id", "--node", served, "--api-key", issuer), "422")
