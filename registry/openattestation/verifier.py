@@ -219,4 +219,13 @@ def _verdict(found: _Findings) -> Verdict:
     return Verdict.VALID
 
 
-__all__ = ["OpenAttestationVerifier"]
+def verify_offline(body: Mapping[str, Any], *, rpc_url: str, identity: IdentityResolver) -> VerificationReport:
+    """Verify an OpenAttestation v2 document straight against the chain at *rpc_url* (no node).
+
+    Raises:
+        OpenAttestationDocumentError: not a wrapped v2 envelope.
+    """
+    return OpenAttestationVerifier(ChainClient.connect(rpc_url), identity).verify(body)
+
+
+__all__ = ["OpenAttestationVerifier", "verify_offline"]

@@ -20,12 +20,17 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from api.app import create_app
+from api.cli import app as cli
 from api.config import Settings
+from registry.chain.nodes import free_port
 from registry.runtime import Node
 from tests.interop.oa_support import DevIssuer, TinyDns, node_script, txt_record
-from tests.support.http import assert_problem
+from tests.support.http import assert_problem, served_over_http
+
+runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
@@ -254,3 +259,26 @@ async def test_garbage_hashes_in_a_well_formed_envelope_are_invalid_not_an_error
             "signature": {"type": "SHA3MerkleProof", "targetHash": "zz", "merkleRoot": "00", "proof": ["1"]}}
     report = await verify(client, body)
     assert report["verdict"] == "INVALID" and "not a 32-byte hex value" in report["summary"]
+
+
+def test_coo_verify_takes_an_openattestation_file_from_a_node_and_offline(
+        node: Node, vouched: dict[str, Any], tiny_dns: TinyDns, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    valid, tampered = tmp_path / "valid.json", tmp_path / "tampered.json"
+    valid.write_text(json.dumps(vouched["wrapped"][0]))
+    forged = copy.deepcopy(vouched["wrapped"][0])
+    _changed_value(forged, {})
+    tampered.write_text(json.dumps(forged))
+    port = free_port()
+    app = create_app(Settings(port=port, oa_dns_resolver=tiny_dns.address), node)
+    with served_over_http(app, port) as url:
+        assert runner.invoke(cli, ["verify", str(valid), "--node", url]).exit_code == 0
+        assert runner.invoke(cli, ["verify", str(tampered), "--node", url]).exit_code == 1
+    monkeypatch.setenv("COO_OA_DNS_RESOLVER", tiny_dns.address)
+    offline = runner.invoke(cli, ["verify", str(valid), "--rpc-url", node.context.chain.w3.provider.endpoint_uri,
+                                  "--json"])
+    assert offline.exit_code == 0, offline.output
+    assert json.loads(offline.output)["issuer_name"] == vouched["location"]
+    monkeypatch.setenv("COO_OA_DNS_RESOLVER", "no resolver here")
+    garbled = runner.invoke(cli, ["verify", str(valid), "--rpc-url", node.context.chain.w3.provider.endpoint_uri])
+    assert garbled.exit_code == 2 and "host[:port]" in garbled.output
