@@ -77,24 +77,11 @@ class WrappedDocument:
         version = body.get("version")
         if version != V2_SCHEMA:
             raise _wrong("version", f"only OpenAttestation v2 ({V2_SCHEMA}) is supported, not {version!r}")
-        data, signature = body.get("data"), body.get("signature")
-        privacy = body.get("privacy") if body.get("privacy") is not None else {}
+        data = body.get("data")
         if not isinstance(data, Mapping):
             raise _wrong("data", "expected the salted data as a JSON object")
-        if not isinstance(signature, Mapping):
-            raise _wrong("signature", "expected the signature (SHA3MerkleProof) as a JSON object")
-        if signature.get("type") != SIGNATURE_TYPE:
-            raise _wrong("signature.type", f"expected {SIGNATURE_TYPE!r}")
-        for name in ("targetHash", "merkleRoot"):
-            if not isinstance(signature.get(name), str):
-                raise _wrong(f"signature.{name}", "expected a hex string")
-        proof = signature.get("proof", [])
-        if not isinstance(proof, list) or not all(isinstance(p, str) for p in proof):
-            raise _wrong("signature.proof", "expected a list of hex strings")
-        obfuscated = privacy.get("obfuscatedData", []) if isinstance(privacy, Mapping) else None
-        if not isinstance(obfuscated, list):
-            raise _wrong("privacy.obfuscatedData", "expected a list of hex strings")
-        return cls(data, signature["targetHash"], signature["merkleRoot"], tuple(proof), tuple(obfuscated))
+        target, root, proof = _signature(body.get("signature"))
+        return cls(data, target, root, proof, _obfuscated(body.get("privacy")))
 
     def integrity_problem(self) -> str | None:
         """Why the document is not intact (contents vs target hash, proof vs Merkle root), or None."""
@@ -140,6 +127,28 @@ class WrappedDocument:
         if not isinstance(listed, list):
             return []
         return [_issuer(entry) for entry in listed if isinstance(entry, Mapping)]
+
+
+def _signature(signature: object) -> tuple[str, str, tuple[str, ...]]:
+    """Target hash, Merkle root and proof of a ``SHA3MerkleProof`` signature (shapes only; hex is checked later)."""
+    if not isinstance(signature, Mapping):
+        raise _wrong("signature", "expected the signature (SHA3MerkleProof) as a JSON object")
+    if signature.get("type") != SIGNATURE_TYPE:
+        raise _wrong("signature.type", f"expected {SIGNATURE_TYPE!r}")
+    for name in ("targetHash", "merkleRoot"):
+        if not isinstance(signature.get(name), str):
+            raise _wrong(f"signature.{name}", "expected a hex string")
+    proof = signature.get("proof", [])
+    if not isinstance(proof, list) or not all(isinstance(p, str) for p in proof):
+        raise _wrong("signature.proof", "expected a list of hex strings")
+    return signature["targetHash"], signature["merkleRoot"], tuple(proof)
+
+
+def _obfuscated(privacy: object) -> tuple[Any, ...]:
+    hidden = (privacy or {}).get("obfuscatedData", []) if isinstance(privacy, Mapping) or privacy is None else None
+    if not isinstance(hidden, list):
+        raise _wrong("privacy.obfuscatedData", "expected a list of hex strings")
+    return tuple(hidden)
 
 
 def _issuer(entry: Mapping[str, Any]) -> Issuer:

@@ -226,6 +226,10 @@ class IdentityResolver:
         if self.trust_list.vouches(domain, chain_id, store):
             return IdentityOutcome(Vouch.VOUCHED, f"this node's trust list vouches for the store of {domain}",
                                    by="trust list")
+        return self._not_vouched(domain, chain_id, store, texts)
+
+    def _not_vouched(self, domain: str, chain_id: int, store: str, texts: list[str] | None) -> IdentityOutcome:
+        """Neither DNS nor the list vouches: *not vouched* only when both could be read."""
         if self.trust_list_problem is not None:
             return IdentityOutcome(Vouch.UNAVAILABLE, f"{domain} does not vouch for the store in DNS and this "
                                                       f"node's trust list cannot be read ({self.trust_list_problem})")

@@ -121,23 +121,15 @@ class OpenAttestationVerifier:
 
     def _report(self, document: WrappedDocument, checks: list[Check], verdict: Verdict, head: int | None,
                 findings: _Findings | None = None) -> VerificationReport:
-        failing = [c for c in checks if c.status is FAIL]
-        if verdict is Verdict.VALID:
-            summary = "VALID: intact, issued on its DocumentStore, its issuer's identity vouched for, not revoked"
-        elif verdict is Verdict.UNAVAILABLE:
-            summary = "UNAVAILABLE: " + next((c.reason for c in checks if c.status is SKIPPED), "see the checks") \
-                + "; do not accept the document on this basis"
-        else:
-            summary = f"{verdict.value}: " + (failing[0].reason if failing else "see the checks")
         contents = document.contents()
         issuers = document.issuers()
         number = contents.get("id")
+        vouched = findings is not None and not findings.not_vouched and not findings.unavailable
         return VerificationReport(
-            verdict=verdict, summary=summary, checks=checks, document_hash="0x" + document.target_hash,
-            certificate_number=number if isinstance(number, str) else None,
+            verdict=verdict, summary=_summary(verdict, checks), checks=checks,
+            document_hash="0x" + document.target_hash, certificate_number=number if isinstance(number, str) else None,
             issuer=_address(issuers[0].document_store) if issuers else None,
-            issuer_name=issuers[0].location if findings and not findings.not_vouched and not findings.unavailable
-            and issuers else None,
+            issuer_name=issuers[0].location if vouched and issuers else None,
             checked_at=self.clock(), chain_id=self._chain_id(), chain_head=head, disclosed=contents)
 
     def _chain_id(self) -> int | None:
@@ -145,6 +137,16 @@ class OpenAttestationVerifier:
             return self.chain.chain_id
         except ChainError:
             return None
+
+
+def _summary(verdict: Verdict, checks: list[Check]) -> str:
+    if verdict is Verdict.VALID:
+        return "VALID: intact, issued on its DocumentStore, its issuer's identity vouched for, not revoked"
+    if verdict is Verdict.UNAVAILABLE:
+        why = next((c.reason for c in checks if c.status is SKIPPED), "see the checks")
+        return f"UNAVAILABLE: {why}; do not accept the document on this basis"
+    failing = [c for c in checks if c.status is FAIL]
+    return f"{verdict.value}: " + (failing[0].reason if failing else "see the checks")
 
 
 def _issued(store: DocumentStore, root: bytes) -> bool:
