@@ -9,6 +9,9 @@ itself, opening a verification request: a request already on chain with the
 same certificate, reason and Customs account (and not claimed by another write)
 is recognised as this write's.
 
+Writes to this node's OpenAttestation DocumentStore (``oa-issue``, ``oa-revoke``) go to the store named in
+their arguments, and their effect is what the store says (``isIssued``, ``isRevoked``).
+
 Arguments are JSON: bytes as ``0x`` hex, lists of hex for proofs.
 """
 

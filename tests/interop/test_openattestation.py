@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli import app as cli
-from api.config import Settings
+from api.config import Settings, SettingsError, load_settings
 from registry.chain.nodes import free_port
 from registry.runtime import Node
 from tests.interop.oa_support import DevIssuer, TinyDns, node_script, txt_record
@@ -282,3 +282,19 @@ def test_coo_verify_takes_an_openattestation_file_from_a_node_and_offline(
     monkeypatch.setenv("COO_OA_DNS_RESOLVER", "no resolver here")
     garbled = runner.invoke(cli, ["verify", str(valid), "--rpc-url", node.context.chain.w3.provider.endpoint_uri])
     assert garbled.exit_code == 2 and "host[:port]" in garbled.output
+
+
+@pytest.mark.parametrize("setting,value,words", [
+    ("oa_dns_resolver", "dns://8.8.8.8", "host[:port]"),
+    ("oa_trust_list", "{missing}", "cannot read the trust list"),
+    ("oa_trust_list", "{bad}", "is not eip155"),
+    ("oa_identity_domain", "https://registry.example", "not a domain name"),
+])
+def test_a_bad_openattestation_setting_stops_the_node_with_one_line_naming_it(
+        tmp_path: Path, setting: str, value: str, words: str) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"issuer.example": ["0x9178F546D3FF57D7A6352bD61B80cCCD46199C2d"]}))
+    given = value.format(missing=tmp_path / "missing.json", bad=bad)
+    with pytest.raises(SettingsError) as refused:
+        load_settings({setting: given})
+    assert f"COO_{setting.upper()}" in str(refused.value) and words in str(refused.value)
