@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from registry.chain.messages import describe
@@ -146,7 +146,11 @@ def install(app: FastAPI) -> None:
         return problem(422, "Invalid request", f"{first['loc']}: {first['msg']}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 404 and _page_wanted(request):  # a mistyped QR link on a phone: a page, not JSON
+            from api.pages import problem_page
+
+            return problem_page(404, NotFoundError("verification code", request.url.path.removeprefix("/v/")))
         response = problem(error.status_code, _title(error.status_code), str(error.detail))
         for key, value in (error.headers or {}).items():
             response.headers[key] = value
@@ -156,6 +160,12 @@ def install(app: FastAPI) -> None:
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         log.error("unexpected %s on %s %s", type(error).__name__, request.method, request.url.path)
         return problem(500, "Internal error", "the node hit an unexpected error; it has been logged")
+
+
+def _page_wanted(request: Request) -> bool:
+    """A browser asking under the QR path (``/v/…``) for something no route serves."""
+    accept = request.headers.get("accept", "text/html")
+    return request.url.path.startswith("/v/") and ("text/html" in accept or "application/json" not in accept)
 
 
 def _title(status: int) -> str:

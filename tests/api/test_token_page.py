@@ -75,3 +75,14 @@ async def test_the_token_route_documents_both_answers(client: httpx.AsyncClient)
     operation = (await client.get("/openapi.json")).json()["paths"]["/v/{token}"]["get"]
     assert {"text/html", "application/json"} <= set(operation["responses"]["200"]["content"])
     assert {"text/html", "application/problem+json"} <= set(operation["responses"]["404"]["content"])
+
+
+async def test_a_mangled_qr_link_is_a_readable_page_for_a_browser_and_a_problem_for_a_program(
+        client: httpx.AsyncClient) -> None:
+    """Paths no route serves (a code with a slash, an empty code): a phone still gets a page, never JSON."""
+    for path in ("/v/abc/def", "/v/", "/v/%2F%2F"):
+        page = await client.get(path, headers=BROWSER)
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html"), (path, page.text)
+        assert embedded(page.text, "embedded-problem")["title"] == "Unknown verification code"
+        assert_problem(await client.get(path, headers={"Accept": "application/json"}), 404)
+    assert_problem(await client.get("/v1/nothing-here", headers=BROWSER), 404)  # the API stays problem+json
