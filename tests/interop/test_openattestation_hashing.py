@@ -94,3 +94,13 @@ def test_numbers_are_written_as_javascript_writes_them() -> None:
                -1.25e-8: "-1.25e-8", 100: "100", 0.1 + 0.2: "0.30000000000000004"}
     assert {k: js_number(k) for k in written} == written
     assert js_json({"a": [1, "é\u2028\ud800"]}) == '{"a":[1,"é\u2028\\ud800"]}'
+
+
+@pytest.mark.parametrize("data,words", [({"a.b": "x"}, "must not contain '.'"), ({"__proto__": "x"}, "__proto__"),
+                                        ({"a": [{"__proto__": {}}]}, "__proto__")])
+def test_keys_javascript_cannot_hash_alike_make_the_document_not_intact(data: dict[str, Any], words: str) -> None:
+    document = {"version": "https://schema.openattestation.com/2.0/schema.json", "data": data,
+                "signature": {"type": "SHA3MerkleProof", "targetHash": "11" * 32, "proof": [],
+                              "merkleRoot": "11" * 32}}
+    problem = WrappedDocument.parse(document).integrity_problem()
+    assert problem is not None and words in problem
