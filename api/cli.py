@@ -386,18 +386,21 @@ def verify(
         fail(f"{subject}: {'not a file' if path.exists() else 'no such file'}")
     if quorum is not None and not rpc_url:
         fail("--quorum counts --rpc-url endpoints: give them (a node verifies through its own)")
-    if rpc_url:
-        report = _verify_offline(path, rpc_url, contract, quorum)
-    else:
-        with _client(node, None) as client:
-            if path.is_file():
-                report = _call(client, "POST", "/v1/verify", json=_read_json(path))
-            elif HASH_RE.match(subject):
-                report = _call(client, "GET", f"/v1/verify/{subject if subject.startswith('0x') else '0x' + subject}")
-            else:
-                report = _call(client, "GET", f"/v/{subject.rsplit('/v/', 1)[-1]}")
+    report = _verify_offline(path, rpc_url, contract, quorum) if rpc_url else _verify_at(node, path, subject)
     _print_report(report, as_json)
     raise typer.Exit(ACCEPTED_EXIT if report["verdict"] == "VALID" else REFUSED_EXIT)
+
+
+def _verify_at(node: str, path: Path, subject: str) -> dict[str, Any]:
+    """The node's report on a sealed document file, a document hash or a verification code."""
+    with _client(node, None) as client:
+        if path.is_file():
+            report = _call(client, "POST", "/v1/verify", json=_read_json(path))
+        elif HASH_RE.match(subject):
+            report = _call(client, "GET", f"/v1/verify/{subject if subject.startswith('0x') else '0x' + subject}")
+        else:
+            report = _call(client, "GET", f"/v/{subject.rsplit('/v/', 1)[-1]}")
+    return dict(report)
 
 
 def _looks_like_path(subject: str) -> bool:

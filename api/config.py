@@ -74,16 +74,16 @@ def _directory(value: Path) -> Path:
 HttpUrl = Annotated[str | None, AfterValidator(_http_url)]
 
 
-def _http_urls(value: str | None) -> str | None:
-    """A comma-separated list of http(s) URLs, each given once."""
+def _http_urls(value: str | None, info: ValidationInfo) -> str | None:
+    """A comma-separated list of http(s) URLs, each given once (``COO_RPC_URL`` included)."""
     if value is None:
         return None
     urls = [url.strip() for url in value.split(",") if url.strip()]
-    for url in urls:
+    for index, url in enumerate(urls, start=1):
         if not _HTTP_URL.match(url):
-            raise ValueError(f"{endpoint_label(url, urls.index(url) + 1)} is not an http:// or https:// URL")
+            raise ValueError(f"{endpoint_label(url, index)} is not an http:// or https:// URL")
     try:
-        distinct_urls(urls)
+        _endpoints(info.data.get("rpc_url"), ",".join(urls))
     except ValidationError as error:
         raise ValueError(str(error).removeprefix("rpc_url: ")) from None
     return ",".join(urls) or None

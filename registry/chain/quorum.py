@@ -160,6 +160,18 @@ def distinct_urls(urls: Sequence[str]) -> list[str]:
     return list(seen.values())
 
 
+def check_quorum(quorum: int, count: int) -> int:
+    """*quorum*, once it is between 1 and the *count* endpoints given.
+
+    Raises:
+        ValidationError: it is not.
+    """
+    if not 1 <= quorum <= count:
+        raise ValidationError(f"quorum: {quorum} is not between 1 and the {count} endpoint(s) given",
+                              [{"loc": "quorum", "msg": "out of range"}])
+    return quorum
+
+
 class QuorumReader:
     """The chain reads verification and the event index need, each agreed by a quorum of endpoints.
 
@@ -177,9 +189,7 @@ class QuorumReader:
                  max_lag: int = DEFAULT_MAX_LAG) -> None:
         if not endpoints:
             raise ValidationError("rpc_url: give at least one RPC endpoint", [{"loc": "rpc_url", "msg": "missing"}])
-        if not 1 <= quorum <= len(endpoints):
-            raise ValidationError(f"quorum: {quorum} is not between 1 and the {len(endpoints)} endpoint(s) given",
-                                  [{"loc": "quorum", "msg": "out of range"}])
+        check_quorum(quorum, len(endpoints))
         if depth < 0 or max_lag < 0:
             raise ValidationError("depth: must not be negative", [{"loc": "depth", "msg": "negative"}])
         self.endpoints = tuple(endpoints)
@@ -278,8 +288,13 @@ class QuorumReader:
             QuorumError: too few endpoints answered, or they disagree.
         """
         said = self._ask(self.endpoints, lambda c: _hash_or_none(c.block_hash(block)))
-        found = self._agreed(f"the hash of block {block}", said, lambda h: h or "no such block", block)
-        return bytes.fromhex(found[2:]) if found else None
+        if sum(1 for a in said if a.problem is None and a.value is None) >= self.quorum and not any(
+                a.value for a in said):
+            return None  # K endpoints say the block does not exist, and none says it does
+        # an endpoint without the block is behind the others: it does not count (as when unreachable)
+        counted = [a if a.problem or a.value else _Answer(a.endpoint, None, f"has no block {block}") for a in said]
+        found = self._agreed(f"the hash of block {block}", counted, str, block)
+        return bytes.fromhex(str(found)[2:])
 
     def block_timestamp(self, block: int | str = "latest") -> int:
         """The agreed timestamp of block *block* (``latest``: the agreed head).
@@ -309,16 +324,14 @@ class QuorumReader:
         said = self._ask(self.endpoints, lambda c: c.block_number())
         heads = {a.endpoint.label: a.value for a in said if a.value is not None}
         top = max(heads.values(), default=0)
-        current = tuple(a.endpoint for a in said if a.value is not None and a.value >= top - self.max_lag)
+        current = {label: head for label, head in heads.items() if head >= top - self.max_lag}
         if len(current) < self.quorum:
             lines = [_head_said(a.endpoint.label, a.value, a.problem, top) for a in said]
             raise self._too_few("at the chain head", len(current), lines, behind=len(current) < len(heads))
-        for answer in said:
-            if answer.value is not None and answer.endpoint not in current:
-                log.warning("RPC endpoint %s is %s blocks behind the others: left out", answer.endpoint.label,
-                            top - answer.value)
-        block = max(min(heads[e.label] for e in current) - self.depth, 0)
-        return _Pin(block, current, {e.label: heads[e.label] for e in current})
+        for label in heads.keys() - current.keys():
+            log.warning("RPC endpoint %s is %s blocks behind the others: left out", label, top - heads[label])
+        block = max(min(current.values()) - self.depth, 0)
+        return _Pin(block, tuple(e for e in self.endpoints if e.label in current), current)
 
     def _at(self, block: int) -> _Pin:
         """A pin at a given block: every endpoint may answer (one that lacks the block does not count)."""
@@ -427,4 +440,4 @@ def _describe_events(events: tuple[ChainEvent, ...]) -> str:
     return f"{len(events)} event(s): {listed} (digest {digest})"
 
 
-__all__ = ["DEFAULT_MAX_LAG", "Endpoint", "QuorumReader", "Said", "distinct_urls", "endpoint_label"]
+__all__ = ["DEFAULT_MAX_LAG", "Endpoint", "QuorumReader", "Said", "check_quorum", "distinct_urls", "endpoint_label"]

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from registry.chain.client import ChainClient
-from registry.chain.quorum import QuorumReader, distinct_urls
+from registry.chain.quorum import QuorumReader, check_quorum, distinct_urls
 from registry.domain.report import VerificationReport
 from registry.errors import SealedDocumentError, ValidationError
 from registry.pipelines.verify import Declaration, Verifier
@@ -55,6 +55,7 @@ def verify_offline(data: Mapping[str, Any], *, rpc_url: str | Sequence[str], con
         raise ValidationError("give the registry address you trust (--contract or COO_CONTRACT_ADDRESS); "
                               "the one inside a document proves nothing")
     urls = distinct_urls([rpc_url] if isinstance(rpc_url, str) else list(rpc_url))
+    check_quorum(len(urls) if quorum is None else quorum, len(urls))
     document = parse_sealed_document(data)
     if len(urls) == 1 and quorum in (None, 1):
         return Verifier(ChainClient.connect(urls[0], contract)).verify_document(document, declaration)

@@ -8,7 +8,8 @@ Set :attr:`LyingRpc.lie` to one of these (``None`` tells the truth):
   at anchoring and still active (for a document never anchored, or a suspended issuer);
 * :func:`stale_head`: the head frozen at a past block, later blocks unknown, every ``latest`` read
   answered at that block (a coherent picture of the past, hiding what came later);
-* :func:`hidden_events`: ``eth_getLogs`` leaves out events by name (a history without a revocation).
+* :func:`hidden_events`: ``eth_getLogs`` leaves out events by name (a history without a revocation);
+* :func:`together`: several of them at once.
 
 Batches are answered request by request; any path is accepted, so a URL may carry a fake API key.
 """
@@ -130,6 +131,22 @@ def hidden_events(*names: str) -> Lie:
     return Lie(after=after)
 
 
+def together(*lies: Lie) -> Lie:
+    """Every one of *lies* at once (a coherent liar forges its calls and its logs alike)."""
+
+    def before(request: Request) -> Request:
+        for lie in lies:
+            request = lie.before(request)
+        return request
+
+    def after(request: Request, answer: Answer) -> Answer:
+        for lie in lies:
+            answer = lie.after(request, answer)
+        return answer
+
+    return Lie(before=before, after=after)
+
+
 def _event_signature(name: str) -> str:
     entry = next(e for e in _ABI if e.get("type") == "event" and e["name"] == name)
     return f"{name}({','.join(i['type'] for i in entry['inputs'])})"
@@ -202,4 +219,4 @@ class LyingRpc:
         self.stop()
 
 
-__all__ = ["Lie", "LyingRpc", "forged_authorisation", "forged_status", "hidden_events", "stale_head"]
+__all__ = ["Lie", "LyingRpc", "forged_authorisation", "forged_status", "hidden_events", "stale_head", "together"]

@@ -161,13 +161,20 @@ def test_a_forged_standing_for_a_suspended_issuer_is_unavailable(chain: ChainCli
 # -- a stale head ---------------------------------------------------------------------------------------
 
 
-def test_a_stale_head_is_left_out_when_enough_endpoints_are_at_the_head(chain: ChainClient, people: Consortium,
-                                                                        rpc: Endpoints) -> None:
+def revoked_behind_a_stale_head(chain: ChainClient, people: Consortium, rpc: Endpoints) -> tuple[bytes, int]:
+    """A document revoked after the block the liar's head is frozen at, more than the lag allowed ago;
+    the document hash and that block."""
     document_hash = anchored(chain, people)
     before = chain.block_number()
     chain.revoke(people.sg_issuer, document_hash, [], int(RevocationReason.FRAUD))
     mine(chain, DEFAULT_MAX_LAG + 1)
     rpc.liar.lie = stale_head(before)
+    return document_hash, before
+
+
+def test_a_stale_head_is_left_out_when_enough_endpoints_are_at_the_head(chain: ChainClient, people: Consortium,
+                                                                        rpc: Endpoints) -> None:
+    document_hash, _ = revoked_behind_a_stale_head(chain, people, rpc)
     assert alone(chain, rpc.liar).verify_hash(document_hash).verdict is Verdict.VALID  # K=1: the past, believed
     report = through(chain, rpc.honest, rpc.other, rpc.liar, quorum=2).verify_hash(document_hash)
     assert report.verdict is Verdict.REVOKED and report.chain_head == chain.block_number()
@@ -175,11 +182,7 @@ def test_a_stale_head_is_left_out_when_enough_endpoints_are_at_the_head(chain: C
 
 def test_a_stale_head_among_two_endpoints_is_unavailable_never_the_past(chain: ChainClient, people: Consortium,
                                                                         rpc: Endpoints) -> None:
-    document_hash = anchored(chain, people)
-    before = chain.block_number()
-    chain.revoke(people.sg_issuer, document_hash, [], int(RevocationReason.FRAUD))
-    mine(chain, DEFAULT_MAX_LAG + 1)
-    rpc.liar.lie = stale_head(before)
+    document_hash, before = revoked_behind_a_stale_head(chain, people, rpc)
     report = through(chain, rpc.honest, rpc.liar, quorum=2).verify_hash(document_hash)
     assert report.verdict is Verdict.UNAVAILABLE
     assert report.summary.startswith("UNAVAILABLE: endpoints disagree on the chain head")
