@@ -202,7 +202,7 @@ class QuorumError(ChainUnavailableError):
         disagree: True when answers contradict each other (not only missing).
     """
 
-    title = "Chain endpoints do not agree"
+    title = "Chain endpoints did not answer alike"
 
     def __init__(self, message: str, endpoints: Sequence[Mapping[str, Any]], *, disagree: bool) -> None:
         super().__init__(message)
