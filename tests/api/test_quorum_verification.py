@@ -100,10 +100,11 @@ async def revoke(client: httpx.AsyncClient, net: Network, certificate: Issued) -
 
 
 async def verdicts(client: httpx.AsyncClient, certificate: Issued) -> list[dict[str, Any]]:
-    """The node's answer to ``POST /v1/verify`` and to ``GET /v1/verify/{hash}``."""
+    """The node's answer to ``POST /v1/verify``, ``GET /v1/verify/{hash}`` and the page's ``GET /v/{token}``."""
     posted = (await client.post("/v1/verify", json=certificate.document)).json()
     by_hash = (await client.get(f"/v1/verify/{certificate.document_hash}")).json()
-    return [posted, by_hash]
+    page = (await client.get(f"/v/{certificate.id}", headers={"Accept": "application/json"})).json()
+    return [posted, by_hash, page]
 
 
 def said(report: dict[str, Any]) -> dict[str, str]:
@@ -125,12 +126,12 @@ async def test_the_node_verifies_through_its_quorum_and_sees_a_revocation(
     reads = net.node.context.reads
     assert isinstance(reads, QuorumReader) and (len(reads.endpoints), reads.quorum) == (3, 2)
     certificate = await issued(client, net)
-    assert [r["verdict"] for r in await verdicts(client, certificate)] == ["VALID", "VALID"]
+    assert [r["verdict"] for r in await verdicts(client, certificate)] == ["VALID"] * 3
     await revoke(client, net, certificate)
-    assert [r["verdict"] for r in await verdicts(client, certificate)] == ["REVOKED", "REVOKED"]
+    assert [r["verdict"] for r in await verdicts(client, certificate)] == ["REVOKED"] * 3
     with net.node.paused():
         chain_reads_only(net)
-        assert [r["verdict"] for r in await verdicts(client, certificate)] == ["REVOKED", "REVOKED"]
+        assert [r["verdict"] for r in await verdicts(client, certificate)] == ["REVOKED"] * 3
 
 
 async def test_a_forged_status_makes_the_node_answer_unavailable_naming_the_endpoints(
@@ -145,6 +146,8 @@ async def test_a_forged_status_makes_the_node_answer_unavailable_naming_the_endp
             answers = said(report)
             assert answers[f"#1 {net.honest.url}"].startswith("REVOKED")
             assert answers[f"#3 {net.liar.url}"].startswith("ACTIVE")
+        page = (await client.get(f"/v/{certificate.id}")).text  # what the officer's phone shows
+        assert "UNAVAILABLE" in page and "endpoints disagree" in page and f"#3 {net.liar.url}" in page
 
 
 async def test_a_lying_endpoint_cannot_feed_the_index_a_history_without_the_revocation(
@@ -162,11 +165,11 @@ async def test_a_lying_endpoint_cannot_feed_the_index_a_history_without_the_revo
     proof = [parse_hex32(p) for p in certificate.document["proof"]["path"]]
     with net.node.paused():
         chain_reads_only(net)
-        assert [r["verdict"] for r in await verdicts(client, certificate)] == ["UNAVAILABLE", "UNAVAILABLE"]
+        assert [r["verdict"] for r in await verdicts(client, certificate)] == ["UNAVAILABLE"] * 3
         net.liar.lie = None
         follower.poll()
         assert IndexedView(net.node.context.store.connection).inspect(document_hash, proof).state.name == "REVOKED"
-        assert [r["verdict"] for r in await verdicts(client, certificate)] == ["REVOKED", "REVOKED"]
+        assert [r["verdict"] for r in await verdicts(client, certificate)] == ["REVOKED"] * 3
 
 
 async def test_a_stale_endpoint_is_left_out_and_the_two_at_the_head_decide(
@@ -181,7 +184,7 @@ async def test_a_stale_endpoint_is_left_out_and_the_two_at_the_head_decide(
     net.node.context.follower.poll()  # the index follows the two endpoints at the head
     with net.node.paused():
         chain_reads_only(net)
-        assert [r["verdict"] for r in await verdicts(client, certificate)] == ["REVOKED", "REVOKED"]
+        assert [r["verdict"] for r in await verdicts(client, certificate)] == ["REVOKED"] * 3
 
 
 def test_one_endpoint_with_a_quorum_of_one_is_the_plain_client_with_no_extra_request(node: Node) -> None:
