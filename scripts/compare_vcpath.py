@@ -137,7 +137,9 @@ def run_vc(n: int, work: Path, *, sd_jwt: bool) -> dict[str, Any]:
                    "status_list_bytes": getattr(client.fetcher, "bytes_fetched", None),
                    "trust_lists": client.trust.fetches, "trust_list_bytes": client.trust.bytes_fetched}
         phases = {"issue": issue, "verify": verify, "revoke": revoke} | ({"present": present} if sd_jwt else {})
-        return {"phases": phases, "fetches": fetched,
+        herd = {"issued_on_list": len(world.issuer.status.assigned), "list_size": world.issuer.status.size,
+                "status_host_requests": world.status_host.requests, "did_host_requests": world.did_host.requests}
+        return {"phases": phases, "fetches": fetched, "herd": herd,
                 "bytes": {"credential_mean": sum(len(t[0]) for t in issued) / n,
                           "presentation_mean": sum(len(s) for s in shown) / n},
                 "sanity": {"revoked_seen": revoked_seen, "revoked": len(revoked_indexes(n))},

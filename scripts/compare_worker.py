@@ -66,7 +66,8 @@ class Phase:
         out: dict[str, Any] = {"operations": operations or len(self.samples_ms),
                                "wall_s": time.perf_counter() - self._wall0,
                                "process_cpu_s": time.process_time() - self._cpu0,
-                               "samples_ms": samples_ms if samples_ms is not None else self.samples_ms}
+                               "samples_ms": [round(s, 4) for s in (samples_ms if samples_ms is not None
+                                                                    else self.samples_ms)]}
         if self.chain_pid:
             out["chain_node_cpu_s"] = proc_cpu(self.chain_pid) - self._chain0
             out["chain_node_cpu_tick_s"] = 1 / os.sysconf("SC_CLK_TCK")
