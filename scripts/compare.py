@@ -169,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "comparison-samples.json").write_text(json.dumps(raw) + "\n")
     samples = {path: {phase: [s for r in raw if r["path"] == path for s in r["phases"][phase]["samples_ms"]]
-                      for phase in phases} for path, phases in results["timing"].items() if "not_measured" not in phases}
+                      for phase in phases}
+               for path, phases in results["timing"].items() if "not_measured" not in phases}
     docs = ROOT / "docs" / "comparison.md" if args.out.resolve() == (ROOT / "results").resolve() else None
     write_report(results, args.out, samples, docs, PREFACE.read_text() if docs else "")
     print(f"wrote {args.out / 'comparison.md'}")

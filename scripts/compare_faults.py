@@ -37,11 +37,11 @@ from registry.chain.client import ChainClient
 from registry.domain.reasons import RevocationReason
 from registry.errors import ChainUnavailableError
 from registry.pipelines.verify import Verifier as ChainVerifier
+from registry.vc.credential import parse_instant
 from registry.vc.errors import DidUnavailableError, StatusUnavailableError
 from registry.vc.issuer import STATUS_PATH
 from registry.vc.resolver import Resolver
 from registry.vc.status_check import HttpStatusFetcher, parse_status_list
-from registry.vc.credential import parse_instant
 from scripts.compare_chainpath import ChainNode, revoke_settled, wait_anchored
 from scripts.compare_hosts import Host, json_body, text_body
 from scripts.compare_rpcproxy import RpcEndpoint
@@ -154,7 +154,8 @@ def vc_cell(world: VcWorld, fault: str, policy: str, mirror: Host) -> Cell:
     untouched, late = world.issuer.issue(EXAMPLES[0]), world.issuer.issue(EXAMPLES[0])
     clock = Clock()
     client = _vc_verifier(world, policy, clock, mirror)
-    warm = {"untouched": client.verify(world, untouched.jwt).value, "revoked_late": client.verify(world, late.jwt).value}
+    warm = {"untouched": client.verify(world, untouched.jwt).value,
+            "revoked_late": client.verify(world, late.jwt).value}
     world.issuer.revoke(late.status_index)
     host = world.did_host if fault == "did_host_down" else world.status_host
     host.down()
@@ -258,7 +259,7 @@ def chain_cells(chain: ChainNode, network: ChainNetwork) -> list[Cell]:
         try:
             reader = ChainVerifier(ChainClient.connect(verifier_endpoint, address, timeout=2.0))
         except ChainUnavailableError:
-            return {"untouched": "UNAVAILABLE (could not connect)", "revoked_late": "UNAVAILABLE (could not connect)"}
+            return {"untouched": "ERROR could not connect", "revoked_late": "ERROR could not connect"}
         return {"untouched": _verdict_or_error(reader, untouched), "revoked_late": _verdict_or_error(reader, late)}
 
     before = verdicts()

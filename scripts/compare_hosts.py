@@ -30,7 +30,7 @@ Body = Callable[[], tuple[str, bytes]]
 """What a path serves: a function giving (media type, bytes), called per request."""
 
 
-class _Server(ThreadingHTTPServer):
+class LoopbackServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
@@ -49,7 +49,7 @@ class Host:
         self.requests = 0
         self.bytes_served = 0
         self.port = 0
-        self._server: _Server | None = None
+        self._server: LoopbackServer | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -91,7 +91,7 @@ class Host:
         """Open the port (the same one as before, after a :meth:`down`)."""
         if self._server is not None:
             return self
-        self._server = _Server(("127.0.0.1", self.port), self._handler())
+        self._server = LoopbackServer(("127.0.0.1", self.port), self._handler())
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"compare-host-{self.name}", daemon=True)

@@ -107,8 +107,8 @@ def lifecycle(work: Path, k: int, mode: str) -> dict[str, Any]:
 
 
 def _sum_step(costs: list[dict[str, Any]], k: int) -> dict[str, Any]:
-    total = {key: sum(c[key] for c in costs) for key in ("gas", "raw_tx_bytes", "log_bytes", "bytes_stored",
-                                                         "slots_created", "calldata_bytes") if all(key in c for c in costs)}
+    keys = ("gas", "raw_tx_bytes", "log_bytes", "bytes_stored", "slots_created", "calldata_bytes")
+    total = {key: sum(c[key] for c in costs) for key in keys if all(key in c for c in costs)}
     return {"transactions": len(costs), "per_certificate": {key: v / k for key, v in total.items()},
             "gas_per_transaction": sorted(c["gas"] for c in costs),
             "floor_applied": sum(bool(c["floor_applied"]) for c in costs)}

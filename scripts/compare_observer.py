@@ -58,7 +58,8 @@ def chain_observer(chain: ChainClient, from_block: int = 0) -> dict[str, Any]:
             "back_to_back_links_published": parents}
 
 
-def vc_observer(issued_on_list: int, list_size: int, status_host_requests: int, did_host_requests: int) -> dict[str, Any]:
+def vc_observer(issued_on_list: int, list_size: int, status_host_requests: int,
+                did_host_requests: int) -> dict[str, Any]:
     """The VC path's observers: the status and DID hosts; the herd is the credentials issued on the list."""
     return {"published": "nothing: credentials travel with the holder",
             "status_host_sees": "each fetch of a status list (which list, when, the verifier's address); a "

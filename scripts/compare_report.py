@@ -69,7 +69,8 @@ def _timing(r: dict[str, Any]) -> list[str]:
                          f"{spread(f.get('chain_node_cpu_ms_per_op_across_runs'), 3)} | "
                          f"{spread(f.get('ops_per_s_across_runs'), 0)} |")
     lines += ["", *[f"* {phase}: {lower(r, phase)}." for phase in ("issue", "verify", "revoke")]]
-    notes = {f"{LABELS[p]}, {k}": v for p, extra in r["worker_extras"].items() for k, v in (extra["notes"] or {}).items()}
+    notes = {f"{LABELS[p]}, {k}": v for p, extra in r["worker_extras"].items()
+             for k, v in (extra["notes"] or {}).items()}
     lines += ["", *[f"* {k}: {v}." for k, v in notes.items()], ""]
     fetched = {p: e["fetches"] for p, e in r["worker_extras"].items() if e.get("fetches")}
     lines += [f"* fetches by one VC verifier over {r['n']} verifications ({LABELS[p]}): " +
@@ -83,7 +84,8 @@ def _lifecycle(r: dict[str, Any]) -> list[str]:
              "transaction read back from its receipt. Bytes stored per node: the signed transaction, its logs and "
              "the storage slots it created (64 bytes each). RPC bytes: between the node and its RPC endpoint. "
              "Chain node CPU: the Anvil process over the phase, divided by the certificates (10 ms ticks).", "",
-             "| mode | step | tx | gas per certificate | bytes stored per node | slots created |", "|---|---|---|---|---|---|"]
+             "| mode | step | tx | gas per certificate | bytes stored per node | slots created |",
+             "|---|---|---|---|---|---|"]
     for mode, life in r["lifecycle"].items():
         for step in ("anchor", "terms", "utilise", "revoke"):
             s = life["steps"].get(step)
@@ -155,7 +157,8 @@ def _double_use(r: dict[str, Any]) -> list[str]:
 def _sweeps(r: dict[str, Any]) -> list[str]:
     s = r["sweeps"]
     lines = ["## Sweeps: block period and status-list TTL", "",
-             "| block period s (0: on demand) | issue median ms | revoke median ms | revocation visible after, median s "
+             "| block period s (0: on demand) | issue median ms | revoke median ms | "
+             "revocation visible after, median s "
              "| availability during propagation |", "|---|---|---|---|---|"]
     for p in s["chain"]:
         lines.append(f"| {_num(p['block_time_s'], 0)} | {_num(p['issue_ms'].get('median'))} | "

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from scripts.compare_hosts import _Server
+from scripts.compare_hosts import LoopbackServer
 
 
 class RpcEndpoint:
@@ -38,7 +38,7 @@ class RpcEndpoint:
         self.methods: Counter[str] = Counter()
         self.sent: list[str] = []
         self._client = httpx.Client(timeout=60)
-        self._server: _Server | None = None
+        self._server: LoopbackServer | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -97,7 +97,7 @@ class RpcEndpoint:
     def up(self) -> RpcEndpoint:
         """Open the port (the same one after a :meth:`down`)."""
         if self._server is None:
-            self._server = _Server(("127.0.0.1", self.port), self._handler())
+            self._server = LoopbackServer(("127.0.0.1", self.port), self._handler())
             self.port = self._server.server_address[1]
             self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                             name=f"compare-rpc-{self.name}", daemon=True)

@@ -28,7 +28,7 @@ from registry.pipelines.verify import Verifier as ChainVerifier
 from scripts.compare_chainpath import chain_node, revoke_settled, wait_anchored
 from scripts.compare_faults import Clock
 from scripts.compare_stats import describe
-from scripts.compare_vcpath import VcWorld, verifier, vc_world
+from scripts.compare_vcpath import VcWorld, vc_world, verifier
 from scripts.compare_worker import EXAMPLES
 
 OUTAGE_S = 600
