@@ -362,7 +362,8 @@ def answer_request(
 
 @app.command()
 def verify(
-    subject: Annotated[str, typer.Argument(help="sealed document file, QR token/URL, or document hash")],
+    subject: Annotated[str, typer.Argument(help="sealed document or OpenAttestation v2 file, QR token/URL, "
+                                                 "or document hash")],
     node: NodeOpt = "http://127.0.0.1:8000",
     rpc_url: Annotated[str | None, typer.Option("--rpc-url", help="verify offline against this chain")] = None,
     contract: Annotated[str | None, typer.Option("--contract", envvar="COO_CONTRACT_ADDRESS",
@@ -399,12 +400,22 @@ def _looks_like_path(subject: str) -> bool:
 
 
 def _verify_offline(path: Path, rpc_url: str, contract: str | None) -> dict[str, Any]:
+    from registry.openattestation.document import is_openattestation
+    from registry.openattestation.identity import IdentityResolver
+    from registry.openattestation.verifier import verify_offline as verify_openattestation
     from registry.pipelines.offline import verify_offline
 
     if not path.is_file():
         fail("offline verification needs a sealed document file")
+    data = _read_json(path)
     try:
-        report = verify_offline(_read_json(path), rpc_url=rpc_url, contract=contract)
+        if is_openattestation(data):  # its DocumentStore on this chain; identity by COO_OA_DNS_RESOLVER/_TRUST_LIST
+            trust_list = os.environ.get("COO_OA_TRUST_LIST")
+            identity = IdentityResolver.configured(os.environ.get("COO_OA_DNS_RESOLVER"),
+                                                   Path(trust_list) if trust_list else None)
+            report = verify_openattestation(data, rpc_url=rpc_url, identity=identity)
+        else:
+            report = verify_offline(data, rpc_url=rpc_url, contract=contract)
     except Exception as error:
         fail(_describe(error))
     return report.model_dump(mode="json")

@@ -18,6 +18,7 @@ from pydantic import AfterValidator, Field, SecretStr
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from registry.openattestation.identity import DnsTxt, TrustList, domain_name
 from registry.pipelines.retention import DEFAULT_RETENTION_DAYS
 
 _HOST_NAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"
@@ -70,6 +71,24 @@ def _directory(value: Path) -> Path:
 HttpUrl = Annotated[str | None, AfterValidator(_http_url)]
 
 
+def _dns_resolver(value: str | None) -> str | None:
+    if value is not None:
+        DnsTxt(value)  # raises ValueError naming the two forms
+    return value
+
+
+def _trust_list(value: Path | None) -> Path | None:
+    if value is not None:
+        TrustList.load(value)  # TrustListError is a ValueError: one line naming what is wrong
+    return value
+
+
+def _domain(value: str | None) -> str | None:
+    if value is not None and domain_name(value) != value.lower():
+        raise ValueError("not a domain name")
+    return value
+
+
 class Settings(BaseSettings):
     """Everything a node needs to run; secrets have no defaults.
 
@@ -99,6 +118,22 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=0,
                                       description="days verification receipts and key-release "
                                       "entries are kept (over the year Customs audits need); 0 keeps them for ever")
+
+    oa_dns_resolver: Annotated[str | None, AfterValidator(_dns_resolver)] = Field(
+        default=None, description="OpenAttestation identity: DNS-over-HTTPS URL (https://…) or a resolver's "
+        "host:port for DNS-TXT lookups; unset: the system's resolver")
+    oa_dns_timeout_ms: int = Field(default=3000, gt=0, description="longest wait for one DNS-TXT lookup")
+    oa_trust_list: Annotated[Path | None, AfterValidator(_trust_list)] = Field(
+        default=None, description="OpenAttestation identity offline: JSON file of domain -> "
+        "[\"eip155:<chain id>:<store>\", …] vouched for without DNS")
+    oa_identity_domain: Annotated[str | None, AfterValidator(_domain)] = Field(
+        default=None, description="the domain whose DNS-TXT record vouches for this node's DocumentStore in "
+        "exported OpenAttestation documents; default: the public URL's host")
+
+    @property
+    def identity_domain(self) -> str:
+        """The domain exported OpenAttestation documents name as their issuer's identity."""
+        return (self.oa_identity_domain or self.base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]).lower()
 
     @property
     def base_url(self) -> str:

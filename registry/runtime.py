@@ -24,6 +24,7 @@ from registry.custody.apikeys import ApiKeys, Role
 from registry.custody.keys import load_or_create_kek
 from registry.custody.vault import KeyVault, Shredder
 from registry.errors import ChainError
+from registry.openattestation.exports import follow_status_changes
 from registry.pipelines.anchoring import Anchorer, BatchPolicy
 from registry.pipelines.indexer import ChainIndexer, Follower
 from registry.pipelines.outbox import Outbox
@@ -155,6 +156,7 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
     context = ServiceContext(store=store, vault=vault, chain=chain, accounts=accounts, node_account=node_account,
                              api_keys=api_keys, anchorer=anchorer, follower=follower, outbox=outbox)
     issuing, verification, governance = Issuing(context), Verification(context), Governance(context)
+    follow_status_changes(outbox, store)  # a revoked certificate's OpenAttestation exports are revoked too
     admin_key_path = _first_admin_key(api_keys, store, data)
     if start_worker:
         anchorer.start()

@@ -90,6 +90,10 @@ class Outbox(Worker):
         """Run *applier* once a write of *kind* settles."""
         self._appliers[kind] = applier
 
+    def applier_for(self, kind: WriteKind) -> Applier | None:
+        """What runs once a write of *kind* settles (for a wider applier that runs it first), or None."""
+        return self._appliers.get(kind)
+
     # -- submitting ------------------------------------------------------------------------------
 
     def submit(self, kind: WriteKind, signer: LocalAccount, args: Mapping[str, Any], *,
