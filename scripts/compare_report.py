@@ -13,6 +13,7 @@ from typing import Any
 
 from scripts.compare_plots import plots
 from scripts.compare_projection import projection
+from scripts.compare_summary import summary
 
 LABELS = {"chain": "blockchain", "vc-jwt": "VC (vc+jwt)", "sd-jwt": "VC (SD-JWT)"}
 
@@ -199,8 +200,8 @@ def markdown(r: dict[str, Any], images: list[str]) -> str:
              f"Commit {env['git_commit'][:12]}{' (with local changes)' if env['git_dirty'] else ''}; Python "
              f"{env['python']}, solc {env['solc']}, {env['anvil']}; libraries: "
              + ", ".join(f"{k} {v}" for k, v in env["libraries"].items()) + ".",
-             f"Regenerate: `{r['command']}`.", ""]
-    for section in (_timing, _lifecycle, _gas, _sizes, _faults, _double_use, _sweeps, _observer):
+             f"Regenerate: `{r['command']}`.", "", "Measured in this run:", ""]
+    for section in (summary, _timing, _lifecycle, _gas, _sizes, _faults, _double_use, _sweeps, _observer):
         lines += section(r)
     lines += ["## Plots", "", *[f"![{name}]({name})" for name in images]]
     return "\n".join(lines) + "\n"
