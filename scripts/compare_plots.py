@@ -29,7 +29,8 @@ def _latency(r: dict[str, Any], samples: dict[str, dict[str, list[float]]], out:
             ax.scatter([i] * len(runs), runs, s=14, color="black", zorder=3)
         ax.set_title(f"{phase}: ms per operation (linear)")
         ax.set_ylim(bottom=0)
-    axes[0].set_ylabel("ms (box: pooled samples, whiskers 1.5 IQR; dots: per-run medians)")
+    axes[0].set_ylabel("ms")
+    fig.suptitle("box: pooled samples (whiskers 1.5 IQR, outliers not drawn); dots: per-run medians", fontsize=9)
     fig.tight_layout()
     fig.savefig(out / "comparison-latency.png", dpi=100)
     plt.close(fig)
@@ -82,7 +83,7 @@ def _sweeps(r: dict[str, Any], out: Path) -> str:
     available.set_ylim(0, 1.05)
     available.set_title("share of verifications answered")
     available.set_xlabel("TTL or block period, s")
-    available.legend(fontsize=8)
+    available.legend(fontsize=8, loc="center right")
     for ax in (chain, vc):
         ax.set_ylim(bottom=0)
     fig.tight_layout()

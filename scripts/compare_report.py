@@ -200,7 +200,7 @@ def markdown(r: dict[str, Any], images: list[str]) -> str:
              f"Commit {env['git_commit'][:12]}{' (with local changes)' if env['git_dirty'] else ''}; Python "
              f"{env['python']}, solc {env['solc']}, {env['anvil']}; libraries: "
              + ", ".join(f"{k} {v}" for k, v in env["libraries"].items()) + ".",
-             f"Regenerate: `{r['command']}`.", "", "Measured in this run:", ""]
+             f"Regenerate: `{r['command']}`.", ""]
     for section in (summary, _timing, _lifecycle, _gas, _sizes, _faults, _double_use, _sweeps, _observer):
         lines += section(r)
     lines += ["## Plots", "", *[f"![{name}]({name})" for name in images]]
@@ -216,7 +216,7 @@ def write_report(results: dict[str, Any], out: Path, samples: dict[str, dict[str
     (out / "comparison.md").write_text(text)
     if docs is not None:
         relative = [f"../{out.name}/{name}" for name in images]
-        body = text.split("\n", 1)[1]
+        body = "## Measured in this run\n" + text.split("\n", 1)[1]
         for name, path in zip(images, relative, strict=True):
             body = body.replace(f"]({name})", f"]({path})")
         docs.write_text(preface + body)
