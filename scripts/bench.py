@@ -262,7 +262,8 @@ def gas_encrypted_beside_hash_only(chain: ChainClient, issuer: Any,
     """(g) Gas per certificate in encrypted-payload mode beside hash-only mode, at the same batch sizes.
 
     The payloads are real: the example certificate sealed with its terms, compressed and
-    encrypted as the node publishes it (64 is the node's cap per encrypted batch).
+    encrypted as the node publishes it (the node caps an encrypted batch at 24, `BatchPolicy.max_encrypted_size`;
+    64 shows the cost past it).
     """
     template = json.loads((ROOT / "examples" / "rcep-sg-jp.json").read_text())
     out = {}
