@@ -362,8 +362,8 @@ def answer_request(
 
 @app.command()
 def verify(
-    subject: Annotated[str, typer.Argument(help="sealed document or OpenAttestation v2 file, QR token/URL, "
-                                                 "or document hash")],
+    subject: Annotated[str, typer.Argument(help="sealed document, proof bundle or OpenAttestation v2 file, "
+                                                 "QR token/URL, or document hash")],
     node: NodeOpt = "http://127.0.0.1:8000",
     rpc_url: Annotated[str | None, typer.Option("--rpc-url", help="verify offline against this chain")] = None,
     contract: Annotated[str | None, typer.Option("--contract", envvar="COO_CONTRACT_ADDRESS",
@@ -404,9 +404,10 @@ def _verify_offline(path: Path, rpc_url: str, contract: str | None) -> dict[str,
     from registry.openattestation.identity import IdentityResolver
     from registry.openattestation.verifier import verify_offline as verify_openattestation
     from registry.pipelines.offline import verify_offline
+    from registry.zk.verifier import is_bundle, verify_bundle_offline
 
     if not path.is_file():
-        fail("offline verification needs a sealed document file")
+        fail("offline verification needs a sealed document or proof bundle file")
     data = _read_json(path)
     try:
         if is_openattestation(data):  # its DocumentStore on this chain; identity by COO_OA_DNS_RESOLVER/_TRUST_LIST
@@ -414,6 +415,8 @@ def _verify_offline(path: Path, rpc_url: str, contract: str | None) -> dict[str,
             identity = IdentityResolver.configured(os.environ.get("COO_OA_DNS_RESOLVER"),
                                                    Path(trust_list) if trust_list else None)
             report = verify_openattestation(data, rpc_url=rpc_url, identity=identity)
+        elif is_bundle(data):  # a zero-knowledge proof bundle (coo prove)
+            report = verify_bundle_offline(data, rpc_url=rpc_url, contract=contract)
         else:
             report = verify_offline(data, rpc_url=rpc_url, contract=contract)
     except Exception as error:
@@ -633,6 +636,34 @@ def disclose(
     except ValidationError as error:
         fail(str(error))
     _deliver(partial.model_dump_json(indent=2).encode() + b"\n", output, binary=False)
+
+
+@app.command()
+def prove(
+    sealed: Annotated[Path, typer.Argument(help="the full sealed document (JSON), with its commitment's opening")],
+    claim: Annotated[list[str], typer.Option("--claim", help="a claim, e.g. 'goods[0].rvc >= 40', "
+                                                             "'goods[1].hs_code startswith 8481'; repeat for several")],
+    output: OutputOpt = None,
+) -> None:
+    """Prove claims about a sealed document's confidential figures in zero knowledge, offline; writes the proof
+    bundle (no value disclosed), which coo verify checks."""
+    from pydantic import ValidationError as ModelError
+
+    from registry.errors import RegistryError
+    from registry.sealing.document import SealedDocument
+    from registry.zk.prover import prove as prove_claims
+
+    try:
+        document = SealedDocument.model_validate(_read_json(sealed))
+    except ModelError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        fail(f"{sealed} is not a sealed document: {where}: {first['msg']}")
+    try:
+        bundle = prove_claims(document, claim)
+    except RegistryError as error:
+        fail(str(error))
+    _deliver(bundle.model_dump_json(indent=2).encode() + b"\n", output, binary=False)
 
 
 @keys_app.command("list")
