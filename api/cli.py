@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import httpx
 import typer
@@ -21,6 +21,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from registry.sealing.document import SealedDocument
 
 app = typer.Typer(help="Certificate of Origin registry", no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="API keys", no_args_is_help=True)
@@ -611,6 +614,20 @@ def download(
     _deliver(data, output, binary=qr == "png")
 
 
+def _sealed_document(path: Path) -> SealedDocument:
+    """The sealed document in the file at *path*, or one line saying what is wrong with it."""
+    from pydantic import ValidationError as ModelError
+
+    from registry.sealing.document import SealedDocument
+
+    try:
+        return SealedDocument.model_validate(_read_json(path))
+    except ModelError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        fail(f"{path} is not a sealed document: {where}: {first['msg']}")
+
+
 @app.command()
 def disclose(
     sealed: Annotated[Path, typer.Argument(help="the sealed document (JSON)")],
@@ -619,18 +636,10 @@ def disclose(
     output: OutputOpt = None,
 ) -> None:
     """Withhold fields of a sealed document, offline; the partial document still verifies (coo verify)."""
-    from pydantic import ValidationError as ModelError
-
     from registry.errors import ValidationError
-    from registry.sealing.document import SealedDocument
     from registry.sealing.document import withhold as withhold_fields
 
-    try:
-        document = SealedDocument.model_validate(_read_json(sealed))
-    except ModelError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "document"
-        fail(f"{sealed} is not a sealed document: {where}: {first['msg']}")
+    document = _sealed_document(sealed)
     try:
         partial = withhold_fields(document, withhold)
     except ValidationError as error:
@@ -647,18 +656,10 @@ def prove(
 ) -> None:
     """Prove claims about a sealed document's confidential figures in zero knowledge, offline; writes the proof
     bundle (no value disclosed), which coo verify checks."""
-    from pydantic import ValidationError as ModelError
-
     from registry.errors import RegistryError
-    from registry.sealing.document import SealedDocument
     from registry.zk.prover import prove as prove_claims
 
-    try:
-        document = SealedDocument.model_validate(_read_json(sealed))
-    except ModelError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "document"
-        fail(f"{sealed} is not a sealed document: {where}: {first['msg']}")
+    document = _sealed_document(sealed)
     try:
         bundle = prove_claims(document, claim)
     except RegistryError as error:

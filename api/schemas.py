@@ -593,3 +593,12 @@ class ProofRequest(BaseModel):
         examples=[["goods[0].rvc >= 40", "goods[0].hs_code startswith 8481",
                    "issue_date - transport.departure_date <= 365"]],
         description="`goods[i]` is the item at index i (0-based) of the certificate's goods list")
+
+
+class ClaimsRecorded(BaseModel):
+    """A proof bundle's claims, verified on chain and recorded as `ClaimVerified` events of the claim log."""
+
+    verdict: Verdict
+    receipt_id: str = Field(description="the receipt of the verification on this node")
+    claim_log: str = Field(description="the `ZkClaimLog` contract")
+    recorded: list[dict[str, str | int]] = Field(description="per claim: claim, tx_hash, block_number, gas_used")

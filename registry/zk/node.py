@@ -58,6 +58,12 @@ def poseidon_commitments(openings: list[dict[str, Any]]) -> list[int]:
     return [int(c) for c in run({"op": "commit", "openings": openings})["commitments"]]
 
 
+def poseidon(inputs: list[list[int]]) -> list[int]:
+    """Plain Poseidon (circomlib's, BN254) of each list of field elements: for cross-checks of the encoding."""
+    answer = run({"op": "hash", "inputs": [[str(v) for v in one] for one in inputs]})
+    return [int(h) for h in answer["hashes"]]
+
+
 def prove(requests: list[dict[str, Any]], artifacts: Path = ARTIFACTS) -> list[dict[str, Any]]:
     """Groth16 proofs, one per request (``circuit``, ``opening``, ``item``, ``params``): each
     ``{"proof", "publicSignals"}`` or ``{"error"}`` (the witness does not satisfy the circuit)."""

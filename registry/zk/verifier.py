@@ -104,12 +104,9 @@ def _commitment_check(verifier: Verifier, bundle: ProofBundle, document_hash: by
 
 
 def _claim_checks(bundle: ProofBundle, commitment: Check, base: VerificationReport, artifacts: Path) -> list[Check]:
-    if base.verdict not in ACCEPTED:
-        why = f"not checked: the certificate is {base.verdict.value}, so its claims are not relied on"
-        return [_check(CheckName.CLAIM, SKIPPED, why, claim=c.claim) for c in bundle.claims]
-    if commitment.status is not PASS:
-        why = "not checked: the commitment is not bound to this certificate"
-        return [_check(CheckName.CLAIM, SKIPPED, why, claim=c.claim) for c in bundle.claims]
+    skipped = _skipped(bundle, commitment, base)
+    if skipped is not None:
+        return skipped
     value = int(bundle.commitment.value, 16)
     checks: list[Check | None] = []
     pending: list[tuple[int, Claim, ClaimProof]] = []
@@ -118,11 +115,29 @@ def _claim_checks(bundle: ProofBundle, commitment: Check, base: VerificationRepo
         checks.append(refused)
         if refused is None and claim is not None:
             pending.append((index, claim, given))
-    results = node.verify([{"circuit": c.circuit, "proof": g.proof.model_dump(), "publicSignals": g.public_inputs}
-                           for _, c, g in pending], artifacts) if pending else []
-    for (index, claim, _), result in zip(pending, results, strict=True):
-        checks[index] = _outcome(claim, result)
+    for index, check in _pairings(pending, artifacts):
+        checks[index] = check
     return [c for c in checks if c is not None]
+
+
+def _skipped(bundle: ProofBundle, commitment: Check, base: VerificationReport) -> list[Check] | None:
+    """Every claim skipped, when the certificate is not relied on or the commitment is not its own; else None."""
+    if base.verdict not in ACCEPTED:
+        why = f"not checked: the certificate is {base.verdict.value}, so its claims are not relied on"
+    elif commitment.status is not PASS:
+        why = "not checked: the commitment is not bound to this certificate"
+    else:
+        return None
+    return [_check(CheckName.CLAIM, SKIPPED, why, claim=c.claim) for c in bundle.claims]
+
+
+def _pairings(pending: list[tuple[int, Claim, ClaimProof]], artifacts: Path) -> list[tuple[int, Check]]:
+    """The Groth16 check of each pending claim (one Node process for all of them)."""
+    if not pending:
+        return []
+    results = node.verify([{"circuit": c.circuit, "proof": g.proof.model_dump(), "publicSignals": g.public_inputs}
+                           for _, c, g in pending], artifacts)
+    return [(index, _outcome(claim, result)) for (index, claim, _), result in zip(pending, results, strict=True)]
 
 
 def _precheck(given: ClaimProof, commitment: int, index: int) -> tuple[Check | None, Claim | None]:

@@ -2,6 +2,8 @@
 // The Node side of registry/zk: circomlib's Poseidon (circomlibjs) and Groth16 (snarkjs).
 // One JSON request on stdin, one JSON answer on stdout:
 //   {"op": "commit", "openings": [opening]}                      -> {"commitments": ["<decimal>"]}
+//   {"op": "hash", "inputs": [["<decimal>", ...]]}               -> {"hashes": ["<decimal>"]}  (plain Poseidon)
+//   {"op": "open", "opening": opening}                           -> {"commitment", "root", "leaves"}  (for checks)
 //   {"op": "prove", "artifacts": dir, "requests": [{circuit, opening, item, params}]}
 //                                                                -> {"results": [{proof, publicSignals} | {error}]}
 //   {"op": "verify", "artifacts": dir, "requests": [{circuit, proof, publicSignals}]}
@@ -15,7 +17,7 @@ const path = require("path");
 const root = path.resolve(__dirname, "..", "..");
 const modules = path.join(root, "node_modules");
 const { buildPoseidon } = require(path.join(modules, "circomlibjs"));
-const snarkjs = require(path.join(modules, "snarkjs"));
+const snarkjs = () => require(path.join(modules, "snarkjs")); // only proving and verifying need it
 
 const DOMAIN = 1243952532403717502513n; // "CoO-zk-v1"
 const DEPTH = 10;
@@ -94,7 +96,7 @@ function artifact(dir, circuit, suffix) {
 
 async function prove(poseidon, dir, request) {
   const input = witnessInput(poseidon, request);
-  const { proof, publicSignals } = await snarkjs.groth16.fullProve(
+  const { proof, publicSignals } = await snarkjs().groth16.fullProve(
     input, artifact(dir, request.circuit, ".wasm"), artifact(dir, request.circuit, ".zkey"));
   return { proof, publicSignals };
 }
@@ -103,7 +105,7 @@ async function verify(dir, request, keys) {
   if (!keys.has(request.circuit)) {
     keys.set(request.circuit, JSON.parse(fs.readFileSync(artifact(dir, request.circuit, ".vkey.json"), "utf8")));
   }
-  return snarkjs.groth16.verify(keys.get(request.circuit), request.publicSignals, request.proof);
+  return snarkjs().groth16.verify(keys.get(request.circuit), request.publicSignals, request.proof);
 }
 
 async function settle(work) {
@@ -118,6 +120,16 @@ async function answer(request) {
   if (request.op === "commit") {
     const poseidon = await buildPoseidon();
     return { commitments: request.openings.map((o) => commitment(poseidon, o, tree(poseidon, o.items)).toString()) };
+  }
+  if (request.op === "open") {
+    const poseidon = await buildPoseidon();
+    const built = tree(poseidon, request.opening.items);
+    return { commitment: commitment(poseidon, request.opening, built).toString(), root: built.root.toString(),
+      leaves: built.levels[0].map((v) => v.toString()) };
+  }
+  if (request.op === "hash") {
+    const poseidon = await buildPoseidon();
+    return { hashes: request.inputs.map((i) => poseidon.F.toObject(poseidon(i.map((v) => BigInt(v)))).toString()) };
   }
   if (request.op === "prove") {
     const poseidon = await buildPoseidon();

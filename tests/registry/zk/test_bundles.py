@@ -185,8 +185,8 @@ def test_claims_of_a_revoked_or_erased_certificate_verify_as_revoked_or_erased(
         node: Node, demo_keys: dict[str, dict[str, str]], issued: dict[str, SealedDocument],
         bundles: dict[str, ProofBundle]) -> None:
     issuer, = principals(node.context, demo_keys, "issuer")
-    revoked = node.store.by_document_hash(bytes.fromhex(issued["revoked"].document_hash[2:]))
-    erased = node.store.by_document_hash(bytes.fromhex(issued["erased"].document_hash[2:]))
+    revoked = node.context.store.by_document_hash(bytes.fromhex(issued["revoked"].document_hash[2:]))
+    erased = node.context.store.by_document_hash(bytes.fromhex(issued["erased"].document_hash[2:]))
     assert revoked is not None and erased is not None
     node.issuing.revoke(issuer, revoked.id, RevocationReason.FRAUD)
     node.issuing.erase(issuer, erased.id)
