@@ -14,10 +14,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, SecretStr
+from pydantic import AfterValidator, Field, SecretStr, ValidationInfo
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from registry.chain.quorum import distinct_urls, endpoint_label
+from registry.errors import ValidationError
 from registry.openattestation.identity import DnsTxt, TrustList, domain_name
 from registry.pipelines.retention import DEFAULT_RETENTION_DAYS
 
@@ -25,8 +27,9 @@ _HOST_NAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-
                         r"[A-Za-z0-9])?)*\.?$")
 _HTTP_URL = re.compile(r"^https?://[^\s/?#@]+(/[^\s]*)?$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-SECRET_SETTINGS = frozenset({"kek"})
-"""Settings whose value is never repeated in an error."""
+SECRET_SETTINGS = frozenset({"kek", "rpc_urls"})
+"""Settings whose value is never repeated in an error (a provider's URL may carry its API key: the
+message names the endpoint by scheme, host and port)."""
 FLAGS = {"host": "--host", "port": "--port", "data_dir": "--data-dir"}
 """The ``coo up`` flag of each setting that has one."""
 
@@ -71,6 +74,35 @@ def _directory(value: Path) -> Path:
 HttpUrl = Annotated[str | None, AfterValidator(_http_url)]
 
 
+def _http_urls(value: str | None, info: ValidationInfo) -> str | None:
+    """A comma-separated list of http(s) URLs, each given once (``COO_RPC_URL`` included)."""
+    if value is None:
+        return None
+    urls = [url.strip() for url in value.split(",") if url.strip()]
+    for index, url in enumerate(urls, start=1):
+        if not _HTTP_URL.match(url):
+            raise ValueError(f"{endpoint_label(url, index)} is not an http:// or https:// URL")
+    try:
+        _endpoints(info.data.get("rpc_url"), ",".join(urls))
+    except ValidationError as error:
+        raise ValueError(str(error).removeprefix("rpc_url: ")) from None
+    return ",".join(urls) or None
+
+
+def _quorum(value: int | None, info: ValidationInfo) -> int | None:
+    """At most as many as the RPC endpoints configured (a managed Anvil is one)."""
+    if value is None:
+        return None
+    count = len(_endpoints(info.data.get("rpc_url"), info.data.get("rpc_urls"))) or 1
+    if not 1 <= value <= count:
+        raise ValueError(f"needs between 1 and the {count} RPC endpoint(s) configured")
+    return value
+
+
+def _endpoints(rpc_url: str | None, rpc_urls: str | None) -> list[str]:
+    return distinct_urls(([rpc_url] if rpc_url else []) + (rpc_urls.split(",") if rpc_urls else []))
+
+
 def _dns_resolver(value: str | None) -> str | None:
     if value is not None:
         DnsTxt(value)  # raises ValueError naming the two forms
@@ -102,6 +134,13 @@ class Settings(BaseSettings):
     port: Annotated[int, AfterValidator(_port)] = Field(default=8000, description="TCP port to listen on")
     data_dir: Annotated[Path, AfterValidator(_directory)] = Path("data")
     rpc_url: HttpUrl = Field(default=None, description="JSON-RPC URL of the chain; unset: a managed Anvil")
+    rpc_urls: Annotated[str | None, AfterValidator(_http_urls)] = Field(
+        default=None, description="more JSON-RPC URLs of the same chain, comma-separated: verification reads "
+        "through all of them (with COO_RPC_URL, or alone: then the first takes the writes)")
+    rpc_quorum: Annotated[int | None, AfterValidator(_quorum)] = Field(
+        default=None, description="how many RPC endpoints must answer, and agree, for a verdict; default: all")
+    rpc_quorum_depth: int = Field(default=0, ge=0, description="blocks below the agreed head quorum reads "
+                                  "are pinned to (the consensus's finality depth; 0 on Anvil)")
     contract_address: Annotated[str | None, AfterValidator(_address)] = None
     kek: SecretStr | None = None
     public_url: HttpUrl = Field(default=None, description="base URL printed in QR codes; default http://host:port")

@@ -71,7 +71,7 @@ class Verification(Service):
 
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)
-        self.verifier = Verifier(ctx.chain, index=ctx.follower)
+        self.verifier = Verifier(ctx.reads or ctx.chain, index=ctx.follower)
 
     def verify_document(self, document: SealedDocument, declaration: Declaration | None = None,
                         principal: Principal | None = None) -> tuple[VerificationReport, VerificationReceipt]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import ValidationError as PydanticValidationError
 
 from registry.chain.client import ChainClient
+from registry.chain.quorum import QuorumReader, check_quorum, distinct_urls
 from registry.domain.report import Check, CheckName, CheckStatus, Verdict, VerificationReport
 from registry.errors import ChainError, ValidationError
 from registry.pipelines.verify import NodeFacts, Verifier
@@ -186,13 +187,21 @@ def parse_bundle(data: object) -> ProofBundle:
         raise ValidationError(f"{where}: {first['msg']}", [{"loc": where, "msg": first["msg"]}]) from None
 
 
-def verify_bundle_offline(data: object, *, rpc_url: str, contract: str | None) -> VerificationReport:
-    """Verify a proof bundle straight against the chain (the registry address is never the bundle's own).
+def verify_bundle_offline(data: object, *, rpc_url: str | Sequence[str], contract: str | None,
+                          quorum: int | None = None) -> VerificationReport:
+    """Verify a proof bundle straight against the chain, through one endpoint or a quorum of several (as
+    :func:`registry.pipelines.offline.verify_offline`); the registry address is never the bundle's own.
 
     Raises:
-        ValidationError: no trusted contract address, or a malformed bundle.
+        ValidationError: no trusted contract address, a malformed bundle, the same endpoint twice, or a quorum
+            outside 1..N.
     """
     if not contract:
         raise ValidationError("give the registry address you trust (--contract or COO_CONTRACT_ADDRESS); "
                               "the one inside a bundle proves nothing")
-    return verify_bundle(Verifier(ChainClient.connect(rpc_url, contract)), parse_bundle(data))
+    urls = distinct_urls([rpc_url] if isinstance(rpc_url, str) else list(rpc_url))
+    check_quorum(len(urls) if quorum is None else quorum, len(urls))
+    bundle = parse_bundle(data)
+    if len(urls) == 1 and quorum in (None, 1):
+        return verify_bundle(Verifier(ChainClient.connect(urls[0], contract)), bundle)
+    return verify_bundle(Verifier(QuorumReader.connect(urls, contract, quorum)), bundle)
