@@ -94,7 +94,8 @@ class ClaimLog(Transport):
         self.use(str(receipt["contractAddress"]))
         return ZkDeployment(self.chain_id, self.address, verifiers, deployer.address)
 
-    def _arguments(self, bundle: ProofBundle, claim: ClaimProof) -> tuple[Any, ...]:
+    def arguments(self, bundle: ProofBundle, claim: ClaimProof) -> tuple[Any, ...]:
+        """The arguments of `check` and `record` for *claim* of *bundle*."""
         return (parse_hex32(bundle.document_hash), [parse_hex32(p) for p in bundle.commitment.path],
                 CIRCUITS.index(claim.circuit), calldata_proof(claim), [int(v) for v in claim.public_inputs])
 
@@ -104,7 +105,7 @@ class ClaimLog(Transport):
         Raises:
             ContractRevertError: the commitment is not under the document hash, or the inputs are malformed.
         """
-        return bool(self.call("check", *self._arguments(bundle, claim)))
+        return bool(self.call("check", *self.arguments(bundle, claim)))
 
     def record(self, signer: LocalAccount, bundle: ProofBundle, claim: ClaimProof) -> TxResult:
         """``record``: verify *claim* in a transaction and emit ``ClaimVerified``.
@@ -112,7 +113,7 @@ class ClaimLog(Transport):
         Raises:
             ContractRevertError: ``ZkClaimLogInvalidProof`` and the other refusals of :meth:`check`.
         """
-        return self.transact(signer, "record", *self._arguments(bundle, claim))
+        return self.transact(signer, "record", *self.arguments(bundle, claim))
 
 
 def load_deployment(path: Path) -> ZkDeployment | None:

@@ -133,7 +133,7 @@ def test_a_proof_about_another_commitment_relabelled_as_this_ones_does_not_verif
         assert check["status"] == "fail" and "does not verify" in check["reason"], check
 
 
-def test_a_tampered_public_input_does_not_verify(node: Node, bundles: dict[str, ProofBundle]) -> None:
+def test_a_tampered_public_input_is_refused(node: Node, bundles: dict[str, ProofBundle]) -> None:
     def tampered(_: str, mine: ClaimProof) -> ClaimProof:
         inputs = [*mine.public_inputs]
         inputs[-1] = str(int(inputs[-1]) + 1)
