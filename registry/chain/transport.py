@@ -392,6 +392,11 @@ class Transport:
             raise self._logic_error(error.data, str(error.message)) from None
         except (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError) as error:
             raise ChainUnavailableError(f"chain node unreachable: {type(error).__name__}") from None
+        except requests.HTTPError as error:  # a proxy before a dead node (502), overload (503), a rate limit (429)
+            code = error.response.status_code if error.response is not None else "error"
+            raise ChainUnavailableError(f"chain endpoint answered HTTP {code}") from None
+        except requests.RequestException as error:  # a garbled or cut answer
+            raise ChainUnavailableError(f"chain endpoint failed: {type(error).__name__}") from None
         except Web3RPCError as error:
             raise ChainError(f"node refused the request: {error.message}") from None
         except Web3Exception as error:
