@@ -31,3 +31,14 @@ def parse_sealed_record(record: bytes, document_hash: bytes) -> tuple[dict[str, 
     zk = SealedCommitment(**data["zk"]) if data.get("zk") else None
     salts = {path: bytes.fromhex(salt) for path, salt in data["salts"].items()}
     return data["certificate"], Sealed(document_hash, salts, {}, terms, zk)
+
+
+def published_record(record: bytes) -> bytes:
+    """*record* as it may leave the issuing node (the encrypted-mode payload on chain, which a released key opens):
+    the zero-knowledge commitment kept, its opening (the confidential figures and the commitment's salt) dropped.
+    A record without a commitment is returned unchanged, byte for byte."""
+    data = json.loads(record)
+    if not data.get("zk") or data["zk"].get("opening") is None:
+        return record
+    data["zk"] = {**data["zk"], "opening": None}
+    return json.dumps(data).encode()

@@ -208,3 +208,19 @@ def test_only_the_full_sealed_document_proves(issued: dict[str, SealedDocument])
         prove(partial, [TRUE["rvc_at_least"]])
     with pytest.raises(ValidationError, match=r"claims\[0\]: goods\[7\]: the certificate has 3"):
         prove(issued["main"], ["goods[7].rvc >= 1"])
+
+
+def test_a_released_key_opens_the_commitment_but_not_its_opening(
+        node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
+    issuer, = principals(node.context, demo_keys, "issuer")
+    row = node.issuing.register(issuer, [confidential()], "encrypted")[0]
+    node.context.anchorer.flush()
+    held = node.issuing.sealed_document(issuer, row.id)
+    assert held.zk is not None and held.zk.opening is not None  # the issuer's (and the holder's) copy
+    key = node.context.vault.data_key(row.id).unsafe_bytes()
+    opened = node.documents.open_on_chain(row.document_hash, key)  # what importing Customs reads after release
+    assert opened.document_hash == held.document_hash
+    assert opened.zk is not None and opened.zk.opening is None and opened.zk.commitment == held.zk.commitment
+    assert held.zk.opening.salt not in opened.model_dump_json()
+    with pytest.raises(ValidationError, match="only the full sealed document can prove"):
+        prove(opened, [TRUE["rvc_at_least"]])
