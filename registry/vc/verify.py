@@ -69,7 +69,8 @@ _PRECEDENCE = (Verdict.INVALID, Verdict.REVOKED, Verdict.SUPERSEDED, Verdict.ERA
                Verdict.UNAVAILABLE)
 _SEVERITY = {FAIL: 0, SKIPPED: 1, WARN: 2, PASS: 3}
 _VC_CHECKS = tuple(n for n in CHECK_NAMES if n not in (CheckName.DECLARATION_MATCH, CheckName.VERIFICATION_REQUEST,
-                                                     CheckName.FLAGS))
+                                                     CheckName.FLAGS, CheckName.COMMITMENT, CheckName.CLAIM))
+"""The checks a credential's report lists (zero-knowledge claims travel in proof bundles, never in a VC)."""
 
 
 @dataclass
