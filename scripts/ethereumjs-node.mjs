@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+// The EthereumJS client (npm @ethereumjs/client) with a consortium profile for a small Clique network.
+//
+// Usage: node scripts/ethereumjs-node.mjs <the client's own options>
+//
+// The client runs unchanged (its own CLI, consensus rules, block validation and sealing); this launcher
+// adds what a small permissioned network needs and the client's Clique mode lacks (it is "beta" upstream):
+//
+// 1. Identity: the node key is read from <dataDir>/nodekey (hex) when present, so every node's enode is
+//    known before any node starts (upstream draws a new key at each start).
+// 2. Static peers: every enode in <dataDir>/static-nodes.json is dialled again each second while it is
+//    not connected (upstream dials its bootnodes once, so a peer that restarts is never called back).
+// 3. Fork choice across peers: a NewBlock announcement carries the sender's total difficulty; upstream
+//    keeps each peer's difficulty from the handshake only, so a node on a lighter Clique fork never syncs
+//    to the heavier one and the network can stall. Here every block is announced in full to every peer,
+//    the peer's difficulty and head are updated from it, and the block fetcher asks the heaviest idle peer.
+// 4. Out-of-turn grace: a signer that is not in turn waits one period more before sealing (EIP-225 lets
+//    it seal after a random wiggle of up to 500 ms per signer; on a loaded machine that races the in-turn
+//    block and forks the chain). Out-of-turn blocks are still sealed when the in-turn signer is down.
+//
+// 5. Gas estimation: eth_estimateGas runs the call in a header it builds without extraData, which the
+//    client's own Clique format check refuses ("extraData must be 97 bytes"); an empty extraData (an
+//    unsealed template) skips that format check. A block from a peer still needs a valid Clique seal,
+//    recovered from its extraData, to be accepted.
+// 6. Contract execution: the client never gives its EVM the `cliqueSigner` option, without which the
+//    EVM refuses to run any contract code on a Clique chain ("Must include cliqueSigner function"); it
+//    is given the block package's own `cliqueSigner` (the sealer recovered from the header).
+// 7. Fees to the sealer: a Clique transaction's tip is paid to the sealer recovered from the block's seal;
+//    while a block is being built it has no seal yet, so the sealer paid itself nothing and every other
+//    node computed another state root for any block with a transaction ("invalid block stateRoot"). Each
+//    transaction is now run in a header sealed by the sealer, as every importing node runs it.
+//
+// The client package is taken from COO_EJS_CLIENT (its directory) when set, else from the project's
+// node_modules.
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+const root = process.env.COO_EJS_CLIENT ??
+  fileURLToPath(new URL('../node_modules/@ethereumjs/client/', import.meta.url))
+const load = (path) => import(pathToFileURL(join(root, 'dist/esm', path)).href)
+
+const { Config } = await load('src/config.js')
+const { FullEthereumService } = await load('src/service/fullethereumservice.js')
+const { FullSynchronizer } = await load('src/sync/fullsync.js')
+const { BlockFetcher } = await load('src/sync/fetcher/blockfetcher.js')
+const { RlpxServer } = await load('src/net/server/rlpxserver.js')
+const { Miner } = await load('src/miner/miner.js')
+const sibling = (name) => [join(root, 'node_modules/@ethereumjs', name), join(root, '..', name)].find(existsSync)
+const loadFrom = (name, path) => import(pathToFileURL(join(sibling(name), 'dist/esm', path)).href)
+const { BlockHeader } = await loadFrom('block', 'header/header.js')
+const { cliqueSigner, generateCliqueBlockExtraData } = await loadFrom('block', 'consensus/clique.js')
+const { createBlockHeader } = await loadFrom('block', 'header/constructors.js')
+const { EVM } = await loadFrom('evm', 'evm.js')
+const { BlockBuilder } = await loadFrom('vm', 'buildBlock.js')
+
+const REDIAL_MS = 1000
+const hex = (bytes) => Buffer.from(bytes).toString('hex')
+const bigintOf = (bytes) => (bytes.length > 0 ? BigInt(`0x${hex(bytes)}`) : 0n)
+let dataDir
+
+// 1. identity
+const getClientKey = Config.getClientKey
+Config.getClientKey = async function (datadir, common) {
+  dataDir = datadir
+  const file = join(datadir, 'nodekey')
+  if (existsSync(file)) return Uint8Array.from(Buffer.from(readFileSync(file, 'utf8').trim(), 'hex'))
+  return getClientKey.call(this, datadir, common)
+}
+
+// 2. static peers
+function staticPeers () {
+  const file = dataDir === undefined ? undefined : join(dataDir, 'static-nodes.json')
+  if (file === undefined || !existsSync(file)) return []
+  return JSON.parse(readFileSync(file, 'utf8')).map((url) => {
+    const { username, hostname, port } = new URL(url)
+    return { id: Uint8Array.from(Buffer.from(username, 'hex')), address: hostname, tcpPort: Number(port) }
+  })
+}
+const initRlpx = RlpxServer.prototype.initRlpx
+RlpxServer.prototype.initRlpx = async function () {
+  await initRlpx.call(this)
+  const peers = staticPeers()
+  const timer = setInterval(() => {
+    if (!this.started || this.rlpx === undefined || this.rlpx === null) return
+    for (const peer of peers) {
+      if (!this.rlpx._peers.has(hex(peer.id))) this.rlpx.connect(peer).catch(() => {})
+    }
+  }, REDIAL_MS)
+  timer.unref()
+}
+
+// 3. fork choice across peers
+FullSynchronizer.prototype.sendNewBlock = async function (block) {
+  for (const peer of this.pool.peers) {
+    if (!this.addToKnownByPeer(block.hash(), peer)) peer.eth?.send('NewBlock', [block, this.chain.blocks.td])
+  }
+}
+const handleEth = FullEthereumService.prototype.handleEth
+FullEthereumService.prototype.handleEth = async function (message, peer) {
+  if (message.name === 'NewBlock' && peer.eth?.status !== undefined) {
+    const [block, td] = message.data
+    const total = bigintOf(td) + block.header.difficulty
+    if (total > peer.eth.status.td) {
+      peer.eth.status.td = total
+      peer.eth.status.bestHash = block.hash()
+      peer.eth.updatedBestHeader = undefined
+    }
+  }
+  return handleEth.call(this, message, peer)
+}
+BlockFetcher.prototype.peer = function () {
+  const idle = this.pool.peers.filter((p) => p.idle && 'eth' in p && p.eth?.status !== undefined)
+  idle.sort((a, b) => (a.eth.status.td < b.eth.status.td ? 1 : a.eth.status.td > b.eth.status.td ? -1 : 0))
+  return idle[0]
+}
+
+// 4. out-of-turn grace
+const queueNextAssembly = Miner.prototype.queueNextAssembly
+Miner.prototype.queueNextAssembly = async function (timeout) {
+  await queueNextAssembly.call(this, timeout)
+  if (!this.running || this._nextAssemblyTimeoutId === undefined) return
+  const [signer] = this.config.accounts[0]
+  const number = this.service.chain.blocks.latest.header.number + 1n
+  if (await this.service.chain.blockchain.consensus.cliqueSignerInTurn(signer, number)) return
+  clearTimeout(this._nextAssemblyTimeoutId)
+  const signers = this.service.chain.blockchain.consensus.cliqueActiveSigners(number).length
+  const delay = (timeout ?? this.period) + this.period + Math.random() * signers * 500
+  this._nextAssemblyTimeoutId = setTimeout(this.assembleBlock.bind(this), delay)
+}
+
+// 5. gas estimation
+const validateFormat = BlockHeader.prototype._consensusFormatValidation
+BlockHeader.prototype._consensusFormatValidation = function () {
+  if (this.extraData.length === 0 && this.common.consensusAlgorithm() === 'clique') return
+  return validateFormat.call(this)
+}
+
+// 6. contract execution
+Object.defineProperty(EVM.prototype, '_optsCached', {
+  configurable: true,
+  get () { return this._consortiumOpts },
+  set (opts) {
+    const clique = opts?.common?.consensusAlgorithm?.() === 'clique' && opts.cliqueSigner === undefined
+    this._consortiumOpts = clique ? { ...opts, cliqueSigner } : opts
+  },
+})
+
+// 7. fees to the sealer
+const CLIQUE_EXTRA = 32 + 65
+const addTransaction = BlockBuilder.prototype.addTransaction
+BlockBuilder.prototype.addTransaction = async function (tx, opts) {
+  const key = this.blockOpts.cliqueSigner
+  if (key !== undefined) {
+    const vanity = (this.headerData.extraData ?? new Uint8Array(0)).subarray(0, 32)
+    const extraData = new Uint8Array(CLIQUE_EXTRA)
+    extraData.set(vanity)
+    const header = createBlockHeader({ ...this.headerData, gasUsed: this.gasUsed, extraData },
+      { ...this.blockOpts, freeze: false })
+    this.headerData.extraData = generateCliqueBlockExtraData(header, key)
+  }
+  return addTransaction.call(this, tx, opts)
+}
+
+await load('bin/cli.js')
