@@ -29,6 +29,16 @@
 //    while a block is being built it has no seal yet, so the sealer paid itself nothing and every other
 //    node computed another state root for any block with a transaction ("invalid block stateRoot"). Each
 //    transaction is now run in a header sealed by the sealer, as every importing node runs it.
+// 8. Funding: the standard eth_accounts and eth_sendTransaction for the account unlocked with --unlock
+//    (the sealer, funded in the genesis), as geth offers them for an unlocked account, so that a member
+//    node can give the accounts it creates their gas money. One transaction at a time, nonce from the
+//    pending pool.
+// 9. Pending nonce: upstream adds every pooled transaction of the sender to its account nonce, including
+//    ones already mined that the pool still holds, and so hands out a nonce past a gap that is never
+//    mined; here it is the account nonce followed by the run of consecutive pooled nonces.
+// 10. Receipts: a sealer indexes a transaction's receipt when it builds a block, before the block is
+//     stored, and keeps the index when the block loses a fork; upstream then answers the receipt query
+//     with an internal error ("value ... not found in DB") instead of "not mined (here)" (null).
 //
 // The client package is taken from COO_EJS_CLIENT (its directory) when set, else from the project's
 // node_modules.
@@ -53,6 +63,8 @@ const { cliqueSigner, generateCliqueBlockExtraData } = await loadFrom('block', '
 const { createBlockHeader } = await loadFrom('block', 'header/constructors.js')
 const { EVM } = await loadFrom('evm', 'evm.js')
 const { BlockBuilder } = await loadFrom('vm', 'buildBlock.js')
+const { createFeeMarket1559Tx } = await loadFrom('tx', '1559/constructors.js')
+const { Eth } = await load('src/rpc/modules/eth.js')
 
 const REDIAL_MS = 1000
 const hex = (bytes) => Buffer.from(bytes).toString('hex')
@@ -160,6 +172,65 @@ BlockBuilder.prototype.addTransaction = async function (tx, opts) {
     this.headerData.extraData = generateCliqueBlockExtraData(header, key)
   }
   return addTransaction.call(this, tx, opts)
+}
+
+// 8. funding
+const GWEI = 10n ** 9n
+let sending = Promise.resolve()
+// the RPC manager rebinds each method's `this`, so each is handed out already bound to its module
+const rpcMethod = (name, method) => Object.defineProperty(Eth.prototype, name, {
+  configurable: true,
+  get () { return method.bind(this) },
+})
+rpcMethod('accounts', async function () {
+  return this.client.config.accounts.map(([address]) => address.toString())
+})
+rpcMethod('sendTransaction', function (params) {
+  const turn = sending.then(() => sendFromUnlocked.call(this, params[0] ?? {}))
+  sending = turn.catch(() => {})
+  return turn
+})
+async function sendFromUnlocked (call) {
+  const [address, key] = this.client.config.accounts[0] ?? []
+  if (address === undefined || String(call.from ?? '').toLowerCase() !== address.toString().toLowerCase()) {
+    throw { code: -32000, message: 'unknown account' }
+  }
+  const from = address.toString().toLowerCase()
+  const nonce = await this.getTransactionCount([from, 'pending'])
+  const base = (await this._chain.getCanonicalHeadHeader()).calcNextBaseFee()
+  const tx = createFeeMarket1559Tx({
+    chainId: this.client.config.chainCommon.chainId(),
+    nonce,
+    to: call.to,
+    value: call.value ?? '0x0',
+    data: call.data ?? call.input ?? '0x',
+    gasLimit: call.gas ?? '0x5208',
+    maxFeePerGas: 2n * base + GWEI,
+    maxPriorityFeePerGas: GWEI,
+  }, { common: this.client.config.chainCommon }).sign(key)
+  return this.sendRawTransaction([`0x${hex(tx.serialize())}`])
+}
+
+// 9. pending nonce
+const getTransactionCount = Eth.prototype.getTransactionCount
+Eth.prototype.getTransactionCount = async function (params) {
+  const [address, block] = params
+  if (block !== 'pending') return getTransactionCount.call(this, params)
+  let nonce = BigInt(await getTransactionCount.call(this, [address, 'latest']))
+  const pooled = new Set((this.service.txPool.pool.get(address.slice(2).toLowerCase()) ?? []).map((o) => o.tx.nonce))
+  while (pooled.has(nonce)) nonce += 1n
+  return `0x${nonce.toString(16)}`
+}
+
+// 10. receipts
+const getTransactionReceipt = Eth.prototype.getTransactionReceipt
+Eth.prototype.getTransactionReceipt = async function (params) {
+  try {
+    return await getTransactionReceipt.call(this, params)
+  } catch (error) {
+    if (String(error?.message ?? error).includes('not found in DB')) return null
+    throw error
+  }
 }
 
 await load('bin/cli.js')
