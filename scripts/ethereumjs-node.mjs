@@ -39,6 +39,13 @@
 // 10. Receipts: a sealer indexes a transaction's receipt when it builds a block, before the block is
 //     stored, and keeps the index when the block loses a fork; upstream then answers the receipt query
 //     with an internal error ("value ... not found in DB") instead of "not mined (here)" (null).
+// 11. Recent signers after a reorg: on a reorg upstream drops its record of recent sealers above the common
+//     ancestor plus one, then records the new branch from the ancestor plus one: the losing branch's
+//     sealer of that block stays listed, and the sealers wrongly believe they "signed too recently"
+//     until the chain stalls. The record is now dropped above the common ancestor.
+// 12. Sealing starts with a quorum: a sealer starts sealing once it is connected to half of its static
+//     peers (with itself, a majority of the members), not the moment its process is up; otherwise nodes
+//     started a few seconds apart each seal their own first blocks and spend the start resolving forks.
 //
 // The client package is taken from COO_EJS_CLIENT (its directory) when set, else from the project's
 // node_modules.
@@ -63,6 +70,7 @@ const { cliqueSigner, generateCliqueBlockExtraData } = await loadFrom('block', '
 const { createBlockHeader } = await loadFrom('block', 'header/constructors.js')
 const { EVM } = await loadFrom('evm', 'evm.js')
 const { BlockBuilder } = await loadFrom('vm', 'buildBlock.js')
+const { CliqueConsensus } = await loadFrom('blockchain', 'consensus/clique.js')
 const { createFeeMarket1559Tx } = await loadFrom('tx', '1559/constructors.js')
 const { Eth } = await load('src/rpc/modules/eth.js')
 
@@ -231,6 +239,28 @@ Eth.prototype.getTransactionReceipt = async function (params) {
     if (String(error?.message ?? error).includes('not found in DB')) return null
     throw error
   }
+}
+
+// 11. recent signers after a reorg (upstream is called with the common ancestor's number plus one)
+const deleteSnapshots = CliqueConsensus.prototype._cliqueDeleteSnapshots
+CliqueConsensus.prototype._cliqueDeleteSnapshots = function (aboveAncestor) {
+  return deleteSnapshots.call(this, aboveAncestor - 1n)
+}
+
+// 12. sealing starts with a quorum
+const startMiner = Miner.prototype.start
+Miner.prototype.start = function () {
+  const needed = Math.floor((staticPeers().length + 1) / 2)
+  const ready = () => this.service.pool.peers.length >= needed
+  if (ready()) return startMiner.call(this)
+  const timer = setInterval(() => {
+    if (ready()) {
+      clearInterval(timer)
+      startMiner.call(this)
+    }
+  }, 200)
+  timer.unref()
+  return true
 }
 
 await load('bin/cli.js')
