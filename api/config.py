@@ -12,12 +12,13 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, Field, SecretStr
+from pydantic import AfterValidator, Field, SecretStr, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from registry.chain.finality import Consensus, confirmations_for
 from registry.pipelines.retention import DEFAULT_RETENTION_DAYS
 
 _HOST_NAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"
@@ -90,7 +91,14 @@ class Settings(BaseSettings):
     max_batch_body_bytes: int = Field(default=32 << 20, gt=0)
     batch_max_size: int = Field(default=1024, gt=0)
     batch_max_wait_ms: int = Field(default=250, ge=0)
-    confirmation_depth: int = Field(default=1, ge=1)
+    consensus: Consensus = Field(default="anvil", description="the chain's consensus (anvil, clique or qbft): "
+                                 "sets the default confirmation depth")
+    clique_sealers: int = Field(default=4, ge=1, description="sealers of a Clique chain (its confirmation depth)")
+    max_head_age_s: float = Field(default=0, ge=0, description="seconds after which a chain head that has not "
+                                  "moved means a stalled consensus (verification: UNAVAILABLE); 0: never "
+                                  "(Anvil mines only on demand)")
+    confirmation_depth: int = Field(default=0, ge=0, description="blocks a write's transaction needs, its own "
+                                    "included, before it counts as settled; 0: what the consensus needs")
     rpc_timeout_ms: int = Field(default=5000, gt=0, description="longest wait for one JSON-RPC request (no retries)")
     auth_failures_per_minute: int = Field(default=20, gt=0, description="invalid API keys a client may send a minute")
     readiness_timeout_ms: int = Field(default=800, gt=0, description="longest /readyz waits for the chain")
@@ -99,6 +107,12 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=0,
                                       description="days verification receipts and key-release "
                                       "entries are kept (over the year Customs audits need); 0 keeps them for ever")
+
+    @model_validator(mode="after")
+    def _depth_from_consensus(self) -> Self:
+        if self.confirmation_depth == 0:
+            self.confirmation_depth = confirmations_for(self.consensus, self.clique_sealers)
+        return self
 
     @property
     def base_url(self) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 
 from registry.chain.client import ChainClient, Deployment
+from registry.chain.network import LiveChainClient, accept_poa_headers
 from registry.chain.nodes import NodeProcess
 from registry.custody.accounts import AccountBook, load_or_create_account, write_private_file
 from registry.custody.apikeys import ApiKeys, Role
@@ -61,6 +62,9 @@ class NodeConfig:
     sqlite_secure_delete: bool = True
     audit_retention_days: int = DEFAULT_RETENTION_DAYS
     """Days verification receipts and key-release entries are kept (0: for ever)."""
+    max_head_age: float = 0.0
+    """Seconds after which a head that has not moved counts as a stalled chain (0: never; see
+    :class:`~registry.chain.network.LiveChainClient`)."""
 
     def __post_init__(self) -> None:
         retention_days(self.audit_retention_days)  # refuse a bad policy before anything starts
@@ -134,7 +138,8 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
         anvil.start()
         rpc_url = anvil.url
     try:
-        chain = ChainClient.connect(rpc_url, timeout=config.rpc_timeout)
+        chain = accept_poa_headers(LiveChainClient.connect(rpc_url, timeout=config.rpc_timeout))
+        chain.max_head_age = config.max_head_age
         deployment = _deploy_or_attach(chain, node_account, config, data)
     except BaseException:
         if anvil is not None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
-from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 
 from registry.custody.accounts import write_private_file
 
@@ -105,7 +105,7 @@ def new_member(network_dir: Path, index: int, p2p_port: int, rpc_port: int) -> M
     """Create member *index*'s directory and its two keys (0600 files); return what may be shared of it."""
     directory = network_dir / f"node-{index}"
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    node_key = keys.PrivateKey(secrets.token_bytes(32))
+    node_key = PrivateKey(secrets.token_bytes(32))
     write_private_file(directory / NODE_KEY_FILE, node_key.to_hex().removeprefix("0x").encode())
     sealer = Account.create()
     write_private_file(directory / SEALER_KEY_FILE, sealer.key.hex().removeprefix("0x").encode())

@@ -25,12 +25,16 @@ import signal
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
+from web3.middleware import ExtraDataToPOAMiddleware
+
+from registry.chain.client import ChainClient, DocumentView
 from registry.chain.compiler import PROJECT_ROOT
+from registry.chain.finality import clique_confirmations, clique_stall_after
 from registry.chain.genesis import (
     CHAIN_NAME,
     SEALER_KEY_FILE,
@@ -52,6 +56,7 @@ CHAIN_FILE = "chain.json"
 STATE_FILE = "genesis-state.json"
 PID_FILE = "pid"
 DEFAULT_CHAIN_ID = 31_338
+AnyChain = TypeVar("AnyChain", bound=ChainClient)
 
 
 def client_package() -> Path:
@@ -59,13 +64,49 @@ def client_package() -> Path:
     return Path(os.environ.get(CLIENT_ENV) or PROJECT_ROOT / "node_modules" / "@ethereumjs" / "client")
 
 
-def clique_confirmations(sealers: int) -> int:
-    """Blocks (its own included) after which a Clique block is settled: it and ``N // 2 + 1`` on top.
+def accept_poa_headers(chain: AnyChain) -> AnyChain:
+    """Let *chain* read the blocks of a proof-of-authority chain (Clique, QBFT), whose extra data holds
+    more than the 32 bytes web3.py accepts by default; harmless on any other chain."""
+    if "poa" not in chain.w3.middleware_onion:
+        chain.w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0, name="poa")
+    return chain
 
-    A sealer may seal only one block in any ``N // 2 + 1`` consecutive ones, so by then more than half
-    of the sealers have built on the block: a competing branch would need a majority to seal twice.
+
+class LiveChainClient(ChainClient):
+    """A chain client that counts a chain whose head stopped moving as unreachable.
+
+    On a network that seals blocks at a steady pace (Clique, QBFT), a head older than
+    :attr:`max_head_age` seconds means the consensus has stalled (too many sealers or
+    validators down, or this node cut off from them): what the node reads is then an old
+    state, which may no longer be the network's. Every read of the head raises
+    :class:`~registry.errors.ChainUnavailableError` instead, so verification answers
+    ``UNAVAILABLE``, never a stale ``VALID``. ``0`` turns the check off (Anvil mines only
+    when it is sent a transaction, so its head may rightly stand still).
     """
-    return sealers // 2 + 2
+
+    max_head_age: float = 0.0
+
+    def block_number(self) -> int:
+        """The current head, once checked to be recent."""
+        if not self.max_head_age:
+            return super().block_number()
+        block = self._rpc(lambda: self.w3.eth.get_block("latest"))
+        self._check_age(int(block["timestamp"]))
+        return int(block["number"])
+
+    def inspect_at_head(self, document_hash: bytes, proof: Sequence[bytes] = ()) -> tuple[DocumentView, int]:
+        """:meth:`ChainClient.inspect_at_head`, once its head is checked to be recent."""
+        view, number = super().inspect_at_head(document_hash, proof)
+        if self.max_head_age:
+            self._check_age(self.block_timestamp(number))
+        return view, number
+
+    def _check_age(self, timestamp: int) -> None:
+        age = time.time() - timestamp
+        if age > self.max_head_age:
+            raise ChainUnavailableError(f"the chain has sealed no block for {age:.0f} s (more than "
+                                        f"{self.max_head_age:.0f} s): its consensus has stalled or this node "
+                                        "is cut off from it")
 
 
 def _rpc(url: str, method: str, params: list[Any] | None = None, timeout: float = 2.0) -> Any:
@@ -263,7 +304,14 @@ class Network:
         """What ``network.json`` holds: the chain, its consensus and each member's node (nothing secret)."""
         return {"chain": CHAIN_NAME, "chain_id": self.chain_id, "consensus": "clique", "block_time": self.block_time,
                 "confirmations": clique_confirmations(len(self.members)),
+                "stall_after_s": clique_stall_after(self.block_time, len(self.members)),
                 "members": [member_record(m) for m in self.members]}
+
+    def node_env(self, member: int) -> dict[str, str]:
+        """What a member's ``coo up`` needs to use chain node *member* of this network."""
+        return {"COO_RPC_URL": self.nodes[member].url, "COO_CONSENSUS": "clique",
+                "COO_CLIQUE_SEALERS": str(len(self.members)),
+                "COO_MAX_HEAD_AGE_S": str(clique_stall_after(self.block_time, len(self.members)))}
 
     @property
     def urls(self) -> list[str]:
