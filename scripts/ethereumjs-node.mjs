@@ -46,6 +46,9 @@
 // 12. Sealing starts with a quorum: a sealer starts sealing once it is connected to half of its static
 //     peers (with itself, a majority of the members), not the moment its process is up; otherwise nodes
 //     started a few seconds apart each seal their own first blocks and spend the start resolving forks.
+// 13. Sealing on an executed parent: the miner may try to build on a head whose state the client has not
+//     computed yet (just imported, execution still running); upstream the error is not caught and the
+//     whole node exits ("State trie does not contain state root"). The miner now waits for the state.
 //
 // The client package is taken from COO_EJS_CLIENT (its directory) when set, else from the project's
 // node_modules.
@@ -261,6 +264,25 @@ Miner.prototype.start = function () {
   }, 200)
   timer.unref()
   return true
+}
+
+// 13. sealing on an executed parent
+const STATE_WAIT_MS = 250
+const assembleBlock = Miner.prototype.assembleBlock
+Miner.prototype.assembleBlock = async function () {
+  const parent = this.service.chain.blocks.latest
+  const ready = await this.execution.vm.stateManager.hasStateRoot(parent.header.stateRoot).catch(() => false)
+  if (!ready) {
+    if (this.running) this._nextAssemblyTimeoutId = setTimeout(this.assembleBlock.bind(this), STATE_WAIT_MS)
+    return
+  }
+  try {
+    return await assembleBlock.call(this)
+  } catch (error) {
+    this.assembling = false
+    this.config.logger?.warn(`Miner: could not seal this round (${error?.message ?? error}); trying again`)
+    if (this.running) this._nextAssemblyTimeoutId = setTimeout(this.assembleBlock.bind(this), STATE_WAIT_MS)
+  }
 }
 
 await load('bin/cli.js')
