@@ -59,9 +59,9 @@ class NetworkApiNode(ApiNode):
         if 202 in wanted or not isinstance(body, dict) or "status_url" not in body:
             return body
         deadline = time.monotonic() + SETTLE_TIMEOUT
-        while (state := super().call("GET", body["status_url"], key))["status"] != "settled":
-            if time.monotonic() > deadline:
-                raise DemoError(f"{self.name} {method} {path}: not settled in {SETTLE_TIMEOUT:.0f} s ({state})")
+        while (state := super().call("GET", body["status_url"], key))["state"] != "settled":
+            if state["state"] == "refused" or time.monotonic() > deadline:
+                raise DemoError(f"{self.name} {method} {path}: not settled ({state})")
             time.sleep(0.2)
         return body
 
@@ -82,7 +82,7 @@ class Members:
 
 @contextmanager
 def consortium(workdir: Path, network: Network | None = None, nodes: int = 4,
-               block_time: int = 1) -> Iterator[Members]:
+               block_time: int = 2) -> Iterator[Members]:
     """The network (started here unless given) and SG's and JP's API nodes on different chain nodes."""
     own = network is None
     if network is None:
@@ -195,7 +195,7 @@ def _verdict_until(node: ApiNode, document: dict[str, Any], wanted: str, timeout
             seen.append(report["verdict"])
         if report["verdict"] == wanted:
             return {"verdict": wanted, "summary": report["summary"], "seen": seen}
-        time.sleep(0.5)
+        time.sleep(1.0)
     raise DemoError(f"{node.name} did not answer {wanted} within {timeout:.0f} s (answers: {seen})")
 
 
@@ -203,7 +203,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", type=Path, help="keep the network and the nodes' data here")
     parser.add_argument("--nodes", type=int, default=4, help="chain nodes (default 4)")
-    parser.add_argument("--block-time", type=int, default=1, help="seconds between blocks (default 1)")
+    parser.add_argument("--block-time", type=int, default=2, help="seconds between blocks (default 2)")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="coo-network-") as scratch:
         workdir = options.workdir or Path(scratch)

@@ -49,6 +49,12 @@
 // 13. Sealing on an executed parent: the miner may try to build on a head whose state the client has not
 //     computed yet (just imported, execution still running); upstream the error is not caught and the
 //     whole node exits ("State trie does not contain state root"). The miner now waits for the state.
+// 14. "latest" is the latest executed block: upstream answers eth_blockNumber and reads state at "latest"
+//     from the newest imported block, whose state may not be computed yet ("State trie does not contain
+//     state root" to an eth_call right after an import). Here the head a client sees is one whose
+//     state, receipts and logs are all there.
+// 15. Shallow resync: a node that fell behind refetches from 16 blocks below its head (upstream: 100, which
+//     on a young chain means from block 1 on every sync round and keeps a loaded node behind).
 //
 // The client package is taken from COO_EJS_CLIENT (its directory) when set, else from the project's
 // node_modules.
@@ -81,6 +87,9 @@ const REDIAL_MS = 1000
 const hex = (bytes) => Buffer.from(bytes).toString('hex')
 const bigintOf = (bytes) => (bytes.length > 0 ? BigInt(`0x${hex(bytes)}`) : 0n)
 let dataDir
+
+// 15. shallow resync (read when the client's configuration is built)
+Config.SAFE_REORG_DISTANCE = 16
 
 // 1. identity
 const getClientKey = Config.getClientKey
@@ -220,6 +229,24 @@ async function sendFromUnlocked (call) {
     maxPriorityFeePerGas: GWEI,
   }, { common: this.client.config.chainCommon }).sign(key)
   return this.sendRawTransaction([`0x${hex(tx.serialize())}`])
+}
+
+// 14. "latest" is the latest executed block (before 9, which reads the "latest" nonce through it)
+async function executedHead () {
+  return (await this.service.chain.blockchain.getIteratorHead()).header.number
+}
+for (const [name, position] of [['call', 1], ['estimateGas', 1], ['getBalance', 1], ['getCode', 1],
+  ['getStorageAt', 2], ['getProof', 2], ['getTransactionCount', 1], ['getBlockByNumber', 0]]) {
+  const original = Eth.prototype[name]
+  Eth.prototype[name] = async function (params) {
+    if (params[position] !== undefined && params[position] !== 'latest') return original.call(this, params)
+    const copy = [...params]
+    copy[position] = `0x${(await executedHead.call(this)).toString(16)}`
+    return original.call(this, copy)
+  }
+}
+Eth.prototype.blockNumber = async function () {
+  return `0x${(await executedHead.call(this)).toString(16)}`
 }
 
 // 9. pending nonce

@@ -56,6 +56,8 @@ CHAIN_FILE = "chain.json"
 STATE_FILE = "genesis-state.json"
 PID_FILE = "pid"
 DEFAULT_CHAIN_ID = 31_338
+RPC_TIMEOUT_MS = 15_000
+"""A JavaScript chain node on a loaded machine may take seconds to answer; a member node waits this long."""
 AnyChain = TypeVar("AnyChain", bound=ChainClient)
 
 
@@ -164,7 +166,7 @@ class ChainNode:
                 "--customGenesisState", str(self.network_dir / STATE_FILE), "--dataDir", str(self.directory),
                 "--port", str(m.p2p_port), "--rpc", "--rpcAddr", m.host,
                 "--rpcPort", str(m.rpc_port), "--discDns=false", "--discV4=false",
-                "--unlock", str(self.directory / SEALER_KEY_FILE), "--mine", "--logLevel", "info", "--logFile=false"]
+                "--unlock", str(self.directory / SEALER_KEY_FILE), "--mine", "--logLevel", "info", "--logLevelFile", "warn"]
 
     def spawn(self) -> None:
         """Start the process (without waiting for it to answer).
@@ -183,7 +185,7 @@ class ChainNode:
         self._process = subprocess.Popen(
             self.command(), stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, preexec_fn=None if self.detach else _die_with_parent(),  # noqa: PLW1509
-            env={**os.environ, CLIENT_ENV: str(client_package())}, cwd=PROJECT_ROOT)
+            env={**os.environ, CLIENT_ENV: str(client_package())}, cwd=self.directory)
         (self.directory / PID_FILE).write_text(f"{self._process.pid}\n")
 
     def wait_ready(self, timeout: float) -> None:
@@ -311,7 +313,8 @@ class Network:
         """What a member's ``coo up`` needs to use chain node *member* of this network."""
         return {"COO_RPC_URL": self.nodes[member].url, "COO_CONSENSUS": "clique",
                 "COO_CLIQUE_SEALERS": str(len(self.members)),
-                "COO_MAX_HEAD_AGE_S": str(clique_stall_after(self.block_time, len(self.members)))}
+                "COO_MAX_HEAD_AGE_S": str(clique_stall_after(self.block_time, len(self.members))),
+                "COO_RPC_TIMEOUT_MS": str(RPC_TIMEOUT_MS)}
 
     @property
     def urls(self) -> list[str]:
