@@ -39,6 +39,8 @@ def node_config(settings: Settings) -> NodeConfig:
     """Map the API settings onto what the core needs."""
     return NodeConfig(
         data_dir=settings.data_dir, base_url=settings.base_url, rpc_url=settings.rpc_url,
+        rpc_urls=tuple(settings.rpc_urls.split(",")) if settings.rpc_urls else (),
+        rpc_quorum=settings.rpc_quorum, rpc_quorum_depth=settings.rpc_quorum_depth,
         contract_address=settings.contract_address,
         kek=settings.kek.get_secret_value() if settings.kek else None, rpc_timeout=settings.rpc_timeout_ms / 1000,
         batch=BatchPolicy(max_size=settings.batch_max_size, max_wait=settings.batch_max_wait_ms / 1000,

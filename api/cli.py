@@ -364,9 +364,13 @@ def answer_request(
 
 @app.command()
 def verify(
-    subject: Annotated[str, typer.Argument(help="sealed document file, QR token/URL, or document hash")],
+    subject: Annotated[str, typer.Argument(help="sealed document or OpenAttestation v2 file, QR token/URL, "
+                                                 "or document hash")],
     node: NodeOpt = "http://127.0.0.1:8000",
-    rpc_url: Annotated[str | None, typer.Option("--rpc-url", help="verify offline against this chain")] = None,
+    rpc_url: Annotated[list[str] | None, typer.Option(
+        "--rpc-url", help="verify offline against this chain; repeat it to read through several endpoints")] = None,
+    quorum: Annotated[int | None, typer.Option(
+        "--quorum", min=1, help="how many --rpc-url endpoints must answer alike (default: all of them)")] = None,
     contract: Annotated[str | None, typer.Option("--contract", envvar="COO_CONTRACT_ADDRESS",
                                                  help="registry address you trust (with --rpc-url)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the full report as JSON")] = False,
@@ -376,22 +380,29 @@ def verify(
     SUBJECT is read as a file when it is one, or when it looks like a path (a / or \\ in
     it, a leading ~ or ., or a .json ending: no hash, id or QR token has these), in which
     case a missing file is an error; anything else is a document hash or a verification code.
+    With several --rpc-url endpoints the verdict needs --quorum of them to answer alike;
+    if they disagree it is UNAVAILABLE, naming what each said.
     """
     path = Path(subject).expanduser()
     if _looks_like_path(subject) and not path.is_file():
         fail(f"{subject}: {'not a file' if path.exists() else 'no such file'}")
-    if rpc_url:
-        report = _verify_offline(path, rpc_url, contract)
-    else:
-        with _client(node, None) as client:
-            if path.is_file():
-                report = _call(client, "POST", "/v1/verify", json=_read_json(path))
-            elif HASH_RE.match(subject):
-                report = _call(client, "GET", f"/v1/verify/{subject if subject.startswith('0x') else '0x' + subject}")
-            else:
-                report = _call(client, "GET", f"/v/{subject.rsplit('/v/', 1)[-1]}")
+    if quorum is not None and not rpc_url:
+        fail("--quorum counts --rpc-url endpoints: give them (a node verifies through its own)")
+    report = _verify_offline(path, rpc_url, contract, quorum) if rpc_url else _verify_at(node, path, subject)
     _print_report(report, as_json)
     raise typer.Exit(ACCEPTED_EXIT if report["verdict"] == "VALID" else REFUSED_EXIT)
+
+
+def _verify_at(node: str, path: Path, subject: str) -> dict[str, Any]:
+    """The node's report on a sealed document file, a document hash or a verification code."""
+    with _client(node, None) as client:
+        if path.is_file():
+            report = _call(client, "POST", "/v1/verify", json=_read_json(path))
+        elif HASH_RE.match(subject):
+            report = _call(client, "GET", f"/v1/verify/{subject if subject.startswith('0x') else '0x' + subject}")
+        else:
+            report = _call(client, "GET", f"/v/{subject.rsplit('/v/', 1)[-1]}")
+    return dict(report)
 
 
 def _looks_like_path(subject: str) -> bool:
@@ -400,13 +411,25 @@ def _looks_like_path(subject: str) -> bool:
     return any(c in subject for c in "/\\") or subject.startswith(("~", ".")) or subject.lower().endswith(".json")
 
 
-def _verify_offline(path: Path, rpc_url: str, contract: str | None) -> dict[str, Any]:
+def _verify_offline(path: Path, rpc_urls: list[str], contract: str | None, quorum: int | None) -> dict[str, Any]:
+    from registry.openattestation.document import is_openattestation
+    from registry.openattestation.identity import IdentityResolver
+    from registry.openattestation.verifier import verify_offline as verify_openattestation
     from registry.pipelines.offline import verify_offline
 
     if not path.is_file():
         fail("offline verification needs a sealed document file")
+    data = _read_json(path)
+    if is_openattestation(data) and (len(rpc_urls) > 1 or (quorum or 1) > 1):
+        fail("an OpenAttestation document is verified through one --rpc-url (no quorum for its DocumentStore)")
     try:
-        report = verify_offline(_read_json(path), rpc_url=rpc_url, contract=contract)
+        if is_openattestation(data):  # its DocumentStore on this chain; identity by COO_OA_DNS_RESOLVER/_TRUST_LIST
+            trust_list = os.environ.get("COO_OA_TRUST_LIST")
+            identity = IdentityResolver.configured(os.environ.get("COO_OA_DNS_RESOLVER"),
+                                                   Path(trust_list) if trust_list else None)
+            report = verify_openattestation(data, rpc_url=rpc_urls[0], identity=identity)
+        else:
+            report = verify_offline(data, rpc_url=rpc_urls, contract=contract, quorum=quorum)
     except Exception as error:
         fail(_describe(error))
     return report.model_dump(mode="json")

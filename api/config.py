@@ -14,19 +14,23 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, Field, SecretStr, model_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationInfo, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from registry.chain.finality import Consensus, confirmations_for
+from registry.chain.quorum import distinct_urls, endpoint_label
+from registry.errors import ValidationError
+from registry.openattestation.identity import DnsTxt, TrustList, domain_name
 from registry.pipelines.retention import DEFAULT_RETENTION_DAYS
 
 _HOST_NAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"
                         r"[A-Za-z0-9])?)*\.?$")
 _HTTP_URL = re.compile(r"^https?://[^\s/?#@]+(/[^\s]*)?$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-SECRET_SETTINGS = frozenset({"kek"})
-"""Settings whose value is never repeated in an error."""
+SECRET_SETTINGS = frozenset({"kek", "rpc_urls"})
+"""Settings whose value is never repeated in an error (a provider's URL may carry its API key: the
+message names the endpoint by scheme, host and port)."""
 FLAGS = {"host": "--host", "port": "--port", "data_dir": "--data-dir"}
 """The ``coo up`` flag of each setting that has one."""
 
@@ -71,6 +75,53 @@ def _directory(value: Path) -> Path:
 HttpUrl = Annotated[str | None, AfterValidator(_http_url)]
 
 
+def _http_urls(value: str | None, info: ValidationInfo) -> str | None:
+    """A comma-separated list of http(s) URLs, each given once (``COO_RPC_URL`` included)."""
+    if value is None:
+        return None
+    urls = [url.strip() for url in value.split(",") if url.strip()]
+    for index, url in enumerate(urls, start=1):
+        if not _HTTP_URL.match(url):
+            raise ValueError(f"{endpoint_label(url, index)} is not an http:// or https:// URL")
+    try:
+        _endpoints(info.data.get("rpc_url"), ",".join(urls))
+    except ValidationError as error:
+        raise ValueError(str(error).removeprefix("rpc_url: ")) from None
+    return ",".join(urls) or None
+
+
+def _quorum(value: int | None, info: ValidationInfo) -> int | None:
+    """At most as many as the RPC endpoints configured (a managed Anvil is one)."""
+    if value is None:
+        return None
+    count = len(_endpoints(info.data.get("rpc_url"), info.data.get("rpc_urls"))) or 1
+    if not 1 <= value <= count:
+        raise ValueError(f"needs between 1 and the {count} RPC endpoint(s) configured")
+    return value
+
+
+def _endpoints(rpc_url: str | None, rpc_urls: str | None) -> list[str]:
+    return distinct_urls(([rpc_url] if rpc_url else []) + (rpc_urls.split(",") if rpc_urls else []))
+
+
+def _dns_resolver(value: str | None) -> str | None:
+    if value is not None:
+        DnsTxt(value)  # raises ValueError naming the two forms
+    return value
+
+
+def _trust_list(value: Path | None) -> Path | None:
+    if value is not None:
+        TrustList.load(value)  # TrustListError is a ValueError: one line naming what is wrong
+    return value
+
+
+def _domain(value: str | None) -> str | None:
+    if value is not None and domain_name(value) != value.lower():
+        raise ValueError("not a domain name")
+    return value
+
+
 class Settings(BaseSettings):
     """Everything a node needs to run; secrets have no defaults.
 
@@ -84,6 +135,13 @@ class Settings(BaseSettings):
     port: Annotated[int, AfterValidator(_port)] = Field(default=8000, description="TCP port to listen on")
     data_dir: Annotated[Path, AfterValidator(_directory)] = Path("data")
     rpc_url: HttpUrl = Field(default=None, description="JSON-RPC URL of the chain; unset: a managed Anvil")
+    rpc_urls: Annotated[str | None, AfterValidator(_http_urls)] = Field(
+        default=None, description="more JSON-RPC URLs of the same chain, comma-separated: verification reads "
+        "through all of them (with COO_RPC_URL, or alone: then the first takes the writes)")
+    rpc_quorum: Annotated[int | None, AfterValidator(_quorum)] = Field(
+        default=None, description="how many RPC endpoints must answer, and agree, for a verdict; default: all")
+    rpc_quorum_depth: int = Field(default=0, ge=0, description="blocks below the agreed head quorum reads "
+                                  "are pinned to (the consensus's finality depth; 0 on Anvil)")
     contract_address: Annotated[str | None, AfterValidator(_address)] = None
     kek: SecretStr | None = None
     public_url: HttpUrl = Field(default=None, description="base URL printed in QR codes; default http://host:port")
@@ -108,11 +166,27 @@ class Settings(BaseSettings):
                                       description="days verification receipts and key-release "
                                       "entries are kept (over the year Customs audits need); 0 keeps them for ever")
 
+    oa_dns_resolver: Annotated[str | None, AfterValidator(_dns_resolver)] = Field(
+        default=None, description="OpenAttestation identity: DNS-over-HTTPS URL (https://…) or a resolver's "
+        "host:port for DNS-TXT lookups; unset: the system's resolver")
+    oa_dns_timeout_ms: int = Field(default=3000, gt=0, description="longest wait for one DNS-TXT lookup")
+    oa_trust_list: Annotated[Path | None, AfterValidator(_trust_list)] = Field(
+        default=None, description="OpenAttestation identity offline: JSON file of domain -> "
+        "[\"eip155:<chain id>:<store>\", …] vouched for without DNS")
+    oa_identity_domain: Annotated[str | None, AfterValidator(_domain)] = Field(
+        default=None, description="the domain whose DNS-TXT record vouches for this node's DocumentStore in "
+        "exported OpenAttestation documents; default: the public URL's host")
+
     @model_validator(mode="after")
     def _depth_from_consensus(self) -> Self:
         if self.confirmation_depth == 0:
             self.confirmation_depth = confirmations_for(self.consensus, self.clique_sealers)
         return self
+
+    @property
+    def identity_domain(self) -> str:
+        """The domain exported OpenAttestation documents name as their issuer's identity."""
+        return (self.oa_identity_domain or self.base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]).lower()
 
     @property
     def base_url(self) -> str:

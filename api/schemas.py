@@ -566,3 +566,18 @@ class CodeListsPublic(BaseModel):
     value_content: str = Field(description="how an RVC token with a two-digit threshold reads "
                                            "({percent} is the threshold)")
     certificate_types: dict[str, str] = Field(description="certificate type (agreement code) to name")
+
+
+class OpenAttestationWrapped(BaseModel):
+    """An OpenAttestation v2 wrapped document (a TradeTrust certificate), verified against its DocumentStore.
+
+    Any body whose `version` is an OpenAttestation schema is read as one: its parts are checked by the
+    verifier, which names the part that is missing or malformed (see `docs/interop-openattestation.md`)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"title": "OpenAttestation v2 wrapped document"})
+
+    version: str = Field(pattern=r"^https://schema\.openattestation\.com/",
+                         examples=["https://schema.openattestation.com/2.0/schema.json"])
+    data: Any = Field(default=None, description="the salted data (`<uuid>:<type>:<value>`), a JSON object")
+    signature: Any = Field(default=None, description="`SHA3MerkleProof`: targetHash, proof, merkleRoot")
+    privacy: Any = Field(default=None, description="`obfuscatedData`: the hashes of hidden fields")

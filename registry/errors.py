@@ -24,6 +24,7 @@ maps the tree to ``application/problem+json`` in one place and the CLI prints
     ├── PeerError                    another member node failed or refused
     └── ChainError                   anything from the EVM node
         ├── ChainUnavailableError    node unreachable (verification fails closed)
+        │   └── QuorumError          too few RPC endpoints answered, or they disagree
         ├── ContractNotDeployedError no code at the configured address
         ├── TransactionFailedError   mined but reverted / dropped
         └── ContractRevertError      decoded custom error (``name``, ``args``)
@@ -31,7 +32,7 @@ maps the tree to ``application/problem+json`` in one place and the CLI prints
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -190,6 +191,23 @@ class ChainUnavailableError(ChainError):
     """The chain node could not be reached; callers must fail closed."""
 
     title = "Chain unavailable"
+
+
+class QuorumError(ChainUnavailableError):
+    """Fewer than the quorum of RPC endpoints answered, or those that answered disagree.
+
+    Attributes:
+        endpoints: what each endpoint said (``endpoint``, and ``head``, ``block``, ``block_hash``,
+            ``answer`` or ``problem``), endpoints named by scheme, host and port only.
+        disagree: True when answers contradict each other (not only missing).
+    """
+
+    title = "Chain endpoints did not answer alike"
+
+    def __init__(self, message: str, endpoints: Sequence[Mapping[str, Any]], *, disagree: bool) -> None:
+        super().__init__(message)
+        self.endpoints = [dict(e) for e in endpoints]
+        self.disagree = disagree
 
 
 class ContractNotDeployedError(ChainError):

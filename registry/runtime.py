@@ -2,7 +2,9 @@
 
 ``open_node`` is what ``coo up``, the API app and the scripts share. With no
 RPC URL it starts a managed Anvil whose state lives in the data directory, so a
-restart keeps every anchored root. On first start it creates the node's
+restart keeps every anchored root. With several RPC URLs the node writes through
+the first and verifies (and indexes events) through a
+:class:`~registry.chain.quorum.QuorumReader` over all of them. On first start it creates the node's
 key-encryption key, its account (the consortium admin when it deploys the
 contracts) and an admin API key, each in a 0600 file.
 """
@@ -20,11 +22,13 @@ from eth_account.signers.local import LocalAccount
 from registry.chain.client import ChainClient, Deployment
 from registry.chain.network import LiveChainClient, accept_poa_headers
 from registry.chain.nodes import NodeProcess
+from registry.chain.quorum import QuorumReader, distinct_urls
 from registry.custody.accounts import AccountBook, load_or_create_account, write_private_file
 from registry.custody.apikeys import ApiKeys, Role
 from registry.custody.keys import load_or_create_kek
 from registry.custody.vault import KeyVault, Shredder
-from registry.errors import ChainError
+from registry.errors import ChainError, ValidationError
+from registry.openattestation.exports import follow_status_changes
 from registry.pipelines.anchoring import Anchorer, BatchPolicy
 from registry.pipelines.indexer import ChainIndexer, Follower
 from registry.pipelines.outbox import Outbox
@@ -65,9 +69,28 @@ class NodeConfig:
     max_head_age: float = 0.0
     """Seconds after which a head that has not moved counts as a stalled chain (0: never; see
     :class:`~registry.chain.network.LiveChainClient`)."""
+    rpc_urls: tuple[str, ...] = ()
+    """More JSON-RPC endpoints of the same chain: verification and the event index read through all of
+    them (:mod:`registry.chain.quorum`); writes go to ``rpc_url``, or to the first of these without it."""
+    rpc_quorum: int | None = None
+    """How many endpoints must answer, and agree, for a verdict (default: all of them)."""
+    rpc_quorum_depth: int = 0
+    """Blocks below the agreed head quorum reads are pinned to (the consensus's finality depth)."""
 
     def __post_init__(self) -> None:
         retention_days(self.audit_retention_days)  # refuse a bad policy before anything starts
+        count = len(self.read_endpoints()) or 1  # none: the managed Anvil
+        if self.rpc_quorum is not None and not 1 <= self.rpc_quorum <= count:
+            raise ValidationError(f"rpc_quorum: {self.rpc_quorum} is not between 1 and the {count} RPC "
+                                  "endpoint(s) configured", [{"loc": "rpc_quorum", "msg": "out of range"}])
+
+    def read_endpoints(self) -> list[str]:
+        """Every configured RPC URL, the write endpoint first, each once (none: a managed Anvil).
+
+        Raises:
+            ValidationError: the same URL given twice.
+        """
+        return distinct_urls(([self.rpc_url] if self.rpc_url else []) + list(self.rpc_urls))
 
 
 @dataclass
@@ -132,7 +155,8 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
     kek = load_or_create_kek(data / "kek", config.kek)
     node_account = load_or_create_account(data / "node-account.json", kek.derive("node-account"))
     anvil = None
-    rpc_url = config.rpc_url
+    endpoints = config.read_endpoints()
+    rpc_url = endpoints[0] if endpoints else None
     if rpc_url is None:
         anvil = NodeProcess(kind="anvil", state_file=data / "anvil-state.json", log_path=data / "anvil.log")
         anvil.start()
@@ -141,6 +165,7 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
         chain = accept_poa_headers(LiveChainClient.connect(rpc_url, timeout=config.rpc_timeout))
         chain.max_head_age = config.max_head_age
         deployment = _deploy_or_attach(chain, node_account, config, data)
+        reads = _quorum(config, endpoints, chain.address)
     except BaseException:
         if anvil is not None:
             anvil.stop()
@@ -150,7 +175,7 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
     accounts = AccountBook(data / "accounts", kek.derive("accounts"))
     api_keys = ApiKeys(store)
     anchorer = Anchorer(store, chain, vault, accounts.get, config.batch)
-    follower = Follower(ChainIndexer(store, chain))
+    follower = Follower(ChainIndexer(store, reads or chain))
 
     def signer_for(address: str) -> LocalAccount | None:
         return node_account if address.lower() == node_account.address.lower() else accounts.get(address)
@@ -158,8 +183,9 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
     outbox = Outbox(WriteLog(store), chain, signer_for, confirmations=config.batch.confirmations,
                     bound=config.rpc_timeout)
     context = ServiceContext(store=store, vault=vault, chain=chain, accounts=accounts, node_account=node_account,
-                             api_keys=api_keys, anchorer=anchorer, follower=follower, outbox=outbox)
+                             api_keys=api_keys, anchorer=anchorer, follower=follower, outbox=outbox, reads=reads)
     issuing, verification, governance = Issuing(context), Verification(context), Governance(context)
+    follow_status_changes(outbox, store)  # a revoked certificate's OpenAttestation exports are revoked too
     admin_key_path = _first_admin_key(api_keys, store, data)
     if start_worker:
         anchorer.start()
@@ -178,6 +204,15 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
         pruner.start()
     return Node(config, context, issuing, verification, governance, documents, utilisation, requests, key_release,
                 deployment, anvil, admin_key_path, vc_issuer, shredder, pruner)
+
+
+def _quorum(config: NodeConfig, endpoints: list[str], address: str) -> QuorumReader | None:
+    """The quorum verification and the event index read through; None for one endpoint with K=1, which
+    reads through the node's own client as before (no extra request)."""
+    if len(endpoints) <= 1 and (config.rpc_quorum or 1) == 1:
+        return None
+    return QuorumReader.connect(endpoints, address, config.rpc_quorum, depth=config.rpc_quorum_depth,
+                                timeout=config.rpc_timeout)
 
 
 def _deploy_or_attach(chain: ChainClient, node_account: LocalAccount, config: NodeConfig,

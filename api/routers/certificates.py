@@ -10,7 +10,15 @@ from typing import Annotated, Any, Literal
 import segno
 from fastapi import APIRouter, Body, Query, Response, status
 
-from api.deps import CurrentIssuer, CurrentIssuerOrAuthority, CurrentReader, IssuingDep, KeyReleaseDep, SettingsDep
+from api.deps import (
+    CurrentIssuer,
+    CurrentIssuerOrAuthority,
+    CurrentReader,
+    IssuingDep,
+    KeyReleaseDep,
+    NodeDep,
+    SettingsDep,
+)
 from api.paging import AfterQuery, LimitQuery, SinceQuery, UntilQuery, epoch_seconds, next_cursor
 from api.schemas import (
     PENDING_RESPONSES,
@@ -27,6 +35,7 @@ from api.schemas import (
     VerificationLink,
 )
 from registry.domain.reasons import RevocationReason
+from registry.openattestation.exports import OpenAttestationExports
 from registry.sealing.document import SealedDocument
 from registry.services.context import CertificateFilter, ServiceContext
 from registry.services.key_release import KeyRelease
@@ -222,3 +231,15 @@ def erasure(certificate_id: str, who: CurrentReader, issuing: IssuingDep) -> Era
         return ErasurePublic(state="none")
     return ErasurePublic(state=found.state.value, started_at=found.started_at, finished_at=found.finished_at,
                          acknowledgements=[ErasureAcknowledgementPublic(**a) for a in acknowledgements])
+
+
+@router.get("/{certificate_id}/openattestation", responses=PENDING_RESPONSES,
+            summary="The certificate as an OpenAttestation v2 document (TradeTrust), issued on this node's store")
+def openattestation(certificate_id: str, who: CurrentIssuerOrAuthority, node: NodeDep,
+                    settings: SettingsDep) -> dict[str, Any]:
+    """A wrapped OpenAttestation v2 document that OpenAttestation's verifiers (TradeTrust) accept: issued on the
+    DocumentStore this node deploys on the registry's chain, its identity the DNS-TXT record of
+    `COO_OA_IDENTITY_DOMAIN` (see `docs/interop-openattestation.md`). The same document every time; revoking
+    the certificate revokes it. For the certificate's issuer and its country's authority only."""
+    exports = OpenAttestationExports(node.context, node.config.data_dir, settings.identity_domain, settings.base_url)
+    return exports.export(who, certificate_id)

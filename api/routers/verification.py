@@ -10,9 +10,16 @@ from api import pages
 from api.deps import CurrentPrincipal, KeyReleaseDep, MaybePrincipal, SettingsDep, VerificationDep
 from api.paging import AfterQuery, LimitQuery, SinceQuery, UntilQuery, epoch_seconds, next_cursor
 from api.problems import status_for
-from api.schemas import VerificationEntry, VerificationPage, VerificationPublic, VerifyRequest
+from api.schemas import (
+    OpenAttestationWrapped,
+    VerificationEntry,
+    VerificationPage,
+    VerificationPublic,
+    VerifyRequest,
+)
 from registry.domain.report import Verdict, VerificationReport
 from registry.errors import RegistryError, ValidationError
+from registry.openattestation.identity import IdentityResolver
 from registry.pipelines.verify import Declaration
 from registry.sealing.document import SealedDocument
 from registry.services.documents import KEY_TOKEN_PREFIX
@@ -42,11 +49,18 @@ _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
 
 @router.post("/v1/verify", summary="Verify a sealed document (full or selectively disclosed)",
              response_model=VerificationPublic, responses=_UNAVAILABLE)
-def verify(body: Annotated[VerifyRequest | SealedDocument, Body()], verification: VerificationDep,
-           who: MaybePrincipal) -> Response:
-    """Send the sealed document itself, or `{"document": …, "declaration": {…}}` to match an import declaration.
+def verify(body: Annotated[VerifyRequest | SealedDocument | OpenAttestationWrapped, Body()],
+           verification: VerificationDep, who: MaybePrincipal, settings: SettingsDep) -> Response:
+    """Send the sealed document itself, or `{"document": …, "declaration": {…}}` to match an import declaration,
+    or an OpenAttestation v2 wrapped document (a TradeTrust certificate: checked on its DocumentStore on this
+    node's chain, its issuer's identity by DNS-TXT or this node's trust list).
 
     With an API key, the receipt is filed in that key's history (`GET /v1/verifications`)."""
+    if isinstance(body, OpenAttestationWrapped):
+        identity = IdentityResolver.configured(settings.oa_dns_resolver, settings.oa_trust_list,
+                                               settings.oa_dns_timeout_ms / 1000)
+        report, receipt = verification.verify_openattestation(body.model_dump(mode="json"), identity, who)
+        return _answer(_public(report, receipt))
     document = body.document if isinstance(body, VerifyRequest) else body
     given = body.declaration if isinstance(body, VerifyRequest) else None
     declaration = Declaration(**given.model_dump()) if given is not None else None

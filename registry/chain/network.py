@@ -166,7 +166,8 @@ class ChainNode:
                 "--customGenesisState", str(self.network_dir / STATE_FILE), "--dataDir", str(self.directory),
                 "--port", str(m.p2p_port), "--rpc", "--rpcAddr", m.host,
                 "--rpcPort", str(m.rpc_port), "--discDns=false", "--discV4=false",
-                "--unlock", str(self.directory / SEALER_KEY_FILE), "--mine", "--logLevel", "info", "--logLevelFile", "warn"]
+                "--unlock", str(self.directory / SEALER_KEY_FILE), "--mine",
+                "--logLevel", "info", "--logLevelFile", "warn"]
 
     def spawn(self) -> None:
         """Start the process (without waiting for it to answer).

@@ -183,6 +183,34 @@ class Transport:
         self._require_address()
         return self._rpc(lambda: self.contract.functions[function](*args).call())
 
+    def call_at(self, block: int, function: str, *args: Any) -> tuple[bytes, Any]:
+        """The hash of block number *block* and the view *function* called at that block, in one
+        JSON-RPC batch (two requests on providers without batching).
+
+        Raises:
+            ChainError: the node does not have the block, or refused.
+            ChainUnavailableError: the node could not be reached.
+        """
+        self._require_address()
+        return self._with_block_hash(block, lambda: self.contract.functions[function](*args).call(
+            block_identifier=block))
+
+    def events_at(self, from_block: int, block: int, *, names: set[str] | None = None,
+                  topics: list[Any] | None = None) -> tuple[bytes, list[ChainEvent]]:
+        """The hash of block number *block* and the decoded events of ``[from_block, block]`` (as
+        :meth:`events`), in one JSON-RPC batch (two requests on providers without batching).
+
+        Raises:
+            ChainError: the node does not have the block, or refused.
+            ChainUnavailableError: the node could not be reached.
+        """
+        self._require_address()
+        query: dict[str, Any] = {"address": self.address, "fromBlock": from_block, "toBlock": block}
+        if topics is not None:
+            query["topics"] = topics
+        block_hash, logs = self._with_block_hash(block, lambda: self.w3.eth.get_logs(query))  # type: ignore[arg-type]
+        return block_hash, [e for e in self._decode_logs(logs) if names is None or e.name in names]
+
     def transact(self, signer: LocalAccount, function: str, *args: Any, gas: int | None = None,
                  wait: float | None = None) -> TxResult:
         """Sign and send a call of *function* and wait until it is mined (at most *wait* seconds when given,
@@ -238,6 +266,23 @@ class Transport:
         return ContractRevertError(name, tuple(_plain(v) for v in values))
 
     # -- internals --------------------------------------------------------------------------------
+
+    def _with_block_hash(self, block: int, request: Callable[[], T]) -> tuple[bytes, T]:
+        """``eth_getBlockByNumber(block)`` and *request* (a read pinned to that block) in one batch."""
+
+        def batched() -> list[Any]:
+            with self.w3.batch_requests() as batch:
+                batch.add(self.w3.eth.get_block(block))
+                batch.add(request())
+                return list(batch.execute())
+
+        try:
+            found, answer = self._rpc(batched)
+        except ChainUnavailableError:
+            raise
+        except (NotImplementedError, TypeError, ValueError):  # no batching (the in-process chain)
+            found, answer = self._rpc(lambda: self.w3.eth.get_block(block)), self._rpc(request)
+        return bytes(found["hash"]), answer
 
     def _require_address(self) -> None:
         if self.contract.address is None:
@@ -347,6 +392,11 @@ class Transport:
             raise self._logic_error(error.data, str(error.message)) from None
         except (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError) as error:
             raise ChainUnavailableError(f"chain node unreachable: {type(error).__name__}") from None
+        except requests.HTTPError as error:  # a proxy before a dead node (502), overload (503), a rate limit (429)
+            code = error.response.status_code if error.response is not None else "error"
+            raise ChainUnavailableError(f"chain endpoint answered HTTP {code}") from None
+        except requests.RequestException as error:  # a garbled or cut answer
+            raise ChainUnavailableError(f"chain endpoint failed: {type(error).__name__}") from None
         except Web3RPCError as error:
             raise ChainError(f"node refused the request: {error.message}") from None
         except Web3Exception as error:

@@ -68,9 +68,10 @@ class BatchPolicy:
 
     max_size: int = 1024
     max_wait: float = 0.25
-    max_encrypted_size: int = 64
-    """Encrypted-payload batches carry ~4.4 KB of ciphertext (~200,000 gas) per certificate:
-    64 keep one anchoring well inside a 30M block gas limit."""
+    max_encrypted_size: int = 24
+    """Encrypted-payload batches carry ~4.4 KB of ciphertext (~200,000 gas) per certificate: 24 keep one
+    anchoring transaction (~108 KB) under the 128 KiB that geth-family transaction pools (geth, Besu) accept,
+    and well inside a 30M block gas limit. (64 made a ~293 KB transaction, which those pools drop.)"""
     confirmations: int = 1
     """Blocks a transaction needs (itself included) before its certificates count as anchored."""
     reorg_window: int = 32

@@ -9,6 +9,9 @@ itself, opening a verification request: a request already on chain with the
 same certificate, reason and Customs account (and not claimed by another write)
 is recognised as this write's.
 
+Writes to this node's OpenAttestation DocumentStore (``oa-issue``, ``oa-revoke``) go to the store named in
+their arguments, and their effect is what the store says (``isIssued``, ``isRevoked``).
+
 Arguments are JSON: bytes as ``0x`` hex, lists of hex for proofs.
 """
 
@@ -25,6 +28,8 @@ from eth_utils.address import to_checksum_address
 from registry.chain.client import ChainClient, DocumentState, TxResult
 from registry.chain.customs import CustomsLedger, RequestState
 from registry.chain.refusals import Refusal
+from registry.openattestation.store import REFUSED as STORE_REFUSED
+from registry.openattestation.store import DocumentStore
 from registry.sealing.merkle import process_proof
 from registry.sealing.terms import Terms
 from registry.storage.writelog import ChainWrite, WriteKind
@@ -86,6 +91,8 @@ ALREADY: dict[WriteKind, frozenset[str]] = {
     WriteKind.ADMIT_COUNTRY: frozenset({Refusal.COUNTRY_ALREADY_ADMITTED}),
     WriteKind.AUTHORISE_ISSUER: frozenset({Refusal.ISSUER_ALREADY_KNOWN}),
     WriteKind.AUTHORISE_CUSTOMS: frozenset({Refusal.ACCOUNT_IN_USE}),
+    WriteKind.OA_ISSUE: frozenset({STORE_REFUSED}),
+    WriteKind.OA_REVOKE: frozenset({STORE_REFUSED}),
 }
 """The refusals that may mean "this write is on chain already" (then its effect is looked up). Any other
 refusal (not the issuer, not this country's authority, overdrawn, …) stands, even if the chain happens to
@@ -120,6 +127,12 @@ _CALLS: Mapping[WriteKind, tuple[str, Callable[[Mapping[str, Any]], tuple[Any, .
 }
 """Each kind of write: the contract function it calls, and its arguments from the write's recorded args."""
 
+_STORE_CALLS: Mapping[WriteKind, tuple[str, str]] = {
+    WriteKind.OA_ISSUE: ("issue", "merkle_root"),
+    WriteKind.OA_REVOKE: ("revoke", "target_hash"),
+}
+"""Writes to this node's OpenAttestation DocumentStore (``args["store"]``): the function and its one argument."""
+
 _STATUS = {WriteKind.REVOKE: DocumentState.REVOKED, WriteKind.SUPERSEDE: DocumentState.SUPERSEDED,
            WriteKind.ERASE: DocumentState.ERASED}
 
@@ -147,6 +160,10 @@ class ChainEffects:
             ContractRevertError: the contract refuses it.
             ChainError: the chain failed, or it was not mined in time.
         """
+        if write.kind in _STORE_CALLS:
+            function, key = _STORE_CALLS[write.kind]
+            store = DocumentStore(self.chain.w3, write.args["store"])
+            return store.transact(signer, function, _b(write.args, key), wait=wait)
         function, arguments = _CALLS[write.kind]
         return self._tx(signer, wait, function, *arguments(write.args))
 
@@ -169,6 +186,8 @@ class ChainEffects:
             ChainError: the chain failed.
         """
         a, kind = write.args, write.kind
+        if kind in _STORE_CALLS:
+            return self._on_store(write)
         if kind in _STATUS:
             return self._status(a, _STATUS[kind])
         if kind is WriteKind.TERMS:
@@ -184,6 +203,13 @@ class ChainEffects:
         if kind is WriteKind.ANSWER:
             return self._answer(write)
         return self._governance(write)
+
+    def _on_store(self, write: ChainWrite) -> Found:
+        """Whether this node's DocumentStore shows the root issued (``oa-issue``) or the hash revoked."""
+        store = DocumentStore(self.chain.w3, write.args["store"])
+        if write.kind is WriteKind.OA_ISSUE:
+            return Found(Effect.PRESENT if store.is_issued(_b(write.args, "merkle_root")) else Effect.ABSENT)
+        return Found(Effect.PRESENT if store.is_revoked(_b(write.args, "target_hash")) else Effect.ABSENT)
 
     def _status(self, a: Mapping[str, Any], expected: DocumentState) -> Found:
         view = self.chain.inspect(_b(a, "document_hash"), _proof(a))

@@ -7,6 +7,14 @@ in a thread and syncs whenever it moves; while it is fresh (head checked within
 ``max_age`` and fully indexed) a verification is answered from the index with no
 RPC round trip, otherwise the verifier reads the chain directly or answers
 ``UNAVAILABLE``.
+
+With several RPC endpoints the indexer reads through a
+:class:`~registry.chain.quorum.QuorumReader`: every head, block hash and batch of
+events it records was answered alike by a quorum of endpoints, so one lying endpoint
+cannot feed it a forged history (a hidden revocation, a forged erasure that would
+shred keys). While they disagree the sync fails, the mark does not move, the index
+stops counting as fresh after ``max_age`` and verification reads the chain through
+the same quorum, which answers ``UNAVAILABLE`` naming the endpoints.
 """
 
 from __future__ import annotations
@@ -14,14 +22,29 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any, Protocol
 
-from registry.chain.client import ChainClient, ChainEvent, DocumentView
+from registry.chain.client import ChainEvent, DocumentView
 from registry.chain.customs import Utilisation
 from registry.pipelines.worker import Worker
 from registry.storage import projection
 from registry.storage.store import Store
 
 log = logging.getLogger("coo.indexer")
+
+class ChainFeed(Protocol):
+    """What the indexer reads: a :class:`~registry.chain.client.ChainClient`, or a
+    :class:`~registry.chain.quorum.QuorumReader` (each read agreed by a quorum of endpoints)."""
+
+    def block_number(self) -> int: ...
+
+    def block_hash(self, block: int) -> bytes | None: ...
+
+    def block_timestamp(self, block: int | str = ...) -> int: ...
+
+    def events(self, from_block: int = ..., to_block: int | str = ..., *, names: set[str] | None = ...,
+               topics: list[Any] | None = ...) -> list[ChainEvent]: ...
+
 
 class ChainIndexer:
     """Index the registry's events into the store.
@@ -32,7 +55,7 @@ class ChainIndexer:
         max_span: blocks fetched per ``eth_getLogs`` call.
     """
 
-    def __init__(self, store: Store, chain: ChainClient, max_span: int = 5_000) -> None:
+    def __init__(self, store: Store, chain: ChainFeed, max_span: int = 5_000) -> None:
         self.store = store
         self.chain = chain
         self.max_span = max_span

@@ -3,16 +3,20 @@
 An importing administration needs nothing from the issuer: the contract address
 it trusts (published by the consortium) and any RPC endpoint of the shared chain.
 The address is never taken from the document itself, which an attacker writes.
+Given several endpoints (say, one run by each of several administrations) it
+trusts none of them alone: the verdict needs a quorum of them to answer alike
+(:mod:`registry.chain.quorum`), and their disagreement is ``UNAVAILABLE``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
 from registry.chain.client import ChainClient
+from registry.chain.quorum import QuorumReader, check_quorum, distinct_urls
 from registry.domain.report import VerificationReport
 from registry.errors import SealedDocumentError, ValidationError
 from registry.pipelines.verify import Declaration, Verifier
@@ -33,15 +37,27 @@ def parse_sealed_document(data: Mapping[str, Any]) -> SealedDocument:
         raise SealedDocumentError(f"{where}: {first['msg']}") from None
 
 
-def verify_offline(data: Mapping[str, Any], *, rpc_url: str, contract: str | None,
-                   declaration: Declaration | None = None) -> VerificationReport:
-    """Verify a sealed document straight against the chain.
+def verify_offline(data: Mapping[str, Any], *, rpc_url: str | Sequence[str], contract: str | None,
+                   declaration: Declaration | None = None, quorum: int | None = None,
+                   depth: int = 0) -> VerificationReport:
+    """Verify a sealed document straight against the chain, through one endpoint or a quorum of several.
+
+    Args:
+        rpc_url: one endpoint (trusted alone), or several.
+        quorum: how many of them must answer alike (default: all); 1 with one endpoint is trusting it.
+        depth: blocks below the agreed head a quorum reads at.
 
     Raises:
-        ValidationError: no trusted contract address, or a malformed document.
+        ValidationError: no trusted contract address, a malformed document, the same endpoint twice,
+            or a quorum outside 1..N.
     """
     if not contract:
         raise ValidationError("give the registry address you trust (--contract or COO_CONTRACT_ADDRESS); "
                               "the one inside a document proves nothing")
+    urls = distinct_urls([rpc_url] if isinstance(rpc_url, str) else list(rpc_url))
+    check_quorum(len(urls) if quorum is None else quorum, len(urls))
     document = parse_sealed_document(data)
-    return Verifier(ChainClient.connect(rpc_url, contract)).verify_document(document, declaration)
+    if len(urls) == 1 and quorum in (None, 1):
+        return Verifier(ChainClient.connect(urls[0], contract)).verify_document(document, declaration)
+    reader = QuorumReader.connect(urls, contract, quorum, depth=depth)
+    return Verifier(reader).verify_document(document, declaration)

@@ -90,6 +90,10 @@ class Outbox(Worker):
         """Run *applier* once a write of *kind* settles."""
         self._appliers[kind] = applier
 
+    def applier_for(self, kind: WriteKind) -> Applier | None:
+        """What runs once a write of *kind* settles (for a wider applier that runs it first), or None."""
+        return self._appliers.get(kind)
+
     # -- submitting ------------------------------------------------------------------------------
 
     def submit(self, kind: WriteKind, signer: LocalAccount, args: Mapping[str, Any], *,
@@ -155,7 +159,7 @@ class Outbox(Worker):
             for write in self.log.unapplied():  # settled just before a crash
                 self._apply(write)
             self._drain()
-            self._watch()
+        self._watch()  # its reads hold no lock: a request's write is not kept waiting behind them
 
     def _drain(self, until: int | None = None, deadline: float | None = None, wait: float | None = None) -> None:
         """Drive unsettled writes (up to write *until*) towards settlement, in order, per lane.
@@ -269,13 +273,18 @@ class Outbox(Worker):
         if now - self._checked_fully_at < FULL_CHECK_EVERY and not self._newest_lost(settled):
             return
         self._checked_fully_at = now
-        lost = [w for w in settled if self.effects.find(w).effect is not Effect.PRESENT]
-        if lost:
-            self.chain.reset_nonces()  # the chain lost blocks: nonces counted locally are ahead of it
-        for write in lost:
-            log.warning("chain write %s (%s) is no longer on chain (reorg or chain restart): sending it again",
-                        write.id, write.kind)
-            self.log.mark(write.id, WriteState.PENDING, error="lost from the chain; sent again")
+        suspects = [w for w in settled if self.effects.find(w).effect is not Effect.PRESENT]
+        if not suspects:
+            return
+        with self._lock:  # confirmed under the lock: a write settled meanwhile may have made a suspect moot
+            standing = {w.id for w in self.log.settled_since(time.time() - self.window)}
+            lost = [w for w in suspects if w.id in standing and self.effects.find(w).effect is not Effect.PRESENT]
+            if lost:
+                self.chain.reset_nonces()  # the chain lost blocks: nonces counted locally are ahead of it
+            for write in lost:
+                log.warning("chain write %s (%s) is no longer on chain (reorg or chain restart): sending it again",
+                            write.id, write.kind)
+                self.log.mark(write.id, WriteState.PENDING, error="lost from the chain; sent again")
         if lost:
             self._wake.set()
 

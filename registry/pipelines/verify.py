@@ -8,7 +8,9 @@ stale ``VALID`` (fail closed).
 
 The verifier needs nothing but a :class:`~registry.chain.client.ChainClient` (an RPC URL
 and the contract address), so an importing administration can run it without the
-issuer's node. The node adds what only it knows (whether the key still exists,
+issuer's node; or, so as to trust no single endpoint, any :class:`ChainReads`, such as
+a :class:`~registry.chain.quorum.QuorumReader` over several (whose disagreement is an
+``UNAVAILABLE`` naming what each endpoint said). The node adds what only it knows (whether the key still exists,
 the committed terms of a certificate it holds) through :class:`NodeFacts`.
 Utilisation and open verification requests come from the chain (or the node's
 event index at the chain head), measured against the terms sealed in the document.
@@ -32,7 +34,7 @@ from registry.chain.customs import CustomsLedger, Utilisation
 from registry.domain.reasons import RevocationReason
 from registry.domain.report import Check, CheckName, CheckStatus, Verdict, VerificationReport
 from registry.domain.states import FINAL_STATUSES
-from registry.errors import ChainError, ChainUnavailableError, SealedDocumentError
+from registry.errors import ChainError, ChainUnavailableError, QuorumError, SealedDocumentError
 from registry.sealing.document import SealedDocument, check_integrity
 from registry.sealing.terms import Terms, from_units, terms_disagreement
 from registry.types import hex32, parse_hex32
@@ -77,6 +79,51 @@ class IndexSource(Protocol):
     def utilisation(self, document_hash: bytes, root: bytes, item_count: int) -> Utilisation: ...
 
 
+class ChainReads(Protocol):
+    """The chain as the verifier reads it: one endpoint (:class:`_DirectReads` over a
+    :class:`~registry.chain.client.ChainClient`) or a quorum of them
+    (:class:`~registry.chain.quorum.QuorumReader`)."""
+
+    @property
+    def chain_id(self) -> int: ...
+
+    @property
+    def address(self) -> str: ...
+
+    def inspect_at_head(self, document_hash: bytes, proof: Sequence[bytes]) -> tuple[DocumentView, int]: ...
+
+    def utilisation_of(self, document_hash: bytes, root: bytes, item_count: int, *,
+                       block: int | None = None) -> Utilisation: ...
+
+    def status_change(self, document_hash: bytes, root: bytes) -> tuple[int, str] | None: ...
+
+
+class _DirectReads:
+    """One endpoint, trusted alone: every read at its latest block, exactly as before quorums (*block* unused)."""
+
+    def __init__(self, chain: ChainClient) -> None:
+        self.chain = chain
+        self.ledger = CustomsLedger(chain)
+
+    @property
+    def chain_id(self) -> int:
+        return self.chain.chain_id
+
+    @property
+    def address(self) -> str:
+        return self.chain.address
+
+    def inspect_at_head(self, document_hash: bytes, proof: Sequence[bytes]) -> tuple[DocumentView, int]:
+        return self.chain.inspect_at_head(document_hash, proof)
+
+    def utilisation_of(self, document_hash: bytes, root: bytes, item_count: int, *,
+                       block: int | None = None) -> Utilisation:
+        return self.ledger.utilisation_of(document_hash, root, item_count)
+
+    def status_change(self, document_hash: bytes, root: bytes) -> tuple[int, str] | None:
+        return self.chain.status_change(document_hash, root)
+
+
 @dataclass
 class _Run:
     checks: list[Check] = field(default_factory=list)
@@ -92,14 +139,16 @@ class Verifier:
     """Verify sealed documents and hashes against one registry deployment.
 
     Args:
-        chain: client of the registry contract this verifier trusts.
+        chain: client of the registry contract this verifier trusts (one endpoint, trusted alone), or
+            the reads of several endpoints agreed by a quorum (:class:`~registry.chain.quorum.QuorumReader`).
         clock: returns "now" (UTC); injectable for tests.
+        index: the node's event index, used while it is at the chain head (fed through the same quorum).
     """
 
-    def __init__(self, chain: ChainClient, clock: Callable[[], datetime] | None = None,
+    def __init__(self, chain: ChainClient | ChainReads, clock: Callable[[], datetime] | None = None,
                  index: IndexSource | None = None) -> None:
         self.chain = chain
-        self.ledger = CustomsLedger(chain)
+        self.reads: ChainReads = _DirectReads(chain) if isinstance(chain, ChainClient) else chain
         self.clock = clock or (lambda: datetime.now(UTC))
         self.index = index
 
@@ -110,12 +159,13 @@ class Verifier:
             if view.anchored:
                 return view, head
             # a negative answer may only mean the follower has not seen the newest block: ask the chain
-        return self.chain.inspect_at_head(document_hash, proof)
+        return self.reads.inspect_at_head(document_hash, proof)
 
-    def _utilisation(self, document_hash: bytes, root: bytes, item_count: int) -> Utilisation:
+    def _utilisation(self, document_hash: bytes, root: bytes, item_count: int, head: int) -> Utilisation:
+        """From the index while it is fresh, else from the chain at the block the view was read at."""
         if self.index is not None and self.index.fresh():
             return self.index.utilisation(document_hash, root, item_count)
-        return self.ledger.utilisation_of(document_hash, root, item_count)
+        return self.reads.utilisation_of(document_hash, root, item_count, block=head)
 
     # Complexity (radon C): the check sequence: integrity causes, then chain checks, an outage caught at each read
     def verify_document(
@@ -147,16 +197,16 @@ class Verifier:
         try:
             view, head = self._read(document_hash, [parse_hex32(p) for p in document.proof.path])
         except ChainUnavailableError as error:
-            return self._unavailable(run, document_hash, certificate, str(error))
+            return self._unavailable(run, document_hash, certificate, error)
         claimed_root = document.proof.batch_root
         self._anchoring_checks(run, view, certificate, claimed_root)
         self._status_check(run, view, facts)
         self._validity_check(run, certificate)
         self._readable_check(run, view, facts, has_content=bool(certificate))
         try:
-            self._utilisation_check(run, view, terms, certificate)
+            self._utilisation_check(run, view, head, terms, certificate)
         except ChainUnavailableError as error:
-            return self._unavailable(run, document_hash, certificate, str(error))
+            return self._unavailable(run, document_hash, certificate, error)
         if declaration is not None:
             self._declaration_check(run, certificate, declaration)
         return self._report(run, document_hash, view, head, certificate, list(document.withheld))
@@ -170,15 +220,15 @@ class Verifier:
         try:
             view, head = self._read(document_hash, proof or [])
         except ChainUnavailableError as error:
-            return self._unavailable(run, document_hash, {}, str(error))
+            return self._unavailable(run, document_hash, {}, error)
         self._anchoring_checks(run, view, {}, None)
         self._status_check(run, view, facts)
         run.add("validity", SKIPPED, "only a hash was given: validity dates not known")
         self._readable_check(run, view, facts, has_content=False)
         try:
-            self._utilisation_check(run, view, facts.terms, {})
+            self._utilisation_check(run, view, head, facts.terms, {})
         except ChainUnavailableError as error:
-            return self._unavailable(run, document_hash, {}, str(error))
+            return self._unavailable(run, document_hash, {}, error)
         return self._report(run, document_hash, view, head, {})
 
     # -- checks ------------------------------------------------------------------------
@@ -186,7 +236,7 @@ class Verifier:
     def _binding_problem(self, document: SealedDocument) -> str | None:
         """A document sealed for another chain or contract must not pass here."""
         try:
-            chain_id, address = self.chain.chain_id, self.chain.address
+            chain_id, address = self.reads.chain_id, self.reads.address
         except ChainError:
             return None  # reported by the anchoring check
         anchor = document.anchor
@@ -254,7 +304,7 @@ class Verifier:
         if view.changed_at:
             return _when(view.changed_at), str(view.changed_by)
         try:
-            found = self.chain.status_change(view.document_hash, view.root)
+            found = self.reads.status_change(view.document_hash, view.root)
         except ChainError:
             found = None
         return (_when(found[0]), found[1]) if found else ("an unknown date", "the issuer or its authority")
@@ -283,12 +333,12 @@ class Verifier:
             run.add("readable", SKIPPED, "no contents given and no key information")
 
     # Complexity (radon C): the utilisation outcomes: unanchored, no terms, exhausted or remaining, open requests
-    def _utilisation_check(self, run: _Run, view: DocumentView, terms: Terms | None,
+    def _utilisation_check(self, run: _Run, view: DocumentView, head: int, terms: Terms | None,
                            certificate: Mapping[str, Any]) -> None:
         if not view.anchored:
             run.add("utilisation", SKIPPED, "not anchored")
             return
-        used = self._utilisation(view.document_hash, view.root, len(terms.quantities) if terms else 0)
+        used = self._utilisation(view.document_hash, view.root, len(terms.quantities) if terms else 0, head)
         if terms is None:
             run.add("utilisation", SKIPPED, "no certified quantities in hand (the document carries no committed terms)")
         else:
@@ -344,12 +394,23 @@ class Verifier:
     # -- verdict -----------------------------------------------------------------------
 
     def _unavailable(self, run: _Run, document_hash: bytes, certificate: Mapping[str, Any],
-                     why: str) -> VerificationReport:
-        for name in ("anchored", "issuer_authorised", "status"):
-            run.add(name, SKIPPED, "the chain could not be reached")
+                     error: ChainUnavailableError) -> VerificationReport:
+        """UNAVAILABLE: no endpoint answered, too few of a quorum did, or they disagree (each one's answer
+        in the checks' details and the summary: never a silent pick)."""
+        if isinstance(error, QuorumError):
+            reason = "the chain endpoints disagree" if error.disagree else "too few chain endpoints answered"
+            summary = f"UNAVAILABLE: {error}"
+            details: dict[str, Any] = {"endpoints": error.endpoints}
+        else:
+            reason, summary, details = "the chain could not be reached", (
+                f"UNAVAILABLE: the chain could not be reached ({error})"), {}
+        present = {check.name for check in run.checks}
+        # the first chain read failed: its checks are skipped; a later one (utilisation): that one is
+        for name in [n for n in ("anchored", "issuer_authorised", "status") if n not in present] or ["utilisation"]:
+            run.add(name, SKIPPED, reason, **details)
         return VerificationReport(
             verdict=Verdict.UNAVAILABLE, checks=run.checks, document_hash=hex32(document_hash),
-            summary=f"UNAVAILABLE: the chain could not be reached ({why}); do not accept the certificate on this basis",
+            summary=f"{summary}; do not accept the certificate on this basis",
             certificate_number=certificate.get("certificate_number"), checked_at=self.clock(),
             exporting_country=certificate.get("exporting_country"),
         )
@@ -385,7 +446,7 @@ class Verifier:
             certificate_number=certificate.get("certificate_number"), issuer=view.issuer,
             issuer_name=view.issuer_name, authority=view.authority, authority_name=view.authority_name,
             exporting_country=certificate.get("exporting_country") or view.country, checked_at=self.clock(),
-            chain_id=self.chain.chain_id, chain_head=head,
+            chain_id=self.reads.chain_id, chain_head=head,
             disclosed=(dict(certificate) or None) if trusted else None,
             withheld=sorted(withheld) if trusted and certificate else None,
         )

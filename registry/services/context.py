@@ -29,6 +29,7 @@ from registry.errors import (
 from registry.pipelines.anchoring import Anchorer
 from registry.pipelines.indexer import Follower
 from registry.pipelines.outbox import Outbox
+from registry.pipelines.verify import ChainReads
 from registry.sealing.document import SealedDocument, build_sealed_document
 from registry.sealing.record import parse_sealed_record
 from registry.storage.store import (
@@ -68,6 +69,8 @@ class ServiceContext:
     anchorer: Anchorer
     follower: Follower
     outbox: Outbox
+    reads: ChainReads | None = None
+    """The chain as verification reads it when that is not ``chain`` alone: a quorum of endpoints."""
     standing: dict[str, tuple[float, bool]] = field(default_factory=dict)
     """Issuer standing (monotonic time, active) as this node last set or read it."""
 

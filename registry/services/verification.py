@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -26,6 +26,8 @@ from registry.errors import (
     NotFoundError,
     PermissionDenied,
 )
+from registry.openattestation.identity import IdentityResolver
+from registry.openattestation.verifier import OpenAttestationVerifier
 from registry.pipelines.verify import Declaration, NodeFacts, Verifier
 from registry.sealing.document import SealedDocument
 from registry.sealing.record import parse_sealed_record
@@ -67,7 +69,7 @@ class Verification(Service):
 
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)
-        self.verifier = Verifier(ctx.chain, index=ctx.follower)
+        self.verifier = Verifier(ctx.reads or ctx.chain, index=ctx.follower)
 
     def verify_document(self, document: SealedDocument, declaration: Declaration | None = None,
                         principal: Principal | None = None) -> tuple[VerificationReport, VerificationReceipt]:
@@ -75,6 +77,17 @@ class Verification(Service):
         *principal*'s history when given)."""
         row = self.store.by_document_hash(parse_hex32(document.document_hash))
         report = self.verifier.verify_document(document, declaration, self._facts(row))
+        return report, self._receipt(report, principal)
+
+    def verify_openattestation(self, document: Mapping[str, Any], identity: IdentityResolver,
+                               principal: Principal | None = None) -> tuple[VerificationReport, VerificationReceipt]:
+        """Verify an OpenAttestation v2 wrapped document against its DocumentStore on this node's chain, its
+        issuer's identity by DNS-TXT (or the trust list in *identity*), and sign a receipt.
+
+        Raises:
+            OpenAttestationDocumentError: not a wrapped v2 envelope (naming the part).
+        """
+        report = OpenAttestationVerifier(self.chain, identity).verify(document)
         return report, self._receipt(report, principal)
 
     def verify_hash(self, document_hash: bytes, proof: Sequence[bytes] | None = None,

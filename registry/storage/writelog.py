@@ -43,6 +43,10 @@ class WriteKind(StrEnum):
     WITHDRAW_CUSTOMS = "withdraw-customs"
     NAME_ISSUER = "name-issuer"
     NAME_AUTHORITY = "name-authority"
+    OA_ISSUE = "oa-issue"
+    """``issue(merkleRoot)`` on this node's OpenAttestation DocumentStore (an exported certificate)."""
+    OA_REVOKE = "oa-revoke"
+    """``revoke(targetHash)`` on this node's OpenAttestation DocumentStore (its certificate was revoked)."""
 
 
 class WriteState(StrEnum):
@@ -156,6 +160,12 @@ class WriteLog:
         """Unsettled writes about *subject*, oldest first."""
         rows = self.db.query(f"SELECT {_COLUMNS} FROM chain_writes WHERE subject = ? AND state IN (?, ?) ORDER BY id",
                              (subject, WriteState.PENDING.value, WriteState.SENT.value))
+        return [_row(r) for r in rows]
+
+    def about(self, subject: str, kind: WriteKind) -> list[ChainWrite]:
+        """Every write of *kind* about *subject* but the refused ones, oldest first (e.g. a certificate's exports)."""
+        rows = self.db.query(f"SELECT {_COLUMNS} FROM chain_writes WHERE subject = ? AND kind = ? AND state <> ?"
+                             " ORDER BY id", (subject, kind.value, WriteState.REFUSED.value))
         return [_row(r) for r in rows]
 
     def claimed_results(self, kind: WriteKind, key: str) -> set[Any]:

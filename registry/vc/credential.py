@@ -61,11 +61,13 @@ class IssuedCredential:
         jwt: the compact ``vc+jwt`` to hand to the exporter.
         credential: the credential (the JWS payload).
         status_index: its bit in the issuer's status list (what revocation sets).
+        status_list: which of the issuer's lists (from 1) holds that bit.
     """
 
     jwt: str
     credential: dict[str, Any]
     status_index: int
+    status_list: int = 1
 
 
 def format_instant(moment: datetime) -> str:

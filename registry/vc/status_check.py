@@ -131,7 +131,7 @@ class HttpStatusFetcher:
 
     The cache lifetime is what delays revocation: a verifier holding a list
     fetched ``t`` seconds ago does not see revocations made since. It is the
-    shorter of :attr:`ttl` and the list's own ``ttl`` (300 s when the list does
+    shorter of :attr:`ttl` and the list's own ``ttl`` (just :attr:`ttl` when the list does
     not say; the specification forbids using a list cached for longer). After
     it lapses a host that is down gives :class:`StatusUnavailableError`, never
     the stale list.
@@ -166,7 +166,8 @@ class HttpStatusFetcher:
         if not self.honour_list_ttl:
             return self.ttl
         try:
-            return min(self.ttl, list_ttl_seconds(parse_status_list(body)[0]))
+            asked = list_ttl_seconds(parse_status_list(body)[0])
+            return self.ttl if asked is None else min(self.ttl, asked)
         except CredentialFormatError:
             return 0.0
 

@@ -40,8 +40,10 @@ MIN_ENTRIES = 131_072
 MAX_BYTES = 16 * 1024 * 1024
 """Largest bitstring :func:`decode_bitstring` will inflate (a GZIP bomb guard)."""
 
-DEFAULT_TTL_MS = 300_000
-"""``ttl`` a verifier assumes when the list does not say (five minutes)."""
+DEFAULT_TTL_MS: int | None = None
+"""No default ``ttl``: the Recommendation of 2025-05-15 gives none (its drafts said 300,000 ms). A list
+without one is cached as long as the verifier's own policy says (:class:`~registry.vc.status_check.HttpStatusFetcher`
+``ttl``), never longer than its ``validUntil`` allows."""
 
 REVERSIBLE = frozenset({"suspension"})
 """Purposes whose bits may be cleared again."""
@@ -169,6 +171,11 @@ class StatusList:
     def assigned(self) -> frozenset[int]:
         """Indexes handed out so far."""
         return frozenset(self._assigned)
+
+    @property
+    def full(self) -> bool:
+        """Whether every index has been handed out."""
+        return len(self._assigned) >= self.size
 
     def __len__(self) -> int:
         return self.size
@@ -316,7 +323,7 @@ def build_status_list_credential(status: StatusList, *, issuer_did: str, url: st
         valid_for: how long it stays valid (``validUntil``), which bounds how stale a
             replayed copy can be; ``None`` for no end.
         ttl_ms: the ``ttl`` hint for verifier caches, in milliseconds; ``None`` leaves
-            it out (verifiers then use 300,000).
+            it out (verifiers then apply their own policy: the Recommendation sets no default).
 
     Returns:
         The credential.
@@ -390,10 +397,13 @@ def read_status_list_credential(credential: Mapping[str, Any], *, purpose: str =
     return StatusList.decode(encoded, purpose=purpose)
 
 
-def list_ttl_seconds(credential: Mapping[str, Any]) -> float:
-    """The cache lifetime a status list credential asks for (``credentialSubject.ttl``), in seconds."""
+def list_ttl_seconds(credential: Mapping[str, Any]) -> float | None:
+    """The cache lifetime a status list credential asks for (``credentialSubject.ttl``), in seconds.
+
+    ``None`` when it gives none (or an unusable value): the Recommendation sets no default.
+    """
     subject = credential.get("credentialSubject")
     ttl = subject.get("ttl") if isinstance(subject, Mapping) else None
     if isinstance(ttl, int) and not isinstance(ttl, bool) and ttl >= 0:
         return ttl / 1000
-    return DEFAULT_TTL_MS / 1000
+    return None

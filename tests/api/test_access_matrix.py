@@ -143,6 +143,8 @@ MATRIX: dict[str, tuple[Request, set[str]]] = {
     "disclose": (lambda c, n: ("POST", "/v1/disclosures",
                                {"json": {"document": n.issuing.sealed_document(None, c.id).model_dump(mode="json"),
                                          "withhold": ["goods"]}}), set(ROLES)),
+    "openattestation export": (lambda c, n: ("GET", f"/v1/certificates/{c.id}/openattestation", {}),
+                               {"authority_a", "issuer_a"}),
 }
 
 

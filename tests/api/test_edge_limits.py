@@ -81,7 +81,8 @@ def test_a_huge_unauthenticated_body_is_refused_unparsed_while_healthz_stays_fas
         watcher.join(10)
     if answer is not None:
         assert answer.status_code == 413 and answer.headers["content-type"] == "application/problem+json"
-    assert len(latencies) >= 2 and max(latencies) < 0.5, f"/healthz took up to {max(latencies):.2f} s meanwhile"
+    during = latencies[1:]  # the first answer, before the upload began, also paid for opening the connection
+    assert during and max(during) < 0.5, f"/healthz took up to {max(during):.2f} s meanwhile"
 
 
 def test_the_batch_limit_applies_to_an_issuer_key_on_the_batch_route_only(

@@ -179,3 +179,37 @@ def test_a_name_given_while_the_chain_is_down_follows_the_authorisation_it_names
     assert service.chain.issuer_country(account) == "SG"
     states = service.store.query("SELECT state FROM chain_writes WHERE id IN (?, ?)", (name[0], authorisation[0]))
     assert [r[0] for r in states] == ["settled", "settled"]
+
+
+def test_a_slow_loss_watch_keeps_no_request_waiting(node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
+    """The minutely full check reads every recently settled write back from the chain, which takes a while on
+    a busy node; a request's own write must not wait behind those reads (it used to: 202 "earlier writes are
+    still being sent")."""
+    import threading
+
+    service, outbox = node.context, node.context.outbox
+    (authority,) = principals(service, demo_keys, "authority")
+    fresh_issuer(node, demo_keys)  # at least one settled write for the watch to read back
+    reading, release = threading.Event(), threading.Event()
+    find = outbox.effects.find
+
+    def slow_find(write: object) -> object:
+        if threading.current_thread() is watcher:
+            reading.set()
+            release.wait(30)
+        return find(write)  # type: ignore[arg-type]
+
+    with node.paused():
+        outbox._watched_at = outbox._checked_fully_at = float("-inf")
+        outbox.effects.find = slow_find  # type: ignore[method-assign]
+        watcher = threading.Thread(target=outbox.round, name="slow-watch")
+        try:
+            watcher.start()
+            assert reading.wait(10), "the full check did not start"
+            account, _ = node.governance.authorise_issuer(authority, "Singapore Customs, while watched", None)
+            assert service.chain.issuer_country(account) == "SG"
+        finally:
+            release.set()
+            watcher.join(30)
+            outbox.effects.find = find  # type: ignore[method-assign]
+    assert not watcher.is_alive()

@@ -205,6 +205,38 @@ def test_a_stopped_chain_gives_unavailable_never_valid(tmp_path: Path) -> None:
     assert report.check("status").status is CheckStatus.SKIPPED
 
 
+@pytest.mark.parametrize("status", [502, 503, 429])
+def test_an_endpoint_answering_http_errors_gives_unavailable_never_an_exception(status: int) -> None:
+    """A proxy in front of a dead node (502), an overloaded provider (503), a rate limit (429: the opencerts
+    failure, shown there as "not issued"): the verdict is UNAVAILABLE, not a crash and not INVALID."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Failing(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (the http.server hook)
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        verifier = Verifier(ChainClient.connect(url, "0x" + "12" * 20, timeout=2))
+        report = verifier.verify_hash(os.urandom(32))
+        assert report.verdict is Verdict.UNAVAILABLE, report.summary
+        assert str(status) in report.summary
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
 def test_a_check_outside_the_known_names_cannot_enter_a_report() -> None:
     from registry.domain.report import CHECK_NAMES, CheckStatus
     from registry.pipelines.verify import _Run

@@ -246,10 +246,10 @@ def test_reading_a_status_list_credential_checks_types_and_purpose() -> None:
     assert read_status_list_credential(both, purpose="suspension").purpose == "suspension"
 
 
-def test_a_list_without_a_ttl_is_cached_for_five_minutes_at_most() -> None:
+def test_a_list_without_a_ttl_asks_for_nothing_since_the_recommendation_sets_no_default() -> None:
     plain = build_status_list_credential(StatusList(), issuer_did="did:key:z6Mk", url=URL, now=NOW)
     hinted = build_status_list_credential(StatusList(), issuer_did="did:key:z6Mk", url=URL, now=NOW, ttl_ms=1500)
-    assert DEFAULT_TTL_MS == 300_000 and list_ttl_seconds(plain) == 300.0
+    assert DEFAULT_TTL_MS is None and list_ttl_seconds(plain) is None
     assert list_ttl_seconds(hinted) == 1.5
 
 

@@ -73,3 +73,53 @@ def test_the_did_document_names_the_key_that_signs(tmp_path: Path) -> None:
     document = issuer.did_document()
     assert document["id"] == "did:web:coo.customs.gov.sg"
     assert document["assertionMethod"] == [document["verificationMethod"][0]["id"]] == [issuer.key.kid]
+
+
+def test_an_issuance_appends_one_journal_line_instead_of_rewriting_the_list(tmp_path: Path) -> None:
+    issuer = _issuer(tmp_path)
+    for _ in range(3):
+        issuer.issue(CERTIFICATE, ISSUED_AT)
+    issuer.revoke(next(iter(issuer.status.assigned)))
+    assert not (tmp_path / "vc-status-list.json").exists()  # no whole-list rewrite per change
+    lines = (tmp_path / "vc-status-journal.log").read_text().splitlines()
+    assert [line.split()[0] for line in lines] == ["a", "a", "a", "r"]
+
+
+def test_the_journal_is_compacted_into_a_snapshot_and_a_restart_replays_both(tmp_path: Path) -> None:
+    from registry.vc.status_store import StatusStore
+
+    issuer = _issuer(tmp_path)
+    issuer._store = StatusStore(tmp_path, compact_every=2)
+    first = issuer.issue(CERTIFICATE, ISSUED_AT)
+    issuer.issue(CERTIFICATE, ISSUED_AT)  # second line: compacted
+    issuer.revoke(first.status_index)  # one line after the snapshot
+    issuer.close()
+    assert (tmp_path / "vc-status-list.json").exists()
+    assert len((tmp_path / "vc-status-journal.log").read_text().splitlines()) == 1
+    again = _issuer(tmp_path)
+    assert again.status.assigned == issuer.status.assigned and again.status.get(first.status_index)
+
+
+def test_a_journal_line_cut_short_by_a_crash_is_ignored(tmp_path: Path) -> None:
+    issuer = _issuer(tmp_path)
+    issued = issuer.issue(CERTIFICATE, ISSUED_AT)
+    issuer.close()
+    with open(tmp_path / "vc-status-journal.log", "a") as journal:
+        journal.write("r 1 ")
+    again = _issuer(tmp_path)
+    assert again.status.assigned == {issued.status_index} and again.status.count() == 0
+
+
+def test_a_full_list_rolls_over_to_a_new_list_published_at_its_own_url(tmp_path: Path) -> None:
+    issuer = _issuer(tmp_path)
+    for _ in range(issuer.status.size):
+        issuer.allocate()
+    issued = issuer.issue(CERTIFICATE, ISSUED_AT)
+    assert issued.status_list == 2 and len(issuer.lists) == 2
+    assert issued.credential["credentialStatus"]["statusListCredential"] == BASE_URL + "/v1/status-lists/revocation-2"
+    issuer.revoke(issued.status_index, 2)
+    assert parse_compact(issuer.status_list(NOW, 2)).payload["id"] == BASE_URL + "/v1/status-lists/revocation-2"
+    issuer.close()
+    again = _issuer(tmp_path)
+    assert len(again.lists) == 2 and again.lists[1].get(issued.status_index)
+    assert len(again.lists[0].assigned) == again.lists[0].size
