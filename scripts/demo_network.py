@@ -58,12 +58,17 @@ class NetworkApiNode(ApiNode):
         body = super().call(method, path, key, (*wanted, 202), **kwargs)
         if 202 in wanted or not isinstance(body, dict) or "status_url" not in body:
             return body
-        deadline = time.monotonic() + SETTLE_TIMEOUT
-        while (state := super().call("GET", body["status_url"], key))["state"] != "settled":
-            if state["state"] == "refused" or time.monotonic() > deadline:
-                raise DemoError(f"{self.name} {method} {path}: not settled ({state})")
-            time.sleep(0.2)
+        self.settle(body, key, f"{method} {path}")
         return body
+
+    def settle(self, accepted: dict[str, Any], key: str | None, what: str) -> dict[str, Any]:
+        """Follow a write answered 202 until it settles; its final state."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while (state := super().call("GET", accepted["status_url"], key))["state"] != "settled":
+            if state["state"] == "refused" or time.monotonic() > deadline:
+                raise DemoError(f"{self.name} {what}: not settled ({state})")
+            time.sleep(0.2)
+        return dict(state)
 
 
 @dataclass
@@ -94,6 +99,8 @@ def consortium(workdir: Path, network: Network | None = None, nodes: int = 4,
         sg = NetworkApiNode("SG", workdir / "node-sg", network.nodes[SG_CHAIN_NODE].url,
                      extra_env=network.node_env(SG_CHAIN_NODE))
         sg.start(timeout=120)
+        deployed = int(json.loads((sg.data / "deployment.json").read_text())["block_number"])
+        network.wait_for_block(deployed + 1, timeout=60)  # every chain node has the registry before JP attaches
         jp = NetworkApiNode("JP", workdir / "node-jp", network.nodes[last].url, contract=sg.contract,
                      extra_env=network.node_env(last))
         jp.start(timeout=120)
@@ -134,13 +141,15 @@ def without_sg_chain_node(m: Members, issued: Issued, say: Callable[[str], None]
     head = _head(m.network, m.jp_chain_node)
     m.network.wait_for_block(head + 2, timeout=60)
     report = m.jp.call("POST", "/v1/verify", json=issued.document)
-    used = m.jp.call("POST", f"/v1/certificates/{issued.valid['document_hash']}/utilisations",
-                     issued.keys["jp_customs"], 201, json=DECLARATION)
+    path = f"/v1/certificates/{issued.valid['document_hash']}/utilisations"
+    used = m.jp.call("POST", path, issued.keys["jp_customs"], (201, 202),
+                     json={**DECLARATION, "document": issued.document})
+    settled = "items" in used or m.jp.settle(used, issued.keys["jp_customs"], "utilisation")["state"] == "settled"
     revoked = m.jp.call("GET", f"/v1/verify/{issued.revoked['document_hash']}")
-    seen = {"blocks_went_on": [head, head + 2], "verdict": report["verdict"],
-            "remaining": {i["item_number"]: i["remaining"] for i in used["items"]}, "revoked": revoked["verdict"]}
-    say(f"SG's chain node down; blocks went on past {head}; JP verified ({report['verdict']}), utilised "
-        f"(remaining {seen['remaining']}) and sees {revoked['verdict']}")
+    seen = {"blocks_went_on": [head, head + 2], "verdict": report["verdict"], "utilised": settled,
+            "revoked": revoked["verdict"]}
+    say(f"SG's chain node down; blocks went on past {head}; JP verified ({report['verdict']}), recorded a "
+        f"utilisation (settled: {settled}) and sees {revoked['verdict']}")
     return seen
 
 
@@ -190,7 +199,7 @@ def _verdict_until(node: ApiNode, document: dict[str, Any], wanted: str, timeout
     deadline = time.monotonic() + timeout
     seen: list[str] = []
     while time.monotonic() < deadline:
-        report = node.call("POST", "/v1/verify", json=document)
+        report = node.call("POST", "/v1/verify", expect=(200, 503), json=document)  # 503: UNAVAILABLE
         if not seen or seen[-1] != report["verdict"]:
             seen.append(report["verdict"])
         if report["verdict"] == wanted:

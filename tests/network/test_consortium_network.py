@@ -78,7 +78,7 @@ def test_with_sg_chain_node_killed_blocks_go_on_and_jp_verifies_utilises_and_see
     down = story["down"]
     assert down["blocks_went_on"][1] > down["blocks_went_on"][0]
     assert down["verdict"] == "VALID"
-    assert down["remaining"] == {1: "500"}  # 1000 certified, 500 drawn while SG's chain node was down
+    assert down["utilised"] is True  # settled on chain while SG's chain node was down
     assert down["revoked"] == "REVOKED"
 
 
@@ -86,7 +86,7 @@ def test_a_killed_chain_node_leaves_no_process_and_catches_up_when_it_rejoins(st
     assert story["left_after_kill"] == []
     heads = story["heads_after_rejoin"]
     assert all(h is not None and h[0] >= story["rejoined"]["caught_up_to"] for h in heads)
-    assert story["rejoined"]["remaining_at_sg"] == {1: "500"}  # what JP drew while SG's node was away
+    assert story["rejoined"]["remaining_at_sg"][1] == "700"  # 1200 certified, 500 drawn by JP meanwhile
 
 
 def test_beyond_what_clique_tolerates_jp_answers_unavailable_never_valid_and_recovers(story: dict[str, Any]) -> None:

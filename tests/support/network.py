@@ -20,7 +20,7 @@ from registry.chain.network import Network, client_package
 needs_ethereumjs = pytest.mark.skipif(not (client_package() / "package.json").exists(),
                                       reason="@ethereumjs/client not installed (npm install installs it)")
 NODES = 4
-BLOCK_TIME = 2
+BLOCK_TIME = 1
 
 
 @dataclass
