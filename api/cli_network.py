@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from registry.chain.besu import write_besu_config
-from registry.chain.network import Network, stop_detached
+from registry.chain.network import Network, require_client, stop_detached
 from registry.errors import ChainUnavailableError
 
 network_app = typer.Typer(help="a local consortium network of chain nodes", no_args_is_help=True)
@@ -48,6 +48,7 @@ def up(
         typer.echo(f"Besu/QBFT configuration for {len(validators)} validators written to {besu} (not started)")
         return
     try:
+        require_client()
         network = Network.create(directory, nodes, block_time, detach=True)
         network.start()
         network.wait_for_block(1)

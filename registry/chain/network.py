@@ -66,6 +66,19 @@ def client_package() -> Path:
     return Path(os.environ.get(CLIENT_ENV) or PROJECT_ROOT / "node_modules" / "@ethereumjs" / "client")
 
 
+def require_client() -> None:
+    """Check that a chain node can be started here.
+
+    Raises:
+        ChainUnavailableError: Node.js or the ``@ethereumjs/client`` package is missing.
+    """
+    if not (client_package() / "package.json").exists():
+        raise ChainUnavailableError(f"@ethereumjs/client not installed at {client_package()}; run `npm install` "
+                                    f"(or point {CLIENT_ENV} at it)")
+    if shutil.which("node") is None:
+        raise ChainUnavailableError("Node.js (node) is not on the PATH")
+
+
 def accept_poa_headers(chain: AnyChain) -> AnyChain:
     """Let *chain* read the blocks of a proof-of-authority chain (Clique, QBFT), whose extra data holds
     more than the 32 bytes web3.py accepts by default; harmless on any other chain."""
@@ -177,11 +190,7 @@ class ChainNode:
         """
         if self.running:
             return
-        if not (client_package() / "package.json").exists():
-            raise ChainUnavailableError(f"@ethereumjs/client not installed at {client_package()}; run `npm install` "
-                                        f"(or point {CLIENT_ENV} at it)")
-        if shutil.which("node") is None:
-            raise ChainUnavailableError("Node.js (node) is not on the PATH")
+        require_client()
         self._log = (self.directory / "node.log").open("ab")
         self._process = subprocess.Popen(
             self.command(), stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
