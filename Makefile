@@ -41,6 +41,7 @@ contracts: setup
 
 bench: setup
 	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench_zk.py
 
 compare: setup
 	$(BIN)/python scripts/compare.py

@@ -21,6 +21,7 @@ from api.routers import (
     governance,
     key_release,
     ops,
+    proofs,
     utilisations,
     verification,
     verification_requests,
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None, node: Node | None = None, *, cl
     problems.install(app)
     for router in (certificates.router, utilisations.router, verification_requests.router, key_release.router,
                    verification.router, governance.router, credentials.router, chain_writes.router, ops.router,
-                   docs.router, code_lists.router):
+                   docs.router, code_lists.router, proofs.router):
         app.include_router(router)
     app.include_router(disclosures.router)
     app.mount(docs.ASSETS, StaticFiles(directory=docs.SWAGGER_UI, check_dir=False), name="swagger-ui")

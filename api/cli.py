@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import httpx
 import typer
@@ -23,6 +23,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.cli_network import network_app
+
+if TYPE_CHECKING:
+    from registry.sealing.document import SealedDocument
 
 app = typer.Typer(help="Certificate of Origin registry", no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="API keys", no_args_is_help=True)
@@ -364,8 +367,8 @@ def answer_request(
 
 @app.command()
 def verify(
-    subject: Annotated[str, typer.Argument(help="sealed document or OpenAttestation v2 file, QR token/URL, "
-                                                 "or document hash")],
+    subject: Annotated[str, typer.Argument(help="sealed document, proof bundle or OpenAttestation v2 file, "
+                                                 "QR token/URL, or document hash")],
     node: NodeOpt = "http://127.0.0.1:8000",
     rpc_url: Annotated[list[str] | None, typer.Option(
         "--rpc-url", help="verify offline against this chain; repeat it to read through several endpoints")] = None,
@@ -416,9 +419,10 @@ def _verify_offline(path: Path, rpc_urls: list[str], contract: str | None, quoru
     from registry.openattestation.identity import IdentityResolver
     from registry.openattestation.verifier import verify_offline as verify_openattestation
     from registry.pipelines.offline import verify_offline
+    from registry.zk.verifier import is_bundle, verify_bundle_offline
 
     if not path.is_file():
-        fail("offline verification needs a sealed document file")
+        fail("offline verification needs a sealed document or proof bundle file")
     data = _read_json(path)
     if is_openattestation(data) and (len(rpc_urls) > 1 or (quorum or 1) > 1):
         fail("an OpenAttestation document is verified through one --rpc-url (no quorum for its DocumentStore)")
@@ -428,6 +432,8 @@ def _verify_offline(path: Path, rpc_urls: list[str], contract: str | None, quoru
             identity = IdentityResolver.configured(os.environ.get("COO_OA_DNS_RESOLVER"),
                                                    Path(trust_list) if trust_list else None)
             report = verify_openattestation(data, rpc_url=rpc_urls[0], identity=identity)
+        elif is_bundle(data):  # a zero-knowledge proof bundle (coo prove)
+            report = verify_bundle_offline(data, rpc_url=rpc_urls, contract=contract, quorum=quorum)
         else:
             report = verify_offline(data, rpc_url=rpc_urls, contract=contract, quorum=quorum)
     except Exception as error:
@@ -622,6 +628,20 @@ def download(
     _deliver(data, output, binary=qr == "png")
 
 
+def _sealed_document(path: Path) -> SealedDocument:
+    """The sealed document in the file at *path*, or one line saying what is wrong with it."""
+    from pydantic import ValidationError as ModelError
+
+    from registry.sealing.document import SealedDocument
+
+    try:
+        return SealedDocument.model_validate(_read_json(path))
+    except ModelError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        fail(f"{path} is not a sealed document: {where}: {first['msg']}")
+
+
 @app.command()
 def disclose(
     sealed: Annotated[Path, typer.Argument(help="the sealed document (JSON)")],
@@ -630,23 +650,35 @@ def disclose(
     output: OutputOpt = None,
 ) -> None:
     """Withhold fields of a sealed document, offline; the partial document still verifies (coo verify)."""
-    from pydantic import ValidationError as ModelError
-
     from registry.errors import ValidationError
-    from registry.sealing.document import SealedDocument
     from registry.sealing.document import withhold as withhold_fields
 
-    try:
-        document = SealedDocument.model_validate(_read_json(sealed))
-    except ModelError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "document"
-        fail(f"{sealed} is not a sealed document: {where}: {first['msg']}")
+    document = _sealed_document(sealed)
     try:
         partial = withhold_fields(document, withhold)
     except ValidationError as error:
         fail(str(error))
     _deliver(partial.model_dump_json(indent=2).encode() + b"\n", output, binary=False)
+
+
+@app.command()
+def prove(
+    sealed: Annotated[Path, typer.Argument(help="the full sealed document (JSON), with its commitment's opening")],
+    claim: Annotated[list[str], typer.Option("--claim", help="a claim, e.g. 'goods[0].rvc >= 40', "
+                                                             "'goods[1].hs_code startswith 8481'; repeat for several")],
+    output: OutputOpt = None,
+) -> None:
+    """Prove claims about a sealed document's confidential figures in zero knowledge, offline; writes the proof
+    bundle (no value disclosed), which coo verify checks."""
+    from registry.errors import RegistryError
+    from registry.zk.prover import prove as prove_claims
+
+    document = _sealed_document(sealed)
+    try:
+        bundle = prove_claims(document, claim)
+    except RegistryError as error:
+        fail(str(error))
+    _deliver(bundle.model_dump_json(indent=2).encode() + b"\n", output, binary=False)
 
 
 @keys_app.command("list")

@@ -581,3 +581,24 @@ class OpenAttestationWrapped(BaseModel):
     data: Any = Field(default=None, description="the salted data (`<uuid>:<type>:<value>`), a JSON object")
     signature: Any = Field(default=None, description="`SHA3MerkleProof`: targetHash, proof, merkleRoot")
     privacy: Any = Field(default=None, description="`obfuscatedData`: the hashes of hidden fields")
+
+
+class ProofRequest(BaseModel):
+    """Claims to prove in zero knowledge about a certificate's committed values (`docs/zero-knowledge.md`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    claims: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=32,
+        examples=[["goods[0].rvc >= 40", "goods[0].hs_code startswith 8481",
+                   "issue_date - transport.departure_date <= 365"]],
+        description="`goods[i]` is the item at index i (0-based) of the certificate's goods list")
+
+
+class ClaimsRecorded(BaseModel):
+    """A proof bundle's claims, verified on chain and recorded as `ClaimVerified` events of the claim log."""
+
+    verdict: Verdict
+    receipt_id: str = Field(description="the receipt of the verification on this node")
+    claim_log: str = Field(description="the `ZkClaimLog` contract")
+    recorded: list[dict[str, str | int]] = Field(description="per claim: claim, tx_hash, block_number, gas_used")

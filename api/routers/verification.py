@@ -26,6 +26,7 @@ from registry.services.documents import KEY_TOKEN_PREFIX
 from registry.services.verification import VerificationReceipt
 from registry.storage.audit import ReceiptQuery
 from registry.types import parse_hex32
+from registry.zk.bundle import ProofBundle
 
 router = APIRouter(tags=["customs"])
 
@@ -49,17 +50,21 @@ _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
 
 @router.post("/v1/verify", summary="Verify a sealed document (full or selectively disclosed)",
              response_model=VerificationPublic, responses=_UNAVAILABLE)
-def verify(body: Annotated[VerifyRequest | SealedDocument | OpenAttestationWrapped, Body()],
+def verify(body: Annotated[VerifyRequest | SealedDocument | ProofBundle | OpenAttestationWrapped, Body()],
            verification: VerificationDep, who: MaybePrincipal, settings: SettingsDep) -> Response:
     """Send the sealed document itself, or `{"document": …, "declaration": {…}}` to match an import declaration,
     or an OpenAttestation v2 wrapped document (a TradeTrust certificate: checked on its DocumentStore on this
-    node's chain, its issuer's identity by DNS-TXT or this node's trust list).
+    node's chain, its issuer's identity by DNS-TXT or this node's trust list), or a zero-knowledge proof bundle
+    (`coo-proofs/1`: the certificate's status first, then its commitment and one `claim` check per claim).
 
     With an API key, the receipt is filed in that key's history (`GET /v1/verifications`)."""
     if isinstance(body, OpenAttestationWrapped):
         identity = IdentityResolver.configured(settings.oa_dns_resolver, settings.oa_trust_list,
                                                settings.oa_dns_timeout_ms / 1000)
         report, receipt = verification.verify_openattestation(body.model_dump(mode="json"), identity, who)
+        return _answer(_public(report, receipt))
+    if isinstance(body, ProofBundle):
+        report, receipt = verification.verify_bundle(body, who)
         return _answer(_public(report, receipt))
     document = body.document if isinstance(body, VerifyRequest) else body
     given = body.declaration if isinstance(body, VerifyRequest) else None

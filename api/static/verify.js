@@ -72,7 +72,9 @@
   }
 
   const status = (report, name) => ((report.checks || []).find((c) => c.name === name) || {}).status;
-  const statusOnly = (report) => status(report, "integrity") === "skipped";
+  // A zero-knowledge proof bundle: no field disclosed, claims proven about committed values instead.
+  const proofBundle = (report) => status(report, "commitment") !== undefined;
+  const statusOnly = (report) => status(report, "integrity") === "skipped" && !proofBundle(report);
 
   function style(report) {
     const accepted = report.verdict === "VALID" || report.verdict === "VALID_WITH_WARNINGS";
@@ -83,6 +85,10 @@
     if (accepted && statusOnly(report)) {
       return ["status-only", "Status only: this document hash is anchored by an authorised issuing body and in "
         + "force, but no contents were checked. Verify the sealed document itself to check what it says."];
+    }
+    if (accepted && proofBundle(report)) {
+      return ["ok", "The claims below are proven: the certificate is anchored by an authorised issuing body and in "
+        + "force, and its committed values satisfy each claim. The values themselves are not disclosed."];
     }
     if (report.verdict === "VALID") return ["ok", "Accept it: authentic, unaltered, issued by an authorised body and in force."];
     if (accepted) return ["warn", "Read the warnings below before accepting it."];
@@ -171,14 +177,34 @@
     box.append("This certificate was replaced by the one with document hash ", el("code", "hash", hash), ". ", link);
   }
 
+  // "RVC ≥ 40 %: proven, value not disclosed", or why a claim is not proven or not checked.
+  function showClaims(report) {
+    const claims = (report.checks || []).filter((c) => c.name === "claim");
+    const list = $("claims-list");
+    list.replaceChildren();
+    $("claims").hidden = claims.length === 0;
+    for (const check of claims) {
+      const details = check.details || {};
+      const item = el("li", "claim-" + check.status);
+      if (check.status === "pass") item.textContent = (details.statement || details.claim) + ": proven, value not disclosed";
+      else if (check.status === "fail") item.textContent = (details.claim || "a claim") + ": NOT proven (" + check.reason + ")";
+      else item.textContent = (details.claim || "a claim") + ": not checked (" + check.reason + ")";
+      list.append(item);
+    }
+  }
+
   function showCertificate(report, lists) {
     const body = $("certificate-body");
     const note = $("withheld-note");
     note.hidden = true;
+    showClaims(report);
     const message = (text) => body.replaceChildren(el("p", "empty", text));
     if (report.verdict === "UNAVAILABLE") return message("The contents are not shown: nothing was verified.");
     if (report.verdict === "ERASED") return message("Erased: the certificate's key was destroyed; its contents are not shown.");
     if (status(report, "integrity") === "fail") return message("The contents are not shown: they don't match the document hash.");
+    if (proofBundle(report) && !report.disclosed) {
+      return message("A proof bundle discloses no field: what it establishes is the list of proven claims.");
+    }
     if (!report.disclosed || Object.keys(report.disclosed).length === 0) {
       return message(statusOnly(report) ? "Only a document hash was checked: there are no contents to show." : "No fields disclosed.");
     }
@@ -197,6 +223,7 @@
     document.querySelector("#checks tbody").replaceChildren();
     $("replacement").hidden = true;
     $("withheld-note").hidden = true;
+    $("claims").hidden = true;
     showParts(false);
   }
 

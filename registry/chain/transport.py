@@ -382,6 +382,7 @@ class Transport:
         call = {"to": tx.get("to"), "data": tx["data"], "from": tx.get("from")}
         self._rpc(lambda: self.w3.eth.call(call, block))  # type: ignore[arg-type]
 
+    # Complexity (radon C): one except per family of node and transport errors, translated in one place
     def _rpc(self, thunk: Callable[[], T]) -> T:
         """Run one node interaction, translating web3/transport errors into ours."""
         try:

@@ -192,6 +192,11 @@ class GoodsItem(_Model):
     invoice_date: Day
     fob_value: Money | None = None
     currency: Currency | None = None
+    non_originating_value: Annotated[Money | None, Field(exclude=True)] = None
+    """Confidential: the value of the item's non-originating materials (in ``currency``), for a regional value
+    content proven in zero knowledge. Never sealed as a field nor disclosed: :meth:`Certificate.to_json`
+    leaves it out, and the sealed document carries it only inside the holder's commitment opening
+    (:mod:`registry.zk.commitment`)."""
 
 
 class Attestation(_Model):
@@ -254,9 +259,18 @@ class Certificate(_Model):
         return codes.agreements().get(self.certificate_type)
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-compatible dict: dates and decimals as strings, absent fields left out (no nulls)."""
+        """JSON-compatible dict: dates and decimals as strings, absent fields left out (no nulls).
+
+        The confidential figures are not in it: see :meth:`confidential`."""
         data: dict[str, Any] = self.model_dump(mode="json", exclude_none=True)
         return data
+
+    def confidential(self) -> list[dict[str, str]] | None:
+        """The confidential figures per goods item (``non_originating_value`` as a decimal string), or None
+        when no item has any (then the certificate is sealed exactly as without this feature)."""
+        figures = [{} if item.non_originating_value is None
+                   else {"non_originating_value": format(item.non_originating_value, "f")} for item in self.goods]
+        return figures if any(figures) else None
 
     def goods_item(self, item_number: int) -> GoodsItem:
         """The goods item with *item_number*.
@@ -311,7 +325,8 @@ def rule_violations(c: Certificate) -> list[tuple[str, str]]:
     6. Neither ``replaces`` nor ``parent_reference`` names the certificate itself
        (a certified true copy keeps its original's number, so ``original_reference`` may).
     7. Back-to-back certificates exist only under a trade agreement.
-    8. ``fob_value`` and ``currency`` come together; an ``RVC`` criterion needs an FOB value.
+    8. ``fob_value`` and ``currency`` come together; an ``RVC`` criterion needs an FOB value; a
+       (confidential) ``non_originating_value`` needs an FOB value and is at most that.
     9. When the quantity is a mass (GRM, KGM, DTN, TNE, KTN) and a gross weight
        is given (> 0), the gross weight is at least the net quantity.
     10. Ports of loading and discharge differ.
@@ -379,6 +394,9 @@ def _goods_values(c: Certificate) -> Iterator[tuple[str, str]]:
             yield (f"{where}.fob_value", "required when currency is given")
         if item.fob_value is None and codes.uses_value_content(item.origin_criterion):
             yield (f"{where}.fob_value", f"required for the value-content criterion {item.origin_criterion}")
+        if item.non_originating_value is not None and (item.fob_value is None
+                                                       or item.non_originating_value > item.fob_value):
+            yield (f"{where}.non_originating_value", "needs an FOB value, and is at most the FOB value")
         per_unit = codes.MASS_UNITS_IN_KG.get(item.unit)
         if per_unit is not None and item.gross_weight_kg > 0 and item.gross_weight_kg < item.quantity * per_unit:
             yield (f"{where}.gross_weight_kg", f"gross weight {item.gross_weight_kg} kg is less than the net "

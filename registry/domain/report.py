@@ -42,6 +42,10 @@ class CheckName(StrEnum):
     """Every check a report may carry, in display order."""
 
     INTEGRITY = "integrity"
+    COMMITMENT = "commitment"
+    """A proof bundle's zero-knowledge commitment is sealed in the document hash under the anchored root."""
+    CLAIM = "claim"
+    """One claim of a proof bundle, proven in zero knowledge (one check per claim, ``details.claim`` names it)."""
     ANCHORED = "anchored"
     ISSUER_AUTHORISED = "issuer_authorised"
     STATUS = "status"

@@ -38,6 +38,7 @@ from registry.errors import ChainError, ContractRevertError
 from registry.pipelines.worker import Worker
 from registry.sealing.document import build_batch
 from registry.sealing.merkle import MerkleTree
+from registry.sealing.record import published_record
 from registry.storage.store import BatchRow, CertificateRow, Store
 from registry.types import hex32
 
@@ -195,8 +196,10 @@ class Anchorer(Worker):
         self.store.mark_batch_anchored(batch_id, block, anchored_at, proofs, root=tree.root)
 
     def _payload(self, member: CertificateRow) -> bytes:
-        """Ciphertext published on chain for one certificate (see :func:`chain_payload`)."""
-        plaintext = self.vault.decrypt_record(member.id, member.issuer)
+        """Ciphertext published on chain for one certificate (see :func:`chain_payload`): its record without the
+        zero-knowledge opening, which stays with the issuer and the holder (a released key opens no confidential
+        figure)."""
+        plaintext = published_record(self.vault.decrypt_record(member.id, member.issuer))
         return chain_payload(self.vault.data_key(member.id), plaintext, member.document_hash, member.issuer)
 
     def settle_sent(self) -> int:

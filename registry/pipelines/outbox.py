@@ -274,9 +274,13 @@ class Outbox(Worker):
             return
         self._checked_fully_at = now
         suspects = [w for w in settled if self.effects.find(w).effect is not Effect.PRESENT]
-        if not suspects:
-            return
-        with self._lock:  # confirmed under the lock: a write settled meanwhile may have made a suspect moot
+        if suspects and self._put_back(suspects):
+            self._wake.set()
+
+    def _put_back(self, suspects: list[ChainWrite]) -> bool:
+        """Mark pending again the *suspects* still lost when looked at under the lock (a write settled
+        meanwhile may have made one moot); True if any was."""
+        with self._lock:
             standing = {w.id for w in self.log.settled_since(time.time() - self.window)}
             lost = [w for w in suspects if w.id in standing and self.effects.find(w).effect is not Effect.PRESENT]
             if lost:
@@ -285,8 +289,7 @@ class Outbox(Worker):
                 log.warning("chain write %s (%s) is no longer on chain (reorg or chain restart): sending it again",
                             write.id, write.kind)
                 self.log.mark(write.id, WriteState.PENDING, error="lost from the chain; sent again")
-        if lost:
-            self._wake.set()
+        return bool(lost)
 
     def _newest_lost(self, settled: list[ChainWrite]) -> bool:
         """Whether the newest transaction among *settled* is no longer mined (the cheap per-second check)."""

@@ -29,8 +29,10 @@ Why the domain tag
 Selective disclosure
     :func:`disclose` moves fields to ``withheld`` (path → leaf hash) and drops
     their salts; :func:`withhold` does the same, given the fields to withhold
-    rather than those to keep. In ``certificate`` a withheld key disappears, an
-    object or list left empty by withholding disappears, and a list element
+    rather than those to keep. Both drop the zero-knowledge commitment's opening (the
+    confidential figures and the commitment's salt) and keep the commitment itself.
+    In ``certificate`` a withheld key disappears, an object or list left empty by
+    withholding disappears, and a list element
     withheld in full becomes ``null`` so later indices keep their places. This
     shape is canonical: :func:`recompute_document_hash` rebuilds it from the
     disclosed fields and withheld paths and refuses any other. WARNING: only
@@ -53,6 +55,7 @@ from registry.sealing.fields import _HEX32, SEALED_VERSION, Sealed, assemble, do
 from registry.sealing.merkle import MerkleTree, process_proof
 from registry.sealing.terms import SealedTerms, Terms
 from registry.types import hex32, parse_hex32
+from registry.zk.commitment import SealedCommitment
 
 
 class _Frozen(BaseModel):
@@ -80,7 +83,8 @@ class SealedDocument(_Frozen):
     Salts and withheld leaves are plain strings: a malformed one is reported by the
     integrity check, naming its path, rather than refused at parsing. ``terms`` (when
     the issuer committed them) are always disclosed: they are what importing Customs
-    needs to record a use on chain.
+    needs to record a use on chain. ``zk`` is the zero-knowledge commitment: its ``opening`` (the
+    confidential figures) is the holder's private part, present in the full document only.
     """
 
     version: Literal["coo-sealed/1"] = SEALED_VERSION
@@ -88,6 +92,7 @@ class SealedDocument(_Frozen):
     salts: dict[str, str] = Field(default_factory=dict)
     withheld: dict[str, str] = Field(default_factory=dict)
     terms: SealedTerms | None = None
+    zk: SealedCommitment | None = None
     document_hash: str = Field(pattern=_HEX32)
     proof: BatchProof
     anchor: AnchorRef
@@ -127,6 +132,7 @@ def build_sealed_document(
         certificate=copy.deepcopy(dict(certificate)),
         salts={path: "0x" + salt.hex() for path, salt in sealed.salts.items()},
         terms=sealed.terms,
+        zk=sealed.zk,
         document_hash=hex32(sealed.document_hash),
         proof=BatchProof(batch_root=hex32(batch_root), path=[hex32(p) for p in proof]),
         anchor=anchor,
@@ -152,7 +158,8 @@ def disclose(document: SealedDocument, keep: Iterable[str]) -> SealedDocument:
 
     Returns:
         A new document: withheld values removed from ``certificate`` (shape in the
-        module docstring), their salts dropped, their leaf hashes in ``withheld``.
+        module docstring), their salts dropped, their leaf hashes in ``withheld``, and
+        the commitment's opening dropped.
 
     Raises:
         SealedDocumentError: *document* itself is malformed (see :func:`recompute_document_hash`).
@@ -169,7 +176,9 @@ def disclose(document: SealedDocument, keep: Iterable[str]) -> SealedDocument:
         else:
             new_withheld[path] = hex32(leaf_hash(salt, path, value))
     certificate = assemble(kept, new_withheld)
-    return document.model_copy(update={"certificate": certificate, "salts": salts, "withheld": new_withheld})
+    zk = document.zk.public() if document.zk is not None else None
+    return document.model_copy(update={"certificate": certificate, "salts": salts, "withheld": new_withheld,
+                                       "zk": zk})
 
 
 def withhold(document: SealedDocument, paths: Iterable[str]) -> SealedDocument:
@@ -241,7 +250,7 @@ def recompute_document_hash(document: SealedDocument) -> bytes:
 
 
 def document_leaves(document: SealedDocument) -> list[bytes]:
-    """Every leaf of the document's field tree: disclosed, withheld and the terms leaf.
+    """Every leaf of the document's field tree: disclosed, withheld, the terms leaf and the commitment leaf.
 
     Raises:
         SealedDocumentError: as :func:`recompute_document_hash`.
@@ -250,7 +259,29 @@ def document_leaves(document: SealedDocument) -> list[bytes]:
     leaves = [leaf_hash(salt, path, value) for path, value, salt in disclosed]
     if document.terms is not None:
         leaves.append(document.terms.leaf())
+    if document.zk is not None:
+        leaves.append(_commitment_leaf(document.zk))
     return [*leaves, *withheld.values()]
+
+
+def _commitment_leaf(zk: SealedCommitment) -> bytes:
+    try:
+        return zk.leaf()
+    except ValueError:
+        raise SealedDocumentError("zk.commitment: not a 32-byte hex commitment") from None
+
+
+def commitment_claim(document: SealedDocument) -> tuple[SealedCommitment, list[bytes]]:
+    """The commitment and the proof from its leaf to the field root (what a proof bundle carries).
+
+    Raises:
+        SealedDocumentError: the document carries no commitment, or is malformed.
+    """
+    if document.zk is None:
+        raise SealedDocumentError("zk: this certificate was sealed without confidential figures, so without a "
+                                  "commitment; nothing can be proven about it in zero knowledge")
+    tree = MerkleTree(sorted(document_leaves(document)))
+    return document.zk, tree.proof_for(_commitment_leaf(document.zk))
 
 
 def terms_claim(document: SealedDocument) -> tuple[Terms, bytes, list[bytes]]:

@@ -14,6 +14,7 @@ import rfc8785
 from registry.errors import SealedDocumentError
 from registry.sealing.merkle import keccak, merkle_root
 from registry.sealing.terms import SealedTerms, Terms, new_salt
+from registry.zk.commitment import SealedCommitment
 
 DOMAIN_TAG = b"CoO-document-v1"
 """Prefix of the document-hash preimage (domain separation from batch-tree nodes)."""
@@ -103,21 +104,26 @@ def document_hash_of(leaves: Iterable[bytes]) -> bytes:
 
 @dataclass(frozen=True)
 class Sealed:
-    """A freshly sealed certificate: its hash, per-field salts and leaves (by path), and its terms."""
+    """A freshly sealed certificate: its hash, per-field salts and leaves (by path), its terms and its
+    zero-knowledge commitment (with the opening: :mod:`registry.zk.commitment`)."""
 
     document_hash: bytes
     salts: dict[str, bytes]
     leaves: dict[str, bytes]
     terms: SealedTerms | None = None
+    zk: SealedCommitment | None = None
 
 
-def seal(certificate: Mapping[str, Any], terms: Terms | None = None) -> Sealed:
-    """Salt and hash every field of *certificate* (its JSON form), and its *terms* if given.
+def seal(certificate: Mapping[str, Any], terms: Terms | None = None, zk: SealedCommitment | None = None) -> Sealed:
+    """Salt and hash every field of *certificate* (its JSON form), and its *terms* and *zk* commitment if given.
 
     Args:
         certificate: JSON-compatible mapping (numbers as strings or safe integers).
         terms: the terms to commit as one more leaf (:mod:`registry.sealing.terms`), so that
             the contract can police utilisation.
+        zk: the ``CoO-zk-v1`` commitment (with its opening) to seal as one more leaf
+            (:mod:`registry.zk.commitment`), so that proofs about the confidential figures are bound
+            to this document. Without it the document hash is what it always was.
 
     Returns:
         The document hash with a fresh 256-bit salt and the leaf of every field.
@@ -134,11 +140,13 @@ def seal(certificate: Mapping[str, Any], terms: Terms | None = None) -> Sealed:
         salt = secrets.token_bytes(SALT_SIZE)
         salts[path] = salt
         leaves[path] = leaf_hash(salt, path, value)
+    extra = [zk.leaf()] if zk is not None else []
     if terms is None:
-        return Sealed(document_hash_of(leaves.values()), salts, leaves)
+        return Sealed(document_hash_of([*leaves.values(), *extra]), salts, leaves, zk=zk)
     terms_salt = new_salt()
     sealed_terms = SealedTerms.of(terms, terms_salt)
-    return Sealed(document_hash_of([*leaves.values(), terms.leaf(terms_salt)]), salts, leaves, sealed_terms)
+    return Sealed(document_hash_of([*leaves.values(), terms.leaf(terms_salt), *extra]), salts, leaves, sealed_terms,
+                  zk)
 
 
 class _Obj(dict[str, Any]):

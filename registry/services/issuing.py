@@ -50,10 +50,16 @@ from registry.storage.store import (
 )
 from registry.storage.writelog import ChainWrite, WriteKind
 from registry.types import hex32, parse_hex32, same_account
+from registry.zk.commitment import SealedCommitment, commit, confidential_of
 
 MODES: tuple[str, ...] = tuple(m.value for m in Mode)
 STANDING_TTL = 2.0
 """Seconds an issuer's on-chain standing is trusted before it is read again."""
+
+
+def _fingerprinted(body: dict[str, Any], figures: list[dict[str, str]] | None) -> bytes:
+    """What a certificate's fingerprint covers: its body and, when it has any, its confidential figures."""
+    return canonical_json(body if figures is None else {"certificate": body, "confidential": figures})
 
 
 class Issuing(Service):
@@ -115,17 +121,21 @@ class Issuing(Service):
             raise ConflictError("parent_items needs the parent's document hash (parent)")
         admission = Admission(batch)
         items: list[NewCertificate] = []
-        for index, body in self._admitted(principal, issuer, payloads, parent, admission):
+        admitted = list(self._admitted(principal, issuer, payloads, parent, admission))
+        commitments = commit([(body, figures) for _, body, figures in admitted])
+        for (index, body, figures), zk in zip(admitted, commitments, strict=True):
             try:
-                items.append(self._prepare(issuer, body, mode, replaces, parent, parent_items=parent_items))
+                items.append(self._prepare(issuer, body, mode, replaces, parent, parent_items=parent_items,
+                                           zk=zk, figures=figures))
             except ValidationError as error:
                 admission.invalid(index, error)
         admission.raise_refused(len(payloads))
         return self.store.insert_certificates(items) if items else []
 
     def _admitted(self, principal: Principal, issuer: str, payloads: Sequence[Any], parent: bytes | None,
-                  admission: Admission) -> Iterator[tuple[int, dict[str, Any]]]:
-        """The items to store, each as its validated JSON; the refused ones go to *admission*.
+                  admission: Admission) -> Iterator[tuple[int, dict[str, Any], list[dict[str, str]] | None]]:
+        """The items to store, each as its validated JSON with its confidential figures; the refused ones go
+        to *admission*.
 
         An item already registered by this issuer with the same contents is not stored
         again (registration is idempotent on the issuer and number).
@@ -141,32 +151,34 @@ class Issuing(Service):
             if parent is not None and not certificate.back_to_back:
                 admission.refuse(index, "back_to_back", ConflictError(
                     "a parent certificate applies only to a back-to-back certificate"))
-            body = certificate.to_json()
+            body, figures = certificate.to_json(), certificate.confidential()
             existing = self.store.by_number(issuer, certificate.certificate_number)
             if existing is not None and not self.vault.same_body(existing.id, existing.fingerprint,
-                                                                  canonical_json(body)):
+                                                                  _fingerprinted(body, figures)):
                 admission.refuse(index, "certificate_number", ConflictError(
                     f"certificate number {certificate.certificate_number} is already registered by this issuer "
                     "with different contents"))
             if existing is None and len(admission.refused) == refused:
-                yield index, body
+                yield index, body, figures
 
     def _prepare(self, issuer: str, body: dict[str, Any], mode: str,
                  replaces: str | None, parent: bytes | None = None, copy: int = 0,
-                 parent_items: Sequence[int] | None = None) -> NewCertificate:
-        """Seal and encrypt one certificate (call inside :meth:`KeyVault.wrapping`).
+                 parent_items: Sequence[int] | None = None, zk: SealedCommitment | None = None,
+                 figures: list[dict[str, str]] | None = None) -> NewCertificate:
+        """Seal and encrypt one certificate (call inside :meth:`KeyVault.wrapping`), with its zero-knowledge
+        commitment *zk* when it has confidential *figures* (:mod:`registry.zk.commitment`).
 
-        The fingerprint is an HMAC of the canonical body under the new data key and the
+        The fingerprint is an HMAC of the canonical body (and figures) under the new data key and the
         number is kept sealed under it, so erasing the key leaves neither to confirm a guess.
         """
-        sealed: Sealed = seal(body, terms_for(body, parent, parent_items))
+        sealed: Sealed = seal(body, terms_for(body, parent, parent_items), zk)
         certificate_id = str(uuid.uuid4())
         key, wrapped = self.vault.new_wrapped_key(certificate_id)
         record = sealed_record(body, sealed)
         number = body["certificate_number"]
         return NewCertificate(
             id=certificate_id, issuer=issuer, certificate_number=number,
-            fingerprint=KeyVault.fingerprint(key, canonical_json(body)),
+            fingerprint=KeyVault.fingerprint(key, _fingerprinted(body, figures)),
             document_hash=sealed.document_hash, mode=mode, exporting_country=body["exporting_country"],
             importing_country=body["importing_country"], sealed_record=encrypt(key, record, certificate_id, issuer),
             wrapped_key=wrapped, replaces=replaces, copy=copy,
@@ -218,13 +230,14 @@ class Issuing(Service):
         if remarks:
             body["remarks"] = remarks
         copy_body = parse_certificate(body).to_json()
+        figures = confidential_of(sealed.zk.opening) if sealed.zk is not None and sealed.zk.opening else None
         old_terms = sealed.terms.unpack()[0] if sealed.terms is not None else None
         parent = old_terms.parent if old_terms is not None and old_terms.has_parent else None
         parent_items = old_terms.parent_items if old_terms is not None and parent is not None else None
         with self.vault.wrapping():
             item = self._prepare(old.issuer, copy_body, old.mode, old.id, parent,
                                  copy=self.store.copies_of(old.issuer, old.certificate_number) + 1,
-                                 parent_items=parent_items)
+                                 parent_items=parent_items, zk=commit([(copy_body, figures)])[0], figures=figures)
             copy = self.store.insert_certificates([item])[0]
         return self._supersede_now(old, signer, copy, "certified true copy")
 

@@ -47,6 +47,8 @@ from registry.storage.store import (
     ReceiptRecord,
 )
 from registry.types import hex32, parse_hex32, same_account
+from registry.zk.bundle import ProofBundle
+from registry.zk.verifier import verify_bundle
 
 Contents = Literal["available", "erased", "not kept"]
 """What a filed receipt still holds of its report on this node."""
@@ -77,6 +79,13 @@ class Verification(Service):
         *principal*'s history when given)."""
         row = self.store.by_document_hash(parse_hex32(document.document_hash))
         report = self.verifier.verify_document(document, declaration, self._facts(row))
+        return report, self._receipt(report, principal)
+
+    def verify_bundle(self, bundle: ProofBundle,
+                      principal: Principal | None = None) -> tuple[VerificationReport, VerificationReceipt]:
+        """Verify a zero-knowledge proof bundle (:mod:`registry.zk.verifier`) and sign a receipt."""
+        row = self.store.by_document_hash(parse_hex32(bundle.document_hash))
+        report = verify_bundle(self.verifier, bundle, self._facts(row))
         return report, self._receipt(report, principal)
 
     def verify_openattestation(self, document: Mapping[str, Any], identity: IdentityResolver,

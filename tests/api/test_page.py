@@ -500,3 +500,23 @@ def test_the_print_view_has_the_certificate_its_qr_code_and_verification_code(
     (ARTIFACTS / "page-print.pdf").write_bytes(document)
     assert document.startswith(b"%PDF")
     assert chrome.find_element(By.ID, "print-button").is_displayed()  # back on screen
+
+
+def test_proven_claims_are_shown_beside_the_verdict_and_their_values_nowhere(
+        node: tuple[str, Path], chrome: Browser, tmp_path: Path) -> None:
+    url, data = node
+    body = example()
+    goods: list[dict[str, Any]] = body["goods"]  # type: ignore[assignment]
+    goods[1] = {**goods[1], "non_originating_value": "9000.00"}
+    record = live.issue(url, data, body)
+    answer = httpx.post(f"{url}/v1/certificates/{record['id']}/proofs", headers=live.issuer_headers(data),
+                        json={"claims": ["goods[1].rvc >= 40", "goods[0].hs_code startswith 8481"]}, timeout=120)
+    assert answer.status_code == 200, answer.text
+    assert verify_file(chrome, url, write(tmp_path, "proof.json", answer.json())) == "Verdict: VALID"
+    assert verdict_style(chrome) == "ok" and "values themselves are not disclosed" in text_of(chrome, "advice")
+    claims = text_of(chrome, "claims")
+    assert "goods[1]: regional value content (build-down) ≥ 40 %: proven, value not disclosed" in claims
+    assert "goods[0]: HS heading 8481: proven, value not disclosed" in claims
+    assert "discloses no field" in text_of(chrome, "certificate-body")
+    assert "9000.00" not in chrome.page_source and "90000000" not in chrome.page_source
+    screenshot(chrome, "page-proven-claims")
