@@ -47,6 +47,7 @@ def node_config(settings: Settings) -> NodeConfig:
         batch=BatchPolicy(max_size=settings.batch_max_size, max_wait=settings.batch_max_wait_ms / 1000,
                           confirmations=settings.confirmation_depth),
         sqlite_secure_delete=settings.sqlite_secure_delete, audit_retention_days=settings.audit_retention_days,
+        max_head_age=settings.max_head_age_s,
     )
 
 

@@ -22,6 +22,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from api.cli_network import network_app
+
 if TYPE_CHECKING:
     from registry.sealing.document import SealedDocument
 
@@ -729,6 +731,9 @@ def _show_version(value: bool) -> None:
 def _root(version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
                                                 help="print the version and exit")] = False) -> None:
     """Certificate of Origin registry."""
+
+
+app.add_typer(network_app, name="network")
 
 
 def main() -> None:

@@ -12,12 +12,13 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, Field, SecretStr, ValidationInfo
+from pydantic import AfterValidator, Field, SecretStr, ValidationInfo, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from registry.chain.finality import Consensus, confirmations_for
 from registry.chain.quorum import distinct_urls, endpoint_label
 from registry.errors import ValidationError
 from registry.openattestation.identity import DnsTxt, TrustList, domain_name
@@ -148,7 +149,14 @@ class Settings(BaseSettings):
     max_batch_body_bytes: int = Field(default=32 << 20, gt=0)
     batch_max_size: int = Field(default=1024, gt=0)
     batch_max_wait_ms: int = Field(default=250, ge=0)
-    confirmation_depth: int = Field(default=1, ge=1)
+    consensus: Consensus = Field(default="anvil", description="the chain's consensus (anvil, clique or qbft): "
+                                 "sets the default confirmation depth")
+    clique_sealers: int = Field(default=4, ge=1, description="sealers of a Clique chain (its confirmation depth)")
+    max_head_age_s: float = Field(default=0, ge=0, description="seconds after which a chain head that has not "
+                                  "moved means a stalled consensus (verification: UNAVAILABLE); 0: never "
+                                  "(Anvil mines only on demand)")
+    confirmation_depth: int = Field(default=0, ge=0, description="blocks a write's transaction needs, its own "
+                                    "included, before it counts as settled; 0: what the consensus needs")
     rpc_timeout_ms: int = Field(default=5000, gt=0, description="longest wait for one JSON-RPC request (no retries)")
     auth_failures_per_minute: int = Field(default=20, gt=0, description="invalid API keys a client may send a minute")
     readiness_timeout_ms: int = Field(default=800, gt=0, description="longest /readyz waits for the chain")
@@ -168,6 +176,12 @@ class Settings(BaseSettings):
     oa_identity_domain: Annotated[str | None, AfterValidator(_domain)] = Field(
         default=None, description="the domain whose DNS-TXT record vouches for this node's DocumentStore in "
         "exported OpenAttestation documents; default: the public URL's host")
+
+    @model_validator(mode="after")
+    def _depth_from_consensus(self) -> Self:
+        if self.confirmation_depth == 0:
+            self.confirmation_depth = confirmations_for(self.consensus, self.clique_sealers)
+        return self
 
     @property
     def identity_domain(self) -> str:

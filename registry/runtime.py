@@ -20,6 +20,7 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 
 from registry.chain.client import ChainClient, Deployment
+from registry.chain.network import LiveChainClient, accept_poa_headers
 from registry.chain.nodes import NodeProcess
 from registry.chain.quorum import QuorumReader, distinct_urls
 from registry.custody.accounts import AccountBook, load_or_create_account, write_private_file
@@ -65,6 +66,9 @@ class NodeConfig:
     sqlite_secure_delete: bool = True
     audit_retention_days: int = DEFAULT_RETENTION_DAYS
     """Days verification receipts and key-release entries are kept (0: for ever)."""
+    max_head_age: float = 0.0
+    """Seconds after which a head that has not moved counts as a stalled chain (0: never; see
+    :class:`~registry.chain.network.LiveChainClient`)."""
     rpc_urls: tuple[str, ...] = ()
     """More JSON-RPC endpoints of the same chain: verification and the event index read through all of
     them (:mod:`registry.chain.quorum`); writes go to ``rpc_url``, or to the first of these without it."""
@@ -158,7 +162,8 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
         anvil.start()
         rpc_url = anvil.url
     try:
-        chain = ChainClient.connect(rpc_url, timeout=config.rpc_timeout)
+        chain = accept_poa_headers(LiveChainClient.connect(rpc_url, timeout=config.rpc_timeout))
+        chain.max_head_age = config.max_head_age
         deployment = _deploy_or_attach(chain, node_account, config, data)
         reads = _quorum(config, endpoints, chain.address)
     except BaseException:

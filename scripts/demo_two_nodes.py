@@ -54,13 +54,14 @@ class DemoError(Exception):
 class ApiNode:
     """One ``coo up`` process with its own data directory and port."""
 
-    def __init__(self, name: str, data: Path, rpc_url: str, contract: str | None = None) -> None:
+    def __init__(self, name: str, data: Path, rpc_url: str, contract: str | None = None,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.name = name
         self.data = data
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "COO_RPC_URL": rpc_url, "COO_DATA_DIR": str(data), "COO_PORT": str(self.port),
-                    "COO_BATCH_MAX_WAIT_MS": "50"}
+                    "COO_BATCH_MAX_WAIT_MS": "50", **(extra_env or {})}
         if contract:
             self.env["COO_CONTRACT_ADDRESS"] = contract
         self.process: subprocess.Popen[bytes] | None = None

@@ -66,6 +66,7 @@ from urllib.parse import urlsplit
 from registry.chain.client import ChainClient, ChainEvent, DocumentView
 from registry.chain.customs import Utilisation
 from registry.chain.models import _document_view
+from registry.chain.network import accept_poa_headers
 from registry.errors import ChainError, QuorumError, ValidationError
 from registry.types import hex32
 
@@ -208,7 +209,8 @@ class QuorumReader:
             ValidationError: a URL given twice, or a quorum outside 1..N.
         """
         urls = distinct_urls(rpc_urls)
-        endpoints = [Endpoint(endpoint_label(url, i), ChainClient.connect(url, address, timeout=timeout))
+        endpoints = [Endpoint(endpoint_label(url, i),
+                              accept_poa_headers(ChainClient.connect(url, address, timeout=timeout)))
                      for i, url in enumerate(urls, start=1)]
         return cls(endpoints, len(urls) if quorum is None else quorum, depth=depth, max_lag=max_lag)
 

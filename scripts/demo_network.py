@@ -1,0 +1,234 @@
+"""Each administration on its own chain node: SG and JP on a consortium network of EthereumJS nodes.
+
+Usage: ``python scripts/demo_network.py [--workdir DIR] [--nodes N] [--block-time S]``
+
+Starts a network of N chain nodes (one per member, sealing one Clique chain; see
+``registry/chain/network.py``), then two API nodes (``coo up``): SG's on chain node 0,
+JP's on the last chain node, each with its own data directory and keys. Then:
+
+1. the consortium is set up across both nodes and SG issues two certificates;
+   SG revokes the second;
+2. SG's chain node is killed: blocks go on (the other sealers); JP, on its own chain
+   node, verifies the first certificate (VALID), records a utilisation against it
+   and sees the second REVOKED;
+3. SG's chain node restarts and catches up: SG sees JP's utilisation, made while
+   its chain node was down;
+4. two chain nodes are killed, more than Clique tolerates with four: the chain
+   stalls and JP answers UNAVAILABLE, never a stale VALID; when they return, VALID.
+
+Everything goes through HTTP. Exits non-zero with one line if a step fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from registry.chain.network import Network  # noqa: E402
+from registry.errors import ChainError  # noqa: E402
+from scripts.demo_two_nodes import ApiNode, DemoError, issue, seen_by_jp, set_up  # noqa: E402
+
+SG_CHAIN_NODE = 0
+SETTLE_TIMEOUT = 90.0
+DECLARATION = {"declaration_reference": "JP-YOK-2611-000777", "date": "2026-11-23",
+               "items": [{"item_number": 1, "quantity": "500"}]}
+
+
+class NetworkApiNode(ApiNode):
+    """An API node on the network. A write settles only at the Clique depth, which may take longer than
+    the node waits before it answers 202 (recorded, not on chain yet); such a write is followed on its
+    status URL until it settles, and its answer is then taken for the one it stands for."""
+
+    def call(self, method: str, path: str, key: str | None = None, expect: int | tuple[int, ...] = 200,
+             **kwargs: Any) -> Any:
+        wanted = (expect,) if isinstance(expect, int) else expect
+        body = super().call(method, path, key, (*wanted, 202), **kwargs)
+        if 202 in wanted or not isinstance(body, dict) or "status_url" not in body:
+            return body
+        self.settle(body, key, f"{method} {path}")
+        return body
+
+    def settle(self, accepted: dict[str, Any], key: str | None, what: str) -> dict[str, Any]:
+        """Follow a write answered 202 until it settles; its final state."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while (state := super().call("GET", accepted["status_url"], key))["state"] != "settled":
+            if state["state"] == "refused" or time.monotonic() > deadline:
+                raise DemoError(f"{self.name} {what}: not settled ({state})")
+            time.sleep(0.2)
+        return dict(state)
+
+
+@dataclass
+class Members:
+    """The network and the two members' API nodes."""
+
+    network: Network
+    sg: ApiNode
+    jp: ApiNode
+
+    @property
+    def jp_chain_node(self) -> int:
+        """JP's chain node: the last one."""
+        return len(self.network.nodes) - 1
+
+
+@contextmanager
+def consortium(workdir: Path, network: Network | None = None, nodes: int = 4,
+               block_time: int = 2) -> Iterator[Members]:
+    """The network (started here unless given) and SG's and JP's API nodes on different chain nodes."""
+    own = network is None
+    if network is None:
+        network = Network.create(workdir / "network", nodes, block_time).start()
+    sg = jp = None
+    try:
+        network.wait_for_block(1)
+        last = len(network.nodes) - 1
+        sg = NetworkApiNode("SG", workdir / "node-sg", network.nodes[SG_CHAIN_NODE].url,
+                     extra_env=network.node_env(SG_CHAIN_NODE))
+        sg.start(timeout=120)
+        deployed = int(json.loads((sg.data / "deployment.json").read_text())["block_number"])
+        network.wait_for_block(deployed + 1, timeout=60)  # every chain node has the registry before JP attaches
+        jp = NetworkApiNode("JP", workdir / "node-jp", network.nodes[last].url, contract=sg.contract,
+                     extra_env=network.node_env(last))
+        jp.start(timeout=120)
+        yield Members(network, sg, jp)
+    finally:
+        for node in (jp, sg):
+            if node is not None:
+                node.stop()
+        if own:
+            network.stop()
+
+
+@dataclass
+class Issued:
+    """What SG issued: the keys by role, a valid certificate (and its sealed document), a revoked one."""
+
+    keys: dict[str, str]
+    valid: dict[str, Any]
+    document: dict[str, Any]
+    revoked: dict[str, Any]
+
+
+def prepare(m: Members, say: Callable[[str], None] = print) -> Issued:
+    """Set the consortium up; SG issues two certificates and revokes the second (JP sees it)."""
+    keys = set_up(m.sg, m.jp)
+    valid = issue(m.sg, keys["sg_issuer"], "hash-only")
+    revoked = issue(m.sg, keys["sg_issuer"], "hash-only")
+    document = m.sg.call("GET", f"/v1/certificates/{valid['id']}/document", keys["sg_issuer"])
+    m.sg.call("POST", f"/v1/certificates/{revoked['id']}/revoke", keys["sg_issuer"], json={"reason": "fraud"})
+    seen_by_jp(m.jp, revoked["document_hash"], "REVOKED", 0, timeout=60)
+    say(f"SG issued {valid['certificate_number']} and revoked {revoked['certificate_number']}; JP sees it")
+    return Issued(keys, valid, document, revoked)
+
+
+def without_sg_chain_node(m: Members, issued: Issued, say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Kill SG's chain node; JP verifies, utilises and sees the revocation through its own."""
+    m.network.nodes[SG_CHAIN_NODE].kill()
+    head = _head(m.network, m.jp_chain_node)
+    m.network.wait_for_block(head + 2, timeout=60)
+    report = m.jp.call("POST", "/v1/verify", json=issued.document)
+    path = f"/v1/certificates/{issued.valid['document_hash']}/utilisations"
+    used = m.jp.call("POST", path, issued.keys["jp_customs"], (201, 202),
+                     json={**DECLARATION, "document": issued.document})
+    settled = "items" in used or m.jp.settle(used, issued.keys["jp_customs"], "utilisation")["state"] == "settled"
+    revoked = m.jp.call("GET", f"/v1/verify/{issued.revoked['document_hash']}")
+    seen = {"blocks_went_on": [head, head + 2], "verdict": report["verdict"], "utilised": settled,
+            "revoked": revoked["verdict"]}
+    say(f"SG's chain node down; blocks went on past {head}; JP verified ({report['verdict']}), recorded a "
+        f"utilisation (settled: {settled}) and sees {revoked['verdict']}")
+    return seen
+
+
+def after_rejoin(m: Members, issued: Issued, say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Restart SG's chain node; it catches up and SG sees JP's utilisation."""
+    m.network.nodes[SG_CHAIN_NODE].start()
+    head = _head(m.network, m.jp_chain_node)
+    m.network.wait_for_block(head + 1, timeout=90)
+    remaining = _remaining_at(m.sg, issued, timeout=60)
+    say(f"SG's chain node rejoined and caught up to block {head + 1}; SG sees the utilisation: {remaining}")
+    return {"caught_up_to": head + 1, "remaining_at_sg": remaining}
+
+
+def beyond_tolerance(m: Members, issued: Issued, say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Kill half the chain nodes (Clique needs more than half): UNAVAILABLE at JP; VALID once they return."""
+    down = list(range(len(m.network.nodes) // 2))
+    for index in down:
+        m.network.nodes[index].kill()
+    stalled = _verdict_until(m.jp, issued.document, "UNAVAILABLE", timeout=90)
+    m.network.start(only=down)
+    m.network.wait_for_block(_head(m.network, m.jp_chain_node) + 1, timeout=90)
+    back = _verdict_until(m.jp, issued.document, "VALID", timeout=90)
+    say(f"chain nodes {down} down: JP answered {stalled['verdict']} ({stalled['summary']}); back: {back['verdict']}")
+    return {"stalled": stalled["verdict"], "summary": stalled["summary"], "back": back["verdict"],
+            "verdicts_while_down": stalled["seen"]}
+
+
+def _head(network: Network, node: int) -> int:
+    found = network.heads()[node]
+    if found is None:
+        raise DemoError(f"chain node {node} does not answer")
+    return found[0]
+
+
+def _remaining_at(sg: ApiNode, issued: Issued, timeout: float) -> dict[int, str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        state = sg.call("GET", f"/v1/certificates/{issued.valid['id']}/utilisations", issued.keys["sg_issuer"])
+        remaining = {i["item_number"]: i["remaining"] for i in state["items"]}
+        if any(i["drawn"] not in ("0", 0) for i in state["items"]) or time.monotonic() > deadline:
+            return remaining
+        time.sleep(0.2)
+
+
+def _verdict_until(node: ApiNode, document: dict[str, Any], wanted: str, timeout: float) -> dict[str, Any]:
+    """Verify *document* at *node* until it says *wanted*; every verdict seen on the way."""
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        report = node.call("POST", "/v1/verify", expect=(200, 503), json=document)  # 503: UNAVAILABLE
+        if not seen or seen[-1] != report["verdict"]:
+            seen.append(report["verdict"])
+        if report["verdict"] == wanted:
+            return {"verdict": wanted, "summary": report["summary"], "seen": seen}
+        time.sleep(1.0)
+    raise DemoError(f"{node.name} did not answer {wanted} within {timeout:.0f} s (answers: {seen})")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workdir", type=Path, help="keep the network and the nodes' data here")
+    parser.add_argument("--nodes", type=int, default=4, help="chain nodes (default 4)")
+    parser.add_argument("--block-time", type=int, default=2, help="seconds between blocks (default 2)")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="coo-network-") as scratch:
+        workdir = options.workdir or Path(scratch)
+        workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            with consortium(workdir, nodes=options.nodes, block_time=options.block_time) as members:
+                issued = prepare(members)
+                seen = {"without_sg_chain_node": without_sg_chain_node(members, issued),
+                        "after_rejoin": after_rejoin(members, issued),
+                        "beyond_tolerance": beyond_tolerance(members, issued)}
+        except (DemoError, ChainError, httpx.HTTPError, OSError, ValueError) as error:
+            print(f"demo failed: {error}", file=sys.stderr)
+            return 1
+    print(json.dumps(seen, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

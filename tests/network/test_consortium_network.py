@@ -1,0 +1,108 @@
+"""A real consortium network: four EthereumJS chain nodes sealing one Clique chain; SG's and JP's API nodes
+each on its own chain node (``scripts/demo_network.py``, step by step).
+
+The scenario runs once for the module (it is one story: kill, rejoin, kill more) and
+each test checks one thing it showed.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scripts import demo_network
+from scripts.demo_network import Members, after_rejoin, beyond_tolerance, consortium, prepare, without_sg_chain_node
+from tests.support.network import (
+    NODES,
+    RunningNetwork,
+    clique_sealer,
+    consortium_network,  # noqa: F401 (the session fixture)
+    needs_ethereumjs,
+    processes_of,
+)
+
+pytestmark = [needs_ethereumjs, pytest.mark.slow]
+
+
+def _block(url: str, number: int) -> dict[str, str]:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_getBlockByNumber", "params": [hex(number), False]})
+    request = urllib.request.Request(url, data=body.encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 (loopback)
+        block: dict[str, str] = json.loads(answer.read())["result"]
+        return block
+
+
+@pytest.fixture(scope="module")
+def story(consortium_network: RunningNetwork, tmp_path_factory: pytest.TempPathFactory,  # noqa: F811
+          ) -> Iterator[dict[str, Any]]:
+    """The whole scenario, once, with what each step showed."""
+    seen: dict[str, Any] = {}
+    say = seen.setdefault("said", []).append
+    network = consortium_network.network
+    with consortium(tmp_path_factory.mktemp("members"), network) as members:
+        issued = prepare(members, say)
+        seen["sealers"] = _sealers(members, first=1, count=2 * NODES)
+        seen["down"] = without_sg_chain_node(members, issued, say)
+        seen["left_after_kill"] = processes_of(network.nodes[demo_network.SG_CHAIN_NODE].directory)
+        seen["rejoined"] = after_rejoin(members, issued, say)
+        seen["heads_after_rejoin"] = network.heads()
+        seen["beyond"] = beyond_tolerance(members, issued, say)
+        yield seen
+
+
+def _sealers(members: Members, first: int, count: int) -> list[str]:
+    url = members.network.nodes[members.jp_chain_node].url
+    return [clique_sealer(_block(url, n)) for n in range(first, first + count)]
+
+
+def test_the_network_seals_its_first_block_within_a_minute(consortium_network: RunningNetwork,  # noqa: F811
+                                                           ) -> None:
+    assert consortium_network.started_in < 60
+
+
+def test_blocks_are_sealed_in_turn_by_every_member_of_the_network(story: dict[str, Any],
+                                                                  consortium_network: RunningNetwork,  # noqa: F811
+                                                                  ) -> None:
+    members = {m.sealer for m in consortium_network.network.members}
+    assert set(story["sealers"]) == members
+    assert all(story["sealers"][i] != story["sealers"][i + 1] for i in range(len(story["sealers"]) - 1))
+
+
+def test_with_sg_chain_node_killed_blocks_go_on_and_jp_verifies_utilises_and_sees_the_revocation(
+        story: dict[str, Any]) -> None:
+    down = story["down"]
+    assert down["blocks_went_on"][1] > down["blocks_went_on"][0]
+    assert down["verdict"] == "VALID"
+    assert down["utilised"] is True  # settled on chain while SG's chain node was down
+    assert down["revoked"] == "REVOKED"
+
+
+def test_a_killed_chain_node_leaves_no_process_and_catches_up_when_it_rejoins(story: dict[str, Any]) -> None:
+    assert story["left_after_kill"] == []
+    heads = story["heads_after_rejoin"]
+    assert all(h is not None and h[0] >= story["rejoined"]["caught_up_to"] for h in heads)
+    assert story["rejoined"]["remaining_at_sg"][1] == "700"  # 1200 certified, 500 drawn by JP meanwhile
+
+
+def test_beyond_what_clique_tolerates_jp_answers_unavailable_never_valid_and_recovers(story: dict[str, Any]) -> None:
+    beyond = story["beyond"]
+    assert beyond["stalled"] == "UNAVAILABLE"
+    assert "stalled" in beyond["summary"]
+    assert beyond["verdicts_while_down"][-1] == "UNAVAILABLE"
+    assert beyond["back"] == "VALID"
+
+
+def test_the_network_directory_holds_no_key_outside_the_members_key_files(consortium_network: RunningNetwork,  # noqa: F811
+                                                                          ) -> None:
+    directory: Path = consortium_network.network.directory
+    description = (directory / "network.json").read_text()
+    for node in consortium_network.network.nodes:
+        for secret in ("nodekey", "signer.key"):
+            key = (node.directory / secret).read_text().strip()
+            assert key not in description
+            assert key not in (node.directory / "node.log").read_text()

@@ -1,0 +1,89 @@
+"""The consortium network for the tests: four EthereumJS chain nodes sealing one Clique chain.
+
+``consortium_network`` starts one network for the session (tests import it into their
+module), records how long it took to seal its first block, and on teardown checks that
+stopping it left no process behind.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from registry.chain.network import Network, client_package
+
+needs_ethereumjs = pytest.mark.skipif(not (client_package() / "package.json").exists(),
+                                      reason="@ethereumjs/client not installed (npm install installs it)")
+NODES = 4
+BLOCK_TIME = 1
+
+
+@dataclass
+class RunningNetwork:
+    """The session's network and how long it took from nothing to its first sealed block."""
+
+    network: Network
+    started_in: float
+
+
+def processes_of(directory: Path) -> list[int]:
+    """Pids of every process whose command line names *directory* (a chain node of that network)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if str(directory).encode() in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture(scope="session")
+def consortium_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNetwork]:
+    """Four chain nodes, one per member, started together; stopped (and checked gone) at the end."""
+    directory = tmp_path_factory.mktemp("network")
+    began = time.monotonic()
+    network = Network.create(directory, nodes=NODES, block_time=BLOCK_TIME).start()
+    try:
+        network.wait_for_block(1)
+        yield RunningNetwork(network, time.monotonic() - began)
+    finally:
+        network.stop()
+    left = processes_of(directory)
+    assert not left, f"chain node processes left behind: {left}"
+
+
+HEADER_FIELDS = ("parentHash", "sha3Uncles", "miner", "stateRoot", "transactionsRoot", "receiptsRoot", "logsBloom",
+                 "difficulty", "number", "gasLimit", "gasUsed", "timestamp", "extraData", "mixHash", "nonce",
+                 "baseFeePerGas", "withdrawalsRoot")
+"""A Shanghai header's fields, in RLP order."""
+_SCALARS = {"difficulty", "number", "gasLimit", "gasUsed", "timestamp", "baseFeePerGas"}
+
+
+def clique_sealer(block: dict[str, str]) -> str:
+    """The address that sealed *block* (a JSON-RPC block): recovered from the seal in its extra data, over
+    the header with that seal taken out (EIP-225)."""
+    import rlp  # type: ignore[import-untyped]
+    from eth_keys.datatypes import Signature
+    from eth_utils.crypto import keccak
+
+    extra = bytes.fromhex(block["extraData"][2:])
+    fields: list[object] = []
+    for name in HEADER_FIELDS:
+        if name in _SCALARS:
+            fields.append(int(block[name], 16))
+        elif name == "extraData":
+            fields.append(extra[:-65])
+        else:
+            fields.append(bytes.fromhex(block[name][2:]))
+    seal = extra[-65:]
+    signature = Signature(vrs=(seal[64], int.from_bytes(seal[:32], "big"), int.from_bytes(seal[32:64], "big")))
+    return signature.recover_public_key_from_msg_hash(keccak(rlp.encode(fields))).to_checksum_address()
