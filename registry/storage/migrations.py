@@ -222,6 +222,13 @@ MIGRATIONS: tuple[Migration, ...] = (
                                                "onchain_drawn", "onchain_requests", "onchain_customs",
                                                "sync_state")),
     )),
+    Migration(13, "background reads by index: batches by state, block and root, the outbox by age;"
+                  " the block a batch was sent at (where its anchoring event can first be)", (
+        "CREATE INDEX batches_state ON batches (state, block_number)",
+        "CREATE INDEX batches_root ON batches (root)",
+        "CREATE INDEX outbox_waiting ON outbox (batch_id, enqueued_at)",
+        "ALTER TABLE batches ADD COLUMN sent_block INTEGER",
+    )),
 )
 """Every migration, in order; ``MIGRATIONS[i].version == i + 1``."""
 
