@@ -77,6 +77,8 @@ class BatchPolicy:
     """Blocks a transaction needs (itself included) before its certificates count as anchored."""
     reorg_window: int = 32
     """How many recent blocks of anchored batches are re-checked for a reorg each round."""
+    reorg_every: float = 1.0
+    """Seconds between two looks for a reorg (each one request while the head block is unchanged)."""
 
 
 class Anchorer(Worker):
@@ -250,7 +252,7 @@ class Anchorer(Worker):
         batch when the head block or the batches to watch changed: never one request per batch.
         """
         now = time.monotonic()
-        if not force and now - self._watched_at < 1.0:
+        if not force and now - self._watched_at < self.policy.reorg_every:
             return 0
         self._watched_at = now
         head, head_hash = self.chain.head()
