@@ -10,9 +10,9 @@ from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse, JSONResponse
 
 from api.deps import ContextDep, NodeDep, SettingsDep
-from registry.services.context import ServiceContext
 from api.schemas import Health, WorkerStatus
 from registry.pipelines import health
+from registry.services.context import ServiceContext
 
 router = APIRouter(tags=["ops"])
 

@@ -13,7 +13,8 @@ from registry.storage.store import Store
 ROUNDS = 40
 ROWS_PER_ROUND = 20
 BOUND = 2 * 1024 * 1024
-"""Bytes the WAL may reach: what one round writes (~0.7 MB: every commit appends its pages) with room, well under what ROUNDS rounds write."""
+"""Bytes the WAL may reach: one round's writes (~0.7 MB: each commit appends its pages) with room, well under
+what ROUNDS rounds write."""
 
 
 def _receipt() -> ReceiptRecord:
