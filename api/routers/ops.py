@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from api.deps import ContextDep, NodeDep, SettingsDep
 from api.schemas import Health, WorkerStatus
 from registry.pipelines import health
+from registry.services.context import ServiceContext
 
 router = APIRouter(tags=["ops"])
 
@@ -92,5 +93,20 @@ def metrics(ctx: ContextDep, node: NodeDep) -> Response:
               f"coo_chain_write_oldest_open_seconds {oldest or 0:.3f}"]
     if node.pruner is not None:
         lines += ["# HELP coo_audit_pruned_total Audit-log entries (receipts, key releases) deleted by the retention.",
-                  "# TYPE coo_audit_pruned_total counter", f"coo_audit_pruned_total {node.pruner.pruned_total}"]
+                  "# TYPE coo_audit_pruned_total counter", f"coo_audit_pruned_total {node.pruner.pruned_total}",
+                  "# HELP coo_wal_checkpoints_total Checkpoints that emptied the store's write-ahead log.",
+                  "# TYPE coo_wal_checkpoints_total counter",
+                  f"coo_wal_checkpoints_total {node.pruner.checkpoints_total}"]
+    lines += _storage_lines(ctx)
     return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
+
+def _storage_lines(ctx: ServiceContext) -> list[str]:
+    """The audit log's rows and the store's bytes on disk (database file and write-ahead log)."""
+    database, wal = ctx.store.file_sizes()
+    return ["# HELP coo_audit_rows Entries in the audit log (verification receipts and key releases).",
+            "# TYPE coo_audit_rows gauge", f"coo_audit_rows {ctx.store.audit_rows()}",
+            "# HELP coo_store_bytes Bytes of the store's database file.", "# TYPE coo_store_bytes gauge",
+            f"coo_store_bytes {database}",
+            "# HELP coo_store_wal_bytes Bytes of the store's write-ahead log.", "# TYPE coo_store_wal_bytes gauge",
+            f"coo_store_wal_bytes {wal}"]

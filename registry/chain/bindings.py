@@ -169,17 +169,16 @@ class CertificateRegistryBinding(Transport):
 
     def batch_of(self, root: bytes) -> BatchRecord:
         """The anchoring record of *root*."""
-        issuer, anchored_at, count, state, reason = self.call("batchOf", root)
-        return BatchRecord(root, _address_or_none(issuer), int(anchored_at), int(count),
-                           DocumentState(int(state)), int(reason))
+        return _batch_record(root, self.call("batchOf", root))
 
     def inspect(self, document_hash: bytes, proof: Sequence[bytes] = ()) -> DocumentView:
         """Anchoring, authorisation and status of *document_hash* in one call."""
         raw = self.call("inspect", document_hash, list(proof))
         return _document_view(document_hash, raw)
 
-    def status_change(self, document_hash: bytes, root: bytes) -> tuple[int, str] | None:
-        """Block time and sender of the latest status event of the certificate (*root*, *document_hash*), if any.
+    def status_change(self, document_hash: bytes, root: bytes, from_block: int) -> tuple[int, str] | None:
+        """Block time and sender of the latest status event of the certificate (*root*, *document_hash*), if any,
+        looked for from *from_block* (the anchoring's, or earlier) on.
 
         Needed for documents anchored alone, whose status lives in the batch slot
         without a timestamp (see ``CertificateRegistry``). Events under another root
@@ -187,7 +186,7 @@ class CertificateRegistryBinding(Transport):
         """
         topic0 = [sig for sig, name in self._events.items()
                   if name in ("CertificateRevoked", "CertificateSuperseded", "KeyDestroyed", "BatchRevoked")]
-        found = [e for e in self.events(0, topics=[topic0, "0x" + document_hash.hex()])
+        found = [e for e in self.events(from_block, topics=[topic0, "0x" + document_hash.hex()])
                  if bytes(e.args["root"]) == root]
         if not found:
             return None
@@ -215,16 +214,45 @@ class CertificateRegistryBinding(Transport):
             return self.inspect(document_hash, proof), self.block_number()
         return _document_view(document_hash, raw), int(head)
 
-    def anchorings(self, root: bytes) -> list[ChainEvent]:
-        """The ``BatchAnchored`` events of *root* (one, unless a reorg replayed it), in chain order."""
-        return self.events(0, names={"BatchAnchored"}, topics=[None, "0x" + root.hex()])
+    def anchorings(self, root: bytes, from_block: int) -> list[ChainEvent]:
+        """The ``BatchAnchored`` events of *root* (one, unless a reorg replayed it) from *from_block* on, in chain
+        order."""
+        return self.events(from_block, names={"BatchAnchored"}, topics=[None, "0x" + root.hex()])
 
-    def publications(self, document_hash: bytes) -> list[ChainEvent]:
-        """The ``PayloadPublished`` events of *document_hash* (its encrypted-mode anchorings), in chain order."""
-        return self.events(0, names={"PayloadPublished"},
+    def publications(self, document_hash: bytes, from_block: int) -> list[ChainEvent]:
+        """The ``PayloadPublished`` events of *document_hash* (its encrypted-mode anchorings) from *from_block*
+        on, in chain order."""
+        return self.events(from_block, names={"PayloadPublished"},
                            topics=[self.event_topic("PayloadPublished"), "0x" + document_hash.hex()])
 
-    def payloads(self, root: bytes, from_block: int = 0) -> dict[bytes, bytes]:
+    def batches_of(self, roots: Sequence[bytes]) -> list[BatchRecord]:
+        """:meth:`batch_of` of every root in *roots*, in one JSON-RPC batch (one request per root on providers
+        without batching, the in-process chain)."""
+        self._require_address()
+        if not roots:
+            return []
+
+        def batched() -> list[Any]:
+            with self.w3.batch_requests() as batch:
+                for root in roots:
+                    batch.add(self.contract.functions.batchOf(root))
+                return list(batch.execute())
+
+        try:
+            answers = self._rpc(batched)
+        except ChainUnavailableError:
+            raise
+        except (NotImplementedError, TypeError, ValueError):
+            return [self.batch_of(root) for root in roots]
+        return [_batch_record(root, answer) for root, answer in zip(roots, answers, strict=True)]
+
+    def payloads(self, root: bytes, from_block: int) -> dict[bytes, bytes]:
         """Ciphertexts published with *root* in encrypted-payload mode, by document hash."""
         events = self.events(from_block, names={"PayloadPublished"}, topics=[None, None, "0x" + root.hex()])
         return {bytes(e.args["documentHash"]): bytes(e.args["ciphertext"]) for e in events}
+
+
+def _batch_record(root: bytes, answer: Sequence[Any]) -> BatchRecord:
+    issuer, anchored_at, count, state, reason = answer
+    return BatchRecord(root, _address_or_none(issuer), int(anchored_at), int(count), DocumentState(int(state)),
+                       int(reason))

@@ -145,15 +145,17 @@ class CustomsLedger:
         return ChainRequest(request_id, bytes(document_hash), bytes(root), bytes(reason_hash), opened_by,
                             int(opened_at), RequestState(int(state)), answered, int(answered_at))
 
-    def draws(self, document_hash: bytes, declaration: bytes) -> list[ChainEvent]:
-        """The ``CertificateUtilised`` events of one declaration on one document hash (any root), in chain order."""
-        return self.chain.events(0, names={"CertificateUtilised"},
+    def draws(self, document_hash: bytes, declaration: bytes, from_block: int) -> list[ChainEvent]:
+        """The ``CertificateUtilised`` events of one declaration on one document hash (any root) from *from_block*
+        (the certificate's anchoring block, or earlier) on, in chain order."""
+        return self.chain.events(from_block, names={"CertificateUtilised"},
                                  topics=[self.chain.event_topic("CertificateUtilised"), "0x" + document_hash.hex(),
                                          "0x" + declaration.hex()])
 
-    def requests_opened(self, document_hash: bytes, customs: str) -> list[ChainEvent]:
-        """The ``VerificationRequested`` events *customs* opened on *document_hash* (any root), in chain order."""
-        return self.chain.events(0, names={"VerificationRequested"},
+    def requests_opened(self, document_hash: bytes, customs: str, from_block: int) -> list[ChainEvent]:
+        """The ``VerificationRequested`` events *customs* opened on *document_hash* (any root) from *from_block*
+        (the certificate's anchoring block, or earlier) on, in chain order."""
+        return self.chain.events(from_block, names={"VerificationRequested"},
                                  topics=[self.chain.event_topic("VerificationRequested"), None,
                                          "0x" + document_hash.hex(), "0x" + bytes(12).hex() + customs[2:].lower()])
 

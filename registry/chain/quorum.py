@@ -259,7 +259,7 @@ class QuorumReader:
 
         return self._read_at(pin, read, _describe_utilisation)
 
-    def status_change(self, document_hash: bytes, root: bytes) -> tuple[int, str] | None:
+    def status_change(self, document_hash: bytes, root: bytes, from_block: int) -> tuple[int, str] | None:
         """Block time and sender of the certificate's latest status event, agreed (see
         :meth:`~registry.chain.bindings.CertificateRegistryBinding.status_change`).
 
@@ -267,7 +267,7 @@ class QuorumReader:
             QuorumError: too few endpoints answered, or they disagree.
         """
         topic0 = [self.endpoints[0].client.event_topic(name) for name in STATUS_EVENTS]
-        events = self.events(0, topics=[topic0, "0x" + document_hash.hex()])
+        events = self.events(from_block, topics=[topic0, "0x" + document_hash.hex()])
         found = [e for e in events if bytes(e.args["root"]) == root]
         if not found:
             return None

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 import requests
 from eth_abi.abi import decode as abi_decode
@@ -127,6 +127,11 @@ class Transport:
     def block_number(self) -> int:
         """The current chain head."""
         return self._rpc(lambda: int(self.w3.eth.block_number))
+
+    def head(self) -> tuple[int, bytes]:
+        """The number and hash of the head block, in one request."""
+        found = self._rpc(lambda: self.w3.eth.get_block("latest"))
+        return int(found["number"]), bytes(found["hash"])
 
     def block_hash(self, block: int) -> bytes | None:
         """Hash of block *block*, or None past the head."""
@@ -414,6 +419,26 @@ class Transport:
         if isinstance(data, (str, bytes)) and len(data) >= 4 and data not in ("0x", b""):
             return self.decode_revert(data)
         return ContractRevertError("Reverted", (message,))
+
+
+class _Clock(Protocol):
+    def block_number(self) -> int: ...
+
+    def block_timestamp(self, block: int | str = ...) -> int: ...
+
+
+def first_block_at(chain: _Clock, timestamp: int) -> int:
+    """The first block (never the genesis block, which holds no transaction) whose time is *timestamp* or later,
+    by bisection (about log2(head) block reads): where a scan for what happened at *timestamp* or later starts.
+    The head when no block is that late."""
+    low, high = 1, max(1, chain.block_number())
+    while low < high:
+        middle = (low + high) // 2
+        if chain.block_timestamp(middle) >= timestamp:
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -77,6 +77,8 @@ class BatchPolicy:
     """Blocks a transaction needs (itself included) before its certificates count as anchored."""
     reorg_window: int = 32
     """How many recent blocks of anchored batches are re-checked for a reorg each round."""
+    reorg_every: float = 1.0
+    """Seconds between two looks for a reorg (each one request while the head block is unchanged)."""
 
 
 class Anchorer(Worker):
@@ -102,6 +104,8 @@ class Anchorer(Worker):
         self._lock = threading.RLock()
         self._recovered = False
         self._watched_at = 0.0
+        self._head: int | None = None
+        self._watched: tuple[int, bytes, tuple[int, ...]] | None = None
 
     # -- lifecycle (start / stop / running from Worker; a stopped worker leaves
     #    pending entries in the durable outbox, and a started one settles what a
@@ -163,7 +167,8 @@ class Anchorer(Worker):
             self.store.release_batch(batch.id, "no key for issuer")
             raise ChainError(f"this node holds no key for issuer {batch.issuer}")
         tree = build_batch([m.document_hash for m in members])
-        self.store.mark_batch_sent(batch.id, tree.root, "")  # the root is fixed before anything goes out
+        # the root is fixed before anything goes out, and the head it went out after
+        self.store.mark_batch_sent(batch.id, tree.root, "", sent_block=self._floor())
         return self._send(batch.id, batch.issuer, batch.mode, signer, members, tree)
 
     # Complexity (radon C): one send per mode; the AlreadyAnchored revert settles, any other revert releases
@@ -202,6 +207,13 @@ class Anchorer(Worker):
         plaintext = published_record(self.vault.decrypt_record(member.id, member.issuer))
         return chain_payload(self.vault.data_key(member.id), plaintext, member.document_hash, member.issuer)
 
+    def _floor(self) -> int:
+        """A block no later than any transaction sent from now on can be mined in (the last head seen, less
+        the reorg window; never the genesis block): where scans for its events start."""
+        if self._head is None:
+            self._head = self.chain.block_number()
+        return max(1, self._head - self.policy.reorg_window)
+
     def settle_sent(self) -> int:
         """Settle every ``sent`` batch from the chain: mark it anchored, or send the same root again."""
         done = 0
@@ -224,7 +236,7 @@ class Anchorer(Worker):
         record = record or self.chain.batch_of(tree.root)
         if record.issuer is None or record.issuer.lower() != issuer.lower():
             return 0
-        events = self.chain.anchorings(tree.root)
+        events = self.chain.anchorings(tree.root, self.store.anchoring_block(tree.root))
         block = events[-1].block_number if events else 0
         if block and self.chain.block_number() - block + 1 < self.policy.confirmations:
             return 0
@@ -233,19 +245,31 @@ class Anchorer(Worker):
 
     def watch_reorgs(self, *, force: bool = False) -> int:
         """Return to the outbox every recently anchored batch whose root is no longer on chain
-        (at most once a second)."""
+        (at most once a second).
+
+        One request per round while nothing changed (the head block, whose hash changes with any reorg
+        that could undo an anchoring), and one JSON-RPC batch of ``batchOf`` for every recently anchored
+        batch when the head block or the batches to watch changed: never one request per batch.
+        """
         now = time.monotonic()
-        if not force and now - self._watched_at < 1.0:
+        if not force and now - self._watched_at < self.policy.reorg_every:
             return 0
         self._watched_at = now
-        head = self.chain.block_number()
+        head, head_hash = self.chain.head()
+        self._head = head
+        batches = [b for b in self.store.anchored_since(head - self.policy.reorg_window) if b.root is not None]
+        seen = (head, head_hash, tuple(b.id for b in batches))
+        if not force and seen == self._watched:
+            return 0
         moved = 0
-        for batch in self.store.anchored_since(head - self.policy.reorg_window):
-            if batch.root is not None and self.chain.batch_of(batch.root).issuer is None:
+        records = self.chain.batches_of([b.root for b in batches if b.root is not None])
+        for batch, record in zip(batches, records, strict=True):
+            if record.issuer is None:
                 log.warning("batch %s left the canonical chain (reorg): anchoring it again", batch.id)
                 self.store.unanchor_batch(batch.id, "reorg")
                 self.chain.reset_nonces()
                 moved += 1
+        self._watched = None if moved else seen
         if moved:
             self.wake()
         return moved

@@ -28,6 +28,7 @@ from eth_utils.address import to_checksum_address
 from registry.chain.client import ChainClient, DocumentState, TxResult
 from registry.chain.customs import CustomsLedger, RequestState
 from registry.chain.refusals import Refusal
+from registry.chain.transport import first_block_at
 from registry.openattestation.store import REFUSED as STORE_REFUSED
 from registry.openattestation.store import DocumentStore
 from registry.sealing.merkle import process_proof
@@ -146,10 +147,19 @@ class ChainEffects:
             requests are told apart).
     """
 
-    def __init__(self, chain: ChainClient, claimed: Callable[[], set[Any]]) -> None:
+    def __init__(self, chain: ChainClient, claimed: Callable[[], set[Any]],
+                 anchoring_block: Callable[[bytes], int | None] | None = None) -> None:
         self.chain = chain
         self.ledger = CustomsLedger(chain)
         self.claimed = claimed
+        self.anchoring_block = anchoring_block
+        """The block the store records for an anchoring (:meth:`~registry.storage.store.Store.anchoring_block`)."""
+
+    def _since(self, root: bytes) -> int:
+        """Where a scan for the events of a certificate under *root* starts: its anchoring block (as the store
+        records it, else found from the anchoring's time), never block 0."""
+        known = self.anchoring_block(root) if self.anchoring_block is not None else None
+        return known if known is not None else first_block_at(self.chain, self.chain.batch_of(root).anchored_at)
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -225,7 +235,7 @@ class ChainEffects:
     def _draw(self, write: ChainWrite) -> Found:
         a = write.args
         wanted = list(zip(a["items"], a["quantities"], strict=True))
-        found = self.ledger.draws(_b(a, "document_hash"), _b(a, "declaration"))
+        found = self.ledger.draws(_b(a, "document_hash"), _b(a, "declaration"), self._since(_b(a, "root")))
         for event in found:
             if event.args["root"] == _b(a, "root") and \
                     list(zip(event.args["goodsItems"], event.args["quantities"], strict=True)) == wanted:
@@ -240,7 +250,7 @@ class ChainEffects:
                     found.reason_hash == _b(a, "reason_hash") and same_account(found.opened_by, write.signer):
                 return Found(Effect.PRESENT, write.result)
         taken = self.claimed()
-        opened = self.ledger.requests_opened(_b(a, "document_hash"), write.signer)
+        opened = self.ledger.requests_opened(_b(a, "document_hash"), write.signer, self._since(_b(a, "root")))
         for event in opened:
             request_id = int(event.args["id"])
             if event.args["root"] == _b(a, "root") and event.args["reasonHash"] == _b(a, "reason_hash") and \

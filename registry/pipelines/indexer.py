@@ -150,6 +150,11 @@ class Follower(Worker):
         """A certificate's utilisation and open verification requests, from the index."""
         return self.view.utilisation(document_hash, root, item_count)
 
+    def anchoring_block(self, root: bytes) -> int:
+        """A block no later than the anchoring of *root*, as the store records it
+        (:meth:`~registry.storage.store.Store.anchoring_block`)."""
+        return self.indexer.store.anchoring_block(root)
+
     def round(self) -> None:
         """Poll the head once and index up to it."""
         self.poll()

@@ -31,6 +31,7 @@ from registry.chain.client import (
     certificate_key,
 )
 from registry.chain.customs import CustomsLedger, Utilisation
+from registry.chain.transport import first_block_at
 from registry.domain.reasons import RevocationReason
 from registry.domain.report import Check, CheckName, CheckStatus, Verdict, VerificationReport
 from registry.domain.states import FINAL_STATUSES
@@ -78,6 +79,8 @@ class IndexSource(Protocol):
 
     def utilisation(self, document_hash: bytes, root: bytes, item_count: int) -> Utilisation: ...
 
+    def anchoring_block(self, root: bytes) -> int: ...
+
 
 class ChainReads(Protocol):
     """The chain as the verifier reads it: one endpoint (:class:`_DirectReads` over a
@@ -95,7 +98,11 @@ class ChainReads(Protocol):
     def utilisation_of(self, document_hash: bytes, root: bytes, item_count: int, *,
                        block: int | None = None) -> Utilisation: ...
 
-    def status_change(self, document_hash: bytes, root: bytes) -> tuple[int, str] | None: ...
+    def status_change(self, document_hash: bytes, root: bytes, from_block: int) -> tuple[int, str] | None: ...
+
+    def block_number(self) -> int: ...
+
+    def block_timestamp(self, block: int | str = ...) -> int: ...
 
 
 class _DirectReads:
@@ -120,8 +127,14 @@ class _DirectReads:
                        block: int | None = None) -> Utilisation:
         return self.ledger.utilisation_of(document_hash, root, item_count)
 
-    def status_change(self, document_hash: bytes, root: bytes) -> tuple[int, str] | None:
-        return self.chain.status_change(document_hash, root)
+    def status_change(self, document_hash: bytes, root: bytes, from_block: int) -> tuple[int, str] | None:
+        return self.chain.status_change(document_hash, root, from_block)
+
+    def block_number(self) -> int:
+        return self.chain.block_number()
+
+    def block_timestamp(self, block: int | str = "latest") -> int:
+        return self.chain.block_timestamp(block)
 
 
 @dataclass
@@ -304,10 +317,17 @@ class Verifier:
         if view.changed_at:
             return _when(view.changed_at), str(view.changed_by)
         try:
-            found = self.reads.status_change(view.document_hash, view.root)
+            found = self.reads.status_change(view.document_hash, view.root, self._anchoring_block(view))
         except ChainError:
             found = None
         return (_when(found[0]), found[1]) if found else ("an unknown date", "the issuer or its authority")
+
+    def _anchoring_block(self, view: DocumentView) -> int:
+        """Where the scan for a certificate's status events starts: its anchoring block as the node's index
+        records it, else the first block of the anchoring's time (never block 0)."""
+        if self.index is not None:
+            return self.index.anchoring_block(view.root)
+        return first_block_at(self.reads, view.anchored_at)
 
     def _validity_check(self, run: _Run, certificate: Mapping[str, Any]) -> None:
         issue, until = _date(certificate.get("issue_date")), _date(certificate.get("valid_until"))

@@ -264,7 +264,7 @@ class Documents(Service):
     def published(self, document_hash: bytes) -> _Published:
         """The encrypted-mode anchoring of *document_hash*: root, issuer and the batch's ciphertexts."""
         chain = self.ctx.chain
-        found = chain.publications(document_hash)
+        found = chain.publications(document_hash, self.ctx.store.publication_block(document_hash))
         if not found:
             raise NotFoundError("on-chain ciphertext", f"{hex32(document_hash)} (not anchored in encrypted mode)")
         root = bytes(found[0].args["root"])

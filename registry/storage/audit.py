@@ -136,6 +136,11 @@ class AuditTables(Database):
                            " ORDER BY created_at DESC, id DESC LIMIT ?", (*args, query.limit))
         return [_receipt_record(r) for r in rows]
 
+    def audit_rows(self) -> int:
+        """Entries in the audit log: verification receipts and key-release entries (for ``/metrics``)."""
+        rows = self._query("SELECT (SELECT COUNT(*) FROM verification_receipts) + (SELECT COUNT(*) FROM audit_log)")
+        return int(rows[0][0])
+
     def prune_audit(self, before: float) -> int:
         """Delete the verification receipts and key-release entries of the audit log filed before *before*
         (``time.time()`` seconds), in one transaction (the retention policy, :mod:`registry.pipelines.retention`).

@@ -70,8 +70,10 @@ class BatchTables(CertificateRows):
             raise NotFoundError("batch", str(batch_id))
         return str(row[0])
 
-    def mark_batch_sent(self, batch_id: int, root: bytes, tx_hash: str, nonce: int | None = None) -> None:
-        """Record the root and the anchoring transaction (before waiting for its receipt).
+    def mark_batch_sent(self, batch_id: int, root: bytes, tx_hash: str, nonce: int | None = None, *,
+                        sent_block: int | None = None) -> None:
+        """Record the root and the anchoring transaction (before waiting for its receipt), and the first
+        *sent_block* given (a chain head no later than the sending: the anchoring event is in no earlier block).
 
         Raises:
             NotFoundError: unknown batch.
@@ -81,8 +83,9 @@ class BatchTables(CertificateRows):
             state = self._batch_state(conn, batch_id)
             if state not in (BatchState.SENDING, BatchState.SENT):
                 raise ConflictError(f"batch {batch_id} is {state}; it cannot be marked sent")
-            conn.execute("UPDATE batches SET root = ?, tx_hash = ?, nonce = COALESCE(?, nonce), state = 'sent'"
-                         " WHERE id = ?", (root, tx_hash, nonce, batch_id))
+            conn.execute("UPDATE batches SET root = ?, tx_hash = ?, nonce = COALESCE(?, nonce), state = 'sent',"
+                         " sent_block = COALESCE(sent_block, ?) WHERE id = ?",
+                         (root, tx_hash, nonce, sent_block, batch_id))
 
     def mark_batch_anchored(self, batch_id: int, block_number: int, anchored_at: int, proofs: Mapping[str, list[str]],
                             *, root: bytes | None = None, tx_hash: str | None = None) -> None:
@@ -132,6 +135,35 @@ class BatchTables(CertificateRows):
         return [batch_row(r) for r in self._query(
             f"SELECT {BATCH_COLUMNS} FROM batches WHERE state = 'anchored' AND block_number > ? ORDER BY id",
             (block_number,))]
+
+    def anchoring_block(self, root: bytes) -> int:
+        """A block no later than the anchoring of *root*, where scans for its events start (never block 0).
+
+        The block one of this node's batches was anchored in (or the head it was sent after), else the block
+        of the indexed ``BatchAnchored`` event, else the first block the event index has not covered yet (an
+        anchoring up to the index's mark is in the index).
+        """
+        rows = self._query(
+            "SELECT MIN(b) FROM (SELECT MIN(COALESCE(block_number, sent_block)) AS b FROM batches WHERE root = ?"
+            " UNION ALL SELECT MIN(block_number) FROM chain_events WHERE subject = ? AND name = 'BatchAnchored')",
+            (root, root))
+        return self._known_or_unindexed(rows[0][0])
+
+    def publication_block(self, document_hash: bytes) -> int:
+        """A block no later than the encrypted-mode anchoring of *document_hash* (its ``PayloadPublished``
+        event, indexed or anchored by this node), where scans for it start (never block 0)."""
+        rows = self._query(
+            "SELECT MIN(b) FROM (SELECT MIN(COALESCE(b.block_number, b.sent_block)) AS b FROM certificates c"
+            " JOIN batches b ON b.id = c.batch_id WHERE c.document_hash = ?"
+            " UNION ALL SELECT MIN(block_number) FROM chain_events WHERE subject = ? AND name = 'PayloadPublished')",
+            (document_hash, document_hash))
+        return self._known_or_unindexed(rows[0][0])
+
+    def _known_or_unindexed(self, block: int | None) -> int:
+        if block is None:
+            mark = self._query("SELECT last_block FROM sync_state WHERE id = 1")
+            block = int(mark[0][0]) + 1 if mark else 1
+        return max(1, int(block))
 
     def unanchor_batch(self, batch_id: int, why: str) -> int:
         """A reorg dropped this batch's root: mark it ``failed`` and put its certificates back in the outbox.

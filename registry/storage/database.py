@@ -64,6 +64,13 @@ from typing import Any
 from registry.errors import StoreError
 from registry.storage.migrations import migrate
 
+WAL_AUTOCHECKPOINT_PAGES = 1000
+"""Pages the write-ahead log may grow to before a commit checkpoints it (SQLite's usual default, set here so
+the bound does not depend on how SQLite was built)."""
+
+WAL_SIZE_LIMIT = 8 * 1024 * 1024
+"""Bytes the write-ahead log file is truncated back to when a checkpoint lets it restart."""
+
 # -- connections -------------------------------------------------------------------------
 
 
@@ -118,7 +125,8 @@ class Database:
             conn.row_factory = sqlite3.Row
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             secure = "ON" if self._secure_delete else "OFF"
-            for pragma in ("synchronous=NORMAL", "foreign_keys=ON", f"secure_delete={secure}"):
+            for pragma in ("synchronous=NORMAL", "foreign_keys=ON", f"secure_delete={secure}",
+                           f"wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}", f"journal_size_limit={WAL_SIZE_LIMIT}"):
                 conn.execute(f"PRAGMA {pragma}")
         except sqlite3.Error as error:
             raise StoreError(f"cannot open the store at {self.path}: {error}") from error
@@ -183,6 +191,11 @@ class Database:
                 conn.close()
             self._connections.clear()
 
+    def file_sizes(self) -> tuple[int, int]:
+        """Bytes of the database file and of its write-ahead log (0 when there is none)."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        return _size(self.path), _size(wal)
+
     def try_truncate_wal(self) -> bool:
         """Try, without waiting, to checkpoint and empty the WAL; False if another reader or writer blocked it.
 
@@ -197,6 +210,13 @@ class Database:
         finally:
             conn.execute("PRAGMA busy_timeout = 30000")
         return not busy
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _private(path: Path) -> None:

@@ -222,6 +222,20 @@ MIGRATIONS: tuple[Migration, ...] = (
                                                "onchain_drawn", "onchain_requests", "onchain_customs",
                                                "sync_state")),
     )),
+    Migration(13, "background reads by index: batches by state, block and root, the outbox by age, the audit"
+                  " log by filing time, chain writes by settlement and kind, erasures to acknowledge;"
+                  " the block a batch was sent at (where its anchoring event can first be)", (
+        "CREATE INDEX batches_state ON batches (state, block_number)",
+        "CREATE INDEX batches_root ON batches (root)",
+        "CREATE INDEX outbox_waiting ON outbox (batch_id, enqueued_at)",
+        "CREATE INDEX audit_log_filed ON audit_log (created_at)",
+        "CREATE INDEX chain_writes_settled ON chain_writes (state, settled_at)",
+        "CREATE INDEX chain_writes_unapplied ON chain_writes (id) WHERE applied = 0",
+        "CREATE INDEX chain_writes_kind ON chain_writes (kind, id)",
+        "CREATE INDEX erasures_unacknowledged ON erasures (document_hash)"
+        " WHERE role = 'released' AND state = 'erased' AND acknowledged = 0",
+        "ALTER TABLE batches ADD COLUMN sent_block INTEGER",
+    )),
 )
 """Every migration, in order; ``MIGRATIONS[i].version == i + 1``."""
 

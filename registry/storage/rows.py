@@ -62,6 +62,9 @@ class BatchRow:
     created_at: float
     nonce: int | None = None
     error: str | None = None
+    sent_block: int | None = None
+    """The chain head when the batch was sent: its anchoring event is in no earlier block (event scans start
+    there, never at block 0)."""
 
 
 BATCH_COLUMNS: str = ", ".join(BatchRow.__dataclass_fields__)

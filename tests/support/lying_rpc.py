@@ -163,6 +163,10 @@ class LyingRpc:
         self.lie: Lie | None = None
         self.requests = 0
         """JSON-RPC requests answered (a batch counts each of its requests)."""
+        self.posts = 0
+        """HTTP requests answered (a batch counts once)."""
+        self.log_queries: list[dict[str, Any]] = []
+        """The filter of every ``eth_getLogs`` asked, in order."""
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -170,6 +174,7 @@ class LyingRpc:
 
             def do_POST(self) -> None:  # noqa: N802 - the http.server hook
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+                proxy.posts += 1
                 answer = [proxy.answer(r) for r in body] if isinstance(body, list) else proxy.answer(body)
                 data = json.dumps(answer).encode()
                 self.send_response(200)
@@ -193,6 +198,8 @@ class LyingRpc:
     def answer(self, request: Request) -> Answer:
         """Forward one JSON-RPC request upstream, through the current lie."""
         self.requests += 1
+        if request.get("method") == "eth_getLogs":
+            self.log_queries.append(dict(request["params"][0]))
         lie = self.lie
         sent = lie.before(request) if lie else request
         raw = urllib.request.Request(self.upstream, data=json.dumps(sent).encode(),
