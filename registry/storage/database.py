@@ -77,6 +77,12 @@ class Database:
     thread has ended is closed when the next thread opens one, and
     :meth:`close` closes them all.
 
+    Several processes share one file (``coo up --workers N``: a chain writer and API
+    workers): WAL lets each read while one writes, and a writer waits up to the
+    busy timeout (30 s) for another process's write transaction rather than fail.
+    No connection crosses a ``fork``: a child that inherited the registry abandons
+    the parent's connections (never closing or using them) and opens its own.
+
     Every connection runs with ``journal_mode=WAL``, ``synchronous=NORMAL``,
     ``foreign_keys=ON`` and ``secure_delete=ON`` (deleted content is overwritten
     with zeros: defence in depth only; erasure does not rely on it, and tests
@@ -93,6 +99,7 @@ class Database:
         _private(path)
         self._lock = threading.Lock()
         self._connections: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
+        self._pid = os.getpid()
         self._closed = False
         migrate(self._connection())
 
@@ -101,6 +108,8 @@ class Database:
         with self._lock:
             if self._closed:
                 raise StoreError("the store is closed")
+            if self._pid != os.getpid():  # forked: the parent's connections are its own (SQLite forbids sharing)
+                self._connections, self._pid = {}, os.getpid()
             entry = self._connections.get(me.ident or 0)
             if entry is not None and entry[0] is me:
                 return entry[1]
