@@ -108,8 +108,7 @@ class Database:
         with self._lock:
             if self._closed:
                 raise StoreError("the store is closed")
-            if self._pid != os.getpid():  # forked: the parent's connections are its own (SQLite forbids sharing)
-                self._connections, self._pid = {}, os.getpid()
+            self._forget_if_forked()
             entry = self._connections.get(me.ident or 0)
             if entry is not None and entry[0] is me:
                 return entry[1]
@@ -120,6 +119,11 @@ class Database:
             conn = self._open()
             self._connections[me.ident or 0] = (me, conn)
             return conn
+
+    def _forget_if_forked(self) -> None:
+        """In a forked child, drop the parent's connections unused and unclosed (SQLite forbids sharing them)."""
+        if self._pid != os.getpid():
+            self._connections, self._pid = {}, os.getpid()
 
     def _open(self) -> sqlite3.Connection:
         try:
