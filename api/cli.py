@@ -153,15 +153,20 @@ def up(
     host: Annotated[str | None, typer.Option(help="listen address (COO_HOST)")] = None,
     port: Annotated[str | None, typer.Option(metavar="PORT", help="listen port, 1 to 65535 (COO_PORT)")] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="data directory (COO_DATA_DIR)")] = None,
+    workers: Annotated[str | None, typer.Option(metavar="N", help="API worker processes beside one chain writer "
+                                                "process; 1: one process (COO_WORKERS; default: cores)")] = None,
 ) -> None:
     """Start Anvil (unless COO_RPC_URL is set), deploy or reuse the contracts, and serve the API.
 
-    Every setting is checked and the port bound first: a bad value or a busy port stops
-    it with one line before anything is written, started or deployed.
+    With more than one worker, this process is the chain writer (the only one that sends
+    transactions) and N API worker processes share the port and the store. Every setting
+    is checked and the port bound first: a bad value or a busy port stops it with one
+    line before anything is written, started or deployed.
     """
     from api.serve import serve
 
-    overrides = {k: v for k, v in {"host": host, "port": port, "data_dir": data_dir}.items() if v is not None}
+    given = {"host": host, "port": port, "data_dir": data_dir, "workers": workers}
+    overrides = {k: v for k, v in given.items() if v is not None}
     try:
         serve(overrides, demo=demo)
     except Exception as error:  # one readable line, never a traceback

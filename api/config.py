@@ -8,6 +8,7 @@ writes, starts or deploys anything.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Mapping
 from functools import lru_cache
@@ -31,8 +32,12 @@ _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 SECRET_SETTINGS = frozenset({"kek", "rpc_urls"})
 """Settings whose value is never repeated in an error (a provider's URL may carry its API key: the
 message names the endpoint by scheme, host and port)."""
-FLAGS = {"host": "--host", "port": "--port", "data_dir": "--data-dir"}
+FLAGS = {"host": "--host", "port": "--port", "data_dir": "--data-dir", "workers": "--workers"}
 """The ``coo up`` flag of each setting that has one."""
+
+
+MAX_WORKERS = 256
+"""The most API worker processes ``coo up --workers`` starts."""
 
 
 class SettingsError(ValueError):
@@ -133,6 +138,9 @@ class Settings(BaseSettings):
 
     host: Annotated[str, AfterValidator(_host)] = "127.0.0.1"
     port: Annotated[int, AfterValidator(_port)] = Field(default=8000, description="TCP port to listen on")
+    workers: int | None = Field(default=None, ge=1, le=MAX_WORKERS, description="API worker processes on the "
+                                "port, beside one chain writer process; 1: the whole node in one process; "
+                                "default: the number of cores")
     data_dir: Annotated[Path, AfterValidator(_directory)] = Path("data")
     rpc_url: HttpUrl = Field(default=None, description="JSON-RPC URL of the chain; unset: a managed Anvil")
     rpc_urls: Annotated[str | None, AfterValidator(_http_urls)] = Field(
@@ -187,6 +195,11 @@ class Settings(BaseSettings):
     def identity_domain(self) -> str:
         """The domain exported OpenAttestation documents name as their issuer's identity."""
         return (self.oa_identity_domain or self.base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]).lower()
+
+    @property
+    def worker_count(self) -> int:
+        """How many API worker processes to run (the setting, else one per core)."""
+        return self.workers or min(MAX_WORKERS, os.cpu_count() or 1)
 
     @property
     def base_url(self) -> str:

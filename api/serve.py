@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import socket
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ from rich.console import Console
 from api.app import create_app, node_config
 from api.config import Settings, SettingsError, load_settings
 from registry.custody.apikeys import Principal, Role
-from registry.runtime import Node, open_node, write_json_private
+from registry.runtime import Node, ProcessRole, open_node, write_json_private
 
 DEMO_FILE = "demo-keys.json"
 console = Console(stderr=True)
@@ -89,29 +91,58 @@ def _warn_public_url(settings: Settings) -> None:
 def serve(overrides: dict[str, Any], demo: bool = False) -> None:
     """Check the settings and bind the port, then open the node and serve in the foreground until interrupted.
 
-    Nothing is written, started or deployed before the settings and the port are known to be good.
+    One process with ``workers`` 1; otherwise this process is the chain writer and supervises
+    that many API worker processes (:mod:`api.workers`). Nothing is written, started or
+    deployed before the settings and the port are known to be good.
 
     Raises:
         SettingsError: a bad setting or a port that cannot be bound (before anything starts).
+        WorkerExited: an API worker process ended on its own (the node was stopped).
     """
     settings = load_settings(overrides)
     listener = listen(settings.host, settings.port)
     _warn_public_url(settings)
+    workers = settings.worker_count
+    wake_read, wake_write = os.pipe() if workers > 1 else (None, None)
+    config = node_config(settings)
+    if wake_read is not None:
+        config = replace(config, role=ProcessRole.WRITER, wake_fd=wake_read)
     try:
-        node = open_node(node_config(settings))
+        node = open_node(config)
     except BaseException:
         listener.close()
+        _close_fds(wake_read, wake_write)
         raise
     try:
-        console.print(f"chain: {node.context.chain.w3.provider.endpoint_uri}  "  # type: ignore[attr-defined]
-                      f"registry contract: {node.context.chain.address}", highlight=False)
-        if node.admin_key_path is not None:
-            console.print(f"admin API key: in {node.admin_key_path} (mode 0600)", highlight=False)
-        if demo:
+        _announce(node, settings, demo)
+        if wake_write is None:
+            _serve_here(node, settings, listener)
+        else:
+            _supervise(node, settings, listener, wake_write, workers)
+    finally:
+        listener.close()
+        _close_fds(wake_read, wake_write)
+
+
+def _announce(node: Node, settings: Settings, demo: bool) -> None:
+    console.print(f"chain: {node.context.chain.w3.provider.endpoint_uri}  "  # type: ignore[attr-defined]
+                  f"registry contract: {node.context.chain.address}", highlight=False)
+    if node.admin_key_path is not None:
+        console.print(f"admin API key: in {node.admin_key_path} (mode 0600)", highlight=False)
+    if demo:
+        try:
             path = set_up_demo(node, settings.base_url)
-            console.print(f"demo consortium keys: {path} (roles: {', '.join(json.loads(path.read_text()))})",
-                          highlight=False)
-        console.print(f"serving on {settings.base_url}  (verification page: {settings.base_url}/)", highlight=False)
+        except BaseException:
+            node.close()
+            raise
+        console.print(f"demo consortium keys: {path} (roles: {', '.join(json.loads(path.read_text()))})",
+                      highlight=False)
+
+
+def _serve_here(node: Node, settings: Settings, listener: socket.socket) -> None:
+    """One process: this one serves the API and runs every worker."""
+    console.print(f"serving on {settings.base_url}  (verification page: {settings.base_url}/)", highlight=False)
+    try:
         # The app's lifespan closes the node (worker, follower, managed Anvil) on shutdown:
         # uvicorn re-raises SIGTERM/SIGINT after a graceful shutdown, so code after run() may never execute.
         server = uvicorn.Server(uvicorn.Config(create_app(settings, node, close_node=True), host=settings.host,
@@ -120,5 +151,21 @@ def serve(overrides: dict[str, Any], demo: bool = False) -> None:
     except BaseException:
         node.close()
         raise
+
+
+def _supervise(node: Node, settings: Settings, listener: socket.socket, wake_write: int, workers: int) -> None:
+    """Several processes: this one is the chain writer and runs the API workers until a stop signal."""
+    from api.workers import Supervisor, worker_environment
+
+    console.print(f"serving on {settings.base_url}  (verification page: {settings.base_url}/): {workers} API "
+                  f"worker processes, chain writer process {os.getpid()}", highlight=False)
+    try:
+        Supervisor(listener, wake_write, worker_environment(node, settings), workers).run()
     finally:
-        listener.close()
+        node.close()
+
+
+def _close_fds(*fds: int | None) -> None:
+    for fd in fds:
+        if fd is not None:
+            os.close(fd)

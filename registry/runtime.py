@@ -7,14 +7,23 @@ the first and verifies (and indexes events) through a
 :class:`~registry.chain.quorum.QuorumReader` over all of them. On first start it creates the node's
 key-encryption key, its account (the consortium admin when it deploys the
 contracts) and an admin API key, each in a 0600 file.
+
+A node runs as one process (:attr:`ProcessRole.SINGLE`), or, with ``coo up --workers N``,
+as one chain writer (:attr:`ProcessRole.WRITER`: every background worker, the only
+sender of transactions) and N API workers (:attr:`ProcessRole.API`). An API worker's
+runtime is built without a transaction sender: its chain connection refuses to send
+(:mod:`registry.chain.readonly`) and its outbox and anchoring only record in the store and
+wake the writer (:mod:`registry.pipelines.relay`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
@@ -23,6 +32,7 @@ from registry.chain.client import ChainClient, Deployment
 from registry.chain.network import LiveChainClient, accept_poa_headers
 from registry.chain.nodes import NodeProcess
 from registry.chain.quorum import QuorumReader, distinct_urls
+from registry.chain.readonly import forbid_transactions
 from registry.custody.accounts import AccountBook, load_or_create_account, write_private_file
 from registry.custody.apikeys import ApiKeys, Role
 from registry.custody.keys import load_or_create_kek
@@ -31,7 +41,18 @@ from registry.errors import ChainError, ValidationError
 from registry.openattestation.exports import follow_status_changes
 from registry.pipelines.anchoring import Anchorer, BatchPolicy
 from registry.pipelines.indexer import ChainIndexer, Follower
-from registry.pipelines.outbox import Outbox
+from registry.pipelines.outbox import Outbox, WriteQueue
+from registry.pipelines.relay import (
+    ANCHOR,
+    OUTBOX,
+    AnchorQueue,
+    AnchorRelay,
+    HeadWatcher,
+    StoreOutbox,
+    WakeListener,
+    WakeSender,
+    WriterLink,
+)
 from registry.pipelines.retention import DEFAULT_RETENTION_DAYS, AuditPruner, retention_days
 from registry.pipelines.worker import Worker, paused
 from registry.services.context import ServiceContext
@@ -50,6 +71,22 @@ from registry.vc.keys import did_web
 log = logging.getLogger("coo.runtime")
 
 ADMIN_KEY_FILE = "admin-api-key"
+
+
+class ProcessRole(StrEnum):
+    """What one process of a node does."""
+
+    SINGLE = "single"
+    """The whole node in one process: API and every background worker (``coo up --workers 1``)."""
+    WRITER = "writer"
+    """The chain writer of a multi-process node: every background worker, the only sender of transactions."""
+    API = "api"
+    """An API worker of a multi-process node: answers requests, records writes in the store, sends nothing."""
+
+    @property
+    def sends(self) -> bool:
+        """Whether this process sends transactions (and runs the workers that do)."""
+        return self is not ProcessRole.API
 
 
 @dataclass
@@ -76,6 +113,12 @@ class NodeConfig:
     """How many endpoints must answer, and agree, for a verdict (default: all of them)."""
     rpc_quorum_depth: int = 0
     """Blocks below the agreed head quorum reads are pinned to (the consensus's finality depth)."""
+    role: ProcessRole = ProcessRole.SINGLE
+    """What this process does (an API worker needs ``contract_address``: the writer deployed it)."""
+    wake_fd: int | None = None
+    """The wake-up pipe: its read end in the writer, its write end in an API worker (None: no pipe)."""
+    writer_pid: int | None = None
+    """An API worker's writer process (default: the parent process)."""
 
     def __post_init__(self) -> None:
         retention_days(self.audit_retention_days)  # refuse a bad policy before anything starts
@@ -112,13 +155,21 @@ class Node:
     vc_issuer: VcIssuer | None = None
     shredder: Shredder | None = None
     pruner: AuditPruner | None = None
+    links: tuple[Worker, ...] = ()
+    """The workers that tie the processes of a multi-process node together (wake-ups, the writer's liveness)."""
+
+    @property
+    def role(self) -> ProcessRole:
+        """What this process does."""
+        return self.config.role
 
     @property
     def workers(self) -> tuple[Worker, ...]:
-        """The node's background workers: the anchoring worker, the chain-write outbox, the block follower,
-        the shredder and the audit pruner."""
-        own: tuple[Worker, ...] = (self.context.anchorer, self.context.outbox, self.context.follower)
-        return own + tuple(worker for worker in (self.shredder, self.pruner) if worker is not None)
+        """This process's background workers: the anchoring worker, the chain-write outbox, the block follower,
+        the shredder and the audit pruner (an API worker: its head watcher and its link to the writer)."""
+        parts = (self.context.anchorer, self.context.outbox, self.context.follower, self.shredder, self.pruner,
+                 *self.links)
+        return tuple(part for part in parts if isinstance(part, Worker))
 
     def paused(self) -> AbstractContextManager[None]:
         """Stop every background worker for the duration of a ``with`` block, then restart them.
@@ -143,67 +194,97 @@ class Node:
 
 
 def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
-    """Start (or reconnect) everything a node needs.
+    """Start (or reconnect) everything a node's process needs (see :class:`ProcessRole`).
 
     Raises:
         KeyVaultError: bad KEK or key files.
         ChainUnavailableError: the chain cannot be reached or started.
+        ValidationError: an API worker without the writer's contract address.
     """
     data = config.data_dir
     data.mkdir(parents=True, exist_ok=True, mode=0o700)
     data.chmod(0o700)
     kek = load_or_create_kek(data / "kek", config.kek)
     node_account = load_or_create_account(data / "node-account.json", kek.derive("node-account"))
-    anvil = None
-    endpoints = config.read_endpoints()
-    rpc_url = endpoints[0] if endpoints else None
-    if rpc_url is None:
-        anvil = NodeProcess(kind="anvil", state_file=data / "anvil-state.json", log_path=data / "anvil.log")
-        anvil.start()
-        rpc_url = anvil.url
-    try:
-        chain = accept_poa_headers(LiveChainClient.connect(rpc_url, timeout=config.rpc_timeout))
-        chain.max_head_age = config.max_head_age
-        deployment = _deploy_or_attach(chain, node_account, config, data)
-        reads = _quorum(config, endpoints, chain.address)
-    except BaseException:
-        if anvil is not None:
-            anvil.stop()
-        raise
+    chain, deployment, reads, anvil = _connect(config, node_account)
     store = Store(data / "registry.db", secure_delete=config.sqlite_secure_delete)
     vault = KeyVault(store, kek)
     accounts = AccountBook(data / "accounts", kek.derive("accounts"))
-    api_keys = ApiKeys(store)
-    anchorer = Anchorer(store, chain, vault, accounts.get, config.batch)
-    follower = Follower(ChainIndexer(store, reads or chain))
-
-    def signer_for(address: str) -> LocalAccount | None:
-        return node_account if address.lower() == node_account.address.lower() else accounts.get(address)
-
-    outbox = Outbox(WriteLog(store), chain, signer_for, confirmations=config.batch.confirmations,
-                    bound=config.rpc_timeout)
+    api_keys = ApiKeys(store, shared=config.role is ProcessRole.API)
+    anchorer, follower, outbox, links = _pipelines(config, store, chain, vault, accounts, node_account, reads)
     context = ServiceContext(store=store, vault=vault, chain=chain, accounts=accounts, node_account=node_account,
                              api_keys=api_keys, anchorer=anchorer, follower=follower, outbox=outbox, reads=reads)
     issuing, verification, governance = Issuing(context), Verification(context), Governance(context)
     follow_status_changes(outbox, store)  # a revoked certificate's OpenAttestation exports are revoked too
-    admin_key_path = _first_admin_key(api_keys, store, data)
-    if start_worker:
-        anchorer.start()
-        follower.start()
+    admin_key_path = _first_admin_key(api_keys, store, data) if config.role.sends else None
     host = config.base_url.split("://", 1)[-1].split("/", 1)[0]
     vc_issuer = VcIssuer(data, kek, did_web(host), config.base_url)
     documents = Documents(context, verification, kek)
     utilisation = Utilisation(context, documents)
     requests = Requests(context, documents, utilisation)
     key_release = KeyRelease(context, documents, verification)
-    shredder = Shredder(vault, after=key_release.acknowledge_erasures)
-    pruner = AuditPruner(store, config.audit_retention_days)
-    if start_worker:
-        outbox.start()  # after the services registered what they do once their writes settle
-        shredder.start()
-        pruner.start()
-    return Node(config, context, issuing, verification, governance, documents, utilisation, requests, key_release,
-                deployment, anvil, admin_key_path, vc_issuer, shredder, pruner)
+    shredder = pruner = None
+    if config.role.sends:  # an API worker leaves erasures and retention to the writer
+        shredder = Shredder(vault, after=key_release.acknowledge_erasures)
+        pruner = AuditPruner(store, config.audit_retention_days)
+    node = Node(config, context, issuing, verification, governance, documents, utilisation, requests, key_release,
+                deployment, anvil, admin_key_path, vc_issuer, shredder, pruner, links)
+    if start_worker:  # the outbox after the services registered what they do once their writes settle
+        for worker in node.workers:
+            worker.start()
+    return node
+
+
+def _connect(config: NodeConfig, node_account: LocalAccount
+             ) -> tuple[ChainClient, Deployment | None, QuorumReader | None, NodeProcess | None]:
+    """The chain client (sending nothing in an API worker), the deployment, the quorum reader and a managed
+    Anvil (started here unless an RPC URL is given)."""
+    if config.role is ProcessRole.API and not config.contract_address:
+        raise ValidationError("an API worker attaches to the contract its writer deployed: contract_address "
+                              "is required", [{"loc": "contract_address", "msg": "missing"}])
+    anvil = None
+    endpoints = config.read_endpoints()
+    rpc_url = endpoints[0] if endpoints else None
+    if rpc_url is None:
+        anvil = NodeProcess(kind="anvil", state_file=config.data_dir / "anvil-state.json",
+                            log_path=config.data_dir / "anvil.log")
+        anvil.start()
+        rpc_url = anvil.url
+    try:
+        chain = accept_poa_headers(LiveChainClient.connect(rpc_url, timeout=config.rpc_timeout))
+        if not config.role.sends:
+            forbid_transactions(chain.w3)
+        chain.max_head_age = config.max_head_age
+        deployment = _deploy_or_attach(chain, node_account, config, config.data_dir)
+        reads = _quorum(config, endpoints, chain.address)
+    except BaseException:
+        if anvil is not None:
+            anvil.stop()
+        raise
+    return chain, deployment, reads, anvil
+
+
+def _pipelines(config: NodeConfig, store: Store, chain: ChainClient, vault: KeyVault, accounts: AccountBook,
+               node_account: LocalAccount, reads: QuorumReader | None
+               ) -> tuple[AnchorQueue, Follower, WriteQueue, tuple[Worker, ...]]:
+    """Anchoring, the follower, the chain-write queue and the links between processes, for this process's role."""
+    indexer = ChainIndexer(store, reads or chain)
+    if not config.role.sends:
+        wake = WakeSender(config.wake_fd)
+        link = WriterLink(config.writer_pid or os.getppid())
+        relay = AnchorRelay(store, wake, link, bound=config.rpc_timeout)
+        return relay, HeadWatcher(indexer), StoreOutbox(WriteLog(store), wake, bound=config.rpc_timeout), (link,)
+    anchorer = Anchorer(store, chain, vault, accounts.get, config.batch)
+
+    def signer_for(address: str) -> LocalAccount | None:
+        return node_account if address.lower() == node_account.address.lower() else accounts.get(address)
+
+    outbox = Outbox(WriteLog(store), chain, signer_for, confirmations=config.batch.confirmations,
+                    bound=config.rpc_timeout)
+    links: tuple[Worker, ...] = ()
+    if config.wake_fd is not None:
+        links = (WakeListener(config.wake_fd, {OUTBOX: outbox.wake, ANCHOR: anchorer.wake}),)
+    return anchorer, Follower(indexer), outbox, links
 
 
 def _quorum(config: NodeConfig, endpoints: list[str], address: str) -> QuorumReader | None:

@@ -86,10 +86,18 @@ def _hash(secret: str, salt: bytes) -> bytes:
 
 
 class ApiKeys:
-    """Mint and check API keys against a :class:`KeyRepository`."""
+    """Mint and check API keys against a :class:`KeyRepository`.
 
-    def __init__(self, repository: KeyRepository) -> None:
+    Args:
+        repository: where the keys are kept.
+        shared: other processes revoke keys in the same repository (``coo up --workers N``): a
+            checked key found in this process's cache is looked up again (one indexed read, no
+            scrypt), so a key revoked by another process stops working here at once.
+    """
+
+    def __init__(self, repository: KeyRepository, *, shared: bool = False) -> None:
         self._repository = repository
+        self._shared = shared
         self._cache_secret = secrets.token_bytes(32)
         self._cache: dict[bytes, Principal] = {}
         self._lock = threading.Lock()
@@ -133,7 +141,7 @@ class ApiKeys:
         fingerprint = hmac.new(self._cache_secret, presented.encode(), hashlib.sha256).digest()
         with self._lock:
             cached = self._cache.get(fingerprint)
-        if cached is not None:
+        if cached is not None and (not self._shared or self._repository.load_api_key(cached.key_id) is not None):
             return cached
         prefix, _, rest = presented.partition("_")
         key_id, _, secret = rest.partition("_")

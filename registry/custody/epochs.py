@@ -22,6 +22,11 @@ Each epoch file holds the epoch KEK wrapped (AES-256-GCM) under the root KEK, AA
 highest-numbered file. Limits: overwriting a file does not reach blocks a
 copy-on-write filesystem or an SSD's flash translation layer keeps elsewhere;
 see ``docs/security.md``.
+
+Several processes of one node (``coo up --workers N``) share the directory: each
+keyring notices when the directory changed (its modification time) and reloads,
+so a process picks up the epoch another opened and forgets the ones another
+destroyed before it next uses a key.
 """
 
 from __future__ import annotations
@@ -55,9 +60,29 @@ class EpochKeyring:
         self._lock = threading.Lock()
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(directory, 0o700)
+        self._seen = self._stamp()
         self._keys: dict[int, KEK] = {n: self._read(n) for n in self._on_disk()}
         if not self._keys:
             self.open_new()
+
+    def _stamp(self) -> int:
+        return os.stat(self._directory).st_mtime_ns
+
+    def _reload_if_changed(self) -> None:
+        """Take in the epochs another process opened and drop those it destroyed (directory changed)."""
+        stamp = self._stamp()
+        with self._lock:
+            if stamp == self._seen:
+                return
+            on_disk = set(self._on_disk())
+            for gone in set(self._keys) - on_disk:
+                del self._keys[gone]
+            try:
+                for new in sorted(on_disk - set(self._keys)):
+                    self._keys[new] = self._read(new)
+            except (OSError, KeyVaultError):
+                return  # being written by another process: read again next time
+            self._seen = stamp
 
     def __repr__(self) -> str:
         return f"EpochKeyring(epochs={sorted(self._keys)})"
@@ -81,11 +106,13 @@ class EpochKeyring:
     @property
     def current(self) -> int:
         """The epoch new data keys are wrapped under (the highest one)."""
+        self._reload_if_changed()
         with self._lock:
             return max(self._keys)
 
     def epochs(self) -> list[int]:
         """Every epoch whose key still exists, oldest first."""
+        self._reload_if_changed()
         with self._lock:
             return sorted(self._keys)
 
@@ -95,6 +122,7 @@ class EpochKeyring:
         Raises:
             KeyVaultError: the epoch was destroyed (or never existed).
         """
+        self._reload_if_changed()
         with self._lock:
             found = self._keys.get(epoch)
         if found is None:

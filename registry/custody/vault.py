@@ -29,14 +29,17 @@ a journal) are then wrapped under an epoch key that no longer exists.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
@@ -60,12 +63,26 @@ class _SharedLock:
 
     Shared: whoever wraps a new key and stores it. Exclusive: closing an epoch.
     Never take the shared side while holding a store write transaction.
+
+    Held across the node's processes too (``coo up --workers N``): each hold also takes
+    an ``flock`` of the same kind on *path*, on a descriptor of its own (flock locks
+    belong to an open file, so threads of one process do not release each other's).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, path: Path) -> None:
+        self._path = path
         self._cond = threading.Condition()
         self._shared = 0
         self._exclusive = False
+
+    @contextmanager
+    def _file_lock(self, kind: int) -> Iterator[None]:
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            fcntl.flock(fd, kind)
+            yield
+        finally:
+            os.close(fd)  # releases the flock
 
     @contextmanager
     def shared(self) -> Iterator[None]:
@@ -73,7 +90,8 @@ class _SharedLock:
             self._cond.wait_for(lambda: not self._exclusive)
             self._shared += 1
         try:
-            yield
+            with self._file_lock(fcntl.LOCK_SH):
+                yield
         finally:
             with self._cond:
                 self._shared -= 1
@@ -85,7 +103,8 @@ class _SharedLock:
             self._cond.wait_for(lambda: not self._exclusive and self._shared == 0)
             self._exclusive = True
         try:
-            yield
+            with self._file_lock(fcntl.LOCK_EX):
+                yield
         finally:
             with self._cond:
                 self._exclusive = False
@@ -114,7 +133,7 @@ class KeyVault:
         self._root = kek
         self._ring = keyring or EpochKeyring(store.path.parent / "keys", kek)
         self._released = CustomsRecords(store)
-        self._lock = _SharedLock()
+        self._lock = _SharedLock(store.path.parent / "keys.lock")
         self._rotation = threading.Lock()
         store.attach_sealer(self)
         if len(self._ring.epochs()) > 1 or store.erasing() or self._has_legacy():

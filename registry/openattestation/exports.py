@@ -34,7 +34,7 @@ from registry.errors import ConflictError, WritePending
 from registry.openattestation.document import DNS_TXT, wrap
 from registry.openattestation.hashing import derived_salts
 from registry.openattestation.store import DocumentStore, StoreDeployment
-from registry.pipelines.outbox import Outbox
+from registry.pipelines.outbox import WriteQueue
 from registry.sealing.document import SealedDocument
 from registry.services.context import PENDING_STATUS, Service, ServiceContext, canonical_json, status_subject
 from registry.storage.store import CertificateRow, Store
@@ -159,7 +159,7 @@ def _seed(sealed: SealedDocument) -> bytes:
                                                               "document_hash": sealed.document_hash})).digest()
 
 
-def follow_status_changes(outbox: Outbox, store: Store) -> None:
+def follow_status_changes(outbox: WriteQueue, store: Store) -> None:
     """Revoke a certificate's exported OpenAttestation documents when it is revoked, superseded or erased.
 
     Each of those writes, once settled, also records (after the node's own bookkeeping for it) an
@@ -169,7 +169,7 @@ def follow_status_changes(outbox: Outbox, store: Store) -> None:
         outbox.on_settled(kind, _also_revoking(outbox, store, outbox.applier_for(kind)))
 
 
-def _also_revoking(outbox: Outbox, store: Store, before: Any) -> Any:
+def _also_revoking(outbox: WriteQueue, store: Store, before: Any) -> Any:
     def applier(write: ChainWrite) -> None:
         if before is not None:
             before(write)
@@ -178,7 +178,7 @@ def _also_revoking(outbox: Outbox, store: Store, before: Any) -> Any:
     return applier
 
 
-def revoke_exports(outbox: Outbox, store: Store, document_hash: bytes) -> list[ChainWrite]:
+def revoke_exports(outbox: WriteQueue, store: Store, document_hash: bytes) -> list[ChainWrite]:
     """Record an ``oa-revoke`` for each document exported for the certificate *document_hash* (idempotent)."""
     row = store.by_document_hash(document_hash)
     if row is None:

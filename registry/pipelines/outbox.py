@@ -26,6 +26,11 @@ sent, then driven to the chain by :class:`Outbox`:
 
 A write blocks later writes on the same certificate or subject until it settles
 (terms before the draw that needs them), not writes about anything else.
+
+What services see is a :class:`WriteQueue`: :class:`Outbox` is the one that sends, and runs in
+exactly one process of a node (the chain writer); an API worker process of ``coo up --workers N``
+gets a :class:`~registry.pipelines.relay.StoreOutbox` instead, which records the write and waits
+for the writer to settle it (:mod:`registry.pipelines.relay`).
 """
 
 from __future__ import annotations
@@ -54,8 +59,51 @@ FULL_CHECK_EVERY = 60.0
 """Seconds between complete checks of the settled writes."""
 
 
-class Outbox(Worker):
-    """Record, send, settle and watch chain writes.
+class WriteQueue:
+    """What the services submit chain writes to: the write log, the appliers per kind, and :meth:`submit`.
+
+    Args:
+        log_: the write log (the node's store).
+        bound: seconds a submitting request may wait for its write.
+    """
+
+    def __init__(self, log_: WriteLog, bound: float) -> None:
+        self.log = log_
+        self.bound = bound
+        self._appliers: dict[WriteKind, Applier] = {}
+
+    def on_settled(self, kind: WriteKind, applier: Applier) -> None:
+        """Run *applier* once a write of *kind* settles (in the process that sends it)."""
+        self._appliers[kind] = applier
+
+    def applier_for(self, kind: WriteKind) -> Applier | None:
+        """What runs once a write of *kind* settles (for a wider applier that runs it first), or None."""
+        return self._appliers.get(kind)
+
+    def pending_for(self, subject: str) -> list[ChainWrite]:
+        """Unsettled writes about *subject* (e.g. ``status:<document hash>``)."""
+        return self.log.open_for(subject)
+
+    def submit(self, kind: WriteKind, signer: LocalAccount, args: Mapping[str, Any], *,
+               subject: str | None = None, local: Mapping[str, Any] | None = None) -> ChainWrite:
+        """Record a write and wait at most :attr:`bound` seconds for it to settle.
+
+        Returns:
+            The settled write (its applier has run).
+
+        Raises:
+            WritePending: recorded, not settled yet; it will be.
+            ConflictError: the chain refused it.
+            ContractRevertError: the contract refuses it (recorded as refused).
+        """
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def wake(self) -> None:
+        """Tell whoever sends the writes that a new one was recorded."""
+
+
+class Outbox(WriteQueue, Worker):
+    """Record, send, settle and watch chain writes (the one sender of a node's writes).
 
     Args:
         log_: the write log (the node's store).
@@ -68,15 +116,13 @@ class Outbox(Worker):
 
     def __init__(self, log_: WriteLog, chain: ChainClient, signer_for: Callable[[str], LocalAccount | None], *,
                  confirmations: int = 1, bound: float = 5.0, window: float = 3600.0) -> None:
-        super().__init__("coo-outbox", backoff=0.25, max_backoff=2.0)
-        self.log = log_
+        Worker.__init__(self, "coo-outbox", backoff=0.25, max_backoff=2.0)
+        WriteQueue.__init__(self, log_, bound)
         self.chain = chain
         self.signer_for = signer_for
         self.confirmations = max(1, confirmations)
-        self.bound = bound
         self.window = window
         self.effects = ChainEffects(chain, lambda: self.log.claimed_results(WriteKind.REQUEST, "request_id"))
-        self._appliers: dict[WriteKind, Applier] = {}
         self._lock = threading.Lock()
         self._guard = threading.Lock()
         self._submitting: set[int] = set()
@@ -86,13 +132,9 @@ class Outbox(Worker):
         self._watched_at = 0.0
         self._chain_down = False
 
-    def on_settled(self, kind: WriteKind, applier: Applier) -> None:
-        """Run *applier* once a write of *kind* settles."""
-        self._appliers[kind] = applier
-
-    def applier_for(self, kind: WriteKind) -> Applier | None:
-        """What runs once a write of *kind* settles (for a wider applier that runs it first), or None."""
-        return self._appliers.get(kind)
+    def wake(self) -> None:
+        """Start a round now (a write was recorded by another process: an API worker)."""
+        self._wake.set()
 
     # -- submitting ------------------------------------------------------------------------------
 
@@ -134,10 +176,6 @@ class Outbox(Worker):
             self._wake.set()
             raise WritePending(write.id, kind.value, done.error or "not on chain yet")
         return done
-
-    def pending_for(self, subject: str) -> list[ChainWrite]:
-        """Unsettled writes about *subject* (e.g. ``status:<document hash>``)."""
-        return self.log.open_for(subject)
 
     # -- the worker --------------------------------------------------------------------------------
 
@@ -309,4 +347,4 @@ def _lane(write: ChainWrite) -> str:
     return str(write.args.get("lane") or write.subject or f"write:{write.id}")
 
 
-__all__ = ["Applier", "Outbox"]
+__all__ = ["Applier", "Outbox", "WriteQueue"]

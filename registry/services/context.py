@@ -26,9 +26,9 @@ from registry.errors import (
     NotFoundError,
     PermissionDenied,
 )
-from registry.pipelines.anchoring import Anchorer
 from registry.pipelines.indexer import Follower
-from registry.pipelines.outbox import Outbox
+from registry.pipelines.outbox import WriteQueue
+from registry.pipelines.relay import AnchorQueue
 from registry.pipelines.verify import ChainReads
 from registry.sealing.document import SealedDocument, build_sealed_document
 from registry.sealing.record import parse_sealed_record
@@ -66,9 +66,11 @@ class ServiceContext:
     accounts: AccountBook
     node_account: LocalAccount
     api_keys: ApiKeys
-    anchorer: Anchorer
+    anchorer: AnchorQueue
+    """The anchoring worker, or in an API worker process the relay that wakes the writer's."""
     follower: Follower
-    outbox: Outbox
+    outbox: WriteQueue
+    """The chain-write outbox, or in an API worker process the queue that leaves the sending to the writer."""
     reads: ChainReads | None = None
     """The chain as verification reads it when that is not ``chain`` alone: a quorum of endpoints."""
     standing: dict[str, tuple[float, bool]] = field(default_factory=dict)

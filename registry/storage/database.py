@@ -84,6 +84,12 @@ class Database:
     thread has ended is closed when the next thread opens one, and
     :meth:`close` closes them all.
 
+    Several processes share one file (``coo up --workers N``: a chain writer and API
+    workers): WAL lets each read while one writes, and a writer waits up to the
+    busy timeout (30 s) for another process's write transaction rather than fail.
+    No connection crosses a ``fork``: a child that inherited the registry abandons
+    the parent's connections (never closing or using them) and opens its own.
+
     Every connection runs with ``journal_mode=WAL``, ``synchronous=NORMAL``,
     ``foreign_keys=ON`` and ``secure_delete=ON`` (deleted content is overwritten
     with zeros: defence in depth only; erasure does not rely on it, and tests
@@ -100,6 +106,7 @@ class Database:
         _private(path)
         self._lock = threading.Lock()
         self._connections: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
+        self._pid = os.getpid()
         self._closed = False
         migrate(self._connection())
 
@@ -108,6 +115,7 @@ class Database:
         with self._lock:
             if self._closed:
                 raise StoreError("the store is closed")
+            self._forget_if_forked()
             entry = self._connections.get(me.ident or 0)
             if entry is not None and entry[0] is me:
                 return entry[1]
@@ -118,6 +126,11 @@ class Database:
             conn = self._open()
             self._connections[me.ident or 0] = (me, conn)
             return conn
+
+    def _forget_if_forked(self) -> None:
+        """In a forked child, drop the parent's connections unused and unclosed (SQLite forbids sharing them)."""
+        if self._pid != os.getpid():
+            self._connections, self._pid = {}, os.getpid()
 
     def _open(self) -> sqlite3.Connection:
         try:

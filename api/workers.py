@@ -1,0 +1,149 @@
+"""``coo up --workers N``: one chain writer process and N API worker processes on one port.
+
+The process ``coo up`` starts is the supervisor and the *chain writer*: it opens the
+node with every background worker (anchoring, the chain-write outbox, the event index,
+the shredder, the audit pruner) and is the only process that sends transactions or
+counts nonces. It binds the port, then starts N API workers (``python -m api.workers``),
+each a fresh interpreter that inherits the listening socket and the write end of the
+wake-up pipe, and serves the API with a runtime built without a transaction sender
+(:class:`registry.runtime.ProcessRole`, :mod:`registry.pipelines.relay`). The kernel
+hands each connection to one of them.
+
+SIGTERM or SIGINT stops the API workers first (each finishes its requests), then the
+writer's workers and the managed chain; ``coo up`` then exits 0 with no process left.
+An API worker that dies on its own stops the node (exit status non-zero), and a worker
+whose writer is gone stops itself (:class:`~registry.pipelines.relay.WriterLink`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import replace
+from types import FrameType
+
+import uvicorn
+
+from api.app import create_app, node_config
+from api.config import Settings, SettingsError, load_settings
+from registry.runtime import Node, ProcessRole, open_node
+
+log = logging.getLogger("coo.workers")
+
+STOP_TIMEOUT = 30.0
+"""Seconds an API worker has to finish its requests after SIGTERM before it is killed."""
+BACKLOG = 2048
+"""Connections the kernel queues while the API workers start (or are busy)."""
+
+
+class WorkerExited(RuntimeError):
+    """An API worker process ended while the node was serving."""
+
+
+def worker_environment(node: Node, settings: Settings) -> dict[str, str]:
+    """The API workers' environment: this one with the settings ``coo up`` was given as flags, the contract
+    the writer attached to and, for a managed Anvil, its URL (the workers must not start chains or deploy
+    contracts of their own)."""
+    env = dict(os.environ)
+    env.update(COO_HOST=settings.host, COO_PORT=str(settings.port))
+    env["COO_CONTRACT_ADDRESS"] = node.context.chain.address
+    if node.anvil is not None:
+        env["COO_RPC_URL"] = node.anvil.url
+    env["COO_DATA_DIR"] = str(node.config.data_dir)
+    return env
+
+
+def spawn(listener: socket.socket, wake_fd: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start one API worker serving on *listener* (inherited, like the wake-up pipe's write end)."""
+    fds = (listener.fileno(), wake_fd)
+    return subprocess.Popen([sys.executable, "-m", "api.workers", *map(str, fds)], pass_fds=fds, env=env)
+
+
+class Supervisor:
+    """Runs the API worker processes until a stop signal, or until one of them ends.
+
+    Args:
+        listener: the bound listening socket.
+        wake_fd: the wake-up pipe's write end (the writer reads the other end).
+        env: the API workers' environment.
+        count: how many API workers.
+    """
+
+    def __init__(self, listener: socket.socket, wake_fd: int, env: dict[str, str], count: int) -> None:
+        self.listener = listener
+        self.wake_fd = wake_fd
+        self.env = env
+        self.count = count
+        self.children: list[subprocess.Popen[bytes]] = []
+        self._stop = threading.Event()
+
+    def request_stop(self, signum: int, _frame: FrameType | None) -> None:
+        """The signal handler: stop at the next check."""
+        self._stop.set()
+
+    def run(self) -> None:
+        """Start the workers and watch them until a stop is requested; always stops them on return.
+
+        Raises:
+            WorkerExited: an API worker ended on its own (the others are stopped too).
+        """
+        previous = {sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self.listener.listen(BACKLOG)
+            self.children = [spawn(self.listener, self.wake_fd, self.env) for _ in range(self.count)]
+            while not self._stop.wait(0.2):
+                ended = [child for child in self.children if child.poll() is not None]
+                if ended:
+                    raise WorkerExited(f"API worker {ended[0].pid} exited with status {ended[0].returncode}; "
+                                       "stopping the node")
+        finally:
+            self.stop_children()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def stop_children(self) -> None:
+        """SIGTERM every API worker still running, wait for each (killing one that outstays the timeout)."""
+        for child in self.children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in self.children:
+            try:
+                child.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                log.error("API worker %s did not stop within %s s: killed", child.pid, STOP_TIMEOUT)
+                child.kill()
+                child.wait()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """An API worker: ``python -m api.workers <listening fd> <wake-up fd>`` (started by :func:`spawn`)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        listen_fd, wake_fd = (int(arg) for arg in args)
+        settings = load_settings()
+        config = replace(node_config(settings), role=ProcessRole.API, wake_fd=wake_fd)
+        node = open_node(config)
+    except (ValueError, SettingsError) as error:
+        print(f"error: API worker: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # one readable line, never a traceback
+        print(f"error: API worker could not start: {error or type(error).__name__}", file=sys.stderr)
+        return 2
+    listener = socket.socket(fileno=listen_fd)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, node, close_node=True), log_level="warning"))
+    try:
+        server.run(sockets=[listener])
+    finally:
+        node.close()
+        listener.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

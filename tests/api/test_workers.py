@@ -1,0 +1,234 @@
+"""`coo up --workers 2` as real processes on a real Anvil: two API workers, one chain writer.
+
+Many concurrent clients register certificates and make governance and status writes
+through both API workers at once. The scenario runs once for the module; each test checks
+one thing it showed: every accepted write settled and no answer was a 5xx; on chain every
+transaction succeeded and no sender used a nonce twice (or skipped one); only the chain
+writer process sent transactions (an RPC recorder between the node and Anvil tells which
+process held the connection); the API workers run no sending worker; SIGTERM stops every
+process and ``coo up`` exits 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from web3 import Web3
+
+from registry.chain.nodes import NodeProcess, free_port
+from tests.support.consortium import example
+from tests.support.rpc_recorder import RpcRecorder
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+CLIENTS = 16
+Call = tuple[str, str, dict[str, str], Any]
+"""One request: method, path, headers, JSON body."""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _until(check: Callable[[], Any], what: str, seconds: float = 30.0) -> Any:
+    """Poll *check* until it returns something truthy (the node settles writes asynchronously)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {seconds} s: {what}")
+        time.sleep(0.1)
+
+
+class Scenario:
+    """The node under load, and what every answer was."""
+
+    def __init__(self, url: str, keys: dict[str, Any]) -> None:
+        self.url = url
+        self.keys = keys
+        self.answers: list[tuple[Call, int, Any]] = []
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]['api_key']}"}
+
+    def one(self, call: Call) -> tuple[Call, int, Any]:
+        method, path, headers, body = call
+        with httpx.Client(base_url=self.url, timeout=60) as client:  # a connection of its own: any worker
+            answer = client.request(method, path, headers=headers, json=body)
+        return call, answer.status_code, answer.json() if answer.content else None
+
+    def all_at_once(self, calls: list[Call]) -> list[tuple[Call, int, Any]]:
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            done = list(pool.map(self.one, calls))
+        self.answers += done
+        return done
+
+    def registrations(self, count: int) -> list[Call]:
+        return [("POST", "/v1/certificates", self.headers("issuer"), example()) for _ in range(count)]
+
+    def settled(self, answers: list[tuple[Call, int, Any]]) -> None:
+        """Wait until every accepted write is on chain: certificates anchored, 202 writes settled."""
+        issuer = self.headers("issuer")
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            for (_, path, headers, _), status, body in answers:
+                if status == 202 and "write_id" in body:
+                    _until(lambda b=body, h=headers: client.get(b["status_url"], headers=h).json()["state"]
+                           in ("settled", "refused"), f"chain write {body['write_id']}")
+                elif path == "/v1/certificates" and status == 202:
+                    _until(lambda b=body: client.get(f"/v1/certificates/{b['id']}", headers=issuer).json()
+                           ["status"] == "anchored", f"certificate {body['id']} anchored")
+
+
+def _start(data: Path, rpc_url: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "COO_DATA_DIR": str(data), "COO_PORT": str(port), "COO_RPC_URL": rpc_url,
+           "COO_BATCH_MAX_WAIT_MS": "50", "PYTHONPATH": str(ROOT)}
+    log = (data.parent / "node.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "api.cli", "up", "--demo", "--workers", "2"], env=env,
+                               cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"coo up exited: {(data.parent / 'node.log').read_text()}")
+        try:
+            return httpx.get(f"{url}/readyz", timeout=1).status_code == 200 and (data / "demo-keys.json").exists()
+        except httpx.HTTPError:
+            return False
+
+    _until(ready, "coo up --workers 2 ready", 60)
+    return process, url
+
+
+def _scenario(run: Scenario) -> None:
+    admin, authority = run.headers("admin"), run.headers("authority")
+    first = run.all_at_once(
+        run.registrations(24)
+        + [("POST", "/v1/governance/issuers", authority, {"label": f"Exporters' Chamber {n}"}) for n in range(6)]
+        + [("PUT", "/v1/governance/countries/SG/authority-name", admin, {"name": f"Singapore Customs {n}"})
+           for n in range(4)])
+    run.settled(first)
+    anchored = [body["id"] for (_, path, _, _), status, body in first if path == "/v1/certificates"][:12]
+    issuers = [body["account"] for (_, path, _, _), status, body in first
+               if path == "/v1/governance/issuers" and status in (201, 202)][:3]
+    second = run.all_at_once(
+        run.registrations(12)
+        + [("POST", f"/v1/certificates/{cid}/revoke", run.headers("issuer"), {"reason": "issued-in-error"})
+           for cid in anchored]
+        + [("POST", f"/v1/governance/issuers/{account}/suspend", authority, None) for account in issuers])
+    run.settled(second)
+
+
+@pytest.fixture(scope="module")
+def seen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The whole scenario once, and what it showed."""
+    base = tmp_path_factory.mktemp("workers")
+    anvil = NodeProcess(kind="anvil", log_path=base / "anvil.log")
+    anvil.start()
+    shown: dict[str, Any] = {}
+    try:
+        with RpcRecorder(anvil.url) as recorder:
+            process, url = _start(base / "node", recorder.url)
+            try:
+                run = Scenario(url, json.loads((base / "node" / "demo-keys.json").read_text()))
+                shown["pids"] = {"writer": process.pid, "children": _children(process.pid)}
+                _scenario(run)
+                shown["answers"] = run.answers
+                shown["readyz"] = [httpx.get(f"{url}/readyz", timeout=5).json() for _ in range(12)]
+                shown["writes"] = httpx.get(f"{url}/metrics").text
+            finally:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    shown["exit"] = process.wait(timeout=40)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    shown["exit"] = "killed"
+            shown["sent"] = list(recorder.sent)
+        shown["chain"] = _transactions(anvil.url)
+        shown["log"] = (base / "node.log").read_text()
+        yield shown
+    finally:
+        anvil.stop()
+
+
+def _transactions(rpc_url: str) -> list[dict[str, Any]]:
+    w3 = Web3(Web3.HTTPProvider(rpc_url))
+    found = []
+    for number in range(w3.eth.block_number + 1):
+        for tx in w3.eth.get_block(number, full_transactions=True)["transactions"]:
+            receipt = w3.eth.get_transaction_receipt(tx["hash"])
+            found.append({"from": tx["from"], "nonce": tx["nonce"], "status": receipt["status"]})
+    return found
+
+
+def test_every_write_accepted_by_either_worker_settles_without_a_server_error(seen: dict[str, Any]) -> None:
+    statuses = [status for _, status, _ in seen["answers"]]
+    assert len(statuses) == 24 + 6 + 4 + 12 + 12 + 3
+    assert not [s for s in statuses if s >= 500], seen["log"][-3000:]
+    assert set(statuses) <= {200, 201, 202, 204}, [a for a in seen["answers"] if a[1] not in (200, 201, 202, 204)]
+    for line in ('coo_chain_writes{state="pending"} 0', 'coo_chain_writes{state="sent"} 0',
+                 'coo_chain_writes{state="refused"} 0'):
+        assert line in seen["writes"].splitlines(), seen["writes"]
+    assert 'coo_certificates{status="pending"}' not in seen["writes"], seen["writes"]
+
+
+def test_no_nonce_is_reused_or_skipped_and_every_transaction_succeeds(seen: dict[str, Any]) -> None:
+    by_sender: dict[str, list[int]] = defaultdict(list)
+    for tx in seen["chain"]:
+        by_sender[tx["from"]].append(tx["nonce"])
+    assert all(tx["status"] == 1 for tx in seen["chain"]), [tx for tx in seen["chain"] if tx["status"] != 1]
+    for sender, nonces in by_sender.items():
+        assert sorted(nonces) == list(range(len(nonces))), (sender, sorted(nonces))
+    anchoring_and_writes = len(seen["chain"])
+    assert anchoring_and_writes >= 6 + 12 + 3  # at least the governance and status writes, besides anchoring
+
+
+def test_only_the_chain_writer_process_sends_transactions(seen: dict[str, Any]) -> None:
+    senders = {pid for _, pid in seen["sent"]}
+    assert seen["sent"], "no transaction went through the recorder"
+    assert senders == {seen["pids"]["writer"]}, (senders, seen["pids"])
+
+
+def test_the_api_workers_answer_and_run_no_sending_worker(seen: dict[str, Any]) -> None:
+    assert len([pid for pid in seen["pids"]["children"]]) == 2
+    names = {w["name"] for answer in seen["readyz"] for w in answer["workers"]}
+    assert names == {"coo-follower", "coo-writer"}, names
+    assert all(answer["status"] == "ok" for answer in seen["readyz"])
+
+
+def test_sigterm_stops_every_process_and_exits_zero(seen: dict[str, Any]) -> None:
+    assert seen["exit"] == 0, seen["log"][-3000:]
+    left = [pid for pid in [seen["pids"]["writer"], *seen["pids"]["children"]] if _alive(pid)]
+    assert left == [], left
