@@ -16,6 +16,8 @@ from rich.console import Console
 from api.app import create_app, node_config
 from api.config import Settings, SettingsError, load_settings
 from registry.custody.apikeys import Principal, Role
+from registry.errors import ChainError
+from registry.openattestation.exports import OpenAttestationExports
 from registry.runtime import Node, ProcessRole, open_node, write_json_private
 
 DEMO_FILE = "demo-keys.json"
@@ -118,10 +120,22 @@ def serve(overrides: dict[str, Any], demo: bool = False) -> None:
         if wake_write is None:
             _serve_here(node, settings, listener)
         else:
+            _deploy_document_store(node, settings)
             _supervise(node, settings, listener, wake_write, workers)
     finally:
         listener.close()
         _close_fds(wake_read, wake_write)
+
+
+def _deploy_document_store(node: Node, settings: Settings) -> None:
+    """Deploy this node's OpenAttestation DocumentStore now, if it has none on this chain: API workers
+    send no transaction, so the first export in a worker could not deploy it."""
+    exports = OpenAttestationExports(node.context, node.config.data_dir, settings.identity_domain, settings.base_url)
+    try:
+        exports.store_deployment()
+    except ChainError as error:
+        console.print(f"[yellow]warning:[/] no OpenAttestation DocumentStore yet ({error}); exports will be "
+                      "refused until the node restarts with the chain reachable")
 
 
 def _announce(node: Node, settings: Settings, demo: bool) -> None:

@@ -280,7 +280,7 @@ def _pipelines(config: NodeConfig, store: Store, chain: ChainClient, vault: KeyV
         return node_account if address.lower() == node_account.address.lower() else accounts.get(address)
 
     outbox = Outbox(WriteLog(store), chain, signer_for, confirmations=config.batch.confirmations,
-                    bound=config.rpc_timeout)
+                    bound=config.rpc_timeout, anchoring_block=store.anchoring_block)
     links: tuple[Worker, ...] = ()
     if config.wake_fd is not None:
         links = (WakeListener(config.wake_fd, {OUTBOX: outbox.wake, ANCHOR: anchorer.wake}),)

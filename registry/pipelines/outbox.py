@@ -112,17 +112,20 @@ class Outbox(WriteQueue, Worker):
         confirmations: blocks a write's transaction needs (1: mined).
         bound: seconds a submitting request may wait for its write.
         window: how long (seconds) settled writes are watched for loss.
+        anchoring_block: the block the store records for an anchoring, where effect scans start.
     """
 
     def __init__(self, log_: WriteLog, chain: ChainClient, signer_for: Callable[[str], LocalAccount | None], *,
-                 confirmations: int = 1, bound: float = 5.0, window: float = 3600.0) -> None:
+                 confirmations: int = 1, bound: float = 5.0, window: float = 3600.0,
+                 anchoring_block: Callable[[bytes], int | None] | None = None) -> None:
         Worker.__init__(self, "coo-outbox", backoff=0.25, max_backoff=2.0)
         WriteQueue.__init__(self, log_, bound)
         self.chain = chain
         self.signer_for = signer_for
         self.confirmations = max(1, confirmations)
         self.window = window
-        self.effects = ChainEffects(chain, lambda: self.log.claimed_results(WriteKind.REQUEST, "request_id"))
+        self.effects = ChainEffects(chain, lambda: self.log.claimed_results(WriteKind.REQUEST, "request_id"),
+                                    anchoring_block)
         self._lock = threading.Lock()
         self._guard = threading.Lock()
         self._submitting: set[int] = set()
