@@ -32,6 +32,7 @@ import uvicorn
 
 from api.app import create_app, node_config
 from api.config import Settings, SettingsError, load_settings
+from registry.chain.nodes import _die_with_parent
 from registry.runtime import Node, ProcessRole, open_node
 
 log = logging.getLogger("coo.workers")
@@ -60,9 +61,15 @@ def worker_environment(node: Node, settings: Settings) -> dict[str, str]:
 
 
 def spawn(listener: socket.socket, wake_fd: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Start one API worker serving on *listener* (inherited, like the wake-up pipe's write end)."""
+    """Start one API worker serving on *listener* (inherited, like the wake-up pipe's write end).
+
+    The worker is killed by the kernel the moment this process dies, however it dies: a worker left
+    serving the port without its writer would answer for a node that is gone, and keep the port from
+    the node started next on the same data directory.
+    """
     fds = (listener.fileno(), wake_fd)
-    return subprocess.Popen([sys.executable, "-m", "api.workers", *map(str, fds)], pass_fds=fds, env=env)
+    return subprocess.Popen([sys.executable, "-m", "api.workers", *map(str, fds)], pass_fds=fds, env=env,
+                            preexec_fn=_die_with_parent())  # noqa: PLW1509 (prctl only: fork-safe)
 
 
 class Supervisor:
