@@ -144,6 +144,15 @@ class PeerLinks:
         Raises:
             ValueError: a member in two groups, or one the network does not have.
         """
+        sides = self._sides(groups)
+        for pair, forwarder in self._forwarders.items():
+            a, b = (sides.get(member) for member in pair)
+            if a is not None and b is not None and a != b and pair not in self._cut:
+                self._cut.add(pair)
+                forwarder.close()
+
+    def _sides(self, groups: tuple[Iterable[int], ...]) -> dict[int, int]:
+        """Each member named in *groups* and the index of its group."""
         sides: dict[int, int] = {}
         members = {member for pair in self._forwarders for member in pair}
         for side, group in enumerate(groups):
@@ -151,11 +160,7 @@ class PeerLinks:
                 if member in sides or member not in members:
                     raise ValueError(f"member {member} is in two groups, or not in the network")
                 sides[member] = side
-        for pair, forwarder in self._forwarders.items():
-            a, b = (sides.get(member) for member in pair)
-            if a is not None and b is not None and a != b and pair not in self._cut:
-                self._cut.add(pair)
-                forwarder.close()
+        return sides
 
     def heal(self) -> None:
         """Restore every cut pair."""

@@ -294,12 +294,7 @@ class Network:
         Raises:
             ValueError: fewer than 2 nodes, a block time under 1 s, or a network already in *directory*.
         """
-        if nodes < 2:
-            raise ValueError("a network needs at least 2 nodes")
-        if block_time < 1:
-            raise ValueError("the block time is a whole number of seconds, at least 1")
-        if (directory / NETWORK_FILE).exists():
-            raise ValueError(f"{directory} already holds a network; stop it and choose another directory")
+        _check_new(directory, nodes, block_time)
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         members = [new_member(directory, i, free_port(), free_port()) for i in range(nodes)]
         ports = {(a, b): free_port() for a in range(nodes) for b in range(nodes) if a != b} if links else {}
@@ -424,6 +419,16 @@ class Network:
                 raise ChainUnavailableError(f"nodes {chosen} did not agree on block {number} within {timeout:.0f} s; "
                                             f"heads: {self.heads()}")
             time.sleep(0.2)
+
+
+def _check_new(directory: Path, nodes: int, block_time: int) -> None:
+    """Refuse a network :meth:`Network.create` cannot write (see there)."""
+    if nodes < 2:
+        raise ValueError("a network needs at least 2 nodes")
+    if block_time < 1:
+        raise ValueError("the block time is a whole number of seconds, at least 1")
+    if (directory / NETWORK_FILE).exists():
+        raise ValueError(f"{directory} already holds a network; stop it and choose another directory")
 
 
 def _block_hash(url: str, number: int) -> str | None:

@@ -261,6 +261,14 @@ class Anchorer(Worker):
         seen = (head, head_hash, tuple(b.id for b in batches))
         if not force and seen == self._watched:
             return 0
+        moved = self._unanchor_gone(batches)
+        self._watched = None if moved else seen
+        if moved:
+            self.wake()
+        return moved
+
+    def _unanchor_gone(self, batches: list[BatchRow]) -> int:
+        """Return to the outbox each of *batches* whose root is no longer on chain (one batched read); how many."""
         moved = 0
         records = self.chain.batches_of([b.root for b in batches if b.root is not None])
         for batch, record in zip(batches, records, strict=True):
@@ -269,9 +277,6 @@ class Anchorer(Worker):
                 self.store.unanchor_batch(batch.id, "reorg")
                 self.chain.reset_nonces()
                 moved += 1
-        self._watched = None if moved else seen
-        if moved:
-            self.wake()
         return moved
 
     def recover(self) -> None:
