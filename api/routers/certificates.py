@@ -19,6 +19,7 @@ from api.deps import (
     NodeDep,
     SettingsDep,
 )
+from api.limits import GuardedRoute
 from api.paging import AfterQuery, LimitQuery, SinceQuery, UntilQuery, epoch_seconds, next_cursor
 from api.schemas import (
     PENDING_RESPONSES,
@@ -41,7 +42,7 @@ from registry.services.context import CertificateFilter, ServiceContext
 from registry.services.key_release import KeyRelease
 from registry.storage.store import CertificateRow, Store
 
-router = APIRouter(prefix="/v1/certificates", tags=["issuers"])
+router = APIRouter(route_class=GuardedRoute, prefix="/v1/certificates", tags=["issuers"])
 
 _EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Header, Query, Response
 
 from api import pages
 from api.deps import CurrentPrincipal, KeyReleaseDep, MaybePrincipal, SettingsDep, VerificationDep
+from api.limits import GuardedRoute
 from api.paging import AfterQuery, LimitQuery, SinceQuery, UntilQuery, epoch_seconds, next_cursor
 from api.problems import status_for
 from api.schemas import (
@@ -28,7 +29,7 @@ from registry.storage.audit import ReceiptQuery
 from registry.types import parse_hex32
 from registry.zk.bundle import ProofBundle
 
-router = APIRouter(tags=["customs"])
+router = APIRouter(route_class=GuardedRoute, tags=["customs"])
 
 
 def _public(report: VerificationReport, receipt: VerificationReceipt) -> VerificationPublic:
