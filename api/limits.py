@@ -204,14 +204,7 @@ class JsonGuard:
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
-        if not body:
-            problem = None
-        elif len(body) > OFFLOAD_BYTES:
-            parsed, problem = await anyio.to_thread.run_sync(parse_json, body, self.MAX_DEPTH)
-        else:
-            parsed, problem = parse_json(body, self.MAX_DEPTH)
-        if body and problem is None:
-            scope[PARSED_JSON] = (body, parsed)  # read by GuardedRequest.json: the body is parsed once
+        problem = await self._parse(scope, body) if body else None
         if problem is not None:
             payload = json.dumps({"type": "about:blank", "title": "Invalid JSON", "status": 400,
                                   "detail": problem}).encode()
@@ -230,6 +223,16 @@ class JsonGuard:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+    async def _parse(self, scope: Scope, body: bytes) -> str | None:
+        """Parse *body* (a large one off the event loop) and leave the value for the route; or the problem."""
+        if len(body) > OFFLOAD_BYTES:
+            parsed, problem = await anyio.to_thread.run_sync(parse_json, body, self.MAX_DEPTH)
+        else:
+            parsed, problem = parse_json(body, self.MAX_DEPTH)
+        if problem is None:
+            scope[PARSED_JSON] = (body, parsed)  # read by GuardedRequest.json: the body is parsed once
+        return problem
 
 
 _NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")

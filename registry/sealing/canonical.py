@@ -43,12 +43,15 @@ def canonical_json(value: Any) -> bytes:
 def _plain(value: Any) -> bool:
     """Whether *value* lies in the domain where orjson and RFC 8785 agree byte for byte."""
     kind = type(value)
-    if kind is str or kind is bool or value is None:
-        return True
-    if kind is int:
-        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
     if kind is list:
         return all(_plain(item) for item in value)
     if kind is dict:
         return all(type(key) is str and key.isascii() and _plain(item) for key, item in value.items())
-    return False
+    return _plain_scalar(value)
+
+
+def _plain_scalar(value: Any) -> bool:
+    kind = type(value)
+    if kind is int:
+        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
+    return kind is str or kind is bool or value is None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -12,57 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api.limits import JsonGuard, _too_deep, parse_json
+from tests.support.former import former_problem, former_too_deep
 
 MAX_DEPTH = JsonGuard.MAX_DEPTH
-
-
-def former_problem(body: bytes, max_depth: int) -> str | None:
-    """The guard as it was: a Python loop over every byte, then a parse with checking hooks."""
-    def no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-        seen: dict[str, object] = {}
-        for key, value in pairs:
-            if key in seen:
-                raise ValueError(f"duplicate key {key!r}")
-            seen[key] = value
-        return seen
-
-    def no_constants(name: str) -> object:
-        raise ValueError(f"{name} is not a JSON number")
-
-    def exact_float(text: str) -> float:
-        value = float(text)
-        if Decimal(text) != Decimal(repr(value)):
-            raise ValueError(f"the number {text[:40]} is beyond float precision; send it as a string")
-        return value
-
-    def safe_int(text: str) -> int:
-        value = int(text)
-        if abs(value) > 2**53 - 1:
-            raise ValueError(f"the integer {text[:40]} is beyond 2^53; send it as a string")
-        return value
-
-    if former_too_deep(body, max_depth):
-        return f"JSON nested deeper than {max_depth} levels"
-    try:
-        json.loads(body, object_pairs_hook=no_duplicates, parse_constant=no_constants, parse_float=exact_float,
-                   parse_int=safe_int)
-    except ValueError as error:
-        return f"malformed JSON body: {error}"
-    except RecursionError:
-        return f"JSON nested deeper than {max_depth} levels"
-    return None
-
-
-def former_too_deep(body: bytes, max_depth: int) -> bool:
-    depth = 0
-    for byte in body:
-        if byte in b"[{":
-            depth += 1
-            if depth > max_depth:
-                return True
-        elif byte in b"]}":
-            depth -= 1
-    return False
 
 
 numbers = st.one_of(
@@ -74,10 +25,17 @@ numbers = st.one_of(
 strings = st.text(alphabet="ab[]{}\"\\é\x01", max_size=80).map(json.dumps)
 scalars = st.one_of(numbers, strings, st.sampled_from(["true", "false", "null"]))
 keys = st.sampled_from(["a", "b", "c", "[", "{}", "é"]).map(json.dumps)
-documents = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4).map(lambda items: "[" + ",".join(items) + "]"),
-    st.lists(st.tuples(keys, inner), max_size=4).map(
-        lambda pairs: "{" + ",".join(f"{k}:{v}" for k, v in pairs) + "}")), max_leaves=25)
+
+
+def containers(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """Arrays and objects (keys may repeat) of *inner* JSON texts."""
+    arrays = st.lists(inner, max_size=4).map(lambda items: "[" + ",".join(items) + "]")
+    objects = st.lists(st.tuples(keys, inner), max_size=4).map(
+        lambda pairs: "{" + ",".join(f"{k}:{v}" for k, v in pairs) + "}")
+    return st.one_of(arrays, objects)
+
+
+documents = st.recursive(scalars, containers, max_leaves=25)
 
 
 @st.composite
