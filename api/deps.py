@@ -1,8 +1,13 @@
-"""Dependencies: settings, the node's use-case services, and who is calling."""
+"""Dependencies: settings, the node's use-case services, and who is calling.
+
+All are ``async``: they run on the event loop without a thread hand-off. Only checking a key
+the node has not seen yet touches the store (and runs scrypt), so the key check goes to the
+bounded pool (:mod:`api.offload`); the rest only read attributes.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -10,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.config import Settings
 from api.limits import FailureLimiter, authenticate
+from api.offload import blocking
 from registry.custody.apikeys import Principal, Role
 from registry.errors import AuthenticationError, PermissionDenied
 from registry.runtime import Node
@@ -25,23 +31,27 @@ from registry.services.verification import Verification
 _bearer = HTTPBearer(auto_error=False, description="API key minted by the node: `coo_<id>_<secret>`")
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The node's settings."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_node(request: Request) -> Node:
-    """The running node (its services, workers and managed processes)."""
+def _node(request: Request) -> Node:
     node: Node = request.app.state.node
     return node
 
 
-def _part(name: str) -> Callable[[Request], Any]:
+async def get_node(request: Request) -> Node:
+    """The running node (its services, workers and managed processes)."""
+    return _node(request)
+
+
+def _part(name: str) -> Callable[[Request], Coroutine[Any, Any, Any]]:
     """A dependency answering one part of the running node (a service, or the context they share)."""
 
-    def part(request: Request) -> Any:
-        return getattr(get_node(request), name)
+    async def part(request: Request) -> Any:
+        return getattr(_node(request), name)
 
     part.__name__ = f"get_{name}"
     return part
@@ -60,7 +70,7 @@ RequestsDep = Annotated[Requests, Depends(_part("requests"))]
 KeyReleaseDep = Annotated[KeyRelease, Depends(_part("key_release"))]
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -73,7 +83,7 @@ def current_principal(
     """
     if credentials is None:
         raise AuthenticationError("this endpoint needs an API key: send `Authorization: Bearer <key>`")
-    return _authenticate(request, ctx, credentials.credentials)
+    return await blocking(_authenticate, request, ctx, credentials.credentials)
 
 
 def _authenticate(request: Request, ctx: ServiceContext, token: str) -> Principal:
@@ -84,7 +94,7 @@ def _authenticate(request: Request, ctx: ServiceContext, token: str) -> Principa
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def optional_principal(
+async def optional_principal(
     request: Request,
     ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -95,7 +105,7 @@ def optional_principal(
         AuthenticationError: an invalid key (no key at all is fine).
         TooManyAttemptsError: the client is over its limit of failed keys.
     """
-    return None if credentials is None else _authenticate(request, ctx, credentials.credentials)
+    return None if credentials is None else await blocking(_authenticate, request, ctx, credentials.credentials)
 
 
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
@@ -104,7 +114,7 @@ MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 def require(*roles: Role):  # type: ignore[no-untyped-def]
     """Router/endpoint dependency admitting only *roles*."""
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if principal.role not in roles:
             allowed = " or ".join(r.value for r in roles)
             raise PermissionDenied(f"{principal.role.article} {principal.role.value} key cannot do this; "

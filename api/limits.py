@@ -15,12 +15,17 @@
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import threading
 import time
+from collections.abc import Callable, Coroutine
 from decimal import Decimal
+from typing import Any
 
 import anyio
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry.custody.apikeys import ApiKeys, Principal, Role
@@ -31,6 +36,9 @@ BATCH_ROUTE = ("POST", "/v1/certificates/batch")
 
 OFFLOAD_BYTES = 64 << 10
 """JSON bodies larger than this are checked off the event loop."""
+
+PARSED_JSON = "coo.parsed_json"
+"""Scope key under which :class:`JsonGuard` leaves ``(body, value)`` of the body it parsed."""
 
 
 class FailureLimiter:
@@ -196,12 +204,7 @@ class JsonGuard:
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
-        if not body:
-            problem = None
-        elif len(body) > OFFLOAD_BYTES:
-            problem = await anyio.to_thread.run_sync(_json_problem, body, self.MAX_DEPTH)
-        else:
-            problem = _json_problem(body, self.MAX_DEPTH)
+        problem = await self._parse(scope, body) if body else None
         if problem is not None:
             payload = json.dumps({"type": "about:blank", "title": "Invalid JSON", "status": 400,
                                   "detail": problem}).encode()
@@ -221,44 +224,97 @@ class JsonGuard:
 
         await self.app(scope, replay, send)
 
+    async def _parse(self, scope: Scope, body: bytes) -> str | None:
+        """Parse *body* (a large one off the event loop) and leave the value for the route; or the problem."""
+        if len(body) > OFFLOAD_BYTES:
+            parsed, problem = await anyio.to_thread.run_sync(parse_json, body, self.MAX_DEPTH)
+        else:
+            parsed, problem = parse_json(body, self.MAX_DEPTH)
+        if problem is None:
+            scope[PARSED_JSON] = (body, parsed)  # read by GuardedRequest.json: the body is parsed once
+        return problem
 
-def _json_problem(body: bytes, max_depth: int) -> str | None:
-    def no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-        seen: dict[str, object] = {}
-        for key, value in pairs:
+
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_DEPTH_STEP = tuple(1 if byte in b"[{" else -1 for byte in range(256))
+
+
+def _too_deep(body: bytes, max_depth: int) -> bool:
+    """Whether the running count of brackets (``[{`` up, ``]}`` down, inside strings too) passes *max_depth*.
+
+    A cheap structural check before parsing. Counted in C: no depth can pass the number of
+    opening brackets, and otherwise only the brackets themselves are walked.
+    """
+    if body.count(b"[") + body.count(b"{") <= max_depth:
+        return False
+    return max(itertools.accumulate(map(_DEPTH_STEP.__getitem__, body.translate(None, _NOT_BRACKETS)))) > max_depth
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
             if key in seen:
                 raise ValueError(f"duplicate key {key!r}")
-            seen[key] = value
-        return seen
+            seen.add(key)
+    return found
 
-    def no_constants(name: str) -> object:
-        raise ValueError(f"{name} is not a JSON number")
 
-    def exact_float(text: str) -> float:
-        value = float(text)
-        if Decimal(text) != Decimal(repr(value)):
-            raise ValueError(f"the number {text[:40]} is beyond float precision; send it as a string")
-        return value
+def _no_constants(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
 
-    def safe_int(text: str) -> int:
-        value = int(text)
-        if abs(value) > 2**53 - 1:
-            raise ValueError(f"the integer {text[:40]} is beyond 2^53; send it as a string")
-        return value
 
-    depth = 0
-    for byte in body:  # cheap structural depth check before parsing
-        if byte in b"[{":
-            depth += 1
-            if depth > max_depth:
-                return f"JSON nested deeper than {max_depth} levels"
-        elif byte in b"]}":
-            depth -= 1
+def _exact_float(text: str) -> float:
+    value = float(text)
+    if Decimal(text) != Decimal(repr(value)):
+        raise ValueError(f"the number {text[:40]} is beyond float precision; send it as a string")
+    return value
+
+
+def _safe_int(text: str) -> int:
+    value = int(text)
+    if len(text) > 15 and abs(value) > 2**53 - 1:  # 15 digits (with a sign, 14) are always safe
+        raise ValueError(f"the integer {text[:40]} is beyond 2^53; send it as a string")
+    return value
+
+
+def parse_json(body: bytes, max_depth: int) -> tuple[Any, str | None]:
+    """Parse *body* once, refusing what :class:`JsonGuard` refuses.
+
+    Returns:
+        ``(value, None)`` with the value ``json.loads`` gives, or ``(None, problem)`` naming why the
+        body is refused: nested deeper than *max_depth*, malformed, a duplicate key, ``NaN`` or
+        ``Infinity``, a number beyond float precision or an integer beyond 2^53.
+    """
+    if _too_deep(body, max_depth):
+        return None, f"JSON nested deeper than {max_depth} levels"
     try:
-        json.loads(body, object_pairs_hook=no_duplicates, parse_constant=no_constants, parse_float=exact_float,
-                   parse_int=safe_int)
+        return json.loads(body, object_pairs_hook=_no_duplicates, parse_constant=_no_constants,
+                          parse_float=_exact_float, parse_int=_safe_int), None
     except ValueError as error:
-        return f"malformed JSON body: {error}"
+        return None, f"malformed JSON body: {error}"
     except RecursionError:
-        return f"JSON nested deeper than {max_depth} levels"
-    return None
+        return None, f"JSON nested deeper than {max_depth} levels"
+
+
+class GuardedRequest(Request):
+    """A request whose JSON body is the value :class:`JsonGuard` parsed (once), when it parsed this body."""
+
+    async def json(self) -> Any:
+        parsed = self.scope.get(PARSED_JSON)
+        if parsed is not None and parsed[0] == await self.body():
+            return parsed[1]
+        return await super().json()
+
+
+class GuardedRoute(APIRoute):
+    """A route reading its body through :class:`GuardedRequest`: one JSON parse per request."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def parsed_once(request: Request) -> Response:
+            return await handler(GuardedRequest(request.scope, request.receive))
+
+        return parsed_once

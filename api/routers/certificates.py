@@ -19,6 +19,8 @@ from api.deps import (
     NodeDep,
     SettingsDep,
 )
+from api.limits import GuardedRoute
+from api.offload import blocking
 from api.paging import AfterQuery, LimitQuery, SinceQuery, UntilQuery, epoch_seconds, next_cursor
 from api.schemas import (
     PENDING_RESPONSES,
@@ -41,7 +43,7 @@ from registry.services.context import CertificateFilter, ServiceContext
 from registry.services.key_release import KeyRelease
 from registry.storage.store import CertificateRow, Store
 
-router = APIRouter(prefix="/v1/certificates", tags=["issuers"])
+router = APIRouter(route_class=GuardedRoute, prefix="/v1/certificates", tags=["issuers"])
 
 _EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -72,9 +74,9 @@ def public(store: Store, row: CertificateRow, base_url: str) -> CertificatePubli
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, summary="Register one certificate")
-def register(body: CertificateBody, issuer: CurrentIssuer, issuing: IssuingDep, settings: SettingsDep,
-             mode: ModeQuery = "hash-only", parent: ParentQuery = None,
-             parent_items: ParentItemsQuery = None) -> CertificatePublic:
+async def register(body: CertificateBody, issuer: CurrentIssuer, issuing: IssuingDep, settings: SettingsDep,
+                   mode: ModeQuery = "hash-only", parent: ParentQuery = None,
+                   parent_items: ParentItemsQuery = None) -> CertificatePublic:
     """Accepted at once as `pending`; `anchored` once its batch is mined (about a second).
 
     Idempotent on (issuer, certificate number): the same body again returns the same
@@ -85,20 +87,26 @@ def register(body: CertificateBody, issuer: CurrentIssuer, issuing: IssuingDep, 
     """
     parent_hash = bytes.fromhex(parent[2:]) if parent else None
     items = [int(i) for i in parent_items.split(",")] if parent_items else None
-    rows = issuing.register(issuer, [body], mode, parent=parent_hash,
-                            parent_items=items)
-    return public(issuing.store, rows[0], settings.base_url)
+
+    def work() -> CertificatePublic:
+        rows = issuing.register(issuer, [body], mode, parent=parent_hash, parent_items=items)
+        return public(issuing.store, rows[0], settings.base_url)
+
+    return await blocking(work)
 
 
 @router.post("/batch", status_code=status.HTTP_202_ACCEPTED, summary="Register many certificates")
-def register_batch(body: BatchCreate, issuer: CurrentIssuer, issuing: IssuingDep, settings: SettingsDep,
-                   mode: ModeQuery = "hash-only") -> BatchPublic:
+async def register_batch(body: BatchCreate, issuer: CurrentIssuer, issuing: IssuingDep, settings: SettingsDep,
+                         mode: ModeQuery = "hash-only") -> BatchPublic:
     """All certificates are accepted or none; they are anchored together. Every item is checked: a
     batch with any refused item registers nothing and answers 422 listing each one by index and
     field path (`certificates[2].goods[0].hs_code`); 403, with the same list, when an item is an
     export this issuer may not certify."""
-    rows = issuing.register(issuer, body.certificates, mode, batch=True)
-    return BatchPublic(certificates=[public(issuing.store, r, settings.base_url) for r in rows])
+    def work() -> BatchPublic:
+        rows = issuing.register(issuer, body.certificates, mode, batch=True)
+        return BatchPublic(certificates=[public(issuing.store, r, settings.base_url) for r in rows])
+
+    return await blocking(work)
 
 
 @router.get("", summary="List the certificates the caller may see")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Path
 
 from api.deps import CurrentPrincipal, GovernanceDep
+from api.limits import GuardedRoute
 from api.schemas import ChainWriteView
 
-router = APIRouter(tags=["chain writes"])
+router = APIRouter(route_class=GuardedRoute, tags=["chain writes"])
 
 
 @router.get("/v1/chain-writes/{write_id}", summary="Where a change accepted with 202 stands")

@@ -16,10 +16,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
 
+from api.limits import GuardedRoute
 from api.schemas import CodeListsPublic
 from registry.domain import codes
 
-router = APIRouter(tags=["code lists"])
+router = APIRouter(route_class=GuardedRoute, tags=["code lists"])
 
 CACHE_CONTROL = "public, max-age=86400"
 """The tables change only with a release of the node: a day in any cache is safe."""

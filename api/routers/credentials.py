@@ -8,13 +8,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response, status
 
 from api.deps import CurrentIssuer, IssuingDep
+from api.limits import GuardedRoute
 from registry.domain.states import CertificateStatus
 from registry.errors import ConflictError, NotFoundError
 from registry.vc.context import CONTEXT_MEDIA_TYPE, CONTEXT_PATH, context_bytes
 from registry.vc.issuer import STATUS_DI_PATH, STATUS_PATH, STATUS_TTL_SECONDS, VcIssuer
 from registry.vc.securing import VC_MEDIA_TYPE, SecuredCredential, Securing
 
-router = APIRouter(tags=["credentials"])
+router = APIRouter(route_class=GuardedRoute, tags=["credentials"])
 
 _LIST_CACHE = {"Cache-Control": f"max-age={STATUS_TTL_SECONDS}"}
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from api.limits import GuardedRoute
 from api.schemas import DisclosureRequest
 from registry.sealing.document import SealedDocument, withhold
 
-router = APIRouter(tags=["holders"])
+router = APIRouter(route_class=GuardedRoute, tags=["holders"])
 
 
 @router.post("/v1/disclosures", summary="Withhold fields of a sealed document (selective disclosure)")

@@ -8,12 +8,14 @@ from fastapi import APIRouter
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
+from api.limits import GuardedRoute
+
 SWAGGER_UI = Path(__file__).resolve().parents[2] / "node_modules" / "swagger-ui-dist"
 """The npm package ``swagger-ui-dist`` the project's setup installs (``package.json``)."""
 ASSETS = "/static/swagger-ui"
 """Where the node serves it."""
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=GuardedRoute, include_in_schema=False)
 
 
 @router.get("/docs")

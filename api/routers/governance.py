@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Path, status
 
 from api.deps import CurrentAdmin, CurrentAuthority, DocumentsDep, GovernanceDep
+from api.limits import GuardedRoute
 from api.schemas import (
     PENDING_RESPONSES,
     AccountCreated,
@@ -22,7 +23,7 @@ from api.schemas import (
 )
 from registry.custody.apikeys import Role
 
-router = APIRouter(tags=["governance"])
+router = APIRouter(route_class=GuardedRoute, tags=["governance"])
 
 Address = Path(pattern=r"^0x[0-9a-fA-F]{40}$", description="issuer account")
 

@@ -7,11 +7,12 @@ import base64
 from fastapi import APIRouter, Response, status
 
 from api.deps import CurrentCustoms, KeyReleaseDep
+from api.limits import GuardedRoute
 from api.schemas import ErasureAcknowledgementIn, KeyReleased
 from registry.sealing.document import SealedDocument
 from registry.types import hex32
 
-router = APIRouter(prefix="/v1/certificates", tags=["customs"])
+router = APIRouter(route_class=GuardedRoute, prefix="/v1/certificates", tags=["customs"])
 
 
 @router.post("/{certificate_id}/key-release", summary="Release a certificate's data key to importing Customs")

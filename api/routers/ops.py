@@ -10,11 +10,12 @@ from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse, JSONResponse
 
 from api.deps import ContextDep, NodeDep, SettingsDep
+from api.limits import GuardedRoute
 from api.schemas import Health, WorkerStatus
 from registry.pipelines import health
 from registry.services.context import ServiceContext
 
-router = APIRouter(tags=["ops"])
+router = APIRouter(route_class=GuardedRoute, tags=["ops"])
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 

@@ -9,11 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from api.deps import CurrentCustoms, CurrentIssuer, NodeDep
+from api.limits import GuardedRoute
 from api.schemas import ClaimsRecorded, ProofRequest
 from registry.services.proofs import Proofs
 from registry.zk.bundle import ProofBundle
 
-router = APIRouter(tags=["issuers"])
+router = APIRouter(route_class=GuardedRoute, tags=["issuers"])
 
 
 def _proofs(node: NodeDep) -> Proofs:

@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from api.deps import CurrentCustoms, CurrentReader, UtilisationDep
+from api.limits import GuardedRoute
 from api.schemas import PENDING_RESPONSES, UtilisationCreate, UtilisationRecorded, UtilisationState
 from registry.services.utilisation import Draw
 
-router = APIRouter(prefix="/v1/certificates", tags=["customs"])
+router = APIRouter(route_class=GuardedRoute, prefix="/v1/certificates", tags=["customs"])
 
 
 @router.post("/{certificate_id}/utilisations", status_code=status.HTTP_201_CREATED,

@@ -7,7 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Query, Response
 
 from api import pages
+from api.config import Settings
 from api.deps import CurrentPrincipal, KeyReleaseDep, MaybePrincipal, SettingsDep, VerificationDep
+from api.limits import GuardedRoute
+from api.offload import blocking
 from api.paging import AfterQuery, LimitQuery, SinceQuery, UntilQuery, epoch_seconds, next_cursor
 from api.problems import status_for
 from api.schemas import (
@@ -17,23 +20,26 @@ from api.schemas import (
     VerificationPublic,
     VerifyRequest,
 )
+from registry.custody.apikeys import Principal
 from registry.domain.report import Verdict, VerificationReport
 from registry.errors import RegistryError, ValidationError
 from registry.openattestation.identity import IdentityResolver
 from registry.pipelines.verify import Declaration
 from registry.sealing.document import SealedDocument
 from registry.services.documents import KEY_TOKEN_PREFIX
-from registry.services.verification import VerificationReceipt
+from registry.services.verification import Verification, VerificationReceipt
 from registry.storage.audit import ReceiptQuery
 from registry.types import parse_hex32
 from registry.zk.bundle import ProofBundle
 
-router = APIRouter(tags=["customs"])
+router = APIRouter(route_class=GuardedRoute, tags=["customs"])
 
 
 def _public(report: VerificationReport, receipt: VerificationReceipt) -> VerificationPublic:
-    return VerificationPublic(**report.model_dump(), receipt_id=receipt.receipt_id,
-                              receipt_signature=receipt.signature, node_account=receipt.node_account)
+    """The report with its receipt, not validated again: the report's fields are a validated report's, the
+    receipt's are strings this node made (``tests/api/test_hot_path.py`` checks the bytes are the same)."""
+    return VerificationPublic.model_construct(**dict(report), receipt_id=receipt.receipt_id,
+                                              receipt_signature=receipt.signature, node_account=receipt.node_account)
 
 
 def _answer(public: VerificationPublic) -> Response:
@@ -50,54 +56,54 @@ _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
 
 @router.post("/v1/verify", summary="Verify a sealed document (full or selectively disclosed)",
              response_model=VerificationPublic, responses=_UNAVAILABLE)
-def verify(body: Annotated[VerifyRequest | SealedDocument | ProofBundle | OpenAttestationWrapped, Body()],
-           verification: VerificationDep, who: MaybePrincipal, settings: SettingsDep) -> Response:
+async def verify(body: Annotated[VerifyRequest | SealedDocument | ProofBundle | OpenAttestationWrapped, Body()],
+                 verification: VerificationDep, who: MaybePrincipal, settings: SettingsDep) -> Response:
     """Send the sealed document itself, or `{"document": …, "declaration": {…}}` to match an import declaration,
     or an OpenAttestation v2 wrapped document (a TradeTrust certificate: checked on its DocumentStore on this
     node's chain, its issuer's identity by DNS-TXT or this node's trust list), or a zero-knowledge proof bundle
     (`coo-proofs/1`: the certificate's status first, then its commitment and one `claim` check per claim).
 
     With an API key, the receipt is filed in that key's history (`GET /v1/verifications`)."""
+    return _answer(_public(*await blocking(_verify, body, verification, who, settings)))
+
+
+def _verify(body: VerifyRequest | SealedDocument | ProofBundle | OpenAttestationWrapped, verification: Verification,
+            who: Principal | None, settings: Settings) -> tuple[VerificationReport, VerificationReceipt]:
     if isinstance(body, OpenAttestationWrapped):
         identity = IdentityResolver.configured(settings.oa_dns_resolver, settings.oa_trust_list,
                                                settings.oa_dns_timeout_ms / 1000)
-        report, receipt = verification.verify_openattestation(body.model_dump(mode="json"), identity, who)
-        return _answer(_public(report, receipt))
+        return verification.verify_openattestation(body.model_dump(mode="json"), identity, who)
     if isinstance(body, ProofBundle):
-        report, receipt = verification.verify_bundle(body, who)
-        return _answer(_public(report, receipt))
+        return verification.verify_bundle(body, who)
     document = body.document if isinstance(body, VerifyRequest) else body
     given = body.declaration if isinstance(body, VerifyRequest) else None
     declaration = Declaration(**given.model_dump()) if given is not None else None
-    report, receipt = verification.verify_document(document, declaration, who)
-    return _answer(_public(report, receipt))
+    return verification.verify_document(document, declaration, who)
 
 
 @router.get("/v1/verify", summary="Verify by issuer and certificate number", response_model=VerificationPublic,
             responses=_UNAVAILABLE)
-def verify_number(verification: VerificationDep, who: MaybePrincipal,
-                  issuer: Annotated[str, Query(pattern=r"^0x[0-9a-fA-F]{40}$", description="issuer account")],
-                  number: Annotated[str, Query(min_length=1, max_length=64, description="certificate number")],
-                  ) -> Response:
+async def verify_number(verification: VerificationDep, who: MaybePrincipal,
+                        issuer: Annotated[str, Query(pattern=r"^0x[0-9a-fA-F]{40}$", description="issuer account")],
+                        number: Annotated[str, Query(min_length=1, max_length=64, description="certificate number")],
+                        ) -> Response:
     """Certificate numbers are unique only per issuer, so both are needed (answered by the issuing node).
 
     Without the issuer's key or the importing Customs' key: the verdict and the checks'
     outcomes only, never a field value, and the same shape for a number that does not exist."""
-    report, receipt = verification.verify_number(issuer, number, who)
-    return _answer(_public(report, receipt))
+    return _answer(_public(*await blocking(verification.verify_number, issuer, number, who)))
 
 
 @router.get("/v1/verify/{document_hash}", summary="Status-only check of a document hash",
             response_model=VerificationPublic, responses=_UNAVAILABLE)
-def verify_hash(document_hash: str, verification: VerificationDep, who: MaybePrincipal) -> Response:
+async def verify_hash(document_hash: str, verification: VerificationDep, who: MaybePrincipal) -> Response:
     """Anchoring, issuer authorisation and revocation status; no contents (filed in the key's history, if sent)."""
     try:
         digest = parse_hex32(document_hash)
     except ValueError:
         raise ValidationError("document_hash: expected 32 bytes as 64 hex digits",
                               [{"loc": "document_hash", "msg": "expected 0x followed by 64 hex digits"}]) from None
-    report, receipt = verification.verify_hash(digest, principal=who)
-    return _answer(_public(report, receipt))
+    return _answer(_public(*await blocking(verification.verify_hash, digest, None, who)))
 
 
 @router.get("/v1/verifications/{receipt_id}", summary="A verification receipt from the audit log")

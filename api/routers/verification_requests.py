@@ -7,9 +7,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, status
 
 from api.deps import CurrentCustoms, CurrentIssuerOrAuthority, CurrentReader, RequestsDep
+from api.limits import GuardedRoute
 from api.schemas import PENDING_RESPONSES, ReasonDelivery, RequestAnswer, RequestCreate, VerificationRequestPublic
 
-router = APIRouter(tags=["customs"])
+router = APIRouter(route_class=GuardedRoute, tags=["customs"])
 
 RequestId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the request's number on chain")]
 

@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import rfc8785
-from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
 from registry.custody.keys import signed_by
+from registry.custody.signer import MessageSigner, signer_for
 from registry.errors import ValidationError
+from registry.sealing.canonical import canonical_json
 from registry.types import hex32
 
 ACK_TYPE = "coo-erasure-ack/1"
@@ -26,14 +26,17 @@ _FIELDS = ("document_hash", "node_account", "acknowledged_at")
 
 
 def _body(document_hash: str, node_account: str, acknowledged_at: str) -> bytes:
-    return rfc8785.dumps({"type": ACK_TYPE, "document_hash": document_hash.lower(), "node_account": node_account,
+    return canonical_json({"type": ACK_TYPE, "document_hash": document_hash.lower(), "node_account": node_account,
                           "acknowledged_at": acknowledged_at})
 
 
-def sign_acknowledgement(signer: LocalAccount, document_hash: bytes) -> dict[str, str]:
-    """This node's signed acknowledgement that it destroyed its copy of the key of *document_hash*."""
+def sign_acknowledgement(signer: LocalAccount | MessageSigner, document_hash: bytes) -> dict[str, str]:
+    """This node's signed acknowledgement that it destroyed its copy of the key of *document_hash*
+    (signed by the account's cached key: :mod:`registry.custody.signer`)."""
+    if not isinstance(signer, MessageSigner):
+        signer = signer_for(signer)
     at = datetime.now(UTC).isoformat(timespec="seconds")
-    signature = signer.sign_message(encode_defunct(_body(hex32(document_hash), signer.address, at))).signature
+    signature = signer.sign_message(_body(hex32(document_hash), signer.address, at))
     return {"document_hash": hex32(document_hash), "node_account": signer.address, "acknowledged_at": at,
             "signature": "0x" + bytes(signature).hex()}
 

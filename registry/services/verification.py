@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from eth_account.messages import encode_defunct
-
 from registry.custody.apikeys import Principal, Role
+from registry.custody.signer import signer_for
 from registry.domain.report import VerificationReport
 from registry.domain.states import CertificateStatus
 from registry.errors import (
@@ -72,6 +71,8 @@ class Verification(Service):
     def __init__(self, ctx: ServiceContext) -> None:
         super().__init__(ctx)
         self.verifier = Verifier(ctx.reads or ctx.chain, index=ctx.follower)
+        self.signer = signer_for(ctx.node_account)
+        """Signs receipts with the node account's key, parsed once (:mod:`registry.custody.signer`)."""
 
     def verify_document(self, document: SealedDocument, declaration: Declaration | None = None,
                         principal: Principal | None = None) -> tuple[VerificationReport, VerificationReceipt]:
@@ -177,9 +178,8 @@ class Verification(Service):
         receipt_id = str(uuid.uuid4())
         checked_at = datetime.now(UTC).isoformat(timespec="seconds")
         message = f"coo-verification/1|{receipt_id}|{report_hash}|{checked_at}|{report.chain_head}".encode()
-        signature = self.node_account.sign_message(encode_defunct(message)).signature
         receipt = VerificationReceipt(receipt_id, report_hash, checked_at, report.chain_head,
-                                      self.node_account.address, "0x" + bytes(signature).hex())
+                                      self.signer.address, "0x" + self.signer.sign_message(message).hex())
         digest = parse_hex32(report.document_hash) if report.document_hash else None
         row = self.store.by_document_hash(digest) if digest else None
         held = self.vault.key_for_document(digest) if digest else None
