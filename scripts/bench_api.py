@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-from benchlib import pct, timed
 from bench_node import ApiNode, Load, load
+from benchlib import pct, timed
+
 from registry.chain.client import ChainClient
 
 EXAMPLE = json.loads((Path(__file__).resolve().parent.parent / "examples" / "rcep-sg-jp.json").read_text())
@@ -50,6 +50,17 @@ class Sizes:
     connections: int = 8
     seconds: float = 10.0
     idle_seconds: float = 10.0
+
+
+def authorise(node: ApiNode, chain: ChainClient, account: str, timeout: float = 60) -> None:
+    """Register *account* as an issuer through governance and wait until the chain lets it anchor."""
+    httpx.post(f"{node.url}/v1/governance/issuers", json={"label": f"bench {os.urandom(3).hex()}", "account": account},
+               headers=node.header("authority"), timeout=60).raise_for_status()
+    deadline = time.monotonic() + timeout
+    while not chain.is_authorised(account):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the issuer was not authorised on chain in time")
+        time.sleep(0.1)  # polling the chain for the node's governance write
 
 
 def naive_loop(chain: ChainClient, n: int) -> dict[str, float]:

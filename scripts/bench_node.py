@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from benchlib import ROOT, ProcessTree, child_cpu
+
 from registry.chain.nodes import free_port
 
 COO = str(Path(sys.executable).parent / "coo")
