@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"machine": machine(), "command": "make bench" + (" (--quick)" if args.quick else ""),
                               "rounds": args.rounds, "sizes": {k: v for k, v in vars(args).items() if k != "out"}}
     result["sizes"]["out"] = None
-    with NodeProcess(kind="anvil", state_file=work / "anvil.json") as anvil:
+    # chain id 1337: dnsprove (oa-verify's DNS-TXT step) accepts only the networks it lists, not Anvil's 31337
+    with NodeProcess(kind="anvil", chain_id=1337, state_file=work / "anvil.json") as anvil:
         raw, result["workers_option"] = main_node(anvil.url, work, args)
         raw["sweep"] = sweep_node(anvil.url, work, args)
     result["raw"] = raw
