@@ -7,13 +7,14 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 BROWSER_STAMP := $(VENV)/.browser
+WRK_STAMP := $(VENV)/.wrk
 
 .PHONY: run test setup contracts bench compare clean
 
 run: setup
 	$(BIN)/coo up
 
-test: setup $(BROWSER_STAMP)
+test: setup $(BROWSER_STAMP) $(WRK_STAMP)
 	$(BIN)/pytest -q
 
 setup: $(PY_STAMP) $(NODE_STAMP)
@@ -36,10 +37,15 @@ $(BROWSER_STAMP): $(PY_STAMP)
 	  { apt-get update -q && apt-get install -y -q chromium chromium-driver; }
 	touch $@
 
+# wrk, the compiled load generator of the benchmark, from Debian's packages when missing.
+$(WRK_STAMP): $(PY_STAMP)
+	command -v wrk >/dev/null || { apt-get update -q && apt-get install -y -q wrk; }
+	touch $@
+
 contracts: setup
 	$(BIN)/python scripts/compile.py
 
-bench: setup
+bench: setup $(WRK_STAMP)
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/bench_zk.py
 

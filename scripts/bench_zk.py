@@ -24,6 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchlib import machine, timed  # noqa: E402  (the timing loop shared with bench.py)
 from eth_account import Account  # noqa: E402
 
 from registry.chain.client import ChainClient  # noqa: E402
@@ -58,12 +59,6 @@ def sealed_document() -> Any:
     sealed = seal(body, terms_for(body), zk)
     tree = MerkleTree([sealed.document_hash])
     return build_sealed_document(body, sealed, tree.root, [], chain_id=31337, contract="0x" + "11" * 20)
-
-
-def timed(work: Any) -> tuple[float, Any]:
-    started = time.perf_counter()
-    result = work()
-    return time.perf_counter() - started, result
 
 
 def off_chain(document: Any, rounds: int) -> tuple[dict[str, dict[str, Any]], ProofBundle]:
@@ -137,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     figures, bundle = off_chain(document, args.rounds)
     results = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": f"{os.cpu_count()} cores",
                "command": "make bench", "rounds": args.rounds, "off_chain": figures,
-               "on_chain": on_chain(bundle, work), "ceremony": load_manifest()["ceremony"]}
+               "on_chain": on_chain(bundle, work), "ceremony": load_manifest()["ceremony"], "host": machine()}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench-zk.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out / "bench-zk.md").write_text(markdown(results))
