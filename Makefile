@@ -46,6 +46,7 @@ contracts: setup
 	$(BIN)/python scripts/compile.py
 
 bench: setup $(WRK_STAMP)
+	$(BIN)/python scripts/bench_primitives.py
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/bench_zk.py
 
