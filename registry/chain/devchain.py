@@ -39,6 +39,11 @@ class DevChain(Transport):
                                                                   "value": Wei(wei)}))
         self._rpc(lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout))
 
+    def balance(self, address: str) -> int:
+        """The balance of *address* at the head, in wei."""
+        wei: int = self._rpc(lambda: self.w3.eth.get_balance(to_checksum_address(address)))
+        return wei
+
     def snapshot(self) -> int | str:
         """Take an ``evm_snapshot`` (development chains) and return its id, as the node gives it."""
         snapshot_id: int | str = self._rpc(lambda: self.w3.testing.snapshot())  # type: ignore[attr-defined]
