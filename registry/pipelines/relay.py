@@ -210,14 +210,20 @@ class AnchorRelay:
         self._wake(ANCHOR)
 
     def flush(self, force: bool = True) -> int:
-        """Wake the writer and wait (at most :attr:`bound` seconds) until nothing waits to be anchored.
+        """Wake the writer and wait (at most :attr:`bound` seconds) until nothing waits to be anchored
+        and no batch is on its way.
 
         Returns:
             0: the writer anchors; the caller reads the store for what it needs.
         """
         self.wake()
-        wait_for(lambda: True if self.store.oldest_pending_age() is None else None, self.bound)
+        wait_for(lambda: True if self._nothing_waiting() else None, self.bound)
         return 0
+
+    def _nothing_waiting(self) -> bool:
+        """No certificate waits for a batch, and no batch is still being anchored (a claimed certificate is
+        not pending any more, but it has no proof until its batch is anchored)."""
+        return self.store.oldest_pending_age() is None and not self.store.unfinished_batches()
 
 
 class HeadWatcher(Follower):
