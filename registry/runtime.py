@@ -40,6 +40,7 @@ from registry.custody.vault import KeyVault, Shredder
 from registry.errors import ChainError, ValidationError
 from registry.openattestation.exports import follow_status_changes
 from registry.pipelines.anchoring import Anchorer, BatchPolicy
+from registry.pipelines.gas import FundedSigners
 from registry.pipelines.indexer import ChainIndexer, Follower
 from registry.pipelines.outbox import Outbox, WriteQueue
 from registry.pipelines.relay import (
@@ -274,13 +275,14 @@ def _pipelines(config: NodeConfig, store: Store, chain: ChainClient, vault: KeyV
         link = WriterLink(config.writer_pid or os.getppid())
         relay = AnchorRelay(store, wake, link, bound=config.rpc_timeout)
         return relay, HeadWatcher(indexer), StoreOutbox(WriteLog(store), wake, bound=config.rpc_timeout), (link,)
-    anchorer = Anchorer(store, chain, vault, accounts.get, config.batch)
+    anchorer = Anchorer(store, chain, vault, FundedSigners(chain, accounts.get), config.batch)
 
     def signer_for(address: str) -> LocalAccount | None:
         return node_account if address.lower() == node_account.address.lower() else accounts.get(address)
 
-    outbox = Outbox(WriteLog(store), chain, signer_for, confirmations=config.batch.confirmations,
-                    bound=config.rpc_timeout, anchoring_block=store.anchoring_block)
+    outbox = Outbox(WriteLog(store), chain, FundedSigners(chain, signer_for),
+                    confirmations=config.batch.confirmations, bound=config.rpc_timeout,
+                    anchoring_block=store.anchoring_block)
     links: tuple[Worker, ...] = ()
     if config.wake_fd is not None:
         links = (WakeListener(config.wake_fd, {OUTBOX: outbox.wake, ANCHOR: anchorer.wake}),)

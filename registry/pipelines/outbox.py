@@ -35,7 +35,6 @@ for the writer to settle it (:mod:`registry.pipelines.relay`).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
@@ -129,8 +128,6 @@ class Outbox(WriteQueue, Worker):
                                     anchoring_block)
         self._lock = threading.Lock()
         self._guard = threading.Lock()
-        self._funded: set[str] = set()
-        """Signers seen with gas money (or funded) by this process."""
         self._submitting: set[int] = set()
         """Writes whose submitting request drives them itself (concurrent with the rest: no order among them)."""
         self._wake = threading.Event()
@@ -240,7 +237,6 @@ class Outbox(WriteQueue, Worker):
         if signer is None:
             self._refuse(write, f"this node holds no signing key for {write.signer}")
             return True
-        self._ensure_gas(signer.address)
         self.log.mark(write.id, WriteState.PENDING, attempted=True)
         try:
             tx = self.effects.send(write, signer, wait)
@@ -253,21 +249,6 @@ class Outbox(WriteQueue, Worker):
                 raise
             return True
         return self._sent(write, tx)
-
-    def _ensure_gas(self, address: str) -> None:
-        """Fund a signer that has no gas money, where the chain allows it, before its first transaction
-        from this process. An API worker creates accounts but sends nothing (so it funds nothing: see
-        :mod:`registry.chain.readonly`); the writer, which sends their transactions, funds them.
-
-        Raises:
-            ChainError: the balance could not be read (the write stays pending).
-        """
-        if address in self._funded:
-            return
-        if self.chain.balance(address) == 0:
-            with contextlib.suppress(ChainError):  # a permissioned network funds accounts by its own rules
-                self.chain.fund(address)
-        self._funded.add(address)
 
     def _sent(self, write: ChainWrite, tx: TxResult) -> bool:
         result = self.effects.result_of(write, tx)

@@ -1,6 +1,7 @@
-"""The writer funds a signer with no gas money before sending its first transaction: in a node with several
-API workers, accounts are created in a worker, which sends nothing and so funds nothing (a network without
-``anvil_setBalance`` then left every write of such an account pending for ever)."""
+"""The writer funds a signer with no gas money before sending its first transaction (anchoring and the
+outbox look their signers up through :class:`~registry.pipelines.gas.FundedSigners`): in a node with
+several API workers, accounts are created in a worker, which sends nothing and so funds nothing (on a
+network without ``anvil_setBalance`` every write of such an account then stayed pending for ever)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from eth_account import Account
 
 from registry.chain.client import ChainClient
 from registry.errors import ContractRevertError
+from registry.pipelines.gas import FundedSigners
 from registry.pipelines.outbox import Outbox
 from registry.storage.store import Store
 from registry.storage.writelog import WriteKind, WriteLog
@@ -25,7 +27,8 @@ def test_a_write_from_an_account_nobody_funded_is_sent_not_left_pending(tmp_path
     assert chain.balance(unfunded.address) == 0
     store = Store(tmp_path / "registry.db", secure_delete=False)
     log = WriteLog(store)
-    outbox = Outbox(log, chain, lambda address: unfunded if address == unfunded.address else None, bound=10)
+    lookup = FundedSigners(chain, lambda address: unfunded if address == unfunded.address else None)
+    outbox = Outbox(log, chain, lookup, bound=10)
     with pytest.raises(ContractRevertError):  # sent, paid for, and refused: not an authority
         outbox.submit(WriteKind.SUSPEND_ISSUER, unfunded, {"account": "0x" + "11" * 20}, subject="issuer:x")
     assert log.unsettled() == []
