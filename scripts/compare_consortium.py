@@ -1,0 +1,295 @@
+"""The consortium cells of the fault matrix, measured on a real network of chain nodes.
+
+The network is ``registry/chain/network.py``'s: four EthereumJS chain nodes sealing one
+Clique chain. SG's API node runs on chain node 0 and JP's (the importing country's) on
+the last, as in ``scripts/demo_network.py``, whose set-up this reuses. Every verdict is
+JP's answer over HTTP (``POST /v1/verify`` with the sealed document), polled every
+:data:`POLL_S` seconds; each change of verdict is recorded with the seconds since the
+fault was injected (or healed). Three certificates are checked in every cell:
+
+* ``untouched``: never revoked;
+* ``revoked_before``: revoked (and seen REVOKED by JP) before any fault;
+* ``revoked_during``: a fresh certificate for this cell, VALID before the fault, revoked
+  by SG *during* it; whether and when JP sees that revocation, during the fault and
+  after healing, is the cell's revocation record.
+
+A watch stops at the cell's stopping rule or its deadline, whichever comes first; the
+rule only ends the observation (what was seen is recorded either way, and a deadline
+reached is recorded too).
+
+Faults: one chain node down that is neither SG's nor JP's; two of four down (more than
+Clique tolerates: neither SG's nor JP's, so both API nodes keep an RPC endpoint that
+answers, with a stalled head); JP's own chain node stopped; JP's chain node partitioned
+from the others (restarted with no static peers on a peer-to-peer port no member dials:
+no connection either way, while its RPC endpoint, the one JP's API node uses, answers).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from registry.chain.finality import clique_stall_after
+from registry.chain.genesis import STATIC_NODES_FILE
+from registry.chain.network import ChainNode, Network
+from registry.chain.nodes import free_port
+from registry.errors import ChainError
+from scripts.compare_faults import Cell
+from scripts.demo_network import Issued, Members, consortium, prepare
+from scripts.demo_two_nodes import ApiNode, DemoError, issue
+
+CONSORTIUM_FAULTS = ("one_validator_down", "more_validators_down_than_tolerated", "importing_node_down",
+                     "importing_node_partitioned")
+POLL_S = 0.5
+HEAL_DEADLINE_S = 120.0
+REVOKED_WINDOW_S = 10.0
+"""How long JP is watched for a revocation that the fault should keep from it."""
+Timeline = dict[str, list[list[Any]]]
+"""Per certificate, each verdict change as ``[seconds, verdict]``."""
+
+
+def not_measured(reason: str) -> list[Cell]:
+    """The consortium cells of a run that could not (or chose not to) measure them, saying why."""
+    return [Cell("chain", fault, "n/a", measured=False, note=f"not measured in this run: {reason}")
+            for fault in CONSORTIUM_FAULTS]
+
+
+def verdict_at(jp: ApiNode, document: dict[str, Any]) -> str:
+    """JP's verdict on *document*, or the error its API let escape (recorded as observed)."""
+    try:
+        return str(jp.call("POST", "/v1/verify", expect=(200, 503), json=document)["verdict"])
+    except (DemoError, httpx.HTTPError, KeyError, TypeError) as error:
+        return f"ERROR {type(error).__name__}: {str(error)[:80]}"
+
+
+def watch(jp: ApiNode, documents: dict[str, dict[str, Any]], stop: Callable[[dict[str, str]], bool],
+          deadline_s: float, began: float | None = None) -> Timeline:
+    """Verify every document at JP until *stop* holds for the latest verdicts or *deadline_s* has passed;
+    each verdict change, timed from *began* (default: now). A deadline reached is its own entry."""
+    began = time.monotonic() if began is None else began
+    timeline: Timeline = {name: [] for name in documents}
+    while True:
+        latest = {}
+        for name, document in documents.items():
+            verdict = verdict_at(jp, document)
+            if not timeline[name] or timeline[name][-1][1] != verdict:
+                timeline[name].append([round(time.monotonic() - began, 2), verdict])
+            latest[name] = verdict
+        if stop(latest):
+            return timeline
+        if time.monotonic() - began > deadline_s:
+            timeline["deadline_reached_s"] = [[round(deadline_s, 1), "stopped watching"]]
+            return timeline
+        time.sleep(POLL_S)
+
+
+def last(timeline: Timeline, name: str) -> str:
+    """The verdict *name* was last seen with."""
+    return str(timeline[name][-1][1]) if timeline.get(name) else "not seen"
+
+
+def seen(timeline: Timeline, name: str, verdict: str) -> float | None:
+    """Seconds until *name* was first seen with *verdict* (None: never)."""
+    return next((float(t) for t, v in timeline.get(name, []) if v == verdict), None)
+
+
+@dataclass
+class Scene:
+    """The members, what was issued before any fault, and the stall bound JP's node applies."""
+
+    members: Members
+    issued: Issued
+    stall_after_s: float
+    documents: dict[str, dict[str, Any]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        revoked = self.members.sg.call("GET", f"/v1/certificates/{self.issued.revoked['id']}/document",
+                                       self.issued.keys["sg_issuer"])
+        self.documents = {"untouched": self.issued.document, "revoked_before": revoked}
+
+    @property
+    def network(self) -> Network:
+        return self.members.network
+
+    def fresh(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A new certificate for this cell (anchored) and its sealed document."""
+        key = self.issued.keys["sg_issuer"]
+        record = issue(self.members.sg, key, "hash-only")
+        return record, self.members.sg.call("GET", f"/v1/certificates/{record['id']}/document", key)
+
+    def revoke(self, record: dict[str, Any]) -> dict[str, Any]:
+        """SG revokes *record*; how its API answered and how long the call took (a 202: accepted, not
+        settled yet, which is what a stalled chain gives)."""
+        began = time.monotonic()
+        try:
+            body = self.members.sg.call("POST", f"/v1/certificates/{record['id']}/revoke",
+                                        self.issued.keys["sg_issuer"], (200, 202), json={"reason": "fraud"})
+        except (DemoError, httpx.HTTPError) as error:
+            return {"answer": f"ERROR {type(error).__name__}: {str(error)[:80]}",
+                    "seconds": round(time.monotonic() - began, 2)}
+        answer = "accepted, not settled" if isinstance(body, dict) and "status_url" in body else "settled"
+        return {"answer": answer, "seconds": round(time.monotonic() - began, 2)}
+
+    def settle(self, nodes: list[int] | None = None) -> None:
+        """Wait until the running chain nodes (or *nodes*) agree on a block past JP's current head."""
+        found = self.network.heads()[self.members.jp_chain_node] or (0, "")
+        self.network.wait_for_block(found[0] + 1, timeout=HEAL_DEADLINE_S, nodes=nodes)
+
+
+def _verdicts(before: dict[str, str], during: Timeline, after: Timeline) -> dict[str, str]:
+    out = {f"before_fault:{k}": v for k, v in before.items()}
+    out |= {f"during_fault:{k}": last(during, k) for k in before}
+    return out | {f"after_heal:{k}": last(after, k) for k in before}
+
+
+def _changes_at(timeline: Timeline) -> dict[str, float]:
+    """Per certificate, seconds until its last verdict of the phase was first seen."""
+    return {k: float(v[-1][0]) for k, v in timeline.items() if v and k != "deadline_reached_s"}
+
+
+def run_cell(scene: Scene, fault: str, action: str, inject: Callable[[], object], heal: Callable[[], object],
+             during_stop: Callable[[dict[str, str]], bool], during_deadline_s: float,
+             revoke_at_fault: bool) -> Cell:
+    """Inject *fault*, watch JP (revoking a fresh certificate at the fault or once the watch stops), heal,
+    watch again until the untouched certificate is VALID and the revoked ones REVOKED (or a deadline)."""
+    record, document = scene.fresh()
+    documents = scene.documents | {"revoked_during": document}
+    before = {name: verdict_at(scene.members.jp, d) for name, d in documents.items()}
+    began = time.monotonic()
+    inject()
+    try:
+        revocation = scene.revoke(record) if revoke_at_fault else {}
+        during = watch(scene.members.jp, documents, during_stop, during_deadline_s, began)
+        if not revoke_at_fault:
+            revocation = scene.revoke(record)
+            _extend(during, watch(scene.members.jp, {"revoked_during": document},
+                                  lambda v: v["revoked_during"] == "REVOKED",
+                                  time.monotonic() - began + REVOKED_WINDOW_S, began))
+    finally:
+        healed_at = time.monotonic()
+        heal()
+    refused = str(revocation["answer"]).startswith("ERROR")
+    after = watch(scene.members.jp, documents, lambda v: _recovered(v, refused), HEAL_DEADLINE_S, healed_at)
+    scene.settle()
+    return Cell("chain", fault, "n/a", _verdicts(before, during, after), action=action,
+                timeline={"during_fault": during, "after_heal": after},
+                times_s={"during_fault": _changes_at(during), "after_heal": _changes_at(after),
+                         "heal_until_every_node_agreed": round(time.monotonic() - healed_at, 2)},
+                revocation=revocation | _revocation_seen(during, after),
+                note=f"JP's API node on chain node {scene.members.jp_chain_node}; polled every {POLL_S} s; its "
+                     f"node counts a head older than {scene.stall_after_s:g} s as a stalled chain")
+
+
+def _extend(during: Timeline, late: Timeline) -> None:
+    """Append a later watch of the same phase, keeping only verdict changes."""
+    for name, changes in late.items():
+        into = during.setdefault(name, [])
+        for change in changes:
+            if not into or into[-1][1] != change[1]:
+                into.append(change)
+
+
+def _revocation_seen(during: Timeline, after: Timeline) -> dict[str, Any]:
+    return {"seen_during_fault": seen(during, "revoked_during", "REVOKED") is not None,
+            "seen_during_fault_after_s": seen(during, "revoked_during", "REVOKED"),
+            "seen_after_heal": seen(after, "revoked_during", "REVOKED") is not None,
+            "seen_after_heal_after_s": seen(after, "revoked_during", "REVOKED")}
+
+
+def _recovered(v: dict[str, str], revocation_refused: bool = False) -> bool:
+    """The stopping rule after healing: untouched VALID, the revoked ones REVOKED (the one revoked during the
+    fault only if SG accepted that revocation)."""
+    return (v["untouched"] == "VALID" and v["revoked_before"] == "REVOKED"
+            and (revocation_refused or v["revoked_during"] == "REVOKED"))
+
+
+def _none_valid(names: tuple[str, ...]) -> Callable[[dict[str, str]], bool]:
+    return lambda v: all(v[n] != "VALID" for n in names)
+
+
+class Partition:
+    """Chain node *index* cut off from the others: restarted with no static peers, listening for peers on a
+    fresh port no member dials (its RPC port unchanged); healed by restarting it as it was, peers and all."""
+
+    def __init__(self, network: Network, index: int) -> None:
+        self.node = network.nodes[index]
+        self.peers = self.node.directory / STATIC_NODES_FILE
+        self.saved = self.peers.read_text()
+        self.alone = ChainNode(network.directory, replace(self.node.member, p2p_port=free_port()))
+
+    def cut(self) -> None:
+        self.node.stop()
+        self.peers.write_text("[]\n")
+        self.alone.start()
+
+    def heal(self) -> None:
+        self.alone.stop()
+        self.peers.write_text(self.saved)
+        self.node.start()
+
+
+def cells(scene: Scene) -> list[Cell]:
+    """Every consortium cell, in turn; each heals before the next."""
+    network, jp_node = scene.network, scene.members.jp_chain_node
+    others = [i for i in range(len(network.nodes)) if i not in (0, jp_node)]
+    stall = scene.stall_after_s
+    out = [run_cell(scene, "one_validator_down",
+                    f"chain node {others[0]} killed (neither SG's nor JP's); SG revokes at the fault",
+                    lambda: network.nodes[others[0]].kill(), lambda: network.start(only=[others[0]]),
+                    lambda v: v["revoked_during"] == "REVOKED", 60.0, revoke_at_fault=True)]
+    tolerated = len(network.nodes) // 2
+    down = others[:tolerated]
+    out.append(run_cell(scene, "more_validators_down_than_tolerated",
+                        f"chain nodes {down} killed ({len(down)} of {len(network.nodes)}: Clique needs more than "
+                        "half); SG revokes once JP's watch stops",
+                        lambda: [network.nodes[i].kill() for i in down], lambda: network.start(only=down),
+                        _none_valid(("untouched",)), stall + 60, revoke_at_fault=False))
+    out.append(run_cell(scene, "importing_node_down", f"JP's chain node {jp_node} stopped; JP's API node still "
+                        "points at it; SG revokes once JP's watch stops",
+                        lambda: network.nodes[jp_node].stop(), lambda: network.start(only=[jp_node]),
+                        _none_valid(("untouched",)), 30.0, revoke_at_fault=False))
+    cut = Partition(network, jp_node)
+    out.append(run_cell(scene, "importing_node_partitioned",
+                        f"JP's chain node {jp_node} restarted with no static peers on a peer-to-peer port no member "
+                        "dials (no connection either way; its RPC, JP's endpoint, answers); SG revokes at the "
+                        "fault, on the other three",
+                        cut.cut, cut.heal,
+                        _none_valid(("untouched", "revoked_during")), stall + 60, revoke_at_fault=True))
+    return out
+
+
+def consortium_cells(network: Network, work: Path) -> list[Cell]:
+    """The consortium cells on a running *network*: SG's and JP's API nodes set up on it, then each fault."""
+    with consortium(work, network) as members:
+        issued = prepare(members, say=lambda _line: None)
+        scene = Scene(members, issued, clique_stall_after(network.block_time, len(network.nodes)))
+        return cells(scene)
+
+
+def measure(work: Path, nodes: int = 4, block_time: int = 1) -> tuple[str, list[Cell]]:
+    """Start a network of *nodes* chain nodes, measure every consortium cell on it, stop it."""
+    network = Network.create(work / "network", nodes, block_time).start()
+    try:
+        network.wait_for_block(1)
+        name = (f"{nodes} EthereumJS chain nodes sealing one Clique chain every {block_time} s "
+                "(SG's API node on chain node 0, JP's on the last)")
+        return name, consortium_cells(network, work / "members")
+    finally:
+        network.stop()
+
+
+def consortium_or_reason(work: Path, skip: str | None = None) -> tuple[str, list[Cell]]:
+    """:func:`measure`, unless *skip* says why not; a network that fails to start or a scenario that fails
+    gives cells saying so, with the error (the rest of the comparison still runs)."""
+    if skip is not None:
+        return f"not started: {skip}", not_measured(skip)
+    try:
+        return measure(work)
+    except (ChainError, DemoError, httpx.HTTPError, OSError, ValueError) as error:
+        reason = f"the consortium run failed: {type(error).__name__}: {str(error)[:160]}"
+        return "did not run", not_measured(reason)
