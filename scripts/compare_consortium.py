@@ -49,6 +49,9 @@ POLL_S = 0.5
 HEAL_DEADLINE_S = 120.0
 REVOKED_WINDOW_S = 10.0
 """How long JP is watched for a revocation that the fault should keep from it."""
+SET_UP_ATTEMPTS = 2
+FAILURES = (ChainError, DemoError, httpx.HTTPError, OSError, ValueError)
+"""What a network, a set-up or a cell may fail with (recorded, never hidden)."""
 Timeline = dict[str, list[list[Any]]]
 """Per certificate, each verdict change as ``[seconds, verdict]``."""
 
@@ -238,29 +241,39 @@ def cells(scene: Scene) -> list[Cell]:
     network, jp_node = scene.network, scene.members.jp_chain_node
     others = [i for i in range(len(network.nodes)) if i not in (0, jp_node)]
     stall = scene.stall_after_s
-    out = [run_cell(scene, "one_validator_down",
+    out = [guarded(scene, "one_validator_down",
                     f"chain node {others[0]} killed (neither SG's nor JP's); SG revokes at the fault",
                     lambda: network.nodes[others[0]].kill(), lambda: network.start(only=[others[0]]),
                     lambda v: v["revoked_during"] == "REVOKED", 60.0, revoke_at_fault=True)]
     tolerated = len(network.nodes) // 2
     down = others[:tolerated]
-    out.append(run_cell(scene, "more_validators_down_than_tolerated",
+    out.append(guarded(scene, "more_validators_down_than_tolerated",
                         f"chain nodes {down} killed ({len(down)} of {len(network.nodes)}: Clique needs more than "
                         "half); SG revokes once JP's watch stops",
                         lambda: [network.nodes[i].kill() for i in down], lambda: network.start(only=down),
                         _none_valid(("untouched",)), stall + 60, revoke_at_fault=False))
-    out.append(run_cell(scene, "importing_node_down", f"JP's chain node {jp_node} stopped; JP's API node still "
+    out.append(guarded(scene, "importing_node_down", f"JP's chain node {jp_node} stopped; JP's API node still "
                         "points at it; SG revokes once JP's watch stops",
                         lambda: network.nodes[jp_node].stop(), lambda: network.start(only=[jp_node]),
                         _none_valid(("untouched",)), 30.0, revoke_at_fault=False))
     cut = Partition(network, jp_node)
-    out.append(run_cell(scene, "importing_node_partitioned",
+    out.append(guarded(scene, "importing_node_partitioned",
                         f"JP's chain node {jp_node} restarted with no static peers on a peer-to-peer port no member "
                         "dials (no connection either way; its RPC, JP's endpoint, answers); SG revokes at the "
                         "fault, on the other three",
                         cut.cut, cut.heal,
                         _none_valid(("untouched", "revoked_during")), stall + 60, revoke_at_fault=True))
     return out
+
+
+def guarded(scene: Scene, fault: str, *args: Any, **kwargs: Any) -> Cell:
+    """:func:`run_cell`, or a cell saying how it failed (the next cells still run, on a network healed as far
+    as the failed cell's heal got)."""
+    try:
+        return run_cell(scene, fault, *args, **kwargs)
+    except FAILURES as error:
+        return Cell("chain", fault, "n/a", measured=False, note=f"not measured in this run: the cell failed: "
+                                                                  f"{type(error).__name__}: {str(error)[:160]}")
 
 
 def consortium_cells(network: Network, work: Path) -> list[Cell]:
@@ -283,13 +296,21 @@ def measure(work: Path, nodes: int = 4, block_time: int = 1) -> tuple[str, list[
         network.stop()
 
 
-def consortium_or_reason(work: Path, skip: str | None = None) -> tuple[str, list[Cell]]:
-    """:func:`measure`, unless *skip* says why not; a network that fails to start or a scenario that fails
-    gives cells saying so, with the error (the rest of the comparison still runs)."""
+def consortium_or_reason(work: Path, skip: str | None = None, attempts: int = SET_UP_ATTEMPTS,
+                         ) -> tuple[str, list[Cell]]:
+    """:func:`measure`, unless *skip* says why not. A network or a set-up that fails is tried again on a fresh
+    network, up to *attempts* times, each failure named in the result; when none gets through, cells saying so
+    (the rest of the comparison still runs)."""
     if skip is not None:
         return f"not started: {skip}", not_measured(skip)
-    try:
-        return measure(work)
-    except (ChainError, DemoError, httpx.HTTPError, OSError, ValueError) as error:
-        reason = f"the consortium run failed: {type(error).__name__}: {str(error)[:160]}"
-        return "did not run", not_measured(reason)
+    failed: list[str] = []
+    for attempt in range(attempts):
+        try:
+            name, cells = measure(work / f"attempt-{attempt + 1}")
+        except FAILURES as error:
+            failed.append(f"{type(error).__name__}: {str(error)[:160]}")
+            continue
+        tried = "".join(f"; set-up attempt {i + 1} failed ({reason})" for i, reason in enumerate(failed))
+        return name + tried, cells
+    return "did not run", not_measured(f"the consortium run failed: {failed[-1]}"
+                                       + (f" (and {len(failed) - 1} earlier attempt(s))" if len(failed) > 1 else ""))
