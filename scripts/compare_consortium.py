@@ -53,6 +53,8 @@ SET_UP_ATTEMPTS = 2
 FAILURES = (ChainError, DemoError, httpx.HTTPError, OSError, ValueError)
 """What a network, a set-up or a cell may fail with (recorded, never hidden)."""
 Timeline = dict[str, list[list[Any]]]
+View = tuple[ApiNode, dict[str, Any]]
+"""An API node and the sealed document it is asked about."""
 """Per certificate, each verdict change as ``[seconds, verdict]``."""
 
 
@@ -70,16 +72,17 @@ def verdict_at(jp: ApiNode, document: dict[str, Any]) -> str:
         return f"ERROR {type(error).__name__}: {str(error)[:80]}"
 
 
-def watch(jp: ApiNode, documents: dict[str, dict[str, Any]], stop: Callable[[dict[str, str]], bool],
-          deadline_s: float, began: float | None = None) -> Timeline:
-    """Verify every document at JP until *stop* holds for the latest verdicts or *deadline_s* has passed;
-    each verdict change, timed from *began* (default: now). A deadline reached is its own entry."""
+def watch(views: dict[str, View], stop: Callable[[dict[str, str]], bool], deadline_s: float,
+          began: float | None = None) -> Timeline:
+    """Ask each view's node for its document's verdict until *stop* holds for the latest verdicts or
+    *deadline_s* has passed; each verdict change, timed from *began* (default: now). A deadline reached is
+    its own entry."""
     began = time.monotonic() if began is None else began
-    timeline: Timeline = {name: [] for name in documents}
+    timeline: Timeline = {name: [] for name in views}
     while True:
         latest = {}
-        for name, document in documents.items():
-            verdict = verdict_at(jp, document)
+        for name, (node, document) in views.items():
+            verdict = verdict_at(node, document)
             if not timeline[name] or timeline[name][-1][1] != verdict:
                 timeline[name].append([round(time.monotonic() - began, 2), verdict])
             latest[name] = verdict
@@ -89,6 +92,21 @@ def watch(jp: ApiNode, documents: dict[str, dict[str, Any]], stop: Callable[[dic
             timeline["deadline_reached_s"] = [[round(deadline_s, 1), "stopped watching"]]
             return timeline
         time.sleep(POLL_S)
+
+
+def stale_valid_s(timeline: Timeline, at_jp: str, at_sg: str) -> float | None:
+    """Seconds JP still answered VALID on a certificate after SG's own node answered REVOKED on it (0: JP did
+    not answer VALID by then; None: SG never saw it REVOKED). Until the watch ended, when JP never changed."""
+    revoked_at = seen(timeline, at_sg, "REVOKED")
+    if revoked_at is None:
+        return None
+    changes = timeline.get(at_jp, [])
+    then = [v for t, v in changes if t <= revoked_at]
+    if not then or then[-1] != "VALID":
+        return 0.0
+    later = [t for t, _ in changes if t > revoked_at]
+    end = later[0] if later else max(t for c in timeline.values() for t, _ in c)
+    return round(float(end) - revoked_at, 2)
 
 
 def last(timeline: Timeline, name: str) -> str:
@@ -161,31 +179,38 @@ def run_cell(scene: Scene, fault: str, action: str, inject: Callable[[], object]
     """Inject *fault*, watch JP (revoking a fresh certificate at the fault or once the watch stops), heal,
     watch again until the untouched certificate is VALID and the revoked ones REVOKED (or a deadline)."""
     record, document = scene.fresh()
-    documents = scene.documents | {"revoked_during": document}
-    before = {name: verdict_at(scene.members.jp, d) for name, d in documents.items()}
-    began = time.monotonic()
+    jp, sg = scene.members.jp, scene.members.sg
+    views: dict[str, View] = {name: (jp, d) for name, d in (scene.documents | {"revoked_during": document}).items()}
+    before = {name: verdict_at(node, d) for name, (node, d) in views.items()}
+    views["revoked_during_at_sg"] = (sg, document)  # when the revocation is on SG's own chain node
+    started = time.monotonic()
     inject()
+    began = time.monotonic()
     try:
         revocation = scene.revoke(record) if revoke_at_fault else {}
-        during = watch(scene.members.jp, documents, during_stop, during_deadline_s, began)
+        during = watch(views, during_stop, during_deadline_s, began)
         if not revoke_at_fault:
             revocation = scene.revoke(record)
-            _extend(during, watch(scene.members.jp, {"revoked_during": document},
+            _extend(during, watch({k: views[k] for k in ("revoked_during", "revoked_during_at_sg")},
                                   lambda v: v["revoked_during"] == "REVOKED",
                                   time.monotonic() - began + REVOKED_WINDOW_S, began))
     finally:
-        healed_at = time.monotonic()
+        healing = time.monotonic()
         heal()
+    healed_at = time.monotonic()
     refused = str(revocation["answer"]).startswith("ERROR")
-    after = watch(scene.members.jp, documents, lambda v: _recovered(v, refused), HEAL_DEADLINE_S, healed_at)
+    after = watch(views, lambda v: _recovered(v, refused), HEAL_DEADLINE_S, healed_at)
     scene.settle()
     return Cell("chain", fault, "n/a", _verdicts(before, during, after), action=action,
                 timeline={"during_fault": during, "after_heal": after},
                 times_s={"during_fault": _changes_at(during), "after_heal": _changes_at(after),
-                         "heal_until_every_node_agreed": round(time.monotonic() - healed_at, 2)},
+                         "fault_injection_took": round(began - started, 2),
+                         "heal_took": round(healed_at - healing, 2),
+                         "heal_until_every_node_agreed": round(time.monotonic() - healing, 2)},
                 revocation=revocation | _revocation_seen(during, after),
                 note=f"JP's API node on chain node {scene.members.jp_chain_node}; polled every {POLL_S} s; its "
-                     f"node counts a head older than {scene.stall_after_s:g} s as a stalled chain")
+                     f"node counts a head older than {scene.stall_after_s:g} s as a stalled chain; times from the "
+                     "moment the fault was in place (or the heal done)")
 
 
 def _extend(during: Timeline, late: Timeline) -> None:
@@ -201,7 +226,9 @@ def _revocation_seen(during: Timeline, after: Timeline) -> dict[str, Any]:
     return {"seen_during_fault": seen(during, "revoked_during", "REVOKED") is not None,
             "seen_during_fault_after_s": seen(during, "revoked_during", "REVOKED"),
             "seen_after_heal": seen(after, "revoked_during", "REVOKED") is not None,
-            "seen_after_heal_after_s": seen(after, "revoked_during", "REVOKED")}
+            "seen_after_heal_after_s": seen(after, "revoked_during", "REVOKED"),
+            "on_sgs_chain_node_during_fault_after_s": seen(during, "revoked_during_at_sg", "REVOKED"),
+            "jp_still_valid_after_sg_saw_it_s": stale_valid_s(during, "revoked_during", "revoked_during_at_sg")}
 
 
 def _recovered(v: dict[str, str], revocation_refused: bool = False) -> bool:

@@ -173,14 +173,19 @@ def _consortium(network: str, cells: list[dict[str, Any]]) -> list[str]:
             lines.append(f"| {c['fault'].replace('_', ' ')} | {c['action'] if name == 'untouched' else ''} | {name} | "
                          f"{c['verdicts'][f'before_fault:{name}']} | {_timeline(during.get(name, []))} | "
                          f"{_timeline(after.get(name, []))} |")
-    lines += ["", "| fault | SG's revoke call during the fault | seen by JP during the fault | seen by JP after "
-              "healing | heal until every node agreed, s | watch stopped at its deadline |",
-              "|---|---|---|---|---|---|"]
+    lines += ["", "| fault | SG's revoke call during the fault | REVOKED at SG's own node during the fault | "
+              "seen by JP during the fault | JP still VALID after SG's node said REVOKED, s | seen by JP after "
+              "healing | fault injection / heal took, s | heal until every node agreed, s | watch stopped at its "
+              "deadline |", "|---|---|---|---|---|---|---|---|---|"]
     for c in (c for c in cells if c["measured"]):
-        v, deadline = c["revocation"], [p for p, t in c["timeline"].items() if "deadline_reached_s" in t]
+        v, t = c["revocation"], c["times_s"]
+        deadline = [p for p, w in c["timeline"].items() if "deadline_reached_s" in w]
+        stale = v["jp_still_valid_after_sg_saw_it_s"]
         lines.append(f"| {c['fault'].replace('_', ' ')} | {v['answer']} in {v['seconds']:g} s | "
-                     f"{_after(v['seen_during_fault_after_s'])} | {_after(v['seen_after_heal_after_s'])} | "
-                     f"{c['times_s']['heal_until_every_node_agreed']:g} | {', '.join(deadline) or 'no'} |")
+                     f"{_after(v['on_sgs_chain_node_during_fault_after_s'])} | "
+                     f"{_after(v['seen_during_fault_after_s'])} | {'n/a' if stale is None else f'{stale:g}'} | "
+                     f"{_after(v['seen_after_heal_after_s'])} | {t['fault_injection_took']:g} / {t['heal_took']:g} | "
+                     f"{t['heal_until_every_node_agreed']:g} | {', '.join(deadline) or 'no'} |")
     return lines + ["", f"{cells[0]['note']}.", ""]
 
 

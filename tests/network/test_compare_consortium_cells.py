@@ -69,7 +69,9 @@ def test_every_time_is_non_negative_in_order_and_within_the_watch(cells: list[Ce
                 times = [t for t, _ in cell.timeline[phase][name]]
                 assert times and times == sorted(times) and times[0] >= 0 and times[-1] <= bound, (cell.fault, name)
                 assert cell.times_s[phase][name] == times[-1]
-        assert 0 <= cell.times_s["heal_until_every_node_agreed"] < math.inf
+        for took in ("fault_injection_took", "heal_took", "heal_until_every_node_agreed"):
+            assert 0 <= cell.times_s[took] < math.inf, (cell.fault, took)
+        assert cell.times_s["heal_took"] <= cell.times_s["heal_until_every_node_agreed"]
 
 
 def test_each_revocation_during_a_fault_records_sgs_answer_and_whether_jp_saw_it(cells: list[Cell]) -> None:
@@ -81,6 +83,8 @@ def test_each_revocation_during_a_fault_records_sgs_answer_and_whether_jp_saw_it
             after = record[f"{when}_after_s"]
             assert (after is not None) == record[when]
             assert after is None or after >= 0
+        for figure in ("on_sgs_chain_node_during_fault_after_s", "jp_still_valid_after_sg_saw_it_s"):
+            assert record[figure] is None or record[figure] >= 0, (cell.fault, figure)
 
 
 def test_the_network_is_whole_again_after_the_cells(cells: list[Cell],

@@ -10,7 +10,7 @@ import pytest
 
 from registry.chain.network import CLIENT_ENV
 from scripts import compare_consortium
-from scripts.compare_consortium import CONSORTIUM_FAULTS, consortium_or_reason, last, seen, watch
+from scripts.compare_consortium import CONSORTIUM_FAULTS, consortium_or_reason, last, seen, stale_valid_s, watch
 
 
 class ScriptedJp:
@@ -32,7 +32,7 @@ def no_pause(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_watch_records_each_change_of_verdict_once_and_stops_at_its_rule() -> None:
     jp = ScriptedJp(["VALID", "VALID", "UNAVAILABLE", "UNAVAILABLE", "VALID"])
-    timeline = watch(jp, {"untouched": {}}, lambda v: v["untouched"] == "UNAVAILABLE", 60)  # type: ignore[arg-type]
+    timeline = watch({"untouched": (jp, {})}, lambda v: v["untouched"] == "UNAVAILABLE", 60)  # type: ignore[dict-item]
     assert [v for _, v in timeline["untouched"]] == ["VALID", "UNAVAILABLE"]
     assert jp.calls == 3
     assert last(timeline, "untouched") == "UNAVAILABLE"
@@ -41,7 +41,7 @@ def test_a_watch_records_each_change_of_verdict_once_and_stops_at_its_rule() -> 
 
 
 def test_a_watch_that_reaches_its_deadline_says_so() -> None:
-    timeline = watch(ScriptedJp(["VALID"]), {"untouched": {}}, lambda v: False, 0.0)  # type: ignore[arg-type]
+    timeline = watch({"untouched": (ScriptedJp(["VALID"]), {})}, lambda v: False, 0.0)  # type: ignore[dict-item]
     assert timeline["deadline_reached_s"] == [[0.0, "stopped watching"]]
     assert [v for _, v in timeline["untouched"]] == ["VALID"]
 
@@ -51,8 +51,16 @@ def test_an_error_the_api_lets_escape_is_recorded_not_hidden() -> None:
         def call(self, *args: Any, **kwargs: Any) -> Any:
             return {"no verdict": True}
 
-    timeline = watch(Broken([]), {"untouched": {}}, lambda v: True, 1)  # type: ignore[arg-type]
+    timeline = watch({"untouched": (Broken([]), {})}, lambda v: True, 1)  # type: ignore[dict-item]
     assert last(timeline, "untouched").startswith("ERROR KeyError")
+
+
+def test_the_stale_window_is_how_long_jp_said_valid_after_sgs_node_said_revoked() -> None:
+    timeline = {"jp": [[0.5, "VALID"], [17.0, "UNAVAILABLE"]], "sg": [[0.5, "VALID"], [4.0, "REVOKED"]]}
+    assert stale_valid_s(timeline, "jp", "sg") == 13.0
+    assert stale_valid_s({"jp": [[0.5, "REVOKED"]], "sg": [[0.5, "REVOKED"]]}, "jp", "sg") == 0.0
+    assert stale_valid_s({"jp": [[0.5, "VALID"]], "sg": [[0.5, "VALID"]]}, "jp", "sg") is None
+    assert stale_valid_s({"jp": [[0.5, "VALID"]], "sg": [[2.0, "REVOKED"], [9.0, "VALID"]]}, "jp", "sg") == 7.0
 
 
 def test_without_the_network_every_consortium_cell_says_why_it_was_not_measured() -> None:
