@@ -59,6 +59,7 @@ def test_the_stale_window_is_how_long_jp_said_valid_after_sgs_node_said_revoked(
     timeline = {"jp": [[0.5, "VALID"], [17.0, "UNAVAILABLE"]], "sg": [[0.5, "VALID"], [4.0, "REVOKED"]]}
     assert stale_valid_s(timeline, "jp", "sg") == 13.0
     assert stale_valid_s({"jp": [[0.5, "REVOKED"]], "sg": [[0.5, "REVOKED"]]}, "jp", "sg") == 0.0
+    assert stale_valid_s({"jp": [[0.5, "UNAVAILABLE"], [8.0, "REVOKED"]], "sg": [[2.0, "REVOKED"]]}, "jp", "sg") == 0.0
     assert stale_valid_s({"jp": [[0.5, "VALID"]], "sg": [[0.5, "VALID"]]}, "jp", "sg") is None
     assert stale_valid_s({"jp": [[0.5, "VALID"]], "sg": [[2.0, "REVOKED"], [9.0, "VALID"]]}, "jp", "sg") == 7.0
 
