@@ -13,7 +13,7 @@ Usage: ``python scripts/compare.py [--n 1000] [--runs 5] [--out results] [--no-n
    sweeps. The fault matrix's consortium cells run on a network of four
    EthereumJS chain nodes (``registry/chain/network.py``); ``--no-network``
    skips them (the cells then say so).
-3. ``--only faults`` runs the fault matrix alone and puts it into the last
+3. ``--only faults`` (or ``sweeps``) runs that part alone and puts it into the last
    full run's ``comparison.json`` in ``--out`` (the report says when each part ran).
 
 Writes ``comparison.json`` (every sample, the environment), ``comparison.md``
@@ -102,7 +102,6 @@ def experiments(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     from scripts.compare_lifecycle import document_store_reference, gas_by_batch, lifecycle, real_payload_bytes
     from scripts.compare_observer import chain_observer
     from scripts.compare_sizes import sizes
-    from scripts.compare_sweeps import sweeps
     from scripts.compare_vcpath import vc_world
 
     out: dict[str, Any] = {}
@@ -125,10 +124,19 @@ def experiments(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     with vc_world(work / "vc-double") as world:
         out["double_use"]["vc-jwt"] = vc_double_use(world)
     out["faults"] = faults(work, args)
-    print("sweeps…", file=sys.stderr, flush=True)
-    out["sweeps"] = sweeps(work / "sweeps", _floats(args.block_periods), _floats(args.ttls),
-                           args.sweep_certificates, args.sweep_revocations)
+    out["sweeps"] = run_sweeps(work, args)
     return out
+
+
+def run_sweeps(work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The block-period and TTL sweeps, with the 1 s point on a network too unless ``--no-network``."""
+    from scripts.compare_sweeps import sweeps
+
+    print("sweeps…", file=sys.stderr, flush=True)
+    began = time.time()
+    found = sweeps(work / "sweeps", _floats(args.block_periods), _floats(args.ttls), args.sweep_certificates,
+                   args.sweep_revocations, network=not args.no_network)
+    return found | {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "seconds": time.time() - began}
 
 
 def faults(work: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -145,17 +153,17 @@ def faults(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     return matrix | {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "seconds": time.time() - began}
 
 
-def only_faults(work: Path, args: argparse.Namespace, command: str) -> int:
-    """Rerun the fault matrix into the last full run's results and rewrite its report."""
+def only_part(work: Path, args: argparse.Namespace, command: str) -> int:
+    """Rerun one part (the fault matrix or the sweeps) into the last full run's results; rewrite its report."""
     from scripts.compare_report import write_report
 
     try:
         results = json.loads((args.out / "comparison.json").read_text())
         raw = json.loads((args.out / "comparison-samples.json").read_text())
     except (OSError, ValueError):
-        print(f"compare: --only faults needs a full run's comparison.json in {args.out}", file=sys.stderr)
+        print(f"compare: --only {args.only} needs a full run's comparison.json in {args.out}", file=sys.stderr)
         return 2
-    results["faults"] = faults(work, args) | {"command": command}
+    results[args.only] = (faults if args.only == "faults" else run_sweeps)(work, args) | {"command": command}
     write_report(results, args.out, _samples(results, raw), *_docs(args.out))
     print(f"wrote {args.out / 'comparison.md'}")
     return 0
@@ -191,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "results")
     parser.add_argument("--no-network", action="store_true",
                         help="skip the fault matrix's consortium cells (no chain-node network is started)")
-    parser.add_argument("--only", choices=("faults",), help="run only this part, into the last run in --out")
+    parser.add_argument("--only", choices=("faults", "sweeps"), help="run only this part, into the last run in --out")
     args = parser.parse_args(argv)
     paths = [p for p in args.paths.split(",") if p]
     if not 1 <= args.n <= 100_000 or args.runs < 1 or not set(paths) <= set(PATHS) or not paths:
@@ -202,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     began = time.time()
     work = Path(tempfile.mkdtemp(prefix="coo-compare-"))
     command = "python scripts/compare.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    if args.only == "faults":
-        return only_faults(work, args, command)
+    if args.only:
+        return only_part(work, args, command)
     results: dict[str, Any] = {
         "n": args.n, "runs": args.runs, "paths": paths, "block_time_timed_runs": args.block_time,
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "environment": environment(),

@@ -62,6 +62,31 @@ def chain_node(work: Path, block_time: float | None = None,
         anvil.stop()
 
 
+@contextmanager
+def consortium_node(work: Path, network: Any) -> Iterator[ChainNode]:
+    """A node with the default batch policy at the Clique confirmation depth, writing through chain node 0 of
+    a running :class:`~registry.chain.network.Network` (its ``anvil`` is None), with the demo consortium."""
+    import json
+
+    from api.serve import set_up_demo
+    from registry.chain.finality import clique_confirmations, clique_stall_after
+    from registry.chain.network import RPC_TIMEOUT_MS
+    from registry.pipelines.anchoring import BatchPolicy
+
+    sealers = len(network.nodes)
+    node = open_node(NodeConfig(data_dir=work / "node", base_url="http://127.0.0.1:9", rpc_url=network.urls[0],
+                                rpc_timeout=RPC_TIMEOUT_MS / 1000,
+                                max_head_age=clique_stall_after(network.block_time, sealers),
+                                batch=BatchPolicy(confirmations=clique_confirmations(sealers))))
+    try:
+        keys = json.loads(set_up_demo(node, "http://127.0.0.1:9").read_text())
+        api_keys = node.context.api_keys
+        yield ChainNode(node, None, api_keys.authenticate(keys["issuer"]["api_key"]),  # type: ignore[arg-type]
+                        api_keys.authenticate(keys["customs"]["api_key"]), keys)
+    finally:
+        node.close()
+
+
 def wait_anchored(node: Node, deadline_s: float = ANCHOR_DEADLINE_S) -> None:
     """Wait until the anchoring worker, on its own schedule, has anchored everything accepted."""
     deadline = time.monotonic() + deadline_s

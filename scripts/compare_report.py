@@ -212,6 +212,17 @@ def _sweeps(r: dict[str, Any]) -> list[str]:
         lines.append(f"| {_num(p['block_time_s'], 0)} | {_num(p['issue_ms'].get('median'))} | "
                      f"{_num(p['revoke_ms'].get('median'))} | {_num(p['visibility_s'].get('median'), 3)} | "
                      f"{_num(p['availability'], 3)} |")
+    for p in s.get("network", []):
+        where = f"{_num(p['block_time_s'], 0)}, on a network"
+        if "not_measured" in p:
+            lines.append(f"| {where} | not measured in this run: {p['not_measured']} | | | |")
+            continue
+        lines.append(f"| {where} ({p['chain']}) | {_num(p['issue_ms'].get('median'))} | "
+                     f"{_num(p['revoke_ms'].get('median'))} | {_num(p['visibility_s'].get('median'), 3)} | "
+                     f"{_num(p['availability'], 3)} |")
+    if "when" in s:
+        lines += ["", f"Sweeps run {s['when']} ({s['seconds']:.0f} s)"
+                  + (f", by `{s['command']}`." if "command" in s else ".")]
     lines += ["", f"| verifier TTL s | effective cache s | revocation visible after, median s (simulated clock) | "
               f"availability over a {s['outage_s']} s status-host outage |", "|---|---|---|---|"]
     for p in s["vc"]:

@@ -28,6 +28,8 @@ def _life(r: dict[str, Any], mode: str, what: str) -> str:
 def _visible(r: dict[str, Any]) -> tuple[str, str]:
     chain = ", ".join(f"{p['visibility_s']['median']:.2f} s at {p['block_time_s']:g} s blocks"
                       for p in r["sweeps"]["chain"] if p["visibility_s"].get("n"))
+    chain += "".join(f", {p['visibility_s']['median']:.2f} s at {p['block_time_s']:g} s blocks on the 4-node network"
+                     for p in r["sweeps"].get("network", []) if p.get("visibility_s", {}).get("n"))
     vc = ", ".join(f"{p['visibility_s']['median']:.0f} s at TTL {p['ttl_s']:g} s" for p in r["sweeps"]["vc"])
     return chain, vc
 

@@ -164,6 +164,7 @@ def test_sweeps_and_observer_come_from_the_run(run: tuple[dict[str, Any], str, P
     results, _, _ = run
     sweeps = results["sweeps"]
     assert [p["block_time_s"] for p in sweeps["chain"]] == [0, 1]
+    assert sweeps["network"] == []  # --no-network: no chain-node network started
     assert [p["ttl_s"] for p in sweeps["vc"]] == [0, 1, 60, 300]
     for point in sweeps["chain"] + sweeps["vc"]:
         assert point["visibility_samples_s"] and min(point["visibility_samples_s"]) >= 0
