@@ -13,7 +13,16 @@ JP's on the last chain node, each with its own data directory and keys. Then:
    and sees the second REVOKED;
 3. SG's chain node restarts and catches up: SG sees JP's utilisation, made while
    its chain node was down;
-4. two chain nodes are killed, more than Clique tolerates with four: the chain
+4. SG's chain node is cut off from the others (every node keeps running; the
+   network needs peer links, ``Network.create(..., links=True)``), at a moment when
+   it may seal the next block: SG revokes a certificate and issues a new one, and
+   its lone sealer seals a block of its own that no other node has. Nothing of SG's
+   settles (one sealer cannot reach the Clique depth), SG's chain stalls and SG
+   answers UNAVAILABLE; JP, on the majority, still sees the certificate VALID (the
+   revocation is not on the chain it can reach) and records a utilisation. When the
+   cut heals, SG's fork is reorganised away, SG's writes settle on the majority
+   chain, and JP sees the revocation and the new certificate;
+5. two chain nodes are killed, more than Clique tolerates with four: the chain
    stalls and JP answers UNAVAILABLE, never a stale VALID; when they return, VALID.
 
 Everything goes through HTTP. Exits non-zero with one line if a step fails.
@@ -39,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from registry.chain.network import Network  # noqa: E402
 from registry.errors import ChainError  # noqa: E402
-from scripts.demo_two_nodes import ApiNode, DemoError, issue, seen_by_jp, set_up  # noqa: E402
+from scripts.demo_two_nodes import EXAMPLE, ApiNode, DemoError, issue, seen_by_jp, set_up  # noqa: E402
 
 SG_CHAIN_NODE = 0
 SETTLE_TIMEOUT = 90.0
@@ -91,7 +100,7 @@ def consortium(workdir: Path, network: Network | None = None, nodes: int = 4,
     """The network (started here unless given) and SG's and JP's API nodes on different chain nodes."""
     own = network is None
     if network is None:
-        network = Network.create(workdir / "network", nodes, block_time).start()
+        network = Network.create(workdir / "network", nodes, block_time, links=True).start()
     sg = jp = None
     try:
         network.wait_for_block(1)
@@ -163,6 +172,82 @@ def after_rejoin(m: Members, issued: Issued, say: Callable[[str], None] = print)
     return {"caught_up_to": head + 1, "remaining_at_sg": remaining}
 
 
+def across_a_partition(m: Members, issued: Issued, say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Cut SG's chain node off, write on both sides, heal; what each side saw and what the chain kept."""
+    sg_key, jp_key = issued.keys["sg_issuer"], issued.keys["jp_customs"]
+    target = issue(m.sg, sg_key, "hash-only")
+    seen_by_jp(m.jp, target["document_hash"], "VALID", 0, timeout=60)
+    fork_point = _cut_when_sg_may_seal(m)
+    revocation = m.sg.call("POST", f"/v1/certificates/{target['id']}/revoke", sg_key, (200, 201, 202),
+                           json={"reason": "fraud"})
+    fresh = m.sg.call("POST", "/v1/certificates", sg_key, (201, 202), json=certificate_body(m, "partition"))
+    fork = _fork_block(m, fork_point, timeout=30)
+    jp_during = m.jp.call("GET", f"/v1/verify/{target['document_hash']}", expect=(200, 503))["verdict"]
+    used = m.jp.call("POST", f"/v1/certificates/{issued.valid['document_hash']}/utilisations", jp_key, (201, 202),
+                     json={**DECLARATION, "declaration_reference": "JP-YOK-2611-000778",
+                           "items": [{"item_number": 1, "quantity": "100"}], "document": issued.document})
+    sg_stalled = _verdict_until(m.sg, issued.document, "UNAVAILABLE", timeout=90)
+    sg_settled_during = _state(m.sg, revocation, sg_key) == "settled"
+    m.network.heal()
+    m.network.wait_for_block(fork[0] + 2, timeout=120)
+    m.sg.settle(revocation, sg_key, "revocation")
+    jp_after = _verdict_until(m.jp, target["document_hash"], "REVOKED", timeout=90)["verdict"]
+    fresh_at_jp = _verdict_until(m.jp, fresh["document_hash"], "VALID", timeout=90)["verdict"]
+    if "status_url" in used:
+        m.jp.settle(used, jp_key, "utilisation")
+    canonical = {m.network.block_hash(i, fork[0]) for i in range(len(m.network.nodes))}
+    remaining = _remaining_at(m.sg, issued, 60, until="600")
+    seen = {"fork_point": fork_point, "sg_fork_block": fork, "canonical_at_fork_height": sorted(map(str, canonical)),
+            "jp_during": jp_during, "sg_during": sg_stalled["verdict"], "sg_settled_during": sg_settled_during,
+            "jp_after": jp_after, "fresh_at_jp": fresh_at_jp, "remaining_at_sg": remaining}
+    say(f"SG cut off at block {fork_point}; SG sealed block {fork[0]} alone and answered {sg_stalled['verdict']}; "
+        f"JP saw {jp_during}; healed: the fork was replaced, JP sees {jp_after} and the new certificate {fresh_at_jp}")
+    return seen
+
+
+def certificate_body(m: Members, tag: str) -> dict[str, Any]:
+    """A new certificate for SG to issue, numbered after *tag*."""
+    return {**json.loads(EXAMPLE.read_text()), "certificate_number": f"SG-NET-{tag}-{time.time_ns() % 10**12:012d}"}
+
+
+def _cut_when_sg_may_seal(m: Members) -> int:
+    """Cut SG's chain node off when it may seal the next block (it sealed neither of the last two, the
+    Clique rule for four sealers), so that its side of the cut builds a block of its own; the head then.
+
+    A block may arrive between looking and cutting; the cut is then healed and made again at the next
+    such moment (a precondition of the scenario, not its outcome).
+    """
+    sg = m.network.members[SG_CHAIN_NODE].sealer
+    others = [i for i in range(len(m.network.nodes)) if i != SG_CHAIN_NODE]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        number = _head(m.network, SG_CHAIN_NODE)
+        if sg not in m.network.sealers_of(SG_CHAIN_NODE, (number, number - 1)):
+            m.network.partition([SG_CHAIN_NODE], others)
+            if _head(m.network, SG_CHAIN_NODE) == number:
+                return number
+            m.network.heal()
+        time.sleep(0.05)
+    raise DemoError("SG's chain node never had a turn to seal within 60 s")
+
+
+def _fork_block(m: Members, fork_point: int, timeout: float) -> tuple[int, str]:
+    """The block SG's chain node seals alone after the cut (number, hash)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = m.network.heads()[SG_CHAIN_NODE]
+        if found is not None and found[0] > fork_point:
+            return found
+        time.sleep(0.1)
+    raise DemoError(f"SG's chain node sealed nothing on its side of the cut within {timeout:.0f} s")
+
+
+def _state(node: ApiNode, accepted: dict[str, Any], key: str) -> str:
+    if "status_url" not in accepted:
+        return "settled"
+    return str(node.call("GET", accepted["status_url"], key)["state"])
+
+
 def beyond_tolerance(m: Members, issued: Issued, say: Callable[[str], None] = print) -> dict[str, Any]:
     """Kill half the chain nodes (Clique needs more than half): UNAVAILABLE at JP; VALID once they return."""
     down = list(range(len(m.network.nodes) // 2))
@@ -184,26 +269,32 @@ def _head(network: Network, node: int) -> int:
     return found[0]
 
 
-def _remaining_at(sg: ApiNode, issued: Issued, timeout: float) -> dict[int, str]:
+def _remaining_at(sg: ApiNode, issued: Issued, timeout: float, until: str | None = None) -> dict[int, str]:
+    """What remains of each item as SG sees it, once something is drawn (or item 1's remainder is *until*)."""
     deadline = time.monotonic() + timeout
     while True:
         state = sg.call("GET", f"/v1/certificates/{issued.valid['id']}/utilisations", issued.keys["sg_issuer"])
         remaining = {i["item_number"]: i["remaining"] for i in state["items"]}
-        if any(i["drawn"] not in ("0", 0) for i in state["items"]) or time.monotonic() > deadline:
+        drawn = any(i["drawn"] not in ("0", 0) for i in state["items"])
+        if (remaining.get(1) == until if until else drawn) or time.monotonic() > deadline:
             return remaining
         time.sleep(0.2)
 
 
-def _verdict_until(node: ApiNode, document: dict[str, Any], wanted: str, timeout: float) -> dict[str, Any]:
-    """Verify *document* at *node* until it says *wanted*; every verdict seen on the way."""
+def _verdict_until(node: ApiNode, document: dict[str, Any] | str, wanted: str, timeout: float) -> dict[str, Any]:
+    """Verify *document* (or check a document hash) at *node* until it says *wanted*; every verdict seen."""
     deadline = time.monotonic() + timeout
     seen: list[str] = []
     while time.monotonic() < deadline:
-        report = node.call("POST", "/v1/verify", expect=(200, 503), json=document)  # 503: UNAVAILABLE
+        if isinstance(document, str):  # 404: not anchored (yet) where this node reads
+            report = node.call("GET", f"/v1/verify/{document}", expect=(200, 404, 503))
+            report.setdefault("verdict", "NOT_FOUND")
+        else:
+            report = node.call("POST", "/v1/verify", expect=(200, 503), json=document)  # 503: UNAVAILABLE
         if not seen or seen[-1] != report["verdict"]:
             seen.append(report["verdict"])
         if report["verdict"] == wanted:
-            return {"verdict": wanted, "summary": report["summary"], "seen": seen}
+            return {"verdict": wanted, "summary": report.get("summary", ""), "seen": seen}
         time.sleep(1.0)
     raise DemoError(f"{node.name} did not answer {wanted} within {timeout:.0f} s (answers: {seen})")
 
@@ -222,6 +313,7 @@ def main() -> int:
                 issued = prepare(members)
                 seen = {"without_sg_chain_node": without_sg_chain_node(members, issued),
                         "after_rejoin": after_rejoin(members, issued),
+                        "across_a_partition": across_a_partition(members, issued),
                         "beyond_tolerance": beyond_tolerance(members, issued)}
         except (DemoError, ChainError, httpx.HTTPError, OSError, ValueError) as error:
             print(f"demo failed: {error}", file=sys.stderr)

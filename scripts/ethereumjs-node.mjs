@@ -14,7 +14,7 @@
 //    keeps each peer's difficulty from the handshake only, so a node on a lighter Clique fork never syncs
 //    to the heavier one and the network can stall. Here every block is announced in full to every peer,
 //    the peer's difficulty and head are updated from it, and the block fetcher asks the heaviest idle peer.
-// 4. Out-of-turn grace: a signer that is not in turn waits one period more before sealing (EIP-225 lets
+// 4. Out-of-turn grace: a signer that is not in turn waits two periods more before sealing (EIP-225 lets
 //    it seal after a random wiggle of up to 500 ms per signer; on a loaded machine that races the in-turn
 //    block and forks the chain). Out-of-turn blocks are still sealed when the in-turn signer is down.
 //
@@ -148,6 +148,7 @@ BlockFetcher.prototype.peer = function () {
 }
 
 // 4. out-of-turn grace
+const OUT_OF_TURN_GRACE_PERIODS = 2
 const queueNextAssembly = Miner.prototype.queueNextAssembly
 Miner.prototype.queueNextAssembly = async function (timeout) {
   await queueNextAssembly.call(this, timeout)
@@ -157,7 +158,7 @@ Miner.prototype.queueNextAssembly = async function (timeout) {
   if (await this.service.chain.blockchain.consensus.cliqueSignerInTurn(signer, number)) return
   clearTimeout(this._nextAssemblyTimeoutId)
   const signers = this.service.chain.blockchain.consensus.cliqueActiveSigners(number).length
-  const delay = (timeout ?? this.period) + this.period + Math.random() * signers * 500
+  const delay = (timeout ?? this.period) + OUT_OF_TURN_GRACE_PERIODS * this.period + Math.random() * signers * 500
   this._nextAssemblyTimeoutId = setTimeout(this.assembleBlock.bind(this), delay)
 }
 

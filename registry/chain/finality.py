@@ -47,7 +47,8 @@ def confirmations_for(consensus: Consensus, sealers: int = 1) -> int:
 def clique_stall_after(block_time: int, sealers: int) -> float:
     """Seconds without a new block after which a Clique chain has stalled (not merely missed a sealer).
 
-    A missing in-turn sealer delays a block by about one period and a random wiggle of up to half a
-    second per sealer (the EthereumJS consortium profile); four such gaps in a row, at least 10 s.
+    A missing in-turn sealer delays a block by two periods more (the out-of-turn grace of the
+    EthereumJS consortium profile) and a random wiggle of up to half a second per sealer; four such
+    gaps in a row, at least 10 s.
     """
-    return float(max(10, 4 * (2 * block_time + sealers // 2)))
+    return float(max(10, 4 * (3 * block_time + sealers // 2)))

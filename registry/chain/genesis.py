@@ -19,8 +19,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import rlp  # type: ignore[import-untyped]
 from eth_account import Account
-from eth_keys.datatypes import PrivateKey
+from eth_keys.datatypes import PrivateKey, Signature
+from eth_utils.crypto import keccak
 
 from registry.custody.accounts import write_private_file
 
@@ -57,7 +59,11 @@ class Member:
     @property
     def enode(self) -> str:
         """The node's ``enode://id@host:port`` URL."""
-        return f"enode://{self.enode_id}@{self.host}:{self.p2p_port}"
+        return self.enode_at(self.p2p_port)
+
+    def enode_at(self, port: int) -> str:
+        """The node's enode URL with another *port* (a link forwarder's, in front of the node)."""
+        return f"enode://{self.enode_id}@{self.host}:{port}"
 
     @property
     def rpc_url(self) -> str:
@@ -113,12 +119,40 @@ def new_member(network_dir: Path, index: int, p2p_port: int, rpc_port: int) -> M
                   sealer=sealer.address, p2p_port=p2p_port, rpc_port=rpc_port)
 
 
-def write_static_nodes(network_dir: Path, member: Member, peers: list[Member]) -> None:
-    """Write the enodes *member* keeps dialling (every peer but itself)."""
-    urls = [peer.enode for peer in peers if peer.index != member.index]
+def write_static_nodes(network_dir: Path, member: Member, peers: list[Member],
+                       through: dict[tuple[int, int], int] | None = None) -> None:
+    """Write the enodes *member* keeps dialling (every peer but itself), each at the port of the link
+    forwarder for the pair when *through* names one (see :mod:`registry.chain.links`)."""
+    ports = through or {}
+    urls = [peer.enode_at(ports.get((member.index, peer.index), peer.p2p_port))
+            for peer in peers if peer.index != member.index]
     (network_dir / member.directory / STATIC_NODES_FILE).write_text(json.dumps(urls, indent=2) + "\n")
 
 
 def member_record(member: Member) -> dict[str, Any]:
     """*member* as stored in ``network.json``."""
     return asdict(member)
+
+
+HEADER_FIELDS = ("parentHash", "sha3Uncles", "miner", "stateRoot", "transactionsRoot", "receiptsRoot", "logsBloom",
+                 "difficulty", "number", "gasLimit", "gasUsed", "timestamp", "extraData", "mixHash", "nonce",
+                 "baseFeePerGas", "withdrawalsRoot")
+"""A Shanghai header's fields, in RLP order."""
+_SCALARS = {"difficulty", "number", "gasLimit", "gasUsed", "timestamp", "baseFeePerGas"}
+
+
+def clique_sealer(block: dict[str, str]) -> str:
+    """The address that sealed *block* (a JSON-RPC block): recovered from the seal in its extra data, over
+    the header with that seal taken out (EIP-225)."""
+    extra = bytes.fromhex(block["extraData"][2:])
+    fields: list[object] = []
+    for name in HEADER_FIELDS:
+        if name in _SCALARS:
+            fields.append(int(block[name], 16))
+        elif name == "extraData":
+            fields.append(extra[:-65])
+        else:
+            fields.append(bytes.fromhex(block[name][2:]))
+    seal = extra[-65:]
+    signature = Signature(vrs=(seal[64], int.from_bytes(seal[:32], "big"), int.from_bytes(seal[32:64], "big")))
+    return signature.recover_public_key_from_msg_hash(keccak(rlp.encode(fields))).to_checksum_address()

@@ -40,11 +40,13 @@ from registry.chain.genesis import (
     SEALER_KEY_FILE,
     Member,
     chain_params,
+    clique_sealer,
     genesis_state,
     member_record,
     new_member,
     write_static_nodes,
 )
+from registry.chain.links import Pair, PeerLinks, pair_key, parse_pair
 from registry.chain.nodes import _die_with_parent, free_port, rpc_ready
 from registry.errors import ChainUnavailableError
 
@@ -268,15 +270,26 @@ class Network:
     block_time: int
     members: list[Member]
     detach: bool = False
+    link_ports: dict[Pair, int] = field(default_factory=dict)
+    """Each pair's link forwarder port (empty: the nodes dial each other directly)."""
     nodes: list[ChainNode] = field(init=False)
+    links: PeerLinks | None = field(init=False, default=None)
+    """The link forwarders, on a network created with ``links=True`` (see :mod:`registry.chain.links`)."""
 
     def __post_init__(self) -> None:
+        if self.link_ports and self.detach:
+            raise ValueError("a network with peer links lives in the process that starts it: it cannot detach")
         self.nodes = [ChainNode(self.directory, member, self.detach) for member in self.members]
+        if self.link_ports:
+            self.links = PeerLinks(self.link_ports, {m.index: m.p2p_port for m in self.members})
 
     @classmethod
     def create(cls, directory: Path, nodes: int = 4, block_time: int = 2, *, chain_id: int = DEFAULT_CHAIN_ID,
-               detach: bool = False) -> Network:
+               detach: bool = False, links: bool = False) -> Network:
         """Write a new network of *nodes* members into *directory* (which must not hold one yet).
+
+        With *links*, the nodes reach each other through link forwarders, so that the network
+        can be partitioned (:meth:`partition`) and healed.
 
         Raises:
             ValueError: fewer than 2 nodes, a block time under 1 s, or a network already in *directory*.
@@ -289,12 +302,13 @@ class Network:
             raise ValueError(f"{directory} already holds a network; stop it and choose another directory")
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         members = [new_member(directory, i, free_port(), free_port()) for i in range(nodes)]
+        ports = {(a, b): free_port() for a in range(nodes) for b in range(nodes) if a != b} if links else {}
         for member in members:
-            write_static_nodes(directory, member, members)
+            write_static_nodes(directory, member, members, ports)
         sealers = [m.sealer for m in members]
         (directory / CHAIN_FILE).write_text(json.dumps(chain_params(chain_id, block_time, sealers), indent=2))
         (directory / STATE_FILE).write_text(json.dumps(genesis_state(sealers), indent=2))
-        network = cls(directory, chain_id, block_time, members, detach)
+        network = cls(directory, chain_id, block_time, members, detach, ports)
         (directory / NETWORK_FILE).write_text(json.dumps(network.describe(), indent=2) + "\n")
         return network
 
@@ -310,14 +324,16 @@ class Network:
         except (OSError, ValueError):
             raise ValueError(f"no network in {directory} (no readable {NETWORK_FILE})") from None
         members = [Member(**m) for m in data["members"]]
-        return cls(directory, int(data["chain_id"]), int(data["block_time"]), members, detach)
+        ports = {parse_pair(key): int(port) for key, port in data.get("links", {}).items()}
+        return cls(directory, int(data["chain_id"]), int(data["block_time"]), members, detach, ports)
 
     def describe(self) -> dict[str, Any]:
         """What ``network.json`` holds: the chain, its consensus and each member's node (nothing secret)."""
         return {"chain": CHAIN_NAME, "chain_id": self.chain_id, "consensus": "clique", "block_time": self.block_time,
                 "confirmations": clique_confirmations(len(self.members)),
                 "stall_after_s": clique_stall_after(self.block_time, len(self.members)),
-                "members": [member_record(m) for m in self.members]}
+                "members": [member_record(m) for m in self.members],
+                **({"links": {pair_key(p): port for p, port in self.link_ports.items()}} if self.link_ports else {})}
 
     def node_env(self, member: int) -> dict[str, str]:
         """What a member's ``coo up`` needs to use chain node *member* of this network."""
@@ -338,6 +354,8 @@ class Network:
             ChainUnavailableError: a node did not come up (the ones started here are stopped again).
         """
         chosen = [self.nodes[i] for i in (only if only is not None else range(len(self.nodes)))]
+        if self.links is not None:
+            self.links.start()
         try:
             for node in chosen:
                 node.spawn()
@@ -356,6 +374,35 @@ class Network:
             node.terminate()
         for node in chosen:
             node.wait_stopped(timeout)
+        if self.links is not None and not any(node.running for node in self.nodes):
+            self.links.stop()
+
+    def partition(self, *groups: Iterable[int]) -> None:
+        """Cut the links between members in different *groups*; every node keeps running.
+
+        Raises:
+            ValueError: the network was created without links, or the groups are wrong.
+        """
+        if self.links is None:
+            raise ValueError("this network was created without peer links: it cannot be partitioned")
+        self.links.partition(*groups)
+
+    def heal(self) -> None:
+        """Restore every link cut by :meth:`partition`."""
+        if self.links is not None:
+            self.links.heal()
+
+    def sealers_of(self, node: int, numbers: Iterable[int]) -> list[str | None]:
+        """Who sealed each of the blocks *numbers* on chain node *node*'s chain (None: no such block there)."""
+        found = []
+        for number in numbers:
+            block = _rpc(self.nodes[node].url, "eth_getBlockByNumber", [hex(number), False]) if number > 0 else None
+            found.append(clique_sealer(block) if block else None)
+        return found
+
+    def block_hash(self, node: int, number: int) -> str | None:
+        """The hash of block *number* on chain node *node*'s chain (None: not there, or the node is down)."""
+        return _block_hash(self.nodes[node].url, number)
 
     def heads(self) -> list[tuple[int, str] | None]:
         """Each node's head (None for a node that does not answer)."""

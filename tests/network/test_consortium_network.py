@@ -15,12 +15,20 @@ from typing import Any
 
 import pytest
 
+from registry.chain.genesis import clique_sealer
 from scripts import demo_network
-from scripts.demo_network import Members, after_rejoin, beyond_tolerance, consortium, prepare, without_sg_chain_node
+from scripts.demo_network import (
+    Members,
+    across_a_partition,
+    after_rejoin,
+    beyond_tolerance,
+    consortium,
+    prepare,
+    without_sg_chain_node,
+)
 from tests.support.network import (
     NODES,
     RunningNetwork,
-    clique_sealer,
     consortium_network,  # noqa: F401 (the session fixture)
     needs_ethereumjs,
     processes_of,
@@ -51,6 +59,7 @@ def story(consortium_network: RunningNetwork, tmp_path_factory: pytest.TempPathF
         seen["left_after_kill"] = processes_of(network.nodes[demo_network.SG_CHAIN_NODE].directory)
         seen["rejoined"] = after_rejoin(members, issued, say)
         seen["heads_after_rejoin"] = network.heads()
+        seen["partition"] = across_a_partition(members, issued, say)
         seen["beyond"] = beyond_tolerance(members, issued, say)
         yield seen
 
@@ -87,6 +96,25 @@ def test_a_killed_chain_node_leaves_no_process_and_catches_up_when_it_rejoins(st
     heads = story["heads_after_rejoin"]
     assert all(h is not None and h[0] >= story["rejoined"]["caught_up_to"] for h in heads)
     assert story["rejoined"]["remaining_at_sg"][1] == "700"  # 1200 certified, 500 drawn by JP meanwhile
+
+
+def test_cut_off_from_the_others_sg_settles_nothing_on_its_own_fork_and_answers_unavailable(
+        story: dict[str, Any]) -> None:
+    cut = story["partition"]
+    assert cut["sg_fork_block"][0] == cut["fork_point"] + 1  # SG's lone sealer built a block no one else has
+    assert cut["sg_settled_during"] is False  # one block on a fork is not the Clique depth
+    assert cut["sg_during"] == "UNAVAILABLE"  # its chain stalled: never a VALID from a state it cannot confirm
+    assert cut["jp_during"] == "VALID"  # the revocation is not on the chain JP can reach: it is not recorded yet
+
+
+def test_when_the_cut_heals_sg_fork_is_reorganised_away_and_its_writes_settle_on_the_majority_chain(
+        story: dict[str, Any]) -> None:
+    cut = story["partition"]
+    assert len(cut["canonical_at_fork_height"]) == 1  # every node agrees on the block at that height
+    assert cut["canonical_at_fork_height"] != [cut["sg_fork_block"][1]]  # and it is not SG's fork block
+    assert cut["jp_after"] == "REVOKED"  # SG's revocation, made while cut off, reached the chain
+    assert cut["fresh_at_jp"] == "VALID"  # so did the certificate SG issued while cut off
+    assert cut["remaining_at_sg"][1] == "600"  # and SG sees JP's utilisation made meanwhile, drawn once
 
 
 def test_beyond_what_clique_tolerates_jp_answers_unavailable_never_valid_and_recovers(story: dict[str, Any]) -> None:

@@ -51,7 +51,7 @@ def consortium_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run
     """Four chain nodes, one per member, started together; stopped (and checked gone) at the end."""
     directory = tmp_path_factory.mktemp("network")
     began = time.monotonic()
-    network = Network.create(directory, nodes=NODES, block_time=BLOCK_TIME).start()
+    network = Network.create(directory, nodes=NODES, block_time=BLOCK_TIME, links=True).start()
     try:
         network.wait_for_block(1)
         yield RunningNetwork(network, time.monotonic() - began)
@@ -59,31 +59,3 @@ def consortium_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run
         network.stop()
     left = processes_of(directory)
     assert not left, f"chain node processes left behind: {left}"
-
-
-HEADER_FIELDS = ("parentHash", "sha3Uncles", "miner", "stateRoot", "transactionsRoot", "receiptsRoot", "logsBloom",
-                 "difficulty", "number", "gasLimit", "gasUsed", "timestamp", "extraData", "mixHash", "nonce",
-                 "baseFeePerGas", "withdrawalsRoot")
-"""A Shanghai header's fields, in RLP order."""
-_SCALARS = {"difficulty", "number", "gasLimit", "gasUsed", "timestamp", "baseFeePerGas"}
-
-
-def clique_sealer(block: dict[str, str]) -> str:
-    """The address that sealed *block* (a JSON-RPC block): recovered from the seal in its extra data, over
-    the header with that seal taken out (EIP-225)."""
-    import rlp  # type: ignore[import-untyped]
-    from eth_keys.datatypes import Signature
-    from eth_utils.crypto import keccak
-
-    extra = bytes.fromhex(block["extraData"][2:])
-    fields: list[object] = []
-    for name in HEADER_FIELDS:
-        if name in _SCALARS:
-            fields.append(int(block[name], 16))
-        elif name == "extraData":
-            fields.append(extra[:-65])
-        else:
-            fields.append(bytes.fromhex(block[name][2:]))
-    seal = extra[-65:]
-    signature = Signature(vrs=(seal[64], int.from_bytes(seal[:32], "big"), int.from_bytes(seal[32:64], "big")))
-    return signature.recover_public_key_from_msg_hash(keccak(rlp.encode(fields))).to_checksum_address()
