@@ -20,24 +20,23 @@ reached is recorded too).
 Faults: one chain node down that is neither SG's nor JP's; two of four down (more than
 Clique tolerates: neither SG's nor JP's, so both API nodes keep an RPC endpoint that
 answers, with a stalled head); JP's own chain node stopped; JP's chain node partitioned
-from the others (restarted with no static peers on a peer-to-peer port no member dials:
-no connection either way, while its RPC endpoint, the one JP's API node uses, answers).
+from the others (the network's peer links cut, :meth:`~registry.chain.network.Network.partition`,
+while every node runs; JP's RPC endpoint answers). The network must have been created
+with peer links (``links=True``).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from registry.chain.finality import clique_stall_after
-from registry.chain.genesis import STATIC_NODES_FILE
-from registry.chain.network import ChainNode, Network
-from registry.chain.nodes import free_port
+from registry.chain.network import Network
 from registry.errors import ChainError
 from scripts.compare_faults import Cell
 from scripts.demo_network import Issued, Members, consortium, prepare
@@ -242,27 +241,6 @@ def _none_valid(names: tuple[str, ...]) -> Callable[[dict[str, str]], bool]:
     return lambda v: all(v[n] != "VALID" for n in names)
 
 
-class Partition:
-    """Chain node *index* cut off from the others: restarted with no static peers, listening for peers on a
-    fresh port no member dials (its RPC port unchanged); healed by restarting it as it was, peers and all."""
-
-    def __init__(self, network: Network, index: int) -> None:
-        self.node = network.nodes[index]
-        self.peers = self.node.directory / STATIC_NODES_FILE
-        self.saved = self.peers.read_text()
-        self.alone = ChainNode(network.directory, replace(self.node.member, p2p_port=free_port()))
-
-    def cut(self) -> None:
-        self.node.stop()
-        self.peers.write_text("[]\n")
-        self.alone.start()
-
-    def heal(self) -> None:
-        self.alone.stop()
-        self.peers.write_text(self.saved)
-        self.node.start()
-
-
 def cells(scene: Scene) -> list[Cell]:
     """Every consortium cell, in turn; each heals before the next."""
     network, jp_node = scene.network, scene.members.jp_chain_node
@@ -283,13 +261,13 @@ def cells(scene: Scene) -> list[Cell]:
                         "points at it; SG revokes once JP's watch stops",
                         lambda: network.nodes[jp_node].stop(), lambda: network.start(only=[jp_node]),
                         _none_valid(("untouched",)), 30.0, revoke_at_fault=False))
-    cut = Partition(network, jp_node)
+    rest = [i for i in range(len(network.nodes)) if i != jp_node]
     out.append(guarded(scene, "importing_node_partitioned",
-                        f"JP's chain node {jp_node} restarted with no static peers on a peer-to-peer port no member "
-                        "dials (no connection either way; its RPC, JP's endpoint, answers); SG revokes at the "
-                        "fault, on the other three",
-                        cut.cut, cut.heal,
-                        _none_valid(("untouched", "revoked_during")), stall + 60, revoke_at_fault=True))
+                       f"the peer links between JP's chain node {jp_node} and chain nodes {rest} cut (every node "
+                       "keeps running; JP's API node still reads its own chain node); SG revokes at the fault, on "
+                       "the majority side",
+                       lambda: network.partition([jp_node], rest), network.heal,
+                       _none_valid(("untouched", "revoked_during")), stall + 60, revoke_at_fault=True))
     return out
 
 
@@ -313,7 +291,7 @@ def consortium_cells(network: Network, work: Path) -> list[Cell]:
 
 def measure(work: Path, nodes: int = 4, block_time: int = 1) -> tuple[str, list[Cell]]:
     """Start a network of *nodes* chain nodes, measure every consortium cell on it, stop it."""
-    network = Network.create(work / "network", nodes, block_time).start()
+    network = Network.create(work / "network", nodes, block_time, links=True).start()
     try:
         network.wait_for_block(1)
         name = (f"{nodes} EthereumJS chain nodes sealing one Clique chain every {block_time} s "
