@@ -41,13 +41,13 @@ def _during(r: dict[str, Any], fault: str, which: str) -> str:
             if not c["measured"]:
                 return str(c["note"])
             seconds = c["times_s"]["during_fault"].get(which)
-            return f"{c['verdicts'][f'during_fault:{which}']} after {seconds:g} s"
+            return f"{c['verdicts'][f'during_fault:{which}']} (from {seconds:g} s after the fault)"
     return "not measured"
 
 
 def _consortium_rows(r: dict[str, Any], row: Callable[[str, str, str], str]) -> list[str]:
     """The consortium cells, as JP (the importing country) saw them."""
-    return [row(f"consortium: {what}, JP's verdict on a {which.replace('_', ' ')} certificate",
+    return [row(f"consortium: {what}; JP's verdict on the `{which}` certificate during the fault",
                 _during(r, fault, which), "n/a")
             for what, fault, which in (
                 ("one chain node of four down", "one_validator_down", "untouched"),
