@@ -13,7 +13,8 @@ Usage: ``python scripts/compare.py [--n 1000] [--runs 5] [--out results] [--no-n
    sweeps. The fault matrix's consortium cells run on a network of four
    EthereumJS chain nodes (``registry/chain/network.py``); ``--no-network``
    skips them (the cells then say so).
-3. ``--only faults`` (or ``sweeps``) runs that part alone and puts it into the last
+3. ``--only faults`` (or ``sweeps``) runs that part alone (``--only report``
+   rewrites the report from the results as they are) and puts it into the last
    full run's ``comparison.json`` in ``--out`` (the report says when each part ran).
 
 Writes ``comparison.json`` (every sample, the environment), ``comparison.md``
@@ -163,7 +164,8 @@ def only_part(work: Path, args: argparse.Namespace, command: str) -> int:
     except (OSError, ValueError):
         print(f"compare: --only {args.only} needs a full run's comparison.json in {args.out}", file=sys.stderr)
         return 2
-    results[args.only] = (faults if args.only == "faults" else run_sweeps)(work, args) | {"command": command}
+    if args.only != "report":
+        results[args.only] = (faults if args.only == "faults" else run_sweeps)(work, args) | {"command": command}
     write_report(results, args.out, _samples(results, raw), *_docs(args.out))
     print(f"wrote {args.out / 'comparison.md'}")
     return 0
@@ -199,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "results")
     parser.add_argument("--no-network", action="store_true",
                         help="skip the fault matrix's consortium cells (no chain-node network is started)")
-    parser.add_argument("--only", choices=("faults", "sweeps"), help="run only this part, into the last run in --out")
+    parser.add_argument("--only", choices=("faults", "sweeps", "report"),
+                        help="run only this part into the last run in --out (report: rewrite the report from it)")
     args = parser.parse_args(argv)
     paths = [p for p in args.paths.split(",") if p]
     if not 1 <= args.n <= 100_000 or args.runs < 1 or not set(paths) <= set(PATHS) or not paths:

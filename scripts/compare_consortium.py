@@ -37,7 +37,7 @@ import httpx
 
 from registry.chain.finality import clique_stall_after
 from registry.chain.network import Network
-from registry.errors import ChainError
+from registry.errors import ChainError, WritePending
 from scripts.compare_faults import Cell
 from scripts.demo_network import Issued, Members, consortium, prepare
 from scripts.demo_two_nodes import ApiNode, DemoError, issue
@@ -49,7 +49,7 @@ HEAL_DEADLINE_S = 120.0
 REVOKED_WINDOW_S = 10.0
 """How long JP is watched for a revocation that the fault should keep from it."""
 SET_UP_ATTEMPTS = 2
-FAILURES = (ChainError, DemoError, httpx.HTTPError, OSError, ValueError)
+FAILURES = (ChainError, WritePending, DemoError, httpx.HTTPError, OSError, ValueError)
 """What a network, a set-up or a cell may fail with (recorded, never hidden)."""
 Timeline = dict[str, list[list[Any]]]
 View = tuple[ApiNode, dict[str, Any]]
@@ -186,8 +186,9 @@ def run_cell(scene: Scene, fault: str, action: str, inject: Callable[[], object]
     inject()
     began = time.monotonic()
     try:
+        during = watch(views, lambda v: True, during_deadline_s, began)  # one round, before any revocation
         revocation = scene.revoke(record) if revoke_at_fault else {}
-        during = watch(views, during_stop, during_deadline_s, began)
+        _extend(during, watch(views, during_stop, during_deadline_s, began))
         if not revoke_at_fault:
             revocation = scene.revoke(record)
             _extend(during, watch({k: views[k] for k in ("revoked_during", "revoked_during_at_sg")},
@@ -227,7 +228,8 @@ def _revocation_seen(during: Timeline, after: Timeline) -> dict[str, Any]:
             "seen_after_heal": seen(after, "revoked_during", "REVOKED") is not None,
             "seen_after_heal_after_s": seen(after, "revoked_during", "REVOKED"),
             "on_sgs_chain_node_during_fault_after_s": seen(during, "revoked_during_at_sg", "REVOKED"),
-            "jp_still_valid_after_sg_saw_it_s": stale_valid_s(during, "revoked_during", "revoked_during_at_sg")}
+            "jp_still_valid_after_sg_saw_it_s": stale_valid_s(during, "revoked_during", "revoked_during_at_sg"),
+            "jp_still_valid_after_heal_s": stale_valid_s(after, "revoked_during", "revoked_during_at_sg")}
 
 
 def _recovered(v: dict[str, str], revocation_refused: bool = False) -> bool:
@@ -313,7 +315,7 @@ def consortium_or_reason(work: Path, skip: str | None = None, attempts: int = SE
         try:
             name, cells = measure(work / f"attempt-{attempt + 1}")
         except FAILURES as error:
-            failed.append(f"{type(error).__name__}: {str(error)[:160]}")
+            failed.append(f"{type(error).__name__}: {str(error).split('; heads:')[0][:160]}")
             continue
         tried = "".join(f"; set-up attempt {i + 1} failed ({reason})" for i, reason in enumerate(failed))
         return name + tried, cells

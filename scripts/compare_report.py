@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from scripts.compare_consortium import stale_valid_s
 from scripts.compare_plots import plots
 from scripts.compare_projection import projection
 from scripts.compare_summary import summary
@@ -174,16 +175,18 @@ def _consortium(network: str, cells: list[dict[str, Any]]) -> list[str]:
                          f"{c['verdicts'][f'before_fault:{name}']} | {_timeline(during.get(name, []))} | "
                          f"{_timeline(after.get(name, []))} |")
     lines += ["", "| fault | SG's revoke call during the fault | REVOKED at SG's own node during the fault | "
-              "seen by JP during the fault | JP still VALID after SG's node said REVOKED, s | seen by JP after "
-              "healing | fault injection / heal took, s | heal until every node agreed, s | watch stopped at its "
-              "deadline |", "|---|---|---|---|---|---|---|---|---|"]
+              "seen by JP during the fault | JP still VALID after SG's node said REVOKED, s (during / after the "
+              "heal) | seen by JP after healing | fault injection / heal took, s | heal until every node agreed, s | "
+              "watch stopped at its deadline |", "|---|---|---|---|---|---|---|---|---|"]
     for c in (c for c in cells if c["measured"]):
         v, t = c["revocation"], c["times_s"]
         deadline = [p for p, w in c["timeline"].items() if "deadline_reached_s" in w]
-        stale = v["jp_still_valid_after_sg_saw_it_s"]
+        stale = " / ".join("n/a" if x is None else f"{x:g}" for x in (
+            v["jp_still_valid_after_sg_saw_it_s"],
+            stale_valid_s(c["timeline"]["after_heal"], "revoked_during", "revoked_during_at_sg")))
         lines.append(f"| {c['fault'].replace('_', ' ')} | {v['answer']} in {v['seconds']:g} s | "
                      f"{_after(v['on_sgs_chain_node_during_fault_after_s'])} | "
-                     f"{_after(v['seen_during_fault_after_s'])} | {'n/a' if stale is None else f'{stale:g}'} | "
+                     f"{_after(v['seen_during_fault_after_s'])} | {stale} | "
                      f"{_after(v['seen_after_heal_after_s'])} | {t['fault_injection_took']:g} / {t['heal_took']:g} | "
                      f"{t['heal_until_every_node_agreed']:g} | {', '.join(deadline) or 'no'} |")
     return lines + ["", f"{cells[0]['note']}.", ""]
