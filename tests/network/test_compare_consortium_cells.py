@@ -16,7 +16,6 @@ from registry.chain.network import head
 from registry.domain.report import Verdict
 from scripts.compare_consortium import HEAL_DEADLINE_S, REVOKED_WINDOW_S, consortium_cells
 from scripts.compare_faults import Cell
-from scripts.compare_sweeps import point_on
 from tests.support.network import (
     RunningNetwork,
     consortium_network,  # noqa: F401 (the session fixture)
@@ -96,19 +95,3 @@ def test_the_network_is_whole_again_after_the_cells(cells: list[Cell],
     heads = [head(url) for url in network.urls]
     assert all(h is not None for h in heads)
     network.wait_for_block(max(h[0] for h in heads if h is not None), timeout=60)
-
-
-@pytest.fixture(scope="module")
-def sweep_point(consortium_network: RunningNetwork, tmp_path_factory: pytest.TempPathFactory,  # noqa: F811
-                ) -> dict[str, Any]:
-    return point_on(consortium_network.network, tmp_path_factory.mktemp("sweep-point"), certificates=4,
-                    revocations=2)
-
-
-def test_the_sweeps_network_point_is_measured_with_sane_figures(sweep_point: dict[str, Any]) -> None:
-    assert "not_measured" not in sweep_point, sweep_point.get("not_measured")
-    assert sweep_point["block_time_s"] == 1 and "Clique" in sweep_point["chain"]
-    assert sweep_point["issue_ms"]["n"] == 4 and sweep_point["issue_ms"]["min"] >= 0
-    assert sweep_point["revoke_ms"]["n"] == 2 and sweep_point["revoke_ms"]["min"] >= 0
-    assert len(sweep_point["visibility_samples_s"]) == 2 and min(sweep_point["visibility_samples_s"]) >= 0
-    assert sweep_point["polls"] >= 2 and 0 <= sweep_point["availability"] <= 1
