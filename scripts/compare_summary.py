@@ -45,16 +45,35 @@ def _during(r: dict[str, Any], fault: str, which: str) -> str:
     return "not measured"
 
 
+def _stale(r: dict[str, Any], fault: str, phase: str) -> str:
+    """How long JP still answered VALID on the `revoked_during` certificate after SG's own node said REVOKED."""
+    from scripts.compare_consortium import stale_valid_s
+
+    for c in r["faults"]["cells"]:
+        if c["path"] == "chain" and c["fault"] == fault:
+            if not c["measured"]:
+                return str(c["note"])
+            found = stale_valid_s(c["timeline"][phase], "revoked_during", "revoked_during_at_sg")
+            return "SG's node never said REVOKED in this phase" if found is None else f"{found:g} s"
+    return "not measured"
+
+
 def _consortium_rows(r: dict[str, Any], row: Callable[[str, str, str], str]) -> list[str]:
     """The consortium cells, as JP (the importing country) saw them."""
-    return [row(f"consortium: {what}; JP's verdict on the `{which}` certificate during the fault",
-                _during(r, fault, which), "n/a")
-            for what, fault, which in (
-                ("one chain node of four down", "one_validator_down", "untouched"),
-                ("one chain node of four down", "one_validator_down", "revoked_during"),
-                ("two of four down (more than Clique tolerates)", "more_validators_down_than_tolerated", "untouched"),
-                ("JP's own chain node down", "importing_node_down", "untouched"),
-                ("JP's chain node partitioned from the others", "importing_node_partitioned", "revoked_during"))]
+    verdicts = [row(f"consortium: {what}; JP's verdict on the `{which}` certificate during the fault",
+                    _during(r, fault, which), "n/a")
+                for what, fault, which in (
+                    ("one chain node of four down", "one_validator_down", "untouched"),
+                    ("one chain node of four down", "one_validator_down", "revoked_during"),
+                    ("two of four down (more than Clique tolerates)", "more_validators_down_than_tolerated",
+                     "untouched"),
+                    ("JP's own chain node down", "importing_node_down", "untouched"),
+                    ("JP's chain node partitioned from the others", "importing_node_partitioned", "revoked_during"))]
+    return verdicts + [
+        row("consortium: JP's chain node partitioned; JP still answered VALID on a certificate after SG's node "
+            "had it REVOKED, for", _stale(r, "importing_node_partitioned", "during_fault"), "n/a"),
+        row("consortium: JP's chain node back after being down; JP still answered VALID on a certificate "
+            "revoked meanwhile, for", _stale(r, "importing_node_down", "after_heal"), "n/a")]
 
 
 def summary(r: dict[str, Any]) -> list[str]:
