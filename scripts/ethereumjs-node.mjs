@@ -55,6 +55,11 @@
 //     state, receipts and logs are all there.
 // 15. Shallow resync: a node that fell behind refetches from 16 blocks below its head (upstream: 100, which
 //     on a young chain means from block 1 on every sync round and keeps a loaded node behind).
+// 16. Equal total difficulty: upstream takes a block as the new head only when its branch is strictly
+//     heavier, so two nodes on two branches of equal weight each keep their own for ever; with four
+//     sealers split two and two, each side's next sealer is on the other side and the chain stalls.
+//     Here a tie goes to the branch with the lower head number (geth's rule) and, at the same number,
+//     to the lower block hash, so every node settles on the same branch whatever order blocks came in.
 //
 // The client package is taken from COO_EJS_CLIENT (its directory) when set, else from the project's
 // node_modules.
@@ -80,6 +85,7 @@ const { createBlockHeader } = await loadFrom('block', 'header/constructors.js')
 const { EVM } = await loadFrom('evm', 'evm.js')
 const { BlockBuilder } = await loadFrom('vm', 'buildBlock.js')
 const { CliqueConsensus } = await loadFrom('blockchain', 'consensus/clique.js')
+const { Blockchain } = await loadFrom('blockchain', 'blockchain.js')
 const { createFeeMarket1559Tx } = await loadFrom('tx', '1559/constructors.js')
 const { Eth } = await load('src/rpc/modules/eth.js')
 
@@ -311,6 +317,30 @@ Miner.prototype.assembleBlock = async function () {
     this.config.logger?.warn(`Miner: could not seal this round (${error?.message ?? error}); trying again`)
     if (this.running) this._nextAssemblyTimeoutId = setTimeout(this.assembleBlock.bind(this), STATE_WAIT_MS)
   }
+}
+
+// 16. equal total difficulty
+const putBlockOrHeader = Blockchain.prototype._putBlockOrHeader
+Blockchain.prototype._putBlockOrHeader = async function (item) {
+  this._consortiumIncoming = item.header ?? item
+  try {
+    return await putBlockOrHeader.call(this, item)
+  } finally {
+    this._consortiumIncoming = undefined
+  }
+}
+const getTotalDifficulty = Blockchain.prototype.getTotalDifficulty
+Blockchain.prototype.getTotalDifficulty = async function (hash, number) {
+  const td = await getTotalDifficulty.call(this, hash, number)
+  const incoming = this._consortiumIncoming
+  const head = this._headHeaderHash
+  if (incoming === undefined || head === undefined || hex(hash) !== hex(head) || incoming.number === 0n) return td
+  if (hex(incoming.parentHash) === hex(head)) return td // an extension of the head: heavier anyway
+  const parentTd = await getTotalDifficulty.call(this, incoming.parentHash, incoming.number - 1n).catch(() => undefined)
+  if (parentTd === undefined || parentTd + incoming.difficulty !== td) return td
+  const headNumber = await this.dbManager.hashToNumber(head)
+  const wins = incoming.number < headNumber || (incoming.number === headNumber && hex(incoming.hash()) < hex(head))
+  return wins ? td - 1n : td // the head's weight as the comparison sees it: just below the tie it loses
 }
 
 await load('bin/cli.js')
