@@ -1,6 +1,7 @@
 """Head-to-head: the blockchain registry against W3C verifiable credentials, measured, with its spread.
 
-Usage: ``python scripts/compare.py [--n 1000] [--runs 5] [--out results]`` (or ``coo compare``, ``make compare``).
+Usage: ``python scripts/compare.py [--n 1000] [--runs 5] [--out results] [--no-network] [--only faults]``
+(or ``coo compare``, ``make compare``).
 
 1. Timing: ``--runs`` interleaved rounds; in each, every path (``chain``,
    ``vc-jwt``, ``sd-jwt``) runs in a fresh process of its own
@@ -9,7 +10,12 @@ Usage: ``python scripts/compare.py [--n 1000] [--runs 5] [--out results]`` (or `
    cost per certificate (hash-only and encrypted), gas by batch size with the
    OpenAttestation DocumentStore and the block gas limit as references, the
    fault matrix, double use, the observer's view, and the block-period × TTL
-   sweeps.
+   sweeps. The fault matrix's consortium cells run on a network of four
+   EthereumJS chain nodes (``registry/chain/network.py``); ``--no-network``
+   skips them (the cells then say so).
+3. ``--only faults`` (or ``sweeps``) runs that part alone (``--only report``
+   rewrites the report from the results as they are) and puts it into the last
+   full run's ``comparison.json`` in ``--out`` (the report says when each part ran).
 
 Writes ``comparison.json`` (every sample, the environment), ``comparison.md``
 and PNG plots to ``--out``. Every figure is measured in the run or marked not
@@ -94,11 +100,9 @@ def experiments(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     """The single-shot experiments."""
     from scripts.compare_chainpath import chain_node
     from scripts.compare_doubleuse import chain_double_use, vc_double_use
-    from scripts.compare_faults import fault_matrix
     from scripts.compare_lifecycle import document_store_reference, gas_by_batch, lifecycle, real_payload_bytes
     from scripts.compare_observer import chain_observer
     from scripts.compare_sizes import sizes
-    from scripts.compare_sweeps import sweeps
     from scripts.compare_vcpath import vc_world
 
     out: dict[str, Any] = {}
@@ -120,12 +124,64 @@ def experiments(work: Path, args: argparse.Namespace) -> dict[str, Any]:
         out["sizes"] = sizes(chain)
     with vc_world(work / "vc-double") as world:
         out["double_use"]["vc-jwt"] = vc_double_use(world)
-    print("fault matrix…", file=sys.stderr, flush=True)
-    out["faults"] = fault_matrix(work / "faults", chain_node, vc_world)
-    print("sweeps…", file=sys.stderr, flush=True)
-    out["sweeps"] = sweeps(work / "sweeps", _floats(args.block_periods), _floats(args.ttls),
-                           args.sweep_certificates, args.sweep_revocations)
+    out["faults"] = faults(work, args)
+    out["sweeps"] = run_sweeps(work, args)
     return out
+
+
+def run_sweeps(work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The block-period and TTL sweeps, with the 1 s point on a network too with ``--sweep-network``."""
+    from scripts.compare_sweeps import sweeps
+
+    print("sweeps…", file=sys.stderr, flush=True)
+    began = time.time()
+    found = sweeps(work / "sweeps", _floats(args.block_periods), _floats(args.ttls), args.sweep_certificates,
+                   args.sweep_revocations, network=args.sweep_network and not args.no_network)
+    return found | {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "seconds": time.time() - began}
+
+
+def faults(work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The fault matrix, with the consortium cells on a network unless ``--no-network``."""
+    from scripts.compare_chainpath import chain_node
+    from scripts.compare_consortium import consortium_or_reason
+    from scripts.compare_faults import fault_matrix
+    from scripts.compare_vcpath import vc_world
+
+    print("fault matrix…", file=sys.stderr, flush=True)
+    skip = "--no-network" if args.no_network else None
+    began = time.time()
+    matrix = fault_matrix(work / "faults", chain_node, vc_world, lambda w: consortium_or_reason(w, skip))
+    return matrix | {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "seconds": time.time() - began}
+
+
+def only_part(work: Path, args: argparse.Namespace, command: str) -> int:
+    """Rerun one part (the fault matrix or the sweeps) into the last full run's results; rewrite its report."""
+    from scripts.compare_report import write_report
+
+    try:
+        results = json.loads((args.out / "comparison.json").read_text())
+        raw = json.loads((args.out / "comparison-samples.json").read_text())
+    except (OSError, ValueError):
+        print(f"compare: --only {args.only} needs a full run's comparison.json in {args.out}", file=sys.stderr)
+        return 2
+    if args.only != "report":
+        results[args.only] = (faults if args.only == "faults" else run_sweeps)(work, args) | {"command": command}
+    write_report(results, args.out, _samples(results, raw), *_docs(args.out))
+    print(f"wrote {args.out / 'comparison.md'}")
+    return 0
+
+
+def _samples(results: dict[str, Any], raw: list[dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
+    return {path: {phase: [s for r in raw if r["path"] == path for s in r["phases"][phase]["samples_ms"]]
+                   for phase in phases}
+            for path, phases in results["timing"].items() if "not_measured" not in phases}
+
+
+def _docs(out: Path) -> tuple[Path | None, str]:
+    """The docs page and its preface, when *out* is the project's ``results``."""
+    if out.resolve() != (ROOT / "results").resolve():
+        return None, ""
+    return ROOT / "docs" / "comparison.md", PREFACE.read_text()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,6 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--encrypted-sizes", default="1,16,64,256")
     parser.add_argument("--volume", type=float, default=15e6, help="certificates a year, for the projection")
     parser.add_argument("--out", type=Path, default=ROOT / "results")
+    parser.add_argument("--no-network", action="store_true",
+                        help="skip the fault matrix's consortium cells (no chain-node network is started)")
+    parser.add_argument("--sweep-network", action="store_true",
+                        help="also measure the sweep's 1 s point on a network of chain nodes (experimental: in-process "
+                             "set-up on the network is not reliable yet)")
+    parser.add_argument("--only", choices=("faults", "sweeps", "report"),
+                        help="run only this part into the last run in --out (report: rewrite the report from it)")
     args = parser.parse_args(argv)
     paths = [p for p in args.paths.split(",") if p]
     if not 1 <= args.n <= 100_000 or args.runs < 1 or not set(paths) <= set(PATHS) or not paths:
@@ -152,11 +215,13 @@ def main(argv: list[str] | None = None) -> int:
 
     began = time.time()
     work = Path(tempfile.mkdtemp(prefix="coo-compare-"))
+    command = "python scripts/compare.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.only:
+        return only_part(work, args, command)
     results: dict[str, Any] = {
         "n": args.n, "runs": args.runs, "paths": paths, "block_time_timed_runs": args.block_time,
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "environment": environment(),
-        "command": "python scripts/compare.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "volume_per_year": args.volume}
+        "command": command, "volume_per_year": args.volume}
     raw = run_workers(args.n, args.runs, paths, work, args.block_time)
     results["timing"] = aggregate(raw)
     results["worker_extras"] = {r["path"]: {k: r.get(k) for k in ("fetches", "bytes", "sanity", "notes", "herd")}
@@ -168,11 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     results["seconds"] = time.time() - began
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "comparison-samples.json").write_text(json.dumps(raw) + "\n")
-    samples = {path: {phase: [s for r in raw if r["path"] == path for s in r["phases"][phase]["samples_ms"]]
-                      for phase in phases}
-               for path, phases in results["timing"].items() if "not_measured" not in phases}
-    docs = ROOT / "docs" / "comparison.md" if args.out.resolve() == (ROOT / "results").resolve() else None
-    write_report(results, args.out, samples, docs, PREFACE.read_text() if docs else "")
+    write_report(results, args.out, _samples(results, raw), *_docs(args.out))
     print(f"wrote {args.out / 'comparison.md'}")
     return 0
 

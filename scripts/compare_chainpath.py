@@ -25,6 +25,10 @@ from scripts.compare_sdjwt import DISCLOSED
 from scripts.compare_worker import Phase, certificates, revoked_indexes
 
 ANCHOR_DEADLINE_S = 600.0
+NETWORK_WRITE_BOUND_S = 60.0
+"""With a block period (Anvil's or a network's), how long a node waits for a write (and an RPC answer)
+before it counts it pending: the set-up's writes, one block each, can outlast the default 5 s on a loaded
+machine (the demo set-up then fails with a pending write)."""
 
 
 @dataclass
@@ -50,7 +54,8 @@ def chain_node(work: Path, block_time: float | None = None,
     anvil = NodeProcess(kind="anvil", state_file=work / "anvil.json", block_time=block_time).start()
     try:
         node = open_node(NodeConfig(data_dir=work / "node", base_url="http://127.0.0.1:9",
-                                    rpc_url=via(anvil.url) if via else anvil.url))
+                                    rpc_url=via(anvil.url) if via else anvil.url,
+                                    rpc_timeout=NETWORK_WRITE_BOUND_S if block_time else 5.0))
         try:
             keys = json.loads(set_up_demo(node, "http://127.0.0.1:9").read_text())
             api_keys = node.context.api_keys
@@ -60,6 +65,30 @@ def chain_node(work: Path, block_time: float | None = None,
             node.close()
     finally:
         anvil.stop()
+
+
+@contextmanager
+def consortium_node(work: Path, network: Any) -> Iterator[ChainNode]:
+    """A node with the default batch policy at the Clique confirmation depth, writing through chain node 0 of
+    a running :class:`~registry.chain.network.Network` (its ``anvil`` is None), with the demo consortium."""
+    import json
+
+    from api.serve import set_up_demo
+    from registry.chain.finality import clique_confirmations, clique_stall_after
+    from registry.pipelines.anchoring import BatchPolicy
+
+    sealers = len(network.nodes)
+    node = open_node(NodeConfig(data_dir=work / "node", base_url="http://127.0.0.1:9", rpc_url=network.urls[0],
+                                rpc_timeout=NETWORK_WRITE_BOUND_S,
+                                max_head_age=clique_stall_after(network.block_time, sealers),
+                                batch=BatchPolicy(confirmations=clique_confirmations(sealers))))
+    try:
+        keys = json.loads(set_up_demo(node, "http://127.0.0.1:9").read_text())
+        api_keys = node.context.api_keys
+        yield ChainNode(node, None, api_keys.authenticate(keys["issuer"]["api_key"]),  # type: ignore[arg-type]
+                        api_keys.authenticate(keys["customs"]["api_key"]), keys)
+    finally:
+        node.close()
 
 
 def wait_anchored(node: Node, deadline_s: float = ANCHOR_DEADLINE_S) -> None:

@@ -18,9 +18,10 @@ Chain side: the chain is a pluggable :class:`ChainNetwork`. :class:`AnvilEndpoin
 is one Anvil behind several RPC endpoints (:class:`~scripts.compare_rpcproxy.RpcEndpoint`):
 it can take the verifier's endpoint or another member's endpoint down, or the
 whole chain. The consortium faults (one validator down, more than the
-consensus tolerates, the importing country's node partitioned) need a network
-of validators; on a network that cannot inject them the cell says so and is
-not measured.
+consensus tolerates, the importing country's own node down or partitioned) are
+measured on a network of chain nodes by :mod:`scripts.compare_consortium`,
+handed in to :func:`fault_matrix`; a run without it says why they were not
+measured.
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ from scripts.compare_rpcproxy import RpcEndpoint
 from scripts.compare_vcpath import VcWorld, verifier
 from scripts.compare_worker import EXAMPLES
 
-NEEDS_NETWORK = "not measured in this run: needs `coo network` (a consortium of validators)"
 VC_POLICIES = ("none", "ttl", "until_valid_until", "mirror")
 
 
@@ -62,6 +62,14 @@ class Cell:
     verdicts: dict[str, str] = field(default_factory=dict)
     measured: bool = True
     note: str = ""
+    action: str = ""
+    """What was done to inject the fault (the consortium cells)."""
+    timeline: dict[str, Any] = field(default_factory=dict)
+    """Per phase and certificate, each verdict change as ``[seconds since the fault or the heal, verdict]``."""
+    times_s: dict[str, Any] = field(default_factory=dict)
+    """Per phase and certificate, seconds until the phase's last verdict was first seen."""
+    revocation: dict[str, Any] = field(default_factory=dict)
+    """For a revocation issued during the fault: SG's answer, and whether (and when) JP saw it."""
 
 
 class Clock:
@@ -234,8 +242,8 @@ class AnvilEndpoints:
             proxy.down()
 
 
-CHAIN_FAULTS = ("verifier_endpoint_down", "other_member_endpoint_down", "one_validator_down",
-                "more_validators_down_than_tolerated", "importing_node_partitioned", "whole_chain_down")
+CHAIN_FAULTS = ("verifier_endpoint_down", "other_member_endpoint_down", "whole_chain_down")
+"""The faults one Anvil behind several endpoints can show (the whole chain last: it does not come back)."""
 
 
 def _verdict_or_error(reader: ChainVerifier, document: Any) -> str:
@@ -267,7 +275,8 @@ def chain_cells(chain: ChainNode, network: ChainNetwork) -> list[Cell]:
     cells = []
     for fault in CHAIN_FAULTS:
         if not network.supports(fault):
-            cells.append(Cell("chain", fault, "n/a", measured=False, note=NEEDS_NETWORK))
+            cells.append(Cell("chain", fault, "n/a", measured=False,
+                              note=f"not measured in this run: {network.name} cannot inject it"))
             continue
         network.inject(fault)
         try:
@@ -285,8 +294,11 @@ def as_json(cells: list[Cell]) -> list[dict[str, Any]]:
     return [asdict(c) for c in cells]
 
 
-def fault_matrix(work: Path, chain_factory: Callable[[Path], Any], vc_factory: Callable[[Path], Any]) -> dict[str, Any]:
-    """Run every cell: the VC side in a fresh VC world, the chain side on a fresh node and network."""
+def fault_matrix(work: Path, chain_factory: Callable[[Path], Any], vc_factory: Callable[[Path], Any],
+                 consortium: Callable[[Path], tuple[str, list[Cell]]]) -> dict[str, Any]:
+    """Run every cell: the VC side in a fresh VC world, the chain side on a fresh node behind several
+    endpoints, then the consortium cells (*consortium* measures them, or says why not)."""
+    consortium_network, consortium_cells = consortium(work / "consortium")
     with vc_factory(work / "vc") as world:
         vc = vc_cells(world)
     with chain_factory(work / "chain") as chain:
@@ -295,4 +307,5 @@ def fault_matrix(work: Path, chain_factory: Callable[[Path], Any], vc_factory: C
             on_chain = chain_cells(chain, network)
         finally:
             network.close()
-    return {"network": network.name, "cells": as_json(vc + on_chain)}
+    return {"network": network.name, "consortium_network": consortium_network,
+            "cells": as_json(vc + on_chain + consortium_cells)}

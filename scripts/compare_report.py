@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from scripts.compare_consortium import stale_valid_s
 from scripts.compare_plots import plots
 from scripts.compare_projection import projection
 from scripts.compare_summary import summary
@@ -136,14 +137,63 @@ def _sizes(r: dict[str, Any]) -> list[str]:
 
 
 def _faults(r: dict[str, Any]) -> list[str]:
+    f = r["faults"]
+    ran = f" Fault matrix run {f['when']} ({f['seconds']:.0f} s)" if "when" in f else ""
+    rerun = f", by `{f['command']}`" if "command" in f else ""
     lines = ["## Fault matrix", "",
-             f"Chain network: {r['faults']['network']}. `untouched`: never revoked; `revoked_late`: revoked after "
-             "the verifier's last fetch, just before the fault.", "",
+             f"Chain network of the endpoint cells: {f['network']}. `untouched`: never revoked; `revoked_late`: "
+             f"revoked after the verifier's last fetch, just before the fault.{ran}{rerun}.", "",
              "| path | fault | cache policy | observed verdicts |", "|---|---|---|---|"]
-    for c in r["faults"]["cells"]:
+    consortium = [c for c in f["cells"] if c["path"] == "chain" and (c.get("action") or not c["measured"])]
+    for c in f["cells"]:
+        if c in consortium:
+            continue
         seen = "; ".join(f"{k} {v}" for k, v in c["verdicts"].items()) if c["measured"] else c["note"]
         lines.append(f"| {c['path']} | {c['fault'].replace('_', ' ')} | {c['policy']} | {seen} |")
-    return lines + [""]
+    return lines + [""] + _consortium(f.get("consortium_network", "not started"), consortium)
+
+
+def _timeline(changes: list[list[Any]]) -> str:
+    return " → ".join(f"{v} ({t:g} s)" for t, v in changes) or "not seen"
+
+
+def _consortium(network: str, cells: list[dict[str, Any]]) -> list[str]:
+    lines = ["### Consortium cells", "", f"Network: {network}. JP (the importing country) verifies over HTTP; each "
+             "verdict change is timed from the fault (during) or the heal (after). `revoked_before`: revoked "
+             "before any fault; `revoked_during`: revoked by SG during the fault.", ""]
+    if not any(c["measured"] for c in cells):
+        return lines + [f"* {c['fault'].replace('_', ' ')}: {c['note']}" for c in cells] + [""]
+    lines += ["| fault | what was done | certificate | before | during the fault | after healing |",
+              "|---|---|---|---|---|---|"]
+    for c in cells:
+        if not c["measured"]:
+            lines.append(f"| {c['fault'].replace('_', ' ')} | {c['note']} | | | | |")
+            continue
+        for name in ("untouched", "revoked_before", "revoked_during"):
+            during, after = c["timeline"]["during_fault"], c["timeline"]["after_heal"]
+            lines.append(f"| {c['fault'].replace('_', ' ')} | {c['action'] if name == 'untouched' else ''} | {name} | "
+                         f"{c['verdicts'][f'before_fault:{name}']} | {_timeline(during.get(name, []))} | "
+                         f"{_timeline(after.get(name, []))} |")
+    lines += ["", "| fault | SG's revoke call during the fault | REVOKED at SG's own node during the fault | "
+              "seen by JP during the fault | JP still VALID after SG's node said REVOKED, s (during / after the "
+              "heal) | seen by JP after healing | fault injection / heal took, s | heal until every node agreed, s | "
+              "watch stopped at its deadline |", "|---|---|---|---|---|---|---|---|---|"]
+    for c in (c for c in cells if c["measured"]):
+        v, t = c["revocation"], c["times_s"]
+        deadline = [p for p, w in c["timeline"].items() if "deadline_reached_s" in w]
+        stale = " / ".join("n/a" if x is None else f"{x:g}" for x in (
+            v["jp_still_valid_after_sg_saw_it_s"],
+            stale_valid_s(c["timeline"]["after_heal"], "revoked_during", "revoked_during_at_sg")))
+        lines.append(f"| {c['fault'].replace('_', ' ')} | {v['answer']} in {v['seconds']:g} s | "
+                     f"{_after(v['on_sgs_chain_node_during_fault_after_s'])} | "
+                     f"{_after(v['seen_during_fault_after_s'])} | {stale} | "
+                     f"{_after(v['seen_after_heal_after_s'])} | {t['fault_injection_took']:g} / {t['heal_took']:g} | "
+                     f"{t['heal_until_every_node_agreed']:g} | {', '.join(deadline) or 'no'} |")
+    return lines + ["", f"{cells[0]['note']}.", ""]
+
+
+def _after(seconds: float | None) -> str:
+    return "no" if seconds is None else f"yes, after {seconds:g} s"
 
 
 def _double_use(r: dict[str, Any]) -> list[str]:
@@ -165,6 +215,17 @@ def _sweeps(r: dict[str, Any]) -> list[str]:
         lines.append(f"| {_num(p['block_time_s'], 0)} | {_num(p['issue_ms'].get('median'))} | "
                      f"{_num(p['revoke_ms'].get('median'))} | {_num(p['visibility_s'].get('median'), 3)} | "
                      f"{_num(p['availability'], 3)} |")
+    for p in s.get("network", []):
+        where = f"{_num(p['block_time_s'], 0)}, on a network"
+        if "not_measured" in p:
+            lines.append(f"| {where} | not measured in this run: {p['not_measured']} | | | |")
+            continue
+        lines.append(f"| {where} ({p['chain']}) | {_num(p['issue_ms'].get('median'))} | "
+                     f"{_num(p['revoke_ms'].get('median'))} | {_num(p['visibility_s'].get('median'), 3)} | "
+                     f"{_num(p['availability'], 3)} |")
+    if "when" in s:
+        lines += ["", f"Sweeps run {s['when']} ({s['seconds']:.0f} s)"
+                  + (f", by `{s['command']}`." if "command" in s else ".")]
     lines += ["", f"| verifier TTL s | effective cache s | revocation visible after, median s (simulated clock) | "
               f"availability over a {s['outage_s']} s status-host outage |", "|---|---|---|---|"]
     for p in s["vc"]:

@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from registry.chain.client import ChainClient
+from registry.chain.network import accept_poa_headers
 from registry.domain.reasons import RevocationReason
 from registry.domain.report import Verdict
+from registry.errors import ChainError
 from registry.pipelines.verify import Verifier as ChainVerifier
-from scripts.compare_chainpath import chain_node, revoke_settled, wait_anchored
+from scripts.compare_chainpath import ChainNode, chain_node, consortium_node, revoke_settled, wait_anchored
 from scripts.compare_faults import Clock
 from scripts.compare_stats import describe
 from scripts.compare_vcpath import VcWorld, vc_world, verifier
@@ -36,30 +38,72 @@ VISIBILITY_DEADLINE_S = 30.0
 
 
 def chain_point(work: Path, block_time: float | None, certificates: int, revocations: int) -> dict[str, Any]:
-    """Issue, revoke and watch revocations propagate at one block period."""
+    """Issue, revoke and watch revocations propagate at one Anvil block period."""
     with chain_node(work, block_time) as chain:
-        node = chain.node
-        rows = node.issuing.register(chain.issuer, [{**EXAMPLES[0], "certificate_number": f"SWEEP-{i}"}
-                                                    for i in range(certificates)])
-        wait_anchored(node)
-        store = node.context.store
-        issue = [(store.certificate(r.id).updated_at - r.created_at) * 1000 for r in rows]
-        documents = [node.issuing.sealed_document(chain.issuer, r.id) for r in rows]
-        outside = ChainVerifier(ChainClient.connect(chain.anvil.url, node.context.chain.address))
-        revoke, visible, polls, answered = [], [], 0, 0
-        for row, document in list(zip(rows, documents, strict=True))[:revocations]:
-            began = time.perf_counter()
-            revoke_settled(chain, row.id, RevocationReason.ISSUED_IN_ERROR)
-            revoke.append((time.perf_counter() - began) * 1000)
-            while time.perf_counter() - began < VISIBILITY_DEADLINE_S:
-                verdict = outside.verify_document(document).verdict
-                polls += 1
-                answered += verdict is not Verdict.UNAVAILABLE
-                if verdict is Verdict.REVOKED:
-                    break
-                time.sleep(0.02)
-            visible.append(time.perf_counter() - began)
-    return {"block_time_s": block_time or 0, "issue_ms": describe(issue), "revoke_ms": describe(revoke),
+        return _point(chain, chain.anvil.url, block_time or 0, certificates, revocations)
+
+
+def network_point(work: Path, certificates: int, revocations: int, block_time: int = 1) -> dict[str, Any]:
+    """:func:`point_on` a network of four chain nodes started here (and stopped after); a network that does
+    not start gives the point's reason instead."""
+    from registry.chain.network import Network
+    from scripts.compare_consortium import FAILURES
+
+    try:
+        network = Network.create(work / "network", 4, block_time).start()
+    except FAILURES as error:
+        return {"block_time_s": block_time, "not_measured": f"the network did not start: {error}"}
+    try:
+        network.wait_for_block(1)
+        return point_on(network, work, certificates, revocations)
+    finally:
+        network.stop()
+
+
+def point_on(network: Any, work: Path, certificates: int, revocations: int) -> dict[str, Any]:
+    """The chain point on a running network of EthereumJS chain nodes sealing a Clique chain: the node writes
+    through chain node 0, the independent verifier reads the last one. A failure gives the point's reason."""
+    from scripts.compare_consortium import FAILURES
+
+    try:
+        with consortium_node(work, network) as chain:
+            return _point(chain, network.urls[-1], network.block_time, certificates, revocations) | {
+                "chain": f"{len(network.nodes)} EthereumJS chain nodes, Clique; writes through chain node 0, "
+                         f"the verifier reads chain node {len(network.nodes) - 1}"}
+    except FAILURES as error:
+        return {"block_time_s": network.block_time, "not_measured": f"{type(error).__name__}: {str(error)[:160]}"}
+
+
+def _verdict(outside: ChainVerifier, document: Any) -> Verdict | None:
+    try:
+        return outside.verify_document(document).verdict
+    except ChainError:
+        return None
+
+
+def _point(chain: ChainNode, read_url: str, block_time: float, certificates: int, revocations: int) -> dict[str, Any]:
+    node = chain.node
+    rows = node.issuing.register(chain.issuer, [{**EXAMPLES[0], "certificate_number": f"SWEEP-{i}"}
+                                                for i in range(certificates)])
+    wait_anchored(node)
+    store = node.context.store
+    issue = [(store.certificate(r.id).updated_at - r.created_at) * 1000 for r in rows]
+    documents = [node.issuing.sealed_document(chain.issuer, r.id) for r in rows]
+    outside = ChainVerifier(accept_poa_headers(ChainClient.connect(read_url, node.context.chain.address)))
+    revoke, visible, polls, answered = [], [], 0, 0
+    for row, document in list(zip(rows, documents, strict=True))[:revocations]:
+        began = time.perf_counter()
+        revoke_settled(chain, row.id, RevocationReason.ISSUED_IN_ERROR)
+        revoke.append((time.perf_counter() - began) * 1000)
+        while time.perf_counter() - began < VISIBILITY_DEADLINE_S:
+            verdict = _verdict(outside, document)
+            polls += 1
+            answered += verdict not in (None, Verdict.UNAVAILABLE)
+            if verdict is Verdict.REVOKED:
+                break
+            time.sleep(0.02)
+        visible.append(time.perf_counter() - began)
+    return {"block_time_s": block_time, "issue_ms": describe(issue), "revoke_ms": describe(revoke),
             "visibility_s": describe(visible), "visibility_samples_s": visible,
             "availability": answered / polls if polls else None, "polls": polls}
 
@@ -103,9 +147,10 @@ def vc_point(world: VcWorld, ttl: float, trials: int) -> dict[str, Any]:
 
 
 def sweeps(work: Path, block_periods: list[float], ttls: list[float], certificates: int = 20,
-           revocations: int = 5) -> dict[str, Any]:
-    """Both sweeps."""
+           revocations: int = 5, network: bool = False) -> dict[str, Any]:
+    """Both sweeps (and, with *network*, the 1 s point on a network of chain nodes)."""
     chain = [chain_point(work / f"chain-{p}", p or None, certificates, revocations) for p in block_periods]
+    on_network = [network_point(work / "network-1", certificates, revocations)] if network else []
     with vc_world(work / "vc") as world:
         vc = [vc_point(world, ttl, revocations) for ttl in ttls]
-    return {"chain": chain, "vc": vc, "outage_s": OUTAGE_S}
+    return {"chain": chain, "network": on_network, "vc": vc, "outage_s": OUTAGE_S}

@@ -8,6 +8,7 @@ escape), whatever they are.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from registry.domain.report import Verdict
+from scripts.compare_consortium import CONSORTIUM_FAULTS
 from scripts.compare_sdjwt import library
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +33,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str, 
     done = subprocess.run([sys.executable, "scripts/compare.py", "--n", str(N), "--runs", str(RUNS),
                            "--block-periods", "0,1", "--sweep-certificates", "4", "--sweep-revocations", "2",
                            "--lifecycle-k", "3", "--hash-only-sizes", "1,16", "--encrypted-sizes", "1,64",
-                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+                           "--no-network", "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads((out / "comparison.json").read_text()), (out / "comparison.md").read_text(), out
 
@@ -115,8 +117,38 @@ def test_every_fault_cell_is_observed_or_says_why_not(run: tuple[dict[str, Any],
             assert cell["verdicts"] and all(_possible(v) for v in cell["verdicts"].values()), cell
         else:
             assert not cell["verdicts"] and cell["note"].startswith("not measured")
-    assert any(not c["measured"] for c in cells if c["path"] == "chain")
     assert "does not use it" not in report and "does not use it" not in json.dumps(results)
+
+
+def test_without_the_network_the_consortium_cells_say_so_in_the_results_and_the_report(
+        run: tuple[dict[str, Any], str, Path]) -> None:
+    results, report, _ = run
+    consortium = {c["fault"]: c for c in results["faults"]["cells"] if c["fault"] in CONSORTIUM_FAULTS}
+    assert set(consortium) == set(CONSORTIUM_FAULTS)
+    for cell in consortium.values():
+        assert not cell["measured"] and cell["note"] == "not measured in this run: --no-network"
+    assert report.count("not measured in this run: --no-network") >= len(CONSORTIUM_FAULTS)
+    assert results["faults"]["seconds"] >= 0
+
+
+def test_only_faults_reruns_the_fault_matrix_into_the_last_run(run: tuple[dict[str, Any], str, Path],
+                                                              tmp_path: Path) -> None:
+    results, _, first = run
+    out = shutil.copytree(first, tmp_path / "results")
+    done = subprocess.run([sys.executable, "scripts/compare.py", "--only", "faults", "--no-network", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    again = json.loads((out / "comparison.json").read_text())
+    assert again["faults"]["command"].endswith("--only faults --no-network --out " + str(out))
+    assert {k: v for k, v in again.items() if k != "faults"} == {k: v for k, v in results.items() if k != "faults"}
+    assert "--only faults" in (out / "comparison.md").read_text()
+
+
+def test_only_faults_without_a_previous_run_is_one_readable_line(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "scripts/compare.py", "--only", "faults", "--no-network",
+                           "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"compare: --only faults needs a full run's comparison.json in {tmp_path}"
 
 
 def test_double_use_is_tried_on_both_paths_and_each_answer_recorded(run: tuple[dict[str, Any], str, Path]) -> None:
@@ -132,6 +164,7 @@ def test_sweeps_and_observer_come_from_the_run(run: tuple[dict[str, Any], str, P
     results, _, _ = run
     sweeps = results["sweeps"]
     assert [p["block_time_s"] for p in sweeps["chain"]] == [0, 1]
+    assert sweeps["network"] == []  # --no-network: no chain-node network started
     assert [p["ttl_s"] for p in sweeps["vc"]] == [0, 1, 60, 300]
     for point in sweeps["chain"] + sweeps["vc"]:
         assert point["visibility_samples_s"] and min(point["visibility_samples_s"]) >= 0
