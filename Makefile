@@ -9,13 +9,19 @@ NODE_STAMP := node_modules/.installed
 BROWSER_STAMP := $(VENV)/.browser
 WRK_STAMP := $(VENV)/.wrk
 
-.PHONY: run test setup contracts bench compare clean
+.PHONY: run test test-network setup contracts bench compare clean
 
 run: setup
 	$(BIN)/coo up
 
 test: setup $(BROWSER_STAMP) $(WRK_STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not network"
+
+# The scenarios on the four-node EthereumJS consortium network (kill, rejoin, partition, the comparison's
+# consortium cells). Not part of `make test`: on two loaded cores the EthereumJS client's Clique fork
+# handling can still stall the chain (hardhat-free-anvil.md, section 7), and one stall fails the run.
+test-network: setup
+	$(BIN)/pytest -q -m network
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 

@@ -170,6 +170,17 @@ def issue(sg: ApiNode, key: str, mode: str) -> dict[str, Any]:
     raise DemoError(f"certificate {created['id']} was not anchored in 30 s")
 
 
+def _request_status_until(jp: ApiNode, request_id: str, key: str, wanted: str, timeout: float = 10) -> str:
+    """JP's view of a verification request, read until it says *wanted* (its node sees the answer once it
+    has indexed the block that recorded it); the last status seen."""
+    deadline = time.monotonic() + timeout
+    while (status := str(jp.call("GET", f"/v1/verification-requests/{request_id}", key)["status"])) != wanted:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    return status
+
+
 def seen_by_jp(jp: ApiNode, document_hash: str, verdict: str, block: int, timeout: float = 10) -> dict[str, Any]:
     """Poll JP's status check of *document_hash* until it says *verdict*; when, and at which head."""
     started = time.monotonic()
@@ -219,9 +230,8 @@ def scenario(rpc_url: str, sg: ApiNode, jp: ApiNode, say: Callable[[str], None] 
                              "certificate_id": mine[0]["certificate_id"], "reason": mine[0]["reason"]}
     sg.call("POST", f"/v1/verification-requests/{request['id']}/answer", keys["sg_issuer"],
             json={"answer": "confirmed", "remarks": "producer records checked"})
-    after = jp.call("GET", f"/v1/verification-requests/{request['id']}", keys["jp_customs"])
-    seen["request_at_jp"] = after["status"]
-    say(f"JP opened verification request {request['id']}; SG saw it open and answered: {after['status']}")
+    seen["request_at_jp"] = _request_status_until(jp, request["id"], keys["jp_customs"], "confirmed")
+    say(f"JP opened verification request {request['id']}; SG saw it open and answered: {seen['request_at_jp']}")
 
     second = issue(sg, keys["sg_issuer"], "hash-only")
     revoked = sg.call("POST", f"/v1/certificates/{second['id']}/revoke", keys["sg_issuer"], json={"reason": "fraud"})

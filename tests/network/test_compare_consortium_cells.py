@@ -22,7 +22,7 @@ from tests.support.network import (
     needs_ethereumjs,
 )
 
-pytestmark = [needs_ethereumjs, pytest.mark.slow]
+pytestmark = [needs_ethereumjs, pytest.mark.slow, pytest.mark.network]
 FAULTS = {"one_validator_down", "more_validators_down_than_tolerated", "importing_node_down",
           "importing_node_partitioned"}
 CERTIFICATES = ("untouched", "revoked_before", "revoked_during")

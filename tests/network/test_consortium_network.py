@@ -34,7 +34,7 @@ from tests.support.network import (
     processes_of,
 )
 
-pytestmark = [needs_ethereumjs, pytest.mark.slow]
+pytestmark = [needs_ethereumjs, pytest.mark.slow, pytest.mark.network]
 
 
 def _block(url: str, number: int) -> dict[str, str]:
