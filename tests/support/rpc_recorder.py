@@ -19,12 +19,15 @@ from typing import Any
 SENDING = {"eth_sendRawTransaction", "eth_sendTransaction"}
 
 
-def _socket_inode(port: int) -> str | None:
-    """The inode of the local IPv4 TCP socket bound to *port* (the client end of a connection to us)."""
+def _socket_inode(port: int, server_port: int) -> str | None:
+    """The inode of the open local IPv4 TCP socket on *port* connected to *server_port* (the client end of a
+    connection to us). An earlier connection from the same port may still be listed, closed (TIME_WAIT,
+    inode 0, or to another server): only the open one to us counts."""
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
-        if int(fields[1].rsplit(":", 1)[1], 16) == port:
-            return fields[9]
+        local, remote, inode = int(fields[1].rsplit(":", 1)[1], 16), int(fields[2].rsplit(":", 1)[1], 16), fields[9]
+        if local == port and remote == server_port and inode != "0":
+            return inode
     return None
 
 
@@ -68,7 +71,7 @@ class RpcRecorder:
         methods = [r.get("method") for r in requests if isinstance(r, dict) and r.get("method") in SENDING]
         if not methods:
             return
-        inode = _socket_inode(client_port)
+        inode = _socket_inode(client_port, self._server.server_address[1])
         pid = _holder(inode) if inode else None
         with self._lock:
             self.sent += [(str(method), pid) for method in methods]
