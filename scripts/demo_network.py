@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from registry.chain.network import Network  # noqa: E402
 from registry.errors import ChainError  # noqa: E402
-from scripts.demo_two_nodes import EXAMPLE, ApiNode, DemoError, issue, seen_by_jp, set_up  # noqa: E402
+from scripts.demo_two_nodes import ApiNode, DemoError, example_body, issue, seen_by_jp, set_up  # noqa: E402
 
 SG_CHAIN_NODE = 0
 SETTLE_TIMEOUT = 90.0
@@ -180,7 +180,7 @@ def across_a_partition(m: Members, issued: Issued, say: Callable[[str], None] = 
     fork_point = _cut_when_sg_may_seal(m)
     revocation = m.sg.call("POST", f"/v1/certificates/{target['id']}/revoke", sg_key, (200, 201, 202),
                            json={"reason": "fraud"})
-    fresh = m.sg.call("POST", "/v1/certificates", sg_key, (201, 202), json=certificate_body(m, "partition"))
+    fresh = m.sg.call("POST", "/v1/certificates", sg_key, (201, 202), json=example_body("SG-NET-partition"))
     fork = _fork_block(m, fork_point, timeout=30)
     jp_during = m.jp.call("GET", f"/v1/verify/{target['document_hash']}", expect=(200, 503))["verdict"]
     used = m.jp.call("POST", f"/v1/certificates/{issued.valid['document_hash']}/utilisations", jp_key, (201, 202),
@@ -203,11 +203,6 @@ def across_a_partition(m: Members, issued: Issued, say: Callable[[str], None] = 
     say(f"SG cut off at block {fork_point}; SG sealed block {fork[0]} alone and answered {sg_stalled['verdict']}; "
         f"JP saw {jp_during}; healed: the fork was replaced, JP sees {jp_after} and the new certificate {fresh_at_jp}")
     return seen
-
-
-def certificate_body(m: Members, tag: str) -> dict[str, Any]:
-    """A new certificate for SG to issue, numbered after *tag*."""
-    return {**json.loads(EXAMPLE.read_text()), "certificate_number": f"SG-NET-{tag}-{time.time_ns() % 10**12:012d}"}
 
 
 def _cut_when_sg_may_seal(m: Members) -> int:

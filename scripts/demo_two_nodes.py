@@ -156,11 +156,14 @@ def set_up(sg: ApiNode, jp: ApiNode) -> dict[str, str]:
     return keys
 
 
+def example_body(prefix: str = "SG-RCEP") -> dict[str, Any]:
+    """The example certificate under a fresh number starting with *prefix*."""
+    return {**json.loads(EXAMPLE.read_text()), "certificate_number": f"{prefix}-{time.time_ns() % 10**12:012d}"}
+
+
 def issue(sg: ApiNode, key: str, mode: str) -> dict[str, Any]:
     """Issue the example certificate under a fresh number and wait until it is anchored."""
-    body = json.loads(EXAMPLE.read_text())
-    body["certificate_number"] = f"SG-RCEP-{time.time_ns() % 10**12:012d}"
-    created = sg.call("POST", "/v1/certificates", key, 202, json=body, params={"mode": mode})
+    created = sg.call("POST", "/v1/certificates", key, 202, json=example_body(), params={"mode": mode})
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         record = sg.call("GET", f"/v1/certificates/{created['id']}", key)

@@ -7,15 +7,12 @@ each test checks one thing it showed.
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from registry.chain.genesis import clique_sealer
 from scripts import demo_network
 from scripts.demo_network import (
     Members,
@@ -35,14 +32,6 @@ from tests.support.network import (
 )
 
 pytestmark = [needs_ethereumjs, pytest.mark.slow, pytest.mark.network]
-
-
-def _block(url: str, number: int) -> dict[str, str]:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_getBlockByNumber", "params": [hex(number), False]})
-    request = urllib.request.Request(url, data=body.encode(), headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 (loopback)
-        block: dict[str, str] = json.loads(answer.read())["result"]
-        return block
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +55,7 @@ def story(consortium_network: RunningNetwork, tmp_path_factory: pytest.TempPathF
 
 
 def _sealers(members: Members, first: int, count: int) -> list[str]:
-    url = members.network.nodes[members.jp_chain_node].url
-    return [clique_sealer(_block(url, n)) for n in range(first, first + count)]
+    return [str(sealer) for sealer in members.network.sealers_of(members.jp_chain_node, range(first, first + count))]
 
 
 def test_the_network_seals_its_first_block_within_a_minute(consortium_network: RunningNetwork,  # noqa: F811
