@@ -125,9 +125,14 @@ def idle_cpu_ms_per_s(tree: ProcessTree, seconds: float) -> float:
     return (tree.cpu() - before) * 1000 / (time.perf_counter() - started)
 
 
+TRANSIENT = ("-wal", "-shm")
+"""SQLite's write-ahead log and its index: their size comes and goes with checkpoints (the node truncates
+the WAL every 30 s), so counting them made a store that grew look smaller."""
+
+
 def disk_bytes(directory: Path) -> int:
-    """Bytes of every file under *directory* (the store, its WAL, keys, deployment)."""
-    return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
+    """Bytes of every file under *directory* that is kept (the store, keys, deployment), not the WAL."""
+    return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file() and not p.name.endswith(TRANSIENT))
 
 
 def _output(command: list[str]) -> str:
