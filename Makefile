@@ -14,12 +14,13 @@ WRK_STAMP := $(VENV)/.wrk
 run: setup
 	$(BIN)/coo up
 
+# Two pytest sessions side by side (scripts/run_tests.py): the scenarios on the four-node EthereumJS
+# consortium network (-m network: kill, rejoin, partition, an even split, the comparison's consortium
+# cells), which mostly wait on the block period, and everything else on one managed Anvil.
 test: setup $(BROWSER_STAMP) $(WRK_STAMP)
-	$(BIN)/pytest -q -m "not network"
+	$(BIN)/python scripts/run_tests.py
 
-# The scenarios on the four-node EthereumJS consortium network (kill, rejoin, partition, the comparison's
-# consortium cells). Not part of `make test`: on two loaded cores the EthereumJS client's Clique fork
-# handling can still stall the chain (hardhat-free-anvil.md, section 7), and one stall fails the run.
+# The network scenarios alone.
 test-network: setup
 	$(BIN)/pytest -q -m network
 

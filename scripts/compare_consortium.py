@@ -286,9 +286,13 @@ def guarded(scene: Scene, fault: str, *args: Any, **kwargs: Any) -> Cell:
 def consortium_cells(network: Network, work: Path) -> list[Cell]:
     """The consortium cells on a running *network*: SG's and JP's API nodes set up on it, then each fault."""
     with consortium(work, network) as members:
-        issued = prepare(members, say=lambda _line: None)
-        scene = Scene(members, issued, clique_stall_after(network.block_time, len(network.nodes)))
-        return cells(scene)
+        return member_cells(members, prepare(members, say=lambda _line: None))
+
+
+def member_cells(members: Members, issued: Issued) -> list[Cell]:
+    """The consortium cells with API nodes already set up (*issued*: a valid and a revoked certificate)."""
+    network = members.network
+    return cells(Scene(members, issued, clique_stall_after(network.block_time, len(network.nodes))))
 
 
 def measure(work: Path, nodes: int = 4, block_time: int = 1) -> tuple[str, list[Cell]]:

@@ -8,8 +8,9 @@
 //
 // 1. Identity: the node key is read from <dataDir>/nodekey (hex) when present, so every node's enode is
 //    known before any node starts (upstream draws a new key at each start).
-// 2. Static peers: every enode in <dataDir>/static-nodes.json is dialled again each second while it is
-//    not connected (upstream dials its bootnodes once, so a peer that restarts is never called back).
+// 2. Static peers: every enode in <dataDir>/static-nodes.json is dialled again about each second (jittered)
+//    while it is not connected (upstream dials its bootnodes once, so a peer that restarts is never called
+//    back).
 // 3. Fork choice across peers: a NewBlock announcement carries the sender's total difficulty; upstream
 //    keeps each peer's difficulty from the handshake only, so a node on a lighter Clique fork never syncs
 //    to the heavier one and the network can stall. Here every block is announced in full to every peer,
@@ -60,6 +61,21 @@
 //     sealers split two and two, each side's next sealer is on the other side and the chain stalls.
 //     Here a tie goes to the branch with the lower head number (geth's rule) and, at the same number,
 //     to the lower block hash, so every node settles on the same branch whatever order blocks came in.
+//
+// 17. Recent signers on the block's own branch: upstream checks "signed too recently" against the
+//     sealers of the node's canonical chain, also for a block of another branch whose parent is not the
+//     canonical head; a heavier branch a node must switch to was then refused, and the node stayed on the
+//     lighter one for good. The check now reads the sealers of the block's own ancestors.
+// 18. Branch check: every second, a node whose peer announced a better head (by the fork choice of 3 and
+//     16) that it does not hold asks that peer for the head's ancestors by hash, back to a block it has,
+//     and imports them (upstream fetches by number from its own canonical height, and so never fetches a
+//     competing block at a height it already has). Announcements carry the block's own total difficulty
+//     (upstream sends the sender's, before the block is counted), and a node announces its new head when
+//     a reorg changes it, so each peer's record of the others' heads stays current.
+// 19. No sealing behind a better head: a sealer that a peer told, less than three periods ago, of a head
+//     that beats its own (or, in the first seconds after a start, whose handshake did) waits for that
+//     head (18) instead of sealing on its own; upstream a node that restarts behind its peers seals on
+//     its old head at once and forks the chain.
 //
 // The client package is taken from COO_EJS_CLIENT (its directory) when set, else from the project's
 // node_modules.
@@ -119,29 +135,50 @@ const initRlpx = RlpxServer.prototype.initRlpx
 RlpxServer.prototype.initRlpx = async function () {
   await initRlpx.call(this)
   const peers = staticPeers()
-  const timer = setInterval(() => {
-    if (!this.started || this.rlpx === undefined || this.rlpx === null) return
-    for (const peer of peers) {
-      if (!this.rlpx._peers.has(hex(peer.id))) this.rlpx.connect(peer).catch(() => {})
+  const redial = () => {
+    if (this.started && this.rlpx !== undefined && this.rlpx !== null) {
+      for (const peer of peers) {
+        if (!this.rlpx._peers.has(hex(peer.id))) this.rlpx.connect(peer).catch(() => {})
+      }
     }
-  }, REDIAL_MS)
-  timer.unref()
+    // jittered: two nodes that dial each other on the same beat may each drop the other's connection
+    setTimeout(redial, REDIAL_MS * (0.5 + Math.random())).unref()
+  }
+  setTimeout(redial, REDIAL_MS).unref()
 }
 
 // 3. fork choice across peers
-FullSynchronizer.prototype.sendNewBlock = async function (block) {
-  for (const peer of this.pool.peers) {
-    if (!this.addToKnownByPeer(block.hash(), peer)) peer.eth?.send('NewBlock', [block, this.chain.blocks.td])
+// a block's total difficulty (given a number, the client answers 0 for a block it does not hold)
+async function totalDifficultyOf (blockchain, block) {
+  const { header } = block
+  try {
+    return await blockchain.getTotalDifficulty(block.hash())
+  } catch {
+    return (await blockchain.getTotalDifficulty(header.parentHash)) + header.difficulty
   }
 }
+FullSynchronizer.prototype.sendNewBlock = async function (block) {
+  const td = await totalDifficultyOf(this.chain.blockchain, block).catch(() => undefined)
+  if (td === undefined) return
+  for (const peer of this.pool.peers) {
+    if (!this.addToKnownByPeer(block.hash(), peer)) peer.eth?.send('NewBlock', [block, td])
+  }
+}
+// the fork choice: heavier, then (16) at equal weight the lower number, then the lower hash
+const betterHead = (a, b) => a.td > b.td || (a.td === b.td && a.number !== undefined &&
+  (a.number < b.number || (a.number === b.number && hex(a.hash) < hex(b.hash))))
 const handleEth = FullEthereumService.prototype.handleEth
 FullEthereumService.prototype.handleEth = async function (message, peer) {
   if (message.name === 'NewBlock' && peer.eth?.status !== undefined) {
     const [block, td] = message.data
-    const total = bigintOf(td) + block.header.difficulty
-    if (total > peer.eth.status.td) {
-      peer.eth.status.td = total
-      peer.eth.status.bestHash = block.hash()
+    const status = peer.eth.status
+    const announced = { td: bigintOf(td), number: block.header.number, hash: block.hash() }
+    const known = { td: status.td, number: status.bestNumber ?? announced.number + 1n, hash: status.bestHash }
+    if (betterHead(announced, known) || hex(announced.hash) === hex(status.bestHash ?? [])) {
+      status.td = announced.td
+      status.bestHash = announced.hash
+      status.bestNumber = announced.number
+      status.announcedAt = Date.now()
       peer.eth.updatedBestHeader = undefined
     }
   }
@@ -306,7 +343,7 @@ const assembleBlock = Miner.prototype.assembleBlock
 Miner.prototype.assembleBlock = async function () {
   const parent = this.service.chain.blocks.latest
   const ready = await this.execution.vm.stateManager.hasStateRoot(parent.header.stateRoot).catch(() => false)
-  if (!ready) {
+  if (!ready || betterHeadAnnounced(this.service, 3 * this.period)) {
     if (this.running) this._nextAssemblyTimeoutId = setTimeout(this.assembleBlock.bind(this), STATE_WAIT_MS)
     return
   }
@@ -317,6 +354,23 @@ Miner.prototype.assembleBlock = async function () {
     this.config.logger?.warn(`Miner: could not seal this round (${error?.message ?? error}); trying again`)
     if (this.running) this._nextAssemblyTimeoutId = setTimeout(this.assembleBlock.bind(this), STATE_WAIT_MS)
   }
+}
+
+// 19. no sealing behind a better head: a peer announced, less than three periods ago (or in its handshake,
+// in the first seconds after a start), a head that beats this node's; it is being fetched (18)
+const STARTED_AT = Date.now()
+const HANDSHAKE_TRUST_MS = 20000
+function betterHeadAnnounced (service, withinMs) {
+  const latest = service.chain.blocks.latest
+  if (latest === null || latest === undefined) return false
+  const ours = { td: service.chain.blocks.td, number: latest.header.number, hash: latest.hash() }
+  const now = Date.now()
+  return service.pool.peers.some((p) => {
+    const status = p.eth?.status
+    if (status?.bestHash === undefined) return false
+    const fresh = status.announcedAt === undefined ? now - STARTED_AT < HANDSHAKE_TRUST_MS : now - status.announcedAt < withinMs
+    return fresh && betterHead({ td: status.td, number: status.bestNumber, hash: status.bestHash }, ours)
+  })
 }
 
 // 16. equal total difficulty
@@ -341,6 +395,116 @@ Blockchain.prototype.getTotalDifficulty = async function (hash, number) {
   const headNumber = await this.dbManager.hashToNumber(head)
   const wins = incoming.number < headNumber || (incoming.number === headNumber && hex(incoming.hash()) < hex(head))
   return wins ? td - 1n : td // the head's weight as the comparison sees it: just below the tie it loses
+}
+
+// 17. recent signers on the block's own branch
+const validateConsensus = CliqueConsensus.prototype.validateConsensus
+CliqueConsensus.prototype.validateConsensus = async function (block) {
+  const { header } = block
+  const recent = await branchSigners(this, header).catch(() => undefined)
+  this._consortiumRecent = recent === undefined ? undefined : { hash: hex(header.hash()), recent }
+  try {
+    return await validateConsensus.call(this, block)
+  } finally {
+    this._consortiumRecent = undefined
+  }
+}
+async function branchSigners (consensus, header) {
+  const signers = []
+  let parent = header.parentHash
+  let number = header.number - 1n
+  for (let k = 1; k < consensus.cliqueSignerLimit(header.number) && number >= 1n; k++, number--) {
+    const ancestor = (await consensus.blockchain.getBlock(parent)).header
+    signers.push(cliqueSigner(ancestor))
+    parent = ancestor.parentHash
+  }
+  return signers
+}
+const checkRecentlySigned = CliqueConsensus.prototype.cliqueCheckRecentlySigned
+CliqueConsensus.prototype.cliqueCheckRecentlySigned = function (header) {
+  const branch = this._consortiumRecent
+  if (branch === undefined || branch.hash !== hex(header.hash())) return checkRecentlySigned.call(this, header)
+  if (header.number <= 1n) return false
+  const signer = cliqueSigner(header)
+  return branch.recent.some((s) => s.equals(signer))
+}
+
+// 18. branch check
+const BRANCH_CHECK_MS = 1000
+const BRANCH_DEPTH = 64
+const { Event } = await load('src/types.js')
+const { createBlockFromBytesArray } = await loadFrom('block', 'block/constructors.js')
+const openSync = FullSynchronizer.prototype.open
+FullSynchronizer.prototype.open = async function () {
+  const first = !this.opened
+  await openSync.call(this)
+  if (!first) return
+  let announced
+  this.config.events.on(Event.CHAIN_UPDATED, () => {
+    const head = this.chain.blocks.latest
+    if (head === null || head === undefined || hex(head.hash()) === announced) return
+    announced = hex(head.hash())
+    this.sendNewBlock(head).catch(() => {})
+  })
+  let checking = false
+  const timer = setInterval(() => {
+    if (checking || !this.opened) return
+    checking = true
+    adoptBetterBranch(this).catch((error) => {
+      this.config.logger?.warn(`Branch check: ${error?.message ?? error}`)
+    }).finally(() => { checking = false })
+  }, BRANCH_CHECK_MS)
+  timer.unref()
+}
+async function holds (blockchain, hash) {
+  try {
+    await blockchain.getBlock(hash)
+    return true
+  } catch {
+    return false
+  }
+}
+async function adoptBetterBranch (sync) {
+  const latest = sync.chain.blocks.latest
+  if (latest === null || latest === undefined) return
+  const ours = { td: sync.chain.blocks.td, number: latest.header.number, hash: latest.hash() }
+  const better = sync.pool.peers.filter((p) => p.eth?.status?.bestHash !== undefined &&
+    betterHead({ td: p.eth.status.td, number: p.eth.status.bestNumber, hash: p.eth.status.bestHash }, ours))
+  const peers = better.filter((p) => p.idle)
+  peers.sort((a, b) => (a.eth.status.td < b.eth.status.td ? 1 : a.eth.status.td > b.eth.status.td ? -1 : 0))
+  for (const peer of peers) {
+    const blockchain = sync.chain.blockchain
+    if (await holds(blockchain, peer.eth.status.bestHash)) continue
+    peer.idle = false
+    try {
+      const blocks = await branchOf(peer, blockchain)
+      if (blocks.length === 0) continue
+      await sync.chain.putBlocks(blocks)
+      const head = sync.chain.blocks.latest
+      sync.config.logger?.info(`Branch check: imported ${blocks.length} blocks of a better branch from ` +
+        `${peer.id.slice(0, 8)}; head=${head.header.number} hash=0x${hex(head.hash()).slice(0, 8)}`)
+      return
+    } finally {
+      peer.idle = true
+    }
+  }
+}
+// the peer's head and its ancestors down to the first block held here, oldest first (none: deeper fork)
+async function branchOf (peer, blockchain) {
+  const reply = await peer.eth.getBlockHeaders({ block: peer.eth.status.bestHash, max: BRANCH_DEPTH, reverse: true })
+  const headers = Array.isArray(reply) ? reply[1] : []
+  const missing = []
+  for (const header of headers) {
+    if (await holds(blockchain, header.hash())) break
+    missing.push(header)
+  }
+  missing.reverse()
+  if (missing.length === 0 || !(await holds(blockchain, missing[0].parentHash))) return []
+  const bodies = await peer.eth.getBlockBodies({ hashes: missing.map((h) => h.hash()) })
+  if (!Array.isArray(bodies) || !Array.isArray(bodies[1]) || bodies[1].length !== missing.length) return []
+  return bodies[1].map(([txs, uncles, withdrawals], i) => createBlockFromBytesArray(
+    withdrawals === undefined ? [missing[i].raw(), txs, uncles] : [missing[i].raw(), txs, uncles, withdrawals],
+    { common: missing[i].common }))
 }
 
 await load('bin/cli.js')

@@ -399,6 +399,16 @@ class Network:
         """The hash of block *number* on chain node *node*'s chain (None: not there, or the node is down)."""
         return _block_hash(self.nodes[node].url, number)
 
+    def peer_counts(self) -> list[int | None]:
+        """How many peers each node is connected to (None for a node that does not answer)."""
+        counts: list[int | None] = []
+        for node in self.nodes:
+            try:
+                counts.append(int(_rpc(node.url, "net_peerCount"), 16))
+            except (OSError, ValueError, TypeError):
+                counts.append(None)
+        return counts
+
     def heads(self) -> list[tuple[int, str] | None]:
         """Each node's head (None for a node that does not answer)."""
         return [head(node.url) for node in self.nodes]

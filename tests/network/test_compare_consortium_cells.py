@@ -14,11 +14,11 @@ import pytest
 
 from registry.chain.network import head
 from registry.domain.report import Verdict
-from scripts.compare_consortium import HEAL_DEADLINE_S, REVOKED_WINDOW_S, consortium_cells
+from scripts.compare_consortium import HEAL_DEADLINE_S, REVOKED_WINDOW_S, member_cells
 from scripts.compare_faults import Cell
 from tests.support.network import (
+    Consortium,
     RunningNetwork,
-    consortium_network,  # noqa: F401 (the session fixture)
     needs_ethereumjs,
 )
 
@@ -30,9 +30,8 @@ VERDICTS = {v.value for v in Verdict}
 
 
 @pytest.fixture(scope="module")
-def cells(consortium_network: RunningNetwork, tmp_path_factory: pytest.TempPathFactory,  # noqa: F811
-          ) -> Iterator[list[Cell]]:
-    yield consortium_cells(consortium_network.network, tmp_path_factory.mktemp("consortium-cells"))
+def cells(consortium_members: Consortium) -> Iterator[list[Cell]]:
+    yield member_cells(consortium_members.members, consortium_members.issued)
 
 
 def _longest_watch(network: RunningNetwork) -> float:
@@ -60,7 +59,7 @@ def test_every_verdict_seen_is_one_a_verifier_gives(cells: list[Cell]) -> None:
 
 
 def test_every_time_is_non_negative_in_order_and_within_the_watch(cells: list[Cell],
-                                                                  consortium_network: RunningNetwork,  # noqa: F811
+                                                                  consortium_network: RunningNetwork,
                                                                   ) -> None:
     bounds = {"during_fault": _longest_watch(consortium_network), "after_heal": HEAL_DEADLINE_S + 30}
     for cell in cells:
@@ -88,7 +87,7 @@ def test_each_revocation_during_a_fault_records_sgs_answer_and_whether_jp_saw_it
 
 
 def test_the_network_is_whole_again_after_the_cells(cells: list[Cell],
-                                                    consortium_network: RunningNetwork,  # noqa: F811
+                                                    consortium_network: RunningNetwork,
                                                     ) -> None:
     network = consortium_network.network
     assert all(node.running for node in network.nodes)

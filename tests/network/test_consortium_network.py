@@ -19,14 +19,12 @@ from scripts.demo_network import (
     across_a_partition,
     after_rejoin,
     beyond_tolerance,
-    consortium,
-    prepare,
     without_sg_chain_node,
 )
 from tests.support.network import (
     NODES,
+    Consortium,
     RunningNetwork,
-    consortium_network,  # noqa: F401 (the session fixture)
     needs_ethereumjs,
     processes_of,
 )
@@ -35,36 +33,34 @@ pytestmark = [needs_ethereumjs, pytest.mark.slow, pytest.mark.network]
 
 
 @pytest.fixture(scope="module")
-def story(consortium_network: RunningNetwork, tmp_path_factory: pytest.TempPathFactory,  # noqa: F811
-          ) -> Iterator[dict[str, Any]]:
+def story(consortium_members: Consortium) -> Iterator[dict[str, Any]]:
     """The whole scenario, once, with what each step showed."""
-    seen: dict[str, Any] = {}
-    say = seen.setdefault("said", []).append
-    network = consortium_network.network
-    with consortium(tmp_path_factory.mktemp("members"), network) as members:
-        issued = prepare(members, say)
-        head = network.heads()[members.jp_chain_node]
-        seen["sealers"] = _sealers(members, first=1, count=head[0] if head else 2 * NODES)  # the chain so far
-        seen["down"] = without_sg_chain_node(members, issued, say)
-        seen["left_after_kill"] = processes_of(network.nodes[demo_network.SG_CHAIN_NODE].directory)
-        seen["rejoined"] = after_rejoin(members, issued, say)
-        seen["heads_after_rejoin"] = network.heads()
-        seen["partition"] = across_a_partition(members, issued, say)
-        seen["beyond"] = beyond_tolerance(members, issued, say)
-        yield seen
+    seen: dict[str, Any] = {"said": list(consortium_members.said)}
+    say = seen["said"].append
+    members, issued = consortium_members.members, consortium_members.issued
+    network = members.network
+    head = network.heads()[members.jp_chain_node]
+    seen["sealers"] = _sealers(members, first=1, count=head[0] if head else 2 * NODES)  # the chain so far
+    seen["down"] = without_sg_chain_node(members, issued, say)
+    seen["left_after_kill"] = processes_of(network.nodes[demo_network.SG_CHAIN_NODE].directory)
+    seen["rejoined"] = after_rejoin(members, issued, say)
+    seen["heads_after_rejoin"] = network.heads()
+    seen["partition"] = across_a_partition(members, issued, say)
+    seen["beyond"] = beyond_tolerance(members, issued, say)
+    yield seen
 
 
 def _sealers(members: Members, first: int, count: int) -> list[str]:
     return [str(sealer) for sealer in members.network.sealers_of(members.jp_chain_node, range(first, first + count))]
 
 
-def test_the_network_seals_its_first_block_within_a_minute(consortium_network: RunningNetwork,  # noqa: F811
+def test_the_network_seals_its_first_block_within_a_minute(consortium_network: RunningNetwork,
                                                            ) -> None:
     assert consortium_network.started_in < 60
 
 
 def test_blocks_are_sealed_in_turn_by_every_member_of_the_network(story: dict[str, Any],
-                                                                  consortium_network: RunningNetwork,  # noqa: F811
+                                                                  consortium_network: RunningNetwork,
                                                                   ) -> None:
     members = {m.sealer for m in consortium_network.network.members}
     assert set(story["sealers"]) == members
@@ -114,7 +110,7 @@ def test_beyond_what_clique_tolerates_jp_answers_unavailable_never_valid_and_rec
     assert beyond["back"] == "VALID"
 
 
-def test_the_network_directory_holds_no_key_outside_the_members_key_files(consortium_network: RunningNetwork,  # noqa: F811
+def test_the_network_directory_holds_no_key_outside_the_members_key_files(consortium_network: RunningNetwork,
                                                                           ) -> None:
     directory: Path = consortium_network.network.directory
     description = (directory / "network.json").read_text()

@@ -1,8 +1,11 @@
 """The consortium network for the tests: four EthereumJS chain nodes sealing one Clique chain.
 
-``consortium_network`` starts one network for the session (tests import it into their
-module), records how long it took to seal its first block, and on teardown checks that
-stopping it left no process behind.
+``consortium_network`` starts one network for the session (``tests/network/conftest.py``
+declares it, once, for every module there), records how long it took to seal its first
+block, and on teardown checks that stopping it left no process behind.
+``consortium_members`` puts SG's and JP's API nodes on it once for the session
+(``scripts/demo_network.py``), set up, with SG's first two certificates: the story and
+the fault cells both start from them.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from registry.chain.network import Network, client_package
+from scripts.demo_network import Issued, Members, consortium, prepare
 
 needs_ethereumjs = pytest.mark.skipif(not (client_package() / "package.json").exists(),
                                       reason="@ethereumjs/client not installed (npm install installs it)")
@@ -59,3 +63,21 @@ def consortium_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run
         network.stop()
     left = processes_of(directory)
     assert not left, f"chain node processes left behind: {left}"
+
+
+@dataclass
+class Consortium:
+    """SG's and JP's API nodes on the session's network, and what SG issued before any scenario."""
+
+    members: Members
+    issued: Issued
+    said: list[str]
+
+
+@pytest.fixture(scope="session")
+def consortium_members(consortium_network: RunningNetwork, tmp_path_factory: pytest.TempPathFactory,
+                       ) -> Iterator[Consortium]:
+    """The members set up once: every scenario leaves the network whole (each heals what it broke)."""
+    said: list[str] = []
+    with consortium(tmp_path_factory.mktemp("members"), consortium_network.network) as members:
+        yield Consortium(members, prepare(members, said.append), said)
