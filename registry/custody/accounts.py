@@ -20,12 +20,12 @@ _KDF_ITERATIONS = 2**14  # scrypt n: the password is a 256-bit random key, not a
 
 
 def write_private_file(path: Path, content: bytes) -> None:
-    """Create *path* with mode 0600 and write *content*; refuse to overwrite.
+    """Create *path* with mode 0600 (its directory, when new, 0700) and write *content*; refuse to overwrite.
 
     Raises:
         FileExistsError: if *path* already exists.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(content)
