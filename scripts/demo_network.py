@@ -147,7 +147,7 @@ def prepare(m: Members, say: Callable[[str], None] = print) -> Issued:
 def without_sg_chain_node(m: Members, issued: Issued, say: Callable[[str], None] = print) -> dict[str, Any]:
     """Kill SG's chain node; JP verifies, utilises and sees the revocation through its own."""
     m.network.nodes[SG_CHAIN_NODE].kill()
-    head = _head(m.network, m.jp_chain_node)
+    head = m.network.head_number(m.jp_chain_node)
     m.network.wait_for_block(head + 2, timeout=60)
     report = m.jp.call("POST", "/v1/verify", json=issued.document)
     path = f"/v1/certificates/{issued.valid['document_hash']}/utilisations"
@@ -165,7 +165,7 @@ def without_sg_chain_node(m: Members, issued: Issued, say: Callable[[str], None]
 def after_rejoin(m: Members, issued: Issued, say: Callable[[str], None] = print) -> dict[str, Any]:
     """Restart SG's chain node; it catches up and SG sees JP's utilisation."""
     m.network.nodes[SG_CHAIN_NODE].start()
-    head = _head(m.network, m.jp_chain_node)
+    head = m.network.head_number(m.jp_chain_node)
     m.network.wait_for_block(head + 1, timeout=90)
     remaining = _remaining_at(m.sg, issued, timeout=60)
     say(f"SG's chain node rejoined and caught up to block {head + 1}; SG sees the utilisation: {remaining}")
@@ -216,10 +216,10 @@ def _cut_when_sg_may_seal(m: Members) -> int:
     others = [i for i in range(len(m.network.nodes)) if i != SG_CHAIN_NODE]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        number = _head(m.network, SG_CHAIN_NODE)
+        number = m.network.head_number(SG_CHAIN_NODE)
         if sg not in m.network.sealers_of(SG_CHAIN_NODE, (number, number - 1)):
             m.network.partition([SG_CHAIN_NODE], others)
-            if _head(m.network, SG_CHAIN_NODE) == number:
+            if m.network.head_number(SG_CHAIN_NODE) == number:
                 return number
             m.network.heal()
         time.sleep(0.05)
@@ -250,18 +250,11 @@ def beyond_tolerance(m: Members, issued: Issued, say: Callable[[str], None] = pr
         m.network.nodes[index].kill()
     stalled = _verdict_until(m.jp, issued.document, "UNAVAILABLE", timeout=90)
     m.network.start(only=down)
-    m.network.wait_for_block(_head(m.network, m.jp_chain_node) + 1, timeout=90)
+    m.network.wait_for_block(m.network.head_number(m.jp_chain_node) + 1, timeout=90)
     back = _verdict_until(m.jp, issued.document, "VALID", timeout=90)
     say(f"chain nodes {down} down: JP answered {stalled['verdict']} ({stalled['summary']}); back: {back['verdict']}")
     return {"stalled": stalled["verdict"], "summary": stalled["summary"], "back": back["verdict"],
             "verdicts_while_down": stalled["seen"]}
-
-
-def _head(network: Network, node: int) -> int:
-    found = network.heads()[node]
-    if found is None:
-        raise DemoError(f"chain node {node} does not answer")
-    return found[0]
 
 
 def _remaining_at(sg: ApiNode, issued: Issued, timeout: float, until: str | None = None) -> dict[int, str]:

@@ -167,13 +167,22 @@ FullSynchronizer.prototype.sendNewBlock = async function (block) {
 // the fork choice: heavier, then (16) at equal weight the lower number, then the lower hash
 const betterHead = (a, b) => a.td > b.td || (a.td === b.td && a.number !== undefined &&
   (a.number < b.number || (a.number === b.number && hex(a.hash) < hex(b.hash))))
+// this node's head, and a peer's as it last announced it (no number: known from the handshake only)
+const ownHead = (chain) => {
+  const latest = chain.blocks.latest
+  return latest === null || latest === undefined
+    ? undefined
+    : { td: chain.blocks.td, number: latest.header.number, hash: latest.hash() }
+}
+const peerHead = (status) => ({ td: status.td, number: status.bestNumber, hash: status.bestHash })
 const handleEth = FullEthereumService.prototype.handleEth
 FullEthereumService.prototype.handleEth = async function (message, peer) {
   if (message.name === 'NewBlock' && peer.eth?.status !== undefined) {
     const [block, td] = message.data
     const status = peer.eth.status
     const announced = { td: bigintOf(td), number: block.header.number, hash: block.hash() }
-    const known = { td: status.td, number: status.bestNumber ?? announced.number + 1n, hash: status.bestHash }
+    // a head known from the handshake only (no number) gives way to an announcement of equal weight
+    const known = { ...peerHead(status), number: status.bestNumber ?? announced.number + 1n }
     if (betterHead(announced, known) || hex(announced.hash) === hex(status.bestHash ?? [])) {
       status.td = announced.td
       status.bestHash = announced.hash
@@ -184,9 +193,10 @@ FullEthereumService.prototype.handleEth = async function (message, peer) {
   }
   return handleEth.call(this, message, peer)
 }
+const heaviestFirst = (a, b) => (a.eth.status.td < b.eth.status.td ? 1 : a.eth.status.td > b.eth.status.td ? -1 : 0)
 BlockFetcher.prototype.peer = function () {
   const idle = this.pool.peers.filter((p) => p.idle && 'eth' in p && p.eth?.status !== undefined)
-  idle.sort((a, b) => (a.eth.status.td < b.eth.status.td ? 1 : a.eth.status.td > b.eth.status.td ? -1 : 0))
+  idle.sort(heaviestFirst)
   return idle[0]
 }
 
@@ -361,15 +371,14 @@ Miner.prototype.assembleBlock = async function () {
 const STARTED_AT = Date.now()
 const HANDSHAKE_TRUST_MS = 20000
 function betterHeadAnnounced (service, withinMs) {
-  const latest = service.chain.blocks.latest
-  if (latest === null || latest === undefined) return false
-  const ours = { td: service.chain.blocks.td, number: latest.header.number, hash: latest.hash() }
+  const ours = ownHead(service.chain)
+  if (ours === undefined) return false
   const now = Date.now()
   return service.pool.peers.some((p) => {
     const status = p.eth?.status
     if (status?.bestHash === undefined) return false
     const fresh = status.announcedAt === undefined ? now - STARTED_AT < HANDSHAKE_TRUST_MS : now - status.announcedAt < withinMs
-    return fresh && betterHead({ td: status.td, number: status.bestNumber, hash: status.bestHash }, ours)
+    return fresh && betterHead(peerHead(status), ours)
   })
 }
 
@@ -465,15 +474,13 @@ async function holds (blockchain, hash) {
   }
 }
 async function adoptBetterBranch (sync) {
-  const latest = sync.chain.blocks.latest
-  if (latest === null || latest === undefined) return
-  const ours = { td: sync.chain.blocks.td, number: latest.header.number, hash: latest.hash() }
-  const better = sync.pool.peers.filter((p) => p.eth?.status?.bestHash !== undefined &&
-    betterHead({ td: p.eth.status.td, number: p.eth.status.bestNumber, hash: p.eth.status.bestHash }, ours))
-  const peers = better.filter((p) => p.idle)
-  peers.sort((a, b) => (a.eth.status.td < b.eth.status.td ? 1 : a.eth.status.td > b.eth.status.td ? -1 : 0))
+  const ours = ownHead(sync.chain)
+  if (ours === undefined) return
+  const peers = sync.pool.peers.filter((p) => p.idle && p.eth?.status?.bestHash !== undefined &&
+    betterHead(peerHead(p.eth.status), ours))
+  peers.sort(heaviestFirst)
+  const blockchain = sync.chain.blockchain
   for (const peer of peers) {
-    const blockchain = sync.chain.blockchain
     if (await holds(blockchain, peer.eth.status.bestHash)) continue
     peer.idle = false
     try {

@@ -409,6 +409,17 @@ class Network:
                 counts.append(None)
         return counts
 
+    def head_number(self, node: int) -> int:
+        """The number of chain node *node*'s head.
+
+        Raises:
+            ChainUnavailableError: the node does not answer.
+        """
+        found = head(self.nodes[node].url)
+        if found is None:
+            raise ChainUnavailableError(f"chain node {node} does not answer")
+        return found[0]
+
     def heads(self) -> list[tuple[int, str] | None]:
         """Each node's head (None for a node that does not answer)."""
         return [head(node.url) for node in self.nodes]

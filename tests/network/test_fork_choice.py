@@ -24,12 +24,6 @@ SIDE_DEADLINE_S = 30.0
 CONVERGE_DEADLINE_S = 60.0
 
 
-def _head(network: Network, node: int) -> int:
-    found = network.heads()[node]
-    assert found is not None, f"chain node {node} does not answer"
-    return found[0]
-
-
 def _wait_fully_connected(network: Network, timeout: float = 60.0) -> None:
     """Every node peered with every other (a node that has just restarted may still be dialling)."""
     deadline = time.monotonic() + timeout
@@ -48,7 +42,7 @@ def _split_so_both_halves_seal(network: Network) -> tuple[int, list[int], list[i
     node_of = {m.sealer.lower(): m.index for m in network.members}
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        number = _head(network, 0)
+        number = network.head_number(0)
         last, before = (s.lower() if s else None for s in network.sealers_of(0, (number, number - 1)))
         if last in node_of and before in node_of and last != before:
             free = [i for i in range(len(network.nodes)) if i not in (node_of[last], node_of[before])]
@@ -64,12 +58,12 @@ def _split_so_both_halves_seal(network: Network) -> tuple[int, list[int], list[i
 def test_after_an_even_split_heals_every_node_takes_one_branch_and_the_chain_goes_on(
         consortium_network: RunningNetwork) -> None:
     network = consortium_network.network
-    network.wait_for_block(_head(network, 0), timeout=CONVERGE_DEADLINE_S)
+    network.wait_for_block(network.head_number(0), timeout=CONVERGE_DEADLINE_S)
     _wait_fully_connected(network)
     cut_at, one, other = _split_so_both_halves_seal(network)
     try:
         deadline = time.monotonic() + SIDE_DEADLINE_S
-        while time.monotonic() < deadline and min(_head(network, one[0]), _head(network, other[0])) <= cut_at:
+        while time.monotonic() < deadline and min(network.head_number(one[0]), network.head_number(other[0])) <= cut_at:
             time.sleep(0.1)
         held = {tuple(side): {network.block_hash(i, cut_at + 1) for i in side} for side in (one, other)}
         branches = {side: next(iter(hashes)) for side, hashes in held.items() if len(hashes) == 1}
@@ -79,8 +73,7 @@ def test_after_an_even_split_heals_every_node_takes_one_branch_and_the_chain_goe
         time.sleep(3 * network.block_time)  # each half has sealed what it can alone
     finally:
         network.heal()
-    tip = max(_head(network, i) for i in range(len(network.nodes)))
-    agreed = network.wait_for_block(tip + 2, timeout=CONVERGE_DEADLINE_S)
+    tip = max(network.head_number(i) for i in range(len(network.nodes)))
+    network.wait_for_block(tip + 2, timeout=CONVERGE_DEADLINE_S)  # raises unless all agree on it
     settled = {network.block_hash(i, cut_at + 1) for i in range(len(network.nodes))}
     assert len(settled) == 1 and settled <= set(branches.values()), (settled, branches)
-    assert agreed
