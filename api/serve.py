@@ -6,6 +6,8 @@ import errno
 import json
 import os
 import socket
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,11 +18,14 @@ from rich.console import Console
 from api.app import create_app, node_config
 from api.config import Settings, SettingsError, load_settings
 from registry.custody.apikeys import Principal, Role
-from registry.errors import ChainError
+from registry.errors import ChainError, ConflictError, WritePending
 from registry.openattestation.exports import OpenAttestationExports
 from registry.runtime import Node, ProcessRole, open_node, write_json_private
+from registry.storage.writelog import WriteState
 
 DEMO_FILE = "demo-keys.json"
+DEMO_SETTLE_S = 120.0
+"""Longest wait for one of the demo set-up's chain writes to settle."""
 console = Console(stderr=True)
 
 
@@ -35,12 +40,31 @@ def set_up_demo(node: Node, base_url: str) -> Path:
     governance = node.governance
     admin = Principal("demo", Role.ADMIN, None, node.context.node_account.address, "demo admin")
     admin_key = node.context.api_keys.mint(Role.ADMIN, label="demo admin")
-    sg_authority, sg_authority_key = governance.admit_country(admin, "SG", None, "Singapore Customs (demo authority)")
-    jp_authority, jp_authority_key = governance.admit_country(admin, "JP", None, "Japan Customs (demo authority)")
+
+    def on_chain(step: Callable[[], tuple[str, str]]) -> tuple[str, str]:
+        """*step*'s (account, API key) once its chain write has settled: on a chain that settles at a depth
+        (Clique, QBFT) a governance write answers "pending" first, and the next step signs as what it admits."""
+        try:
+            return step()
+        except WritePending as pending:
+            deadline = time.monotonic() + DEMO_SETTLE_S
+            while (write := governance.chain_write(admin, pending.write_id)).state is not WriteState.SETTLED:
+                if write.state is WriteState.REFUSED:
+                    raise ConflictError(f"the chain refuses the demo's {pending.kind}: {write.error}") from None
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+            return pending.shown["account"], pending.shown["api_key"]
+
+    sg_authority, sg_authority_key = on_chain(lambda: governance.admit_country(
+        admin, "SG", None, "Singapore Customs (demo authority)"))
+    jp_authority, jp_authority_key = on_chain(lambda: governance.admit_country(
+        admin, "JP", None, "Japan Customs (demo authority)"))
     sg = Principal("demo", Role.AUTHORITY, "SG", sg_authority, "demo authority SG")
-    issuer, issuer_key = governance.authorise_issuer(sg, "Singapore Customs (demo issuing body)", None)
+    issuer, issuer_key = on_chain(lambda: governance.authorise_issuer(sg, "Singapore Customs (demo issuing body)",
+                                                                      None))
     jp = Principal("demo", Role.AUTHORITY, "JP", jp_authority, "demo authority JP")
-    customs, customs_key = governance.authorise_customs(jp, "Japan Customs (demo)")
+    customs, customs_key = on_chain(lambda: governance.authorise_customs(jp, "Japan Customs (demo)"))
     keys: dict[str, Any] = {
         "node": base_url,
         "admin": {"role": "admin", "api_key": admin_key},

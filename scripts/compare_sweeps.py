@@ -54,8 +54,10 @@ def network_point(work: Path, certificates: int, revocations: int, block_time: i
     except FAILURES as error:
         return {"block_time_s": block_time, "not_measured": f"the network did not start: {error}"}
     try:
-        network.wait_for_block(1)
+        network.wait_settled()
         return point_on(network, work, certificates, revocations)
+    except FAILURES as error:  # point_on gives its own failures as the point's reason
+        return {"block_time_s": block_time, "not_measured": f"the network did not settle: {error}"}
     finally:
         network.stop()
 

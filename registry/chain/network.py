@@ -424,6 +424,32 @@ class Network:
         """Each node's head (None for a node that does not answer)."""
         return [head(node.url) for node in self.nodes]
 
+    def wait_fully_peered(self, timeout: float = 60.0) -> None:
+        """Wait until every node is peered with every other (a node just restarted, or on a healed link, redials).
+
+        Raises:
+            ChainUnavailableError: not within *timeout* seconds (the message gives each node's peer count).
+        """
+        deadline = time.monotonic() + timeout
+        while (counts := self.peer_counts()) != [len(self.nodes) - 1] * len(self.nodes):
+            if time.monotonic() > deadline:
+                raise ChainUnavailableError(f"the chain nodes are not all peered within {timeout:.0f} s: {counts}")
+            time.sleep(0.1)
+
+    def wait_settled(self, depth: int = 3, timeout: float = 90.0) -> None:
+        """Wait until every node is peered with every other and all hold one block *depth* past the head now.
+
+        What a member waits for before its first write to a network just started: while its nodes are still
+        finding each other, each may seal its first blocks alone, and those are replaced (a funding transfer or
+        a deployment in one is lost with it).
+
+        Raises:
+            ChainUnavailableError: not within *timeout* seconds.
+        """
+        deadline = time.monotonic() + timeout
+        self.wait_fully_peered(timeout)
+        self.wait_for_block(self.head_number(0) + depth, timeout=max(1.0, deadline - time.monotonic()))
+
     def wait_for_block(self, number: int, timeout: float = 60.0, *, nodes: Iterable[int] | None = None) -> str:
         """Wait until every node in *nodes* (default: those running) has the same block *number*; its hash.
 

@@ -10,6 +10,7 @@ the same rule, or no one seals again.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import pytest
 
@@ -24,56 +25,81 @@ SIDE_DEADLINE_S = 30.0
 CONVERGE_DEADLINE_S = 60.0
 
 
-def _wait_fully_connected(network: Network, timeout: float = 60.0) -> None:
-    """Every node peered with every other (a node that has just restarted may still be dialling)."""
-    deadline = time.monotonic() + timeout
-    while (counts := network.peer_counts()) != [len(network.nodes) - 1] * len(network.nodes):
-        assert time.monotonic() < deadline, f"the nodes are not all peered within {timeout:.0f} s: {counts}"
-        time.sleep(0.2)
+@dataclass
+class Split:
+    """Two halves of the network, cut apart, each holding a branch of its own from their last common block."""
+
+    fork_point: int
+    halves: tuple[list[int], list[int]]
+    branches: tuple[str, str]
+    """The block after the fork point on each half's branch (held by both of its nodes)."""
 
 
-def _split_so_both_halves_seal(network: Network) -> tuple[int, list[int], list[int]]:
-    """Cut the network into two halves, each holding one of the last two blocks' sealers (who may not
-    seal next) and one sealer who may, so that each half seals a branch of its own; the head at the cut.
-
-    A block may arrive between looking and cutting; the cut is then healed and made again (a precondition
-    of the scenario, not its outcome).
-    """
+def _halves_at(network: Network) -> tuple[list[int], list[int]] | None:
+    """Each half holding one of the last two blocks' sealers (who may not seal next) and one sealer who may,
+    as chain node 0 sees its head now; None when those two sealers are not two members."""
     node_of = {m.sealer.lower(): m.index for m in network.members}
-    deadline = time.monotonic() + 60
+    number = network.head_number(0)
+    last, before = (s.lower() if s else None for s in network.sealers_of(0, (number, number - 1)))
+    if last not in node_of or before not in node_of or last == before:
+        return None
+    free = [i for i in range(len(network.nodes)) if i not in (node_of[last], node_of[before])]
+    return [node_of[last], free[0]], [node_of[before], free[1]]
+
+
+def _branches(network: Network, halves: tuple[list[int], list[int]]) -> Split | None:
+    """The split as it stands: each half's nodes on one head, and the halves on two branches (else None)."""
+    now = network.heads()
+    heads = [{now[i] for i in half} for half in halves]
+    if any(len(h) != 1 or None in h for h in heads):
+        return None
+    tops = [next(iter(h)) for h in heads]
+    point = min(top[0] for top in tops if top is not None)
+    while point > 0 and network.block_hash(halves[0][0], point) != network.block_hash(halves[1][0], point):
+        point -= 1
+    after = tuple(network.block_hash(half[0], point + 1) for half in halves)
+    if None in after:
+        return None
+    return Split(point, halves, (str(after[0]), str(after[1])))
+
+
+def _split_so_both_halves_seal(network: Network, timeout: float = 120.0) -> Split:
+    """Cut the network in two so that each half seals a branch of its own.
+
+    Which halves can is read from chain node 0's head just before the cut; under load the nodes are seldom
+    all on one head at the moment of any read, so what counts is what the halves then do: each must come to
+    hold a block of its own after their last common block. When a block slipped in before the cut and one
+    half cannot seal, the cut is healed, every node left to peer again, and made anew (a precondition of the
+    scenario, not its outcome).
+    """
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        number = network.head_number(0)
-        last, before = (s.lower() if s else None for s in network.sealers_of(0, (number, number - 1)))
-        if last in node_of and before in node_of and last != before:
-            free = [i for i in range(len(network.nodes)) if i not in (node_of[last], node_of[before])]
-            one, other = [node_of[last], free[0]], [node_of[before], free[1]]
-            network.partition(one, other)
-            if all(h is not None and h[0] == number for h in network.heads()):
-                return number, one, other
-            network.heal()
-        time.sleep(0.05)
-    raise AssertionError(f"the nodes never agreed on a head to split at within 60 s: {network.heads()}")
+        network.wait_fully_peered(timeout=max(1.0, deadline - time.monotonic()))
+        halves = _halves_at(network)
+        if halves is None:
+            time.sleep(0.05)
+            continue
+        network.partition(*halves)
+        sides_by = time.monotonic() + SIDE_DEADLINE_S
+        while time.monotonic() < sides_by:
+            if (split := _branches(network, halves)) is not None:
+                return split
+            time.sleep(0.2)
+        network.heal()
+    raise AssertionError(f"no cut left each half with a branch of its own within {timeout:.0f} s: "
+                         f"heads {network.heads()}")
 
 
 def test_after_an_even_split_heals_every_node_takes_one_branch_and_the_chain_goes_on(
         consortium_network: RunningNetwork) -> None:
     network = consortium_network.network
     network.wait_for_block(network.head_number(0), timeout=CONVERGE_DEADLINE_S)
-    _wait_fully_connected(network)
-    cut_at, one, other = _split_so_both_halves_seal(network)
     try:
-        deadline = time.monotonic() + SIDE_DEADLINE_S
-        while time.monotonic() < deadline and min(network.head_number(one[0]), network.head_number(other[0])) <= cut_at:
-            time.sleep(0.1)
-        held = {tuple(side): {network.block_hash(i, cut_at + 1) for i in side} for side in (one, other)}
-        branches = {side: next(iter(hashes)) for side, hashes in held.items() if len(hashes) == 1}
-        assert len(branches) == 2 and None not in branches.values() and len(set(branches.values())) == 2, \
-            f"each half should seal a block of its own after {cut_at}, held by both its nodes: {held}, " \
-            f"heads {network.heads()}"
+        split = _split_so_both_halves_seal(network)
         time.sleep(3 * network.block_time)  # each half has sealed what it can alone
     finally:
         network.heal()
     tip = max(network.head_number(i) for i in range(len(network.nodes)))
     network.wait_for_block(tip + 2, timeout=CONVERGE_DEADLINE_S)  # raises unless all agree on it
-    settled = {network.block_hash(i, cut_at + 1) for i in range(len(network.nodes))}
-    assert len(settled) == 1 and settled <= set(branches.values()), (settled, branches)
+    settled = {network.block_hash(i, split.fork_point + 1) for i in range(len(network.nodes))}
+    assert len(settled) == 1 and settled <= set(split.branches), (settled, split)
