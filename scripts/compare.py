@@ -13,7 +13,8 @@ Usage: ``python scripts/compare.py [--n 1000] [--runs 5] [--out results] [--no-n
    sweeps. The fault matrix's consortium cells run on a network of four
    EthereumJS chain nodes (``registry/chain/network.py``); ``--no-network``
    skips them (the cells then say so).
-3. ``--only faults`` (or ``sweeps``) runs that part alone (``--only report``
+3. ``--only faults`` (or ``sweeps``) runs that part alone; ``--only scale --n 100000``
+   runs the timed rounds again at that volume into a section of its own (``--only report``
    rewrites the report from the results as they are) and puts it into the last
    full run's ``comparison.json`` in ``--out`` (the report says when each part ran).
 
@@ -41,14 +42,15 @@ PREFACE = ROOT / "scripts" / "compare_preface.md"
 
 from scripts.compare_observer import vc_observer  # noqa: E402
 from scripts.compare_stats import across_runs, describe, environment, percentile  # noqa: E402
-from scripts.compare_worker import PATHS  # noqa: E402
+from scripts.compare_worker import PATHS, VERIFY_SAMPLE  # noqa: E402
 
 
 def _floats(text: str) -> list[float]:
     return [float(x) for x in text.split(",") if x.strip()]
 
 
-def run_workers(n: int, runs: int, paths: list[str], work: Path, block_time: float | None) -> list[dict[str, Any]]:
+def run_workers(n: int, runs: int, paths: list[str], work: Path, block_time: float | None,
+                sample: int = VERIFY_SAMPLE) -> list[dict[str, Any]]:
     """Every (round, path) in its own process, the order rotating each round."""
     out = []
     for k in range(runs):
@@ -56,7 +58,8 @@ def run_workers(n: int, runs: int, paths: list[str], work: Path, block_time: flo
         for path in order:
             target = work / f"run-{k}-{path}.json"
             command = [sys.executable, str(ROOT / "scripts" / "compare_worker.py"), "--path", path, "--n", str(n),
-                       "--out", str(target)] + (["--block-time", str(block_time)] if block_time else [])
+                       "--out", str(target), "--verify-sample", str(sample)]
+            command += ["--block-time", str(block_time)] if block_time else []
             print(f"round {k + 1}/{runs}: {path}", file=sys.stderr, flush=True)
             done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
             if done.returncode != 0:
@@ -140,6 +143,22 @@ def run_sweeps(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     return found | {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "seconds": time.time() - began}
 
 
+def extras(raw: list[dict[str, Any]]) -> dict[str, Any]:
+    """What each path's workers report besides timings (from the last run of each)."""
+    return {r["path"]: {k: r.get(k) for k in ("fetches", "bytes", "sanity", "notes", "herd")} for r in raw}
+
+
+def scale(work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The timed runs again at ``--n`` (100,000 to cite), as a section of their own: the store, the event index
+    and the status list at a real volume. Only each run's figures and the pooled percentiles are kept."""
+    began = time.time()
+    paths = [p for p in args.paths.split(",") if p]
+    raw = run_workers(args.n, args.runs, paths, work, args.block_time, args.verify_sample)
+    return {"n": args.n, "runs": args.runs, "timing": aggregate(raw), "worker_extras": extras(raw),
+            "environment": environment(), "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "seconds": time.time() - began}
+
+
 def faults(work: Path, args: argparse.Namespace) -> dict[str, Any]:
     """The fault matrix, with the consortium cells on a network unless ``--no-network``."""
     from scripts.compare_chainpath import chain_node
@@ -165,7 +184,8 @@ def only_part(work: Path, args: argparse.Namespace, command: str) -> int:
         print(f"compare: --only {args.only} needs a full run's comparison.json in {args.out}", file=sys.stderr)
         return 2
     if args.only != "report":
-        results[args.only] = (faults if args.only == "faults" else run_sweeps)(work, args) | {"command": command}
+        part = {"faults": faults, "sweeps": run_sweeps, "scale": scale}[args.only]
+        results[args.only] = part(work, args) | {"command": command}
     write_report(results, args.out, _samples(results, raw), *_docs(args.out))
     print(f"wrote {args.out / 'comparison.md'}")
     return 0
@@ -190,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="interleaved rounds (at least 1; 5 or more to cite)")
     parser.add_argument("--paths", default=",".join(PATHS))
     parser.add_argument("--block-time", type=float, default=None, help="Anvil block period for the timed runs")
+    parser.add_argument("--verify-sample", type=int, default=VERIFY_SAMPLE,
+                        help="most documents each run verifies (spread over the n issued)")
     parser.add_argument("--block-periods", default="0,1,2,5", help="sweep: Anvil block periods (0: on demand)")
     parser.add_argument("--ttls", default="0,1,60,300", help="sweep: verifier status-list TTLs, seconds")
     parser.add_argument("--sweep-certificates", type=int, default=20)
@@ -202,14 +224,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-network", action="store_true",
                         help="skip the fault matrix's consortium cells (no chain-node network is started)")
     parser.add_argument("--sweep-network", action="store_true",
-                        help="also measure the sweep's 1 s point on a network of chain nodes (experimental: in-process "
-                             "set-up on the network is not reliable yet)")
-    parser.add_argument("--only", choices=("faults", "sweeps", "report"),
-                        help="run only this part into the last run in --out (report: rewrite the report from it)")
+                        help="also measure the sweep's 1 s point on a network of four chain nodes (a minute more)")
+    parser.add_argument("--only", choices=("faults", "sweeps", "scale", "report"),
+                        help="run only this part into the last run in --out (scale: the timed runs at --n, kept "
+                             "beside the full run's; report: rewrite the report from it)")
     args = parser.parse_args(argv)
     paths = [p for p in args.paths.split(",") if p]
-    if not 1 <= args.n <= 100_000 or args.runs < 1 or not set(paths) <= set(PATHS) or not paths:
-        print(f"compare: --n must be 1..100,000, --runs at least 1, --paths among {','.join(PATHS)}", file=sys.stderr)
+    if not 1 <= args.n <= 100_000 or args.runs < 1 or not set(paths) <= set(PATHS) or not paths \
+            or args.verify_sample < 1:
+        print(f"compare: --n must be 1..100,000, --runs and --verify-sample at least 1, --paths among "
+              f"{','.join(PATHS)}", file=sys.stderr)
         return 2
     from scripts.compare_report import write_report
 
@@ -222,10 +246,9 @@ def main(argv: list[str] | None = None) -> int:
         "n": args.n, "runs": args.runs, "paths": paths, "block_time_timed_runs": args.block_time,
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "environment": environment(),
         "command": command, "volume_per_year": args.volume}
-    raw = run_workers(args.n, args.runs, paths, work, args.block_time)
+    raw = run_workers(args.n, args.runs, paths, work, args.block_time, args.verify_sample)
     results["timing"] = aggregate(raw)
-    results["worker_extras"] = {r["path"]: {k: r.get(k) for k in ("fetches", "bytes", "sanity", "notes", "herd")}
-                                for r in raw}
+    results["worker_extras"] = extras(raw)
     results |= experiments(work, args)
     herd = (results["worker_extras"].get("vc-jwt") or {}).get("herd")
     if herd:

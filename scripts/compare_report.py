@@ -53,8 +53,8 @@ def lower(results: dict[str, Any], phase: str, figure: str = "median_ms_across_r
     return f"lowest median: {LABELS[best]}{note}"
 
 
-def _timing(r: dict[str, Any]) -> list[str]:
-    lines = ["## Latency, CPU and throughput", "",
+def _timing(r: dict[str, Any], title: str = "## Latency, CPU and throughput") -> list[str]:
+    lines = [title, "",
              f"Median [IQR] across {r['runs']} interleaved runs, each path in its own process per run; p95/p99 "
              "from the pooled samples (at least 100, else \"n too small\").", "",
              "| path | operation | samples | median ms | p95 ms | p99 ms | process CPU ms/op | chain node CPU ms/op "
@@ -75,9 +75,23 @@ def _timing(r: dict[str, Any]) -> list[str]:
              for k, v in (extra["notes"] or {}).items()}
     lines += ["", *[f"* {k}: {v}." for k, v in notes.items()], ""]
     fetched = {p: e["fetches"] for p, e in r["worker_extras"].items() if e.get("fetches")}
-    lines += [f"* fetches by one VC verifier over {r['n']} verifications ({LABELS[p]}): " +
-              ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in f.items()) for p, f in fetched.items()]
+    lines += [f"* fetches by one VC verifier over {f.get('verifications', r['n']):,} verifications ({LABELS[p]}): " +
+              ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in f.items() if k != "verifications")
+              for p, f in fetched.items()]
     return lines + [""]
+
+
+def _scale(r: dict[str, Any]) -> list[str]:
+    """The timed runs again at a real volume (``--only scale``), when they were run."""
+    at = r.get("scale")
+    if not at:
+        return ["## At n = 100,000", "", "Not run yet: `python scripts/compare.py --only scale --n 100000`.", ""]
+    env = at["environment"]
+    lines = _timing(at, f"## At n = {at['n']:,}")
+    return lines[:2] + [f"Run {at['when']}, {at['seconds']:.0f} s, commit {env['git_commit'][:12]}"
+                        f"{' (with local changes)' if env['git_dirty'] else ''}: `{at['command']}`. Every "
+                        "certificate is issued and stored; verification is timed on a sample spread over them "
+                        "(see the notes).", ""] + lines[2:]
 
 
 def _lifecycle(r: dict[str, Any]) -> list[str]:
@@ -262,7 +276,7 @@ def markdown(r: dict[str, Any], images: list[str]) -> str:
              f"{env['python']}, solc {env['solc']}, {env['anvil']}; libraries: "
              + ", ".join(f"{k} {v}" for k, v in env["libraries"].items()) + ".",
              f"Regenerate: `{r['command']}`.", ""]
-    for section in (summary, _timing, _lifecycle, _gas, _sizes, _faults, _double_use, _sweeps, _observer):
+    for section in (summary, _timing, _scale, _lifecycle, _gas, _sizes, _faults, _double_use, _sweeps, _observer):
         lines += section(r)
     lines += ["## Plots", "", *[f"![{name}]({name})" for name in images]]
     return "\n".join(lines) + "\n"

@@ -144,6 +144,32 @@ def test_only_faults_reruns_the_fault_matrix_into_the_last_run(run: tuple[dict[s
     assert "--only faults" in (out / "comparison.md").read_text()
 
 
+def test_only_scale_times_the_rounds_at_its_own_n_beside_the_full_run_verifying_a_spread_sample(
+        run: tuple[dict[str, Any], str, Path], tmp_path: Path) -> None:
+    results, report, first = run
+    assert "## At n = 100,000" in report and "Not run yet" in report
+    out = shutil.copytree(first, tmp_path / "results")
+    n, sample = 30, 8
+    done = subprocess.run([sys.executable, "scripts/compare.py", "--only", "scale", "--n", str(n), "--runs", "1",
+                           "--verify-sample", str(sample), "--paths", "chain,vc-jwt", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    again = json.loads((out / "comparison.json").read_text())
+    scale = again["scale"]
+    assert scale["n"] == n and scale["runs"] == 1 and len(scale["environment"]["git_commit"]) == 40
+    for path in ("chain", "vc-jwt"):
+        phases = scale["timing"][path]
+        assert phases["issue"]["pooled_ms"]["n"] == n, path  # every certificate issued and stored
+        assert phases["verify"]["pooled_ms"]["n"] == sample, path  # verification timed on the sample
+        assert phases["revoke"]["pooled_ms"]["n"] == 1, path
+        assert all(r["ops_per_s"] > 0 and r["process_cpu_ms_per_op"] >= 0 for r in phases["verify"]["runs"]), path
+        assert scale["worker_extras"][path]["sanity"]["revoked_seen"] == 1, path
+    assert scale["worker_extras"]["vc-jwt"]["fetches"]["verifications"] == sample
+    assert {k: v for k, v in again.items() if k != "scale"} == {k: v for k, v in results.items() if k != "scale"}
+    rewritten = (out / "comparison.md").read_text()
+    assert f"## At n = {n}" in rewritten and "--only scale" in rewritten and "Not run yet" not in rewritten
+
+
 def test_only_faults_without_a_previous_run_is_one_readable_line(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "scripts/compare.py", "--only", "faults", "--no-network",
                            "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
