@@ -41,10 +41,17 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from api.offload import TIMEOUT as SERVER_DEADLINE_S  # noqa: E402
 from registry.chain.client import ChainClient  # noqa: E402
 from registry.chain.nodes import NodeProcess, free_port  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "rcep-sg-jp.json"
+CLIENT_TIMEOUT_S = 2 * SERVER_DEADLINE_S
+"""How long the demo's client waits for an answer: well past the node's own deadline on its hot routes, and past
+the two chain writes a first utilisation waits for in turn (the terms, then the draw, each up to the node's RPC
+bound), so that a busy node is heard answering (202, or 503 and asked again) rather than cut off mid-request."""
+BUSY_RETRIES = 3
+"""How many times a request answered 503 with ``Retry-After`` is sent again (the API's writes are idempotent)."""
 
 
 class DemoError(Exception):
@@ -65,7 +72,7 @@ class ApiNode:
         if contract:
             self.env["COO_CONTRACT_ADDRESS"] = contract
         self.process: subprocess.Popen[bytes] | None = None
-        self.http = httpx.Client(base_url=self.url, timeout=30)
+        self.http = httpx.Client(base_url=self.url, timeout=CLIENT_TIMEOUT_S)
 
     def start(self, timeout: float = 60) -> None:
         """Start the node and wait until it is ready."""
@@ -111,6 +118,11 @@ class ApiNode:
         """One HTTP call; the JSON body, after checking the status."""
         headers = {**kwargs.pop("headers", {}), **({"Authorization": f"Bearer {key}"} if key else {})}
         answer = self.http.request(method, path, headers=headers, **kwargs)
+        for _ in range(BUSY_RETRIES):  # the node was too busy to answer in time and says when to ask again
+            if answer.status_code != 503 or "retry-after" not in answer.headers:
+                break
+            time.sleep(min(float(answer.headers["retry-after"]), 10.0))
+            answer = self.http.request(method, path, headers=headers, **kwargs)
         wanted = (expect,) if isinstance(expect, int) else expect
         if answer.status_code not in wanted:
             raise DemoError(f"{self.name} {method} {path}: {answer.status_code} {answer.text[:300]}")

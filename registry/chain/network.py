@@ -436,6 +436,20 @@ class Network:
                 raise ChainUnavailableError(f"the chain nodes are not all peered within {timeout:.0f} s: {counts}")
             time.sleep(0.1)
 
+    def make_whole(self, timeout: float = 90.0) -> None:
+        """Heal every cut link and start every node that is down, then wait until all are peered again (what
+        a scenario that broke the network leaves behind it, even when it failed half-way).
+
+        Raises:
+            ChainUnavailableError: a node did not come back within *timeout* seconds.
+        """
+        deadline = time.monotonic() + timeout
+        self.heal()
+        down = [i for i, node in enumerate(self.nodes) if not node.running]
+        if down:
+            self.start(timeout, only=down)
+        self.wait_fully_peered(max(1.0, deadline - time.monotonic()))
+
     def wait_settled(self, depth: int = 3, timeout: float = 90.0) -> None:
         """Wait until every node is peered with every other and all hold one block *depth* past the head now.
 
