@@ -292,6 +292,7 @@ def consortium_cells(network: Network, work: Path) -> list[Cell]:
 def member_cells(members: Members, issued: Issued) -> list[Cell]:
     """The consortium cells with API nodes already set up (*issued*: a valid and a revoked certificate)."""
     network = members.network
+    network.wait_settled(timeout=120)  # whatever the network went through before, it is whole again
     return cells(Scene(members, issued, clique_stall_after(network.block_time, len(network.nodes))))
 
 
@@ -299,7 +300,7 @@ def measure(work: Path, nodes: int = 4, block_time: int = 1) -> tuple[str, list[
     """Start a network of *nodes* chain nodes, measure every consortium cell on it, stop it."""
     network = Network.create(work / "network", nodes, block_time, links=True).start()
     try:
-        network.wait_for_block(1)
+        network.wait_settled()
         name = (f"{nodes} EthereumJS chain nodes sealing one Clique chain every {block_time} s "
                 "(SG's API node on chain node 0, JP's on the last)")
         return name, consortium_cells(network, work / "members")

@@ -103,7 +103,7 @@ def consortium(workdir: Path, network: Network | None = None, nodes: int = 4,
         network = Network.create(workdir / "network", nodes, block_time, links=True).start()
     sg = jp = None
     try:
-        network.wait_for_block(1)
+        network.wait_settled()  # the first blocks of a new network may be replaced: no funding or deployment in them
         last = len(network.nodes) - 1
         sg = NetworkApiNode("SG", workdir / "node-sg", network.nodes[SG_CHAIN_NODE].url,
                      extra_env=network.node_env(SG_CHAIN_NODE))
@@ -250,7 +250,7 @@ def beyond_tolerance(m: Members, issued: Issued, say: Callable[[str], None] = pr
         m.network.nodes[index].kill()
     stalled = _verdict_until(m.jp, issued.document, "UNAVAILABLE", timeout=90)
     m.network.start(only=down)
-    m.network.wait_for_block(m.network.head_number(m.jp_chain_node) + 1, timeout=90)
+    m.network.wait_settled(timeout=120)  # the restarted nodes peered and past their first blocks
     back = _verdict_until(m.jp, issued.document, "VALID", timeout=90)
     say(f"chain nodes {down} down: JP answered {stalled['verdict']} ({stalled['summary']}); back: {back['verdict']}")
     return {"stalled": stalled["verdict"], "summary": stalled["summary"], "back": back["verdict"],

@@ -50,6 +50,9 @@ CLIENT_TIMEOUT_S = 2 * SERVER_DEADLINE_S
 """How long the demo's client waits for an answer: well past the node's own deadline on its hot routes, and past
 the two chain writes a first utilisation waits for in turn (the terms, then the draw, each up to the node's RPC
 bound), so that a busy node is heard answering (202, or 503 and asked again) rather than cut off mid-request."""
+ANCHOR_TIMEOUT_S = 60.0
+"""How long an issued certificate may take to be anchored (on Anvil, under a second; on the network, a batch at
+the Clique depth, longer while the chain recovers from a fault)."""
 BUSY_RETRIES = 3
 """How many times a request answered 503 with ``Retry-After`` is sent again (the API's writes are idempotent)."""
 
@@ -176,13 +179,13 @@ def example_body(prefix: str = "SG-RCEP") -> dict[str, Any]:
 def issue(sg: ApiNode, key: str, mode: str) -> dict[str, Any]:
     """Issue the example certificate under a fresh number and wait until it is anchored."""
     created = sg.call("POST", "/v1/certificates", key, 202, json=example_body(), params={"mode": mode})
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + ANCHOR_TIMEOUT_S
     while time.monotonic() < deadline:
         record = sg.call("GET", f"/v1/certificates/{created['id']}", key)
         if record["status"] == "anchored":
             return dict(record)
         time.sleep(0.05)
-    raise DemoError(f"certificate {created['id']} was not anchored in 30 s")
+    raise DemoError(f"certificate {created['id']} was not anchored in {ANCHOR_TIMEOUT_S:.0f} s")
 
 
 def _request_status_until(jp: ApiNode, request_id: str, key: str, wanted: str, timeout: float = 10) -> str:
