@@ -275,13 +275,12 @@ def _pipelines(config: NodeConfig, store: Store, chain: ChainClient, vault: KeyV
         link = WriterLink(config.writer_pid or os.getppid())
         relay = AnchorRelay(store, wake, link, bound=config.rpc_timeout)
         return relay, HeadWatcher(indexer), StoreOutbox(WriteLog(store), wake, bound=config.rpc_timeout), (link,)
-    funded = FundedSigners(chain, accounts.get)  # one record of the accounts seen with gas money, for both
+    def key_of(address: str) -> LocalAccount | None:
+        return node_account if address.lower() == node_account.address.lower() else accounts.get(address)
+
+    funded = FundedSigners(chain, key_of)  # one record of the accounts seen with gas money, for both
     anchorer = Anchorer(store, chain, vault, funded, config.batch)
-
-    def signer_for(address: str) -> LocalAccount | None:
-        return node_account if address.lower() == node_account.address.lower() else funded(address)
-
-    outbox = Outbox(WriteLog(store), chain, signer_for,
+    outbox = Outbox(WriteLog(store), chain, funded,
                     confirmations=config.batch.confirmations, bound=config.rpc_timeout,
                     anchoring_block=store.anchoring_block)
     links: tuple[Worker, ...] = ()
