@@ -6,7 +6,6 @@ import errno
 import json
 import os
 import socket
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +19,7 @@ from api.config import Settings, SettingsError, load_settings
 from registry.custody.apikeys import Principal, Role
 from registry.errors import ChainError, ConflictError, WritePending
 from registry.openattestation.exports import OpenAttestationExports
+from registry.pipelines.relay import finished, wait_for
 from registry.runtime import Node, ProcessRole, open_node, write_json_private
 from registry.storage.writelog import WriteState
 
@@ -47,13 +47,12 @@ def set_up_demo(node: Node, base_url: str) -> Path:
         try:
             return step()
         except WritePending as pending:
-            deadline = time.monotonic() + DEMO_SETTLE_S
-            while (write := governance.chain_write(admin, pending.write_id)).state is not WriteState.SETTLED:
-                if write.state is WriteState.REFUSED:
-                    raise ConflictError(f"the chain refuses the demo's {pending.kind}: {write.error}") from None
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+            write_id = pending.write_id
+            write = wait_for(lambda: finished(governance.chain_write(admin, write_id)), DEMO_SETTLE_S)
+            if write is None:
+                raise
+            if write.state is WriteState.REFUSED:
+                raise ConflictError(f"the chain refuses the demo's {pending.kind}: {write.error}") from None
             return pending.shown["account"], pending.shown["api_key"]
 
     sg_authority, sg_authority_key = on_chain(lambda: governance.admit_country(

@@ -148,7 +148,7 @@ class StoreOutbox(WriteQueue):
         """
         write = self.log.add(kind, signer.address, args, subject=subject, local=local)
         self.wake()
-        done = wait_for(lambda: _finished(self.log.get(write.id)), self.bound)
+        done = wait_for(lambda: finished(self.log.get(write.id)), self.bound)
         if done is None:
             now = self.log.get(write.id)
             raise WritePending(write.id, kind.value, now.error or "not on chain yet")
@@ -157,7 +157,7 @@ class StoreOutbox(WriteQueue):
         return done
 
 
-def _finished(write: ChainWrite) -> ChainWrite | None:
+def finished(write: ChainWrite) -> ChainWrite | None:
     """The write once the writer is done with it: settled with its bookkeeping run, or refused."""
     if write.state is WriteState.REFUSED or (write.state is WriteState.SETTLED and write.applied):
         return write
