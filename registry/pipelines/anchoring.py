@@ -186,19 +186,21 @@ class Anchorer(Worker):
                 return self._settle(batch_id, issuer, members, tree)
             self.store.release_batch(batch_id, error.name)
             raise ChainError(f"anchoring refused by the contract: {error}") from error
-        self.store.mark_batch_sent(batch_id, tree.root, result.tx_hash)
         if self.policy.confirmations > 1:
+            self.store.mark_batch_sent(batch_id, tree.root, result.tx_hash)
             return 0  # settled by a later round once deep enough
+        # settled at once: the transaction is recorded with the anchored mark, in one store write (a crash before
+        # it leaves the batch `sent` with its root, which the next round settles from the chain)
         anchored_at = next((e.block_time for e in result.events if e.name == "BatchAnchored" and e.block_time), None) \
             or self.chain.batch_of(tree.root).anchored_at
-        self._mark(batch_id, members, tree, result.block_number, anchored_at)
+        self._mark(batch_id, members, tree, result.block_number, anchored_at, tx_hash=result.tx_hash)
         log.info("anchored batch %s: %d certificate(s) in block %d", batch_id, len(members), result.block_number)
         return len(members)
 
     def _mark(self, batch_id: int, members: list[CertificateRow], tree: MerkleTree,
-              block: int, anchored_at: int) -> None:
+              block: int, anchored_at: int, *, tx_hash: str | None = None) -> None:
         proofs = {m.id: [hex32(p) for p in tree.proof(i)] for i, m in enumerate(members)}
-        self.store.mark_batch_anchored(batch_id, block, anchored_at, proofs, root=tree.root)
+        self.store.mark_batch_anchored(batch_id, block, anchored_at, proofs, root=tree.root, tx_hash=tx_hash)
 
     def _payload(self, member: CertificateRow) -> bytes:
         """Ciphertext published on chain for one certificate (see :func:`chain_payload`): its record without the

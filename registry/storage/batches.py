@@ -6,6 +6,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 
 from registry.domain.states import BatchState
 from registry.errors import ConflictError, NotFoundError
@@ -17,6 +18,7 @@ from registry.storage.rows import (
     ClaimedBatch,
     PendingGroup,
     batch_row,
+    certificate_row,
 )
 
 
@@ -61,7 +63,7 @@ class BatchTables(CertificateRows):
             rows = conn.execute(f"{_SELECT_CERT} WHERE id IN ({marks})", ids).fetchall()
             batch = batch_row(conn.execute(f"SELECT {BATCH_COLUMNS} FROM batches WHERE id = ?", (batch_id,)).fetchone())
         order = {cid: i for i, cid in enumerate(ids)}
-        members = sorted((c for c in map(self._row, rows) if c is not None), key=lambda c: order[c.id])
+        members = sorted(map(_member, rows), key=lambda c: order[c.id])
         return ClaimedBatch(batch, members)
 
     def _batch_state(self, conn: sqlite3.Connection, batch_id: int) -> str:
@@ -106,10 +108,10 @@ class BatchTables(CertificateRows):
             conn.execute("UPDATE batches SET state = 'anchored', block_number = ?, anchored_at = ?,"
                          " root = COALESCE(?, root), tx_hash = COALESCE(?, tx_hash) WHERE id = ?",
                          (block_number, anchored_at, root, tx_hash, batch_id))
-            for certificate_id, proof in proofs.items():
-                conn.execute("UPDATE certificates SET proof = ?, updated_at = ?,"
+            conn.executemany("UPDATE certificates SET proof = ?, updated_at = ?,"
                              " status = CASE status WHEN 'pending' THEN 'anchored' ELSE status END"
-                             " WHERE id = ? AND batch_id = ?", (json.dumps(proof), now, certificate_id, batch_id))
+                             " WHERE id = ? AND batch_id = ?",
+                             [(json.dumps(proof), now, member, batch_id) for member, proof in proofs.items()])
             conn.execute("DELETE FROM outbox WHERE batch_id = ?", (batch_id,))
 
     def release_batch(self, batch_id: int, why: str) -> None:
@@ -204,7 +206,17 @@ class BatchTables(CertificateRows):
         columns = ", ".join("c." + c for c in (*CertificateRow.__dataclass_fields__, "number_sealed"))
         rows = self._query(f"SELECT {columns} FROM certificates c JOIN outbox o ON o.certificate_id = c.id"
                            " WHERE o.batch_id = ? ORDER BY o.seq", (batch_id,))
-        return [c for c in map(self._row, rows) if c is not None]
+        return list(map(_member, rows))
+
+
+def _member(row: sqlite3.Row) -> CertificateRow:
+    """A batch member as anchoring uses it (id, issuer, document hash, mode), its number left unrevealed (""):
+    revealing it would unwrap the member's data key, once per member of every batch, for nothing."""
+    data = dict(row)
+    data.pop("number_sealed", None)
+    found = certificate_row(data)  # type: ignore[arg-type]
+    assert found is not None
+    return replace(found, certificate_number="")
 
 
 __all__ = ["BatchTables"]

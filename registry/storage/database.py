@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.errors import StoreError
+from registry.storage.gate import WriteGate
 from registry.storage.migrations import migrate
 
 WAL_AUTOCHECKPOINT_PAGES = 1000
@@ -108,6 +109,7 @@ class Database:
         self._connections: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
         self._pid = os.getpid()
         self._closed = False
+        self._gate = WriteGate(path.with_name(path.name + "-writer.lock"))
         migrate(self._connection())
 
     def _connection(self) -> sqlite3.Connection:
@@ -150,14 +152,22 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``), committed on success, rolled back on any error.
+        """One write transaction (``BEGIN IMMEDIATE``), committed on success, rolled back on any error, under
+        the write gate (:mod:`registry.storage.gate`: waiters across threads and processes are woken when it
+        is free, instead of polling SQLite's lock with growing sleeps).
 
         Raises:
-            StoreError: SQLite failed (busy past the timeout, I/O, constraint) or transactions were nested.
+            StoreError: SQLite failed (busy past the timeout, I/O, constraint), the gate was held too long,
+                or transactions were nested.
         """
         conn = self._connection()
         if conn.in_transaction:
             raise StoreError("store transactions do not nest")
+        with self._gate.held():
+            yield from self._write(conn)
+
+    @staticmethod
+    def _write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -203,6 +213,7 @@ class Database:
             for _thread, conn in self._connections.values():
                 conn.close()
             self._connections.clear()
+        self._gate.close()
 
     def file_sizes(self) -> tuple[int, int]:
         """Bytes of the database file and of its write-ahead log (0 when there is none)."""
