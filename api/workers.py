@@ -12,7 +12,8 @@ hands each connection to one of them.
 SIGTERM or SIGINT stops the API workers first (each finishes its requests), then the
 writer's workers and the managed chain; ``coo up`` then exits 0 with no process left.
 An API worker that dies on its own stops the node (exit status non-zero), and a worker
-whose writer is gone stops itself (:class:`~registry.pipelines.relay.WriterLink`).
+whose writer is gone stops itself (:class:`~registry.pipelines.relay.WriterLink`). An API worker keeps
+its resident memory near what it uses (:mod:`api.heap`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import uvicorn
 
 from api.app import create_app, node_config
 from api.config import Settings, SettingsError, load_settings
+from api.heap import ARENAS, HeapTrimmer
 from registry.chain.nodes import _die_with_parent
 from registry.runtime import Node, ProcessRole, open_node
 
@@ -57,6 +59,7 @@ def worker_environment(node: Node, settings: Settings) -> dict[str, str]:
     if node.anvil is not None:
         env["COO_RPC_URL"] = node.anvil.url
     env["COO_DATA_DIR"] = str(node.config.data_dir)
+    env.setdefault("MALLOC_ARENA_MAX", str(ARENAS))  # see api.heap: a few arenas, not eight per core
     return env
 
 
@@ -144,9 +147,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     listener = socket.socket(fileno=listen_fd)
     server = uvicorn.Server(uvicorn.Config(create_app(settings, node, close_node=True), log_level="warning"))
+    trimmer = HeapTrimmer().start()
     try:
         server.run(sockets=[listener])
     finally:
+        trimmer.stop()
         node.close()
         listener.close()
     return 0
