@@ -35,6 +35,7 @@ from web3.exceptions import (
     Web3Exception,
     Web3RPCError,
 )
+from web3.types import RPCEndpoint
 
 from registry.chain.compiler import load_artifact
 from registry.chain.models import CONTRACT_NAME, FEE_CACHE_SECONDS, ChainEvent, TxResult
@@ -47,6 +48,10 @@ from registry.errors import (
 )
 
 T = TypeVar("T")
+
+
+_CHAIN_ID_ONCE: dict[str, Any] = {"cache_allowed_requests": True, "cacheable_requests": {RPCEndpoint("eth_chainId")}}
+"""web3's request cache, for the chain id only (blocks, logs and calls are always asked anew)."""
 
 
 class Transport:
@@ -88,9 +93,12 @@ class Transport:
         provider (web3's default retries a failed request with back-off, which
         turned one hung endpoint into a minute-long stall); callers that must
         retry (the workers) do so with their own back-off.
+
+        The endpoint's chain id is asked once per client: web3 asks it again before every contract
+        call otherwise, one round trip of every two a verification makes.
         """
         provider = Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout},
-                                     exception_retry_configuration=None)
+                                     exception_retry_configuration=None, **_CHAIN_ID_ONCE)
         return cls(Web3(provider), address)
 
     @classmethod

@@ -37,27 +37,50 @@ def parse_sealed_document(data: Mapping[str, Any]) -> SealedDocument:
         raise SealedDocumentError(f"{where}: {first['msg']}") from None
 
 
-def verify_offline(data: Mapping[str, Any], *, rpc_url: str | Sequence[str], contract: str | None,
-                   declaration: Declaration | None = None, quorum: int | None = None,
-                   depth: int = 0) -> VerificationReport:
-    """Verify a sealed document straight against the chain, through one endpoint or a quorum of several.
+class OfflineVerifier:
+    """Verifies sealed documents straight against the chain, through one endpoint or a quorum of several, keeping
+    its connection for the next document (as a verifier that checks a stack of certificates does; see
+    :func:`verify_offline` for one document).
 
     Args:
         rpc_url: one endpoint (trusted alone), or several.
+        contract: the registry address the caller trusts (never a document's own).
         quorum: how many of them must answer alike (default: all); 1 with one endpoint is trusting it.
         depth: blocks below the agreed head a quorum reads at.
+
+    Raises:
+        ValidationError: no trusted contract address, the same endpoint twice, or a quorum outside 1..N.
+    """
+
+    def __init__(self, rpc_url: str | Sequence[str], contract: str | None, *, quorum: int | None = None,
+                 depth: int = 0) -> None:
+        if not contract:
+            raise ValidationError("give the registry address you trust (--contract or COO_CONTRACT_ADDRESS); "
+                                  "the one inside a document proves nothing")
+        urls = distinct_urls([rpc_url] if isinstance(rpc_url, str) else list(rpc_url))
+        check_quorum(len(urls) if quorum is None else quorum, len(urls))
+        if len(urls) == 1 and quorum in (None, 1):
+            self.verifier = Verifier(ChainClient.connect(urls[0], contract))
+        else:
+            self.verifier = Verifier(QuorumReader.connect(urls, contract, quorum, depth=depth))
+
+    def verify(self, data: Mapping[str, Any], declaration: Declaration | None = None) -> VerificationReport:
+        """Verify one sealed document (as JSON), at the chain head of this call.
+
+        Raises:
+            SealedDocumentError: a malformed document, naming the first malformed field.
+        """
+        return self.verifier.verify_document(parse_sealed_document(data), declaration)
+
+
+def verify_offline(data: Mapping[str, Any], *, rpc_url: str | Sequence[str], contract: str | None,
+                   declaration: Declaration | None = None, quorum: int | None = None,
+                   depth: int = 0) -> VerificationReport:
+    """Verify one sealed document straight against the chain, through one endpoint or a quorum of several
+    (:class:`OfflineVerifier`, used once).
 
     Raises:
         ValidationError: no trusted contract address, a malformed document, the same endpoint twice,
             or a quorum outside 1..N.
     """
-    if not contract:
-        raise ValidationError("give the registry address you trust (--contract or COO_CONTRACT_ADDRESS); "
-                              "the one inside a document proves nothing")
-    urls = distinct_urls([rpc_url] if isinstance(rpc_url, str) else list(rpc_url))
-    check_quorum(len(urls) if quorum is None else quorum, len(urls))
-    document = parse_sealed_document(data)
-    if len(urls) == 1 and quorum in (None, 1):
-        return Verifier(ChainClient.connect(urls[0], contract)).verify_document(document, declaration)
-    reader = QuorumReader.connect(urls, contract, quorum, depth=depth)
-    return Verifier(reader).verify_document(document, declaration)
+    return OfflineVerifier(rpc_url, contract, quorum=quorum, depth=depth).verify(data, declaration)

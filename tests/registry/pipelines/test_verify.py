@@ -15,6 +15,7 @@ from registry.custody.keys import verify_receipt
 from registry.domain.reasons import RevocationReason
 from registry.domain.report import CheckStatus, Verdict
 from registry.errors import KeyDestroyedError
+from registry.pipelines.offline import OfflineVerifier
 from registry.pipelines.verify import Declaration, Verifier
 from registry.runtime import Node
 from registry.sealing.document import SealedDocument, disclose
@@ -246,3 +247,25 @@ def test_a_check_outside_the_known_names_cannot_enter_a_report() -> None:
         run.add(name, CheckStatus.PASS, "known")
     with pytest.raises(ValueError, match="not a valid CheckName"):
         run.add("made_up", CheckStatus.PASS, "unknown")
+
+
+def test_a_client_side_verifier_keeps_one_connection_and_asks_the_chain_id_once(
+        node: Node, issuer: Principal) -> None:
+    documents = issue(node, issuer, *(example() for _ in range(3)))
+    url = node.context.chain.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+    verifier = OfflineVerifier(url, node.context.chain.address)
+    provider = verifier.verifier.reads.chain.w3.provider  # type: ignore[attr-defined]
+    asked: list[str] = []
+    send = provider._make_request
+
+    def counted(method: str, params: object) -> object:
+        asked.append(method)
+        return send(method, params)
+
+    provider._make_request = counted
+    assert verifier.verify(documents[0].model_dump()).verdict is Verdict.VALID
+    first = asked.count("eth_chainId")
+    verdicts = [verifier.verify(d.model_dump()).verdict for d in documents[1:]]
+    assert verdicts == [Verdict.VALID] * 2
+    assert asked.count("eth_chainId") == first, asked  # web3 asked it again before every contract call
+    assert asked.count("eth_call") >= 3  # the chain itself is read anew for every document
