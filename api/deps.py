@@ -1,8 +1,9 @@
 """Dependencies: settings, the node's use-case services, and who is calling.
 
-All are ``async``: they run on the event loop without a thread hand-off. Only checking a key
-the node has not seen yet touches the store (and runs scrypt), so the key check goes to the
-bounded pool (:mod:`api.offload`); the rest only read attributes.
+All are ``async``: they run on the event loop without a thread hand-off. A key this process
+checked before is looked up on the loop (a cache, and one indexed read when several processes
+share the store, so a key revoked by another process stops working at once); only a key not seen
+yet goes to the bounded pool (:mod:`api.offload`), for scrypt. The rest only read attributes.
 """
 
 from __future__ import annotations
@@ -83,12 +84,25 @@ async def current_principal(
     """
     if credentials is None:
         raise AuthenticationError("this endpoint needs an API key: send `Authorization: Bearer <key>`")
-    return await blocking(_authenticate, request, ctx, credentials.credentials)
+    return await _principal(request, ctx, credentials.credentials)
+
+
+async def _principal(request: Request, ctx: ServiceContext, token: str) -> Principal:
+    """A key this process checked before, on the event loop (no hand-off: a cache look-up and at most one
+    indexed read); any other key in the bounded pool (scrypt)."""
+    limiter: FailureLimiter = request.app.state.auth_failures
+    limiter.check(_client(request))
+    known = ctx.api_keys.known(token)
+    return known if known is not None else await blocking(_authenticate, request, ctx, token)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 def _authenticate(request: Request, ctx: ServiceContext, token: str) -> Principal:
     limiter: FailureLimiter = request.app.state.auth_failures
-    return authenticate(ctx.api_keys, limiter, request.client.host if request.client else "unknown", token)
+    return authenticate(ctx.api_keys, limiter, _client(request), token)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -105,7 +119,7 @@ async def optional_principal(
         AuthenticationError: an invalid key (no key at all is fine).
         TooManyAttemptsError: the client is over its limit of failed keys.
     """
-    return None if credentials is None else await blocking(_authenticate, request, ctx, credentials.credentials)
+    return None if credentials is None else await _principal(request, ctx, credentials.credentials)
 
 
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]

@@ -132,17 +132,29 @@ class ApiKeys:
                 del self._cache[fingerprint]
         return found
 
+    def _fingerprint(self, presented: str) -> bytes:
+        return hmac.new(self._cache_secret, presented.encode(), hashlib.sha256).digest()
+
+    def known(self, presented: str) -> Principal | None:
+        """The principal of a key this process has checked before and that is still valid, else None (then
+        :meth:`authenticate` checks it in full). Never runs scrypt: a cache look-up, plus one indexed read
+        when other processes may have revoked the key (*shared*), cheap enough for an event loop."""
+        with self._lock:
+            cached = self._cache.get(self._fingerprint(presented))
+        if cached is None or (self._shared and self._repository.load_api_key(cached.key_id) is None):
+            return None
+        return cached
+
     def authenticate(self, presented: str) -> Principal:
         """Return the principal of a valid key.
 
         Raises:
             AuthenticationError: for a malformed, unknown or wrong key (one message for all).
         """
-        fingerprint = hmac.new(self._cache_secret, presented.encode(), hashlib.sha256).digest()
-        with self._lock:
-            cached = self._cache.get(fingerprint)
-        if cached is not None and (not self._shared or self._repository.load_api_key(cached.key_id) is not None):
-            return cached
+        known = self.known(presented)
+        if known is not None:
+            return known
+        fingerprint = self._fingerprint(presented)
         prefix, _, rest = presented.partition("_")
         key_id, _, secret = rest.partition("_")
         stored = self._repository.load_api_key(key_id) if prefix == _PREFIX and _KEY_ID.fullmatch(key_id) and secret \

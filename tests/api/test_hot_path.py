@@ -99,3 +99,29 @@ def test_a_report_with_its_receipt_serialises_to_the_bytes_of_a_validated_copy(s
     validated = VerificationPublic(**shown.model_dump(), receipt_id=receipt.receipt_id,
                                    receipt_signature=receipt.signature, node_account=receipt.node_account)
     assert _public(shown, receipt).model_dump_json() == validated.model_dump_json()
+
+
+def test_a_key_this_process_checked_before_is_looked_up_on_the_loop_and_an_unseen_one_in_the_pool(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from api import deps
+    from api.limits import FailureLimiter
+    from registry.custody.apikeys import Principal, Role
+
+    seen = Principal("a" * 16, Role.CUSTOMS, "JP", None, "officer")
+    keys = SimpleNamespace(known=lambda token: seen if token == "seen" else None)
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(auth_failures=FailureLimiter())),
+                              client=SimpleNamespace(host="127.0.0.1"))
+    handed_off: list[str] = []
+
+    async def pool(function: Any, *args: Any) -> Principal:
+        handed_off.append(args[-1])
+        return seen
+
+    monkeypatch.setattr(deps, "blocking", pool)
+    ctx = SimpleNamespace(api_keys=keys)
+    assert asyncio.run(deps._principal(request, ctx, "seen")) is seen  # type: ignore[arg-type]
+    assert handed_off == []
+    asyncio.run(deps._principal(request, ctx, "unseen"))  # type: ignore[arg-type]
+    assert handed_off == ["unseen"]

@@ -109,3 +109,15 @@ def test_a_key_revoked_by_another_process_stops_working_at_once(store: Store) ->
     with pytest.raises(AuthenticationError):
         worker.authenticate(key)
     assert stale.authenticate(key).role is Role.ISSUER  # what an unshared cache would keep answering
+
+
+def test_a_key_looked_up_without_scrypt_is_still_refused_once_another_process_revoked_it(store: Store) -> None:
+    minting = ApiKeys(store)
+    key = minting.mint(Role.CUSTOMS, country="JP")
+    worker = ApiKeys(store, shared=True)
+    assert worker.known(key) is None  # never checked here: the full check (scrypt) decides
+    assert worker.authenticate(key).role is Role.CUSTOMS
+    assert worker.known(key) is not None
+    assert worker.known(key + "x") is None
+    minting.revoke(key.split("_")[1])
+    assert worker.known(key) is None
