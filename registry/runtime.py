@@ -212,7 +212,8 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
     vault = KeyVault(store, kek)
     accounts = AccountBook(data / "accounts", kek.derive("accounts"))
     api_keys = ApiKeys(store, shared=config.role is ProcessRole.API)
-    anchorer, follower, outbox, links = _pipelines(config, store, chain, vault, accounts, node_account, reads)
+    anchorer, follower, outbox, links = _pipelines(config, store, chain, vault, accounts, node_account, reads,
+                                                   deployment)
     context = ServiceContext(store=store, vault=vault, chain=chain, accounts=accounts, node_account=node_account,
                              api_keys=api_keys, anchorer=anchorer, follower=follower, outbox=outbox, reads=reads)
     issuing, verification, governance = Issuing(context), Verification(context), Governance(context)
@@ -266,15 +267,17 @@ def _connect(config: NodeConfig, node_account: LocalAccount
 
 
 def _pipelines(config: NodeConfig, store: Store, chain: ChainClient, vault: KeyVault, accounts: AccountBook,
-               node_account: LocalAccount, reads: QuorumReader | None
+               node_account: LocalAccount, reads: QuorumReader | None, deployment: Deployment | None
                ) -> tuple[AnchorQueue, Follower, WriteQueue, tuple[Worker, ...]]:
     """Anchoring, the follower, the chain-write queue and the links between processes, for this process's role."""
-    indexer = ChainIndexer(store, reads or chain)
     if not config.role.sends:
+        indexer = ChainIndexer(store, reads or chain)  # for the head only: the writer keeps the index
         wake = WakeSender(config.wake_fd)
         link = WriterLink(config.writer_pid or os.getppid())
         relay = AnchorRelay(store, wake, link, bound=config.rpc_timeout)
         return relay, HeadWatcher(indexer), StoreOutbox(WriteLog(store), wake, bound=config.rpc_timeout), (link,)
+    since = deployment.block_number if deployment is not None else chain.deployed_since()
+    indexer = ChainIndexer(store, reads or chain, first_block=since)  # never from block 0
     def key_of(address: str) -> LocalAccount | None:
         return node_account if address.lower() == node_account.address.lower() else accounts.get(address)
 

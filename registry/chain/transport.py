@@ -184,6 +184,26 @@ class Transport:
         code = self._rpc(lambda: bytes(self.w3.eth.get_code(self.contract.address)))
         return code == self._runtime
 
+    def deployed_since(self) -> int:
+        """The first block whose state holds the registry's code, by bisection (about log2(head) reads of
+        ``eth_getCode``): where a first scan of its events starts. 1 when an earlier state cannot be read
+        (a node that keeps no history) or there is no address yet.
+        """
+        if self.contract.address is None:
+            return 1
+        address = self.contract.address
+        try:
+            low, high = 1, max(1, self.block_number())
+            while low < high:
+                middle = (low + high) // 2
+                if self._rpc(lambda block=middle: bytes(self.w3.eth.get_code(address, block))):  # type: ignore[misc]
+                    high = middle
+                else:
+                    low = middle + 1
+        except ChainError:
+            return 1
+        return low
+
     def reset_nonces(self) -> None:
         """Forget locally tracked nonces (re-read from the node on next use)."""
         with self._nonce_lock:

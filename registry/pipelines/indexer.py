@@ -53,12 +53,16 @@ class ChainIndexer:
         store: where the index lives.
         chain: the registry client.
         max_span: blocks fetched per ``eth_getLogs`` call.
+        first_block: the registry's deployment block (or any earlier one): the first sync starts there,
+            never at block 0 (its cost would grow with the chain before the registry).
     """
 
-    def __init__(self, store: Store, chain: ChainFeed, max_span: int = 5_000) -> None:
+    def __init__(self, store: Store, chain: ChainFeed, max_span: int = 5_000, first_block: int = 0) -> None:
         self.store = store
         self.chain = chain
         self.max_span = max_span
+        self.first_block = first_block
+        """No block before it holds a registry event (the registry's deployment): the first sync starts there."""
         self._lock = threading.Lock()
 
     def sync(self, head: int | None = None) -> int:
@@ -71,7 +75,7 @@ class ChainIndexer:
             head = self.chain.block_number() if head is None else head
             self._drop_if_reorged()
             added = 0
-            start = self.store.last_indexed_block() + 1
+            start = max(self.store.last_indexed_block() + 1, self.first_block)
             while start <= head:
                 end = min(head, start + self.max_span - 1)
                 events = self.chain.events(start, end)

@@ -3,10 +3,10 @@ anchoring it is about (or the node's own index), so its cost does not grow with 
 
 The node reads the session's Anvil through an honest proxy that records the filter of every
 ``eth_getLogs`` (:mod:`tests.support.lying_rpc`). The chain is first made long (empty blocks), the
-node deploys its registry after them, and the first index sync of the node (which starts at block
-0 once, to find the registry's past) is done before the recording starts. The node settles a write
-two blocks deep, as on a network (so it looks for its anchorings after they are mined), and a
-thread mines a block every tenth of a second meanwhile.
+node deploys its registry after them: its first index sync starts at the deployment, and so does
+the first sync of a node that attaches to the registry by address (it finds the block by bisection).
+The node settles a write two blocks deep, as on a network (so it looks for its anchorings after they
+are mined), and a thread mines a block every tenth of a second meanwhile.
 """
 
 from __future__ import annotations
@@ -54,24 +54,40 @@ def blocks_go_on(node_anvil: NodeProcess) -> Iterator[None]:
     miner.join()
 
 
+FirstScans = dict[str, list[dict[str, Any]]]
+"""The ``eth_getLogs`` filters of each node's start, by node: the deploying one, one attaching by address."""
+
+
 @pytest.fixture(scope="module")
 def recorded(node_anvil: NodeProcess, tmp_path_factory: pytest.TempPathFactory,
-             blocks_go_on: None) -> Iterator[tuple[LyingRpc, Node, dict[str, Any]]]:
+             blocks_go_on: None) -> Iterator[tuple[LyingRpc, Node, dict[str, Any], FirstScans]]:
     """A served node behind a recording proxy, on a chain with many blocks before its registry."""
     from api.serve import set_up_demo
     from registry.runtime import open_node
 
     _rpc(node_anvil.url, "anvil_mine", [hex(EARLIER_BLOCKS)])  # (and more go on: see blocks_go_on)
+    first_scans: FirstScans = {}
     with LyingRpc(node_anvil.url) as proxy:
         settings = Settings(data_dir=tmp_path_factory.mktemp("scans-node"), rpc_url=proxy.url, batch_max_wait_ms=50)
         first = open_node(node_config(settings))  # the demo consortium, set up with writes settled when mined
         try:
             keys = json.loads(set_up_demo(first, "http://testserver").read_text())
+            first.context.follower.poll()
+            first_scans["deploying"] = list(proxy.log_queries)
+            proxy.log_queries.clear()
+            attaching = open_node(node_config(Settings(
+                data_dir=tmp_path_factory.mktemp("scans-attached"), rpc_url=proxy.url,
+                contract_address=first.context.chain.address)), start_worker=False)
+            try:
+                attaching.context.follower.poll()
+                first_scans["attaching"] = list(proxy.log_queries)
+            finally:
+                attaching.close()
         finally:
             first.close()
         running = open_node(node_config(settings.model_copy(update={"confirmation_depth": 2})))
         try:
-            yield proxy, running, keys
+            yield proxy, running, keys, first_scans
         finally:
             running.close()
 
@@ -96,9 +112,19 @@ async def _settled(http: httpx.AsyncClient, headers: dict[str, str], answer: htt
         await asyncio.sleep(0.1)
 
 
+def test_a_nodes_first_index_sync_starts_at_the_registry_whether_it_deployed_it_or_attached_to_it(
+        recorded: tuple[LyingRpc, Node, dict[str, Any], FirstScans]) -> None:
+    _, node, _, first_scans = recorded
+    deployed = _deployed_at(node)
+    for which, queries in first_scans.items():
+        starts = [_from_block(q) for q in queries]
+        assert starts, f"the {which} node made no event scan: the test exercised nothing"
+        assert min(starts) >= deployed, f"the {which} node scanned from {min(starts)}; the registry is at {deployed}"
+
+
 async def test_issuing_verifying_revoking_and_utilising_scan_no_block_before_the_registry(
-        recorded: tuple[LyingRpc, Node, dict[str, Any]]) -> None:
-    proxy, node, keys = recorded
+        recorded: tuple[LyingRpc, Node, dict[str, Any], FirstScans]) -> None:
+    proxy, node, keys, _ = recorded
     deployed = _deployed_at(node)
     assert deployed > EARLIER_BLOCKS
     issuer, customs = auth(keys, "issuer"), auth(keys, "customs")
