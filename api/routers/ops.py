@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import anyio
@@ -13,6 +14,7 @@ from api.deps import ContextDep, NodeDep, SettingsDep
 from api.limits import GuardedRoute
 from api.schemas import Health, WorkerStatus
 from registry.pipelines import health
+from registry.runtime import Node
 from registry.services.context import ServiceContext
 
 router = APIRouter(route_class=GuardedRoute, tags=["ops"])
@@ -98,8 +100,29 @@ def metrics(ctx: ContextDep, node: NodeDep) -> Response:
                   "# HELP coo_wal_checkpoints_total Checkpoints that emptied the store's write-ahead log.",
                   "# TYPE coo_wal_checkpoints_total counter",
                   f"coo_wal_checkpoints_total {node.pruner.checkpoints_total}"]
-    lines += _storage_lines(ctx)
+    lines += _storage_lines(ctx) + _process_lines(node)
     return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
+
+def _process_lines(node: Node) -> list[str]:
+    """Which of the node's processes answered (the chain writer, an API worker, or the whole node in one), and its
+    resident memory: with several processes, each scrape is answered by one of them."""
+    lines = ["# HELP coo_process_info The process that answered this scrape: its role in the node and its pid.",
+             "# TYPE coo_process_info gauge", f'coo_process_info{{role="{node.role.value}",pid="{os.getpid()}"}} 1']
+    resident = _resident_bytes()
+    if resident is not None:
+        lines += ["# HELP coo_process_resident_bytes Resident memory of the process that answered.",
+                  "# TYPE coo_process_resident_bytes gauge", f"coo_process_resident_bytes {resident}"]
+    return lines
+
+
+def _resident_bytes() -> int | None:
+    """This process's resident memory, from /proc (None where there is none)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 def _storage_lines(ctx: ServiceContext) -> list[str]:

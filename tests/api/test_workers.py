@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -168,6 +169,7 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 shown["answers"] = run.answers
                 shown["readyz"] = [httpx.get(f"{url}/readyz", timeout=5).json() for _ in range(12)]
                 shown["writes"] = httpx.get(f"{url}/metrics").text
+                shown["metrics"] = [httpx.get(f"{url}/metrics", timeout=5).text for _ in range(12)]
             finally:
                 process.send_signal(signal.SIGTERM)
                 try:
@@ -226,6 +228,15 @@ def test_the_api_workers_answer_and_run_no_sending_worker(seen: dict[str, Any]) 
     names = {w["name"] for answer in seen["readyz"] for w in answer["workers"]}
     assert names == {"coo-follower", "coo-writer"}, names
     assert all(answer["status"] == "ok" for answer in seen["readyz"])
+
+
+def test_metrics_say_which_process_answered_an_api_worker_never_the_writer(seen: dict[str, Any]) -> None:
+    found = [re.search(r'^coo_process_info\{role="(\w+)",pid="(\d+)"\} 1$', text, re.M) for text in seen["metrics"]]
+    assert all(found), seen["metrics"][0][-400:]
+    answered = {(m.group(1), int(m.group(2))) for m in found if m}
+    assert {role for role, _ in answered} == {"api"}
+    assert {pid for _, pid in answered} <= set(seen["pids"]["children"])
+    assert all(re.search(r"^coo_process_resident_bytes [1-9]\d*$", text, re.M) for text in seen["metrics"])
 
 
 def test_sigterm_stops_every_process_and_exits_zero(seen: dict[str, Any]) -> None:
