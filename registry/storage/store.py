@@ -38,12 +38,15 @@ from registry.storage.rows import (
     BatchRow,
     CertificateRow,
     ClaimedBatch,
+    HeldCertificate,
     IndexedEvent,
     NewCertificate,
     PendingGroup,
+    held_certificate,
 )
 
-__all__ = ["MIGRATIONS", "BatchRow", "Database", "CertificateRow", "ClaimedBatch", "Erasure", "IndexedEvent",
+__all__ = ["MIGRATIONS", "BatchRow", "Database", "CertificateRow", "ClaimedBatch", "Erasure", "HeldCertificate",
+           "IndexedEvent",
            "NewCertificate", "NumberSealer", "PendingGroup", "ReceiptRecord", "Store"]
 
 
@@ -163,6 +166,17 @@ class Store(BatchTables, AuditTables, CertificateRows):
         """The certificate with *document_hash*, or None if this node did not register it."""
         rows = self._query(f"{_SELECT_CERT} WHERE document_hash = ?", (document_hash,))
         return self._row(rows[0]) if rows else None
+
+    def held_certificate(self, document_hash: bytes, *, with_record: bool = False) -> HeldCertificate | None:
+        """What a verification needs of the certificate with *document_hash*, or None if this node did not
+        register it: the row without its number, its wrapped data key and (*with_record*) its encrypted
+        sealed document, read together in one indexed statement (one snapshot: they cannot disagree)."""
+        record, join = ("s.ciphertext", " LEFT JOIN sealed_documents s ON s.certificate_id = c.id") if with_record \
+            else ("NULL", "")
+        rows = self._query("SELECT c.id, c.issuer, c.document_hash, c.status, c.importing_country, c.proof, w.wrapped,"
+                           f" {record} FROM certificates c LEFT JOIN wrapped_keys w ON w.certificate_id = c.id{join}"
+                           " WHERE c.document_hash = ?", (document_hash,))
+        return held_certificate(rows[0] if rows else None)
 
     def by_number(self, issuer: str, certificate_number: str) -> CertificateRow | None:
         """The certificate of (issuer, certificate number), or None (numbers are unique per issuer only).
