@@ -188,12 +188,15 @@ _INSPECT = (
 """A document's batch, its issuer's standing, its own status, the issuer's authority and both names: one
 statement, each table read by its primary key (accounts are stored lower-case, as the events are applied)."""
 
+_LEDGER = "COALESCE((SELECT ledger FROM onchain_ledgers WHERE certificate = :key), :key)"
+
 _UTILISATION = (
-    "WITH own (ledger) AS (SELECT COALESCE((SELECT ledger FROM onchain_ledgers WHERE certificate = ?), ?))"
-    " SELECT own.ledger, d.item, d.drawn, (SELECT COUNT(*) FROM onchain_requests"
-    " WHERE document_hash = ? AND root = ? AND state = ?) FROM own LEFT JOIN onchain_drawn d ON d.ledger = own.ledger")
-"""The ledger a certificate draws on (its own, or the one of what it replaced, as :func:`_ledger`), what is
-drawn on each item of it, and its open verification requests: one statement, by primary key and index."""
+    f"SELECT {_LEDGER}, NULL, NULL, (SELECT COUNT(*) FROM onchain_requests"
+    " WHERE document_hash = :document_hash AND root = :root AND state = :open)"
+    f" UNION ALL SELECT NULL, item, drawn, NULL FROM onchain_drawn WHERE ledger = {_LEDGER}")
+"""The ledger a certificate draws on (its own, or the one of what it replaced, as :func:`_ledger`) with its open
+verification requests (the row whose item is NULL), and what is drawn on each item of that ledger (one row
+each): one statement, every table read by its primary key or an index."""
 
 
 class IndexedView:
@@ -222,10 +225,11 @@ class IndexedView:
     def utilisation(self, document_hash: bytes, root: bytes, item_count: int) -> Utilisation:
         """What ``CustomsRegistry.utilisationOf`` returns, from the indexed events (one statement)."""
         conn: sqlite3.Connection = self._connection()
-        key = certificate_key(root, document_hash)
-        rows = conn.execute(_UTILISATION, (key, key, document_hash, root, int(RequestState.OPEN))).fetchall()
+        rows = conn.execute(_UTILISATION, {"key": certificate_key(root, document_hash), "document_hash": document_hash,
+                                           "root": root, "open": int(RequestState.OPEN)}).fetchall()
+        ledger, _, _, open_requests = next(row for row in rows if row[1] is None)
         drawn = {row[1]: row[2] for row in rows if row[1] is not None}
-        return Utilisation(bytes(rows[0][0]), tuple(int(drawn.get(i, 0)) for i in range(item_count)), int(rows[0][3]))
+        return Utilisation(bytes(ledger), tuple(int(drawn.get(i, 0)) for i in range(item_count)), int(open_requests))
 
     def issuer_active(self, issuer: str) -> bool:
         """What ``TrustRegistry.isAuthorised`` returns, from the indexed events."""
