@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from registry.custody.apikeys import Principal, Role
-from registry.custody.keys import DataKey
+from registry.custody.keys import DataKey, record_aad
 from registry.custody.signer import signer_for
 from registry.domain.report import VerificationReport
 from registry.domain.states import CertificateStatus
@@ -30,7 +30,7 @@ from registry.openattestation.verifier import OpenAttestationVerifier
 from registry.pipelines.verify import Declaration, NodeFacts, Verifier
 from registry.sealing.document import SealedDocument
 from registry.sealing.record import parse_sealed_record
-from registry.sealing.terms import Terms
+from registry.sealing.terms import SealedTerms, Terms
 from registry.services.context import (
     PENDING_STATUS,
     Service,
@@ -166,12 +166,25 @@ class Verification(Service):
 
     def _terms(self, held: HeldCertificate, key: DataKey | None) -> Terms | None:
         """The committed terms of one of this node's certificates (None once its key is gone), opened
-        with the key and the sealed document the verification already read."""
-        if key is None or held.sealed_record is None:
+        with the key the verification already unwrapped."""
+        if key is None:
+            return None
+        sealed = self._sealed_terms(held, key)
+        return sealed.unpack()[0] if sealed is not None else None
+
+    def _sealed_terms(self, held: HeldCertificate, key: DataKey) -> SealedTerms | None:
+        """The terms from their small ciphertext; until a certificate has one (sealed before schema version
+        14), from the whole sealed document, then sealed apart for the next verification."""
+        if held.sealed_terms is not None:
+            data = json.loads(key.decrypt(held.sealed_terms, _terms_aad(held)))
+            return SealedTerms(**data) if data else None
+        if held.sealed_record is None:
             return None
         record = self.vault.decrypt_record(held.id, held.issuer, key, held.sealed_record)
-        _, sealed = parse_sealed_record(record, held.document_hash)
-        return sealed.terms.unpack()[0] if sealed.terms is not None else None
+        terms = parse_sealed_record(record, held.document_hash)[1].terms
+        plain = json.dumps(terms.model_dump() if terms is not None else None).encode()
+        self.store.put_sealed_terms(held.id, key.encrypt(plain, _terms_aad(held)))
+        return terms
 
     def _facts(self, held: HeldCertificate | None) -> NodeFacts:
         """Whether the key still exists and this node's own status (a pending change first)."""
@@ -320,6 +333,11 @@ def _receipt_of(record: ReceiptRecord) -> VerificationReceipt:
 def _key_of(principal: Principal | None) -> str | None:
     """The id of the caller's API key (never the key), to file a receipt under; None without one."""
     return principal.key_id if principal is not None else None
+
+
+def _terms_aad(held: HeldCertificate) -> bytes:
+    """What binds a certificate's sealed terms to it (as its sealed document is bound)."""
+    return b"coo-terms/1|" + record_aad(held.id, held.issuer)
 
 
 def _receipt_aad(receipt_id: str) -> bytes:

@@ -64,6 +64,9 @@ class HeldCertificate:
     proof: list[str] | None
     wrapped_key: bytes | None
     sealed_record: bytes | None = None
+    """The encrypted sealed document, when asked for and its terms are not yet sealed apart."""
+    sealed_terms: bytes | None = None
+    """The committed terms sealed apart under the data key (schema version 14), when asked for."""
 
 
 def held_certificate(row: sqlite3.Row | None) -> HeldCertificate | None:
@@ -73,7 +76,7 @@ def held_certificate(row: sqlite3.Row | None) -> HeldCertificate | None:
     return HeldCertificate(
         id=row[0], issuer=row[1], document_hash=bytes(row[2]), status=row[3], importing_country=row[4],
         proof=json.loads(row[5]) if row[5] else None, wrapped_key=None if row[6] is None else bytes(row[6]),
-        sealed_record=None if row[7] is None else bytes(row[7]))
+        sealed_record=None if row[7] is None else bytes(row[7]), sealed_terms=None if row[8] is None else bytes(row[8]))
 
 
 @dataclass(frozen=True)
