@@ -41,6 +41,7 @@ from registry.services.context import (
     status_subject,
 )
 from registry.storage.audit import ReceiptQuery
+from registry.storage.filing import ReceiptFiler
 from registry.storage.store import (
     HeldCertificate,
     ReceiptRecord,
@@ -73,6 +74,8 @@ class Verification(Service):
         self.verifier = Verifier(ctx.reads or ctx.chain, index=ctx.follower)
         self.signer = signer_for(ctx.node_account)
         """Signs receipts with the node account's key, parsed once (:mod:`registry.custody.signer`)."""
+        self.filer = ReceiptFiler(ctx.store)
+        """Files receipts, those of concurrent verifications in one transaction (:mod:`registry.storage.filing`)."""
 
     def verify_document(self, document: SealedDocument, declaration: Declaration | None = None,
                         principal: Principal | None = None) -> tuple[VerificationReport, VerificationReceipt]:
@@ -213,7 +216,7 @@ class Verification(Service):
         held = known.certificate if known is not None else None
         contents = known.key.encrypt(body, _receipt_aad(receipt_id)) if known and known.key else None
         importing = (report.disclosed or {}).get("importing_country") or (held.importing_country if held else None)
-        self.store.add_receipt(ReceiptRecord(
+        self.filer.file(ReceiptRecord(
             id=receipt_id, document_hash=known.document_hash if known else None,
             issuer=report.issuer or (held.issuer if held else None),
             importing_country=importing, verdict=report.verdict.value, report_hash=report_hash,

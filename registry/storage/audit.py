@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,10 +101,16 @@ class AuditTables(Database):
         Raises:
             ConflictError: the id is already in the log (entries are never overwritten).
         """
-        with self.transaction() as conn:
-            filed = conn.execute(_FILE_RECEIPT, {**record.__dict__, "created_at": time.time()}).rowcount
-        if not filed:
+        if not self.add_receipts([record])[0]:
             raise ConflictError(f"verification receipt {record.id} is already in the audit log")
+
+    def add_receipts(self, records: Sequence[ReceiptRecord]) -> list[bool]:
+        """Append receipts as :meth:`add_receipt` does, all in one transaction (a group commit,
+        :class:`registry.storage.filing.ReceiptFiler`); for each, whether it was filed (False: its id
+        already was, and that entry is left as it is)."""
+        with self.transaction() as conn:  # each filed at its own time, in the order given (histories list by it)
+            return [conn.execute(_FILE_RECEIPT, {**record.__dict__, "created_at": time.time()}).rowcount > 0
+                    for record in records]
 
     def receipt(self, receipt_id: str) -> ReceiptRecord:
         """A verification receipt by id.
