@@ -110,9 +110,7 @@ class Verification(Service):
         held = known.certificate
         if proof is None and held and held.proof:
             proof = [parse_hex32(p) for p in held.proof]
-        facts = self._facts(held)
-        if held is not None and facts.key_exists:
-            facts = dataclasses.replace(facts, terms=self._terms(held, known.key))
+        facts = self._facts(held, self._terms(held, known.key) if held is not None else None)
         report = self.verifier.verify_hash(document_hash, list(proof) if proof else None, facts)
         return report, self._receipt(report, principal, known)
 
@@ -189,13 +187,14 @@ class Verification(Service):
         self.store.put_sealed_terms(held.id, key.encrypt(plain, _terms_aad(held)))
         return terms
 
-    def _facts(self, held: HeldCertificate | None) -> NodeFacts:
-        """Whether the key still exists and this node's own status (a pending change first)."""
+    def _facts(self, held: HeldCertificate | None, terms: Terms | None = None) -> NodeFacts:
+        """Whether the key still exists and this node's own status (a pending change first), with the committed
+        *terms* when the caller opened them (a verification by hash)."""
         if held is None:
             return NodeFacts()
         waiting = self.outbox.pending_for(status_subject(held.document_hash))
         status = PENDING_STATUS[waiting[-1].kind] if waiting else held.status
-        return NodeFacts(key_exists=held.wrapped_key is not None, local_status=status)
+        return NodeFacts(key_exists=held.wrapped_key is not None, terms=terms, local_status=status)
 
     def _receipt(self, report: VerificationReport, principal: Principal | None = None,
                  known: _Known | None = None) -> VerificationReceipt:
