@@ -189,15 +189,18 @@ class KeyVault:
             self._store.put_wrapped_key(certificate_id, self._wrap(key, certificate_id))
         return key
 
-    def data_key(self, certificate_id: str) -> DataKey:
-        """The unwrapped data key of *certificate_id*.
+    def data_key(self, certificate_id: str, wrapped: bytes | None = None) -> DataKey:
+        """The unwrapped data key of *certificate_id*; from *wrapped* when the caller already read it
+        (:meth:`registry.storage.store.Store.held_certificate`), else read from the store.
+
+        Nothing is cached: every call unwraps again, so an erasure takes effect at once in every process.
 
         Raises:
             KeyDestroyedError: after :meth:`destroy_key`.
             NotFoundError: the certificate has no key.
             DecryptionError: the wrapped key fails authentication (wrong KEK, tampering).
         """
-        wrapped = self._store.wrapped_key(certificate_id)
+        wrapped = self._store.wrapped_key(certificate_id) if wrapped is None else wrapped
         if wrapped is None:
             if self._store.destruction_receipt(certificate_id) is not None:
                 raise KeyDestroyedError(certificate_id)
@@ -249,16 +252,18 @@ class KeyVault:
         """
         return decrypt(self.data_key(certificate_id), ciphertext, certificate_id, issuer)
 
-    def decrypt_record(self, certificate_id: str, issuer: str) -> bytes:
-        """Decrypt the stored sealed document (certificate and salts) of a certificate.
+    def decrypt_record(self, certificate_id: str, issuer: str, key: DataKey | None = None,
+                       blob: bytes | None = None) -> bytes:
+        """Decrypt the stored sealed document (certificate and salts) of a certificate; under *key* and
+        from *blob* when the caller already holds them (one unwrap and one read per verification).
 
         Raises:
             KeyDestroyedError: the key and the document were destroyed.
             NotFoundError: nothing stored for the certificate.
             DecryptionError: the document failed authentication.
         """
-        key = self.data_key(certificate_id)
-        blob = self._store.sealed_record(certificate_id)
+        key = self.data_key(certificate_id) if key is None else key
+        blob = self._store.sealed_record(certificate_id) if blob is None else blob
         if blob is None:
             raise NotFoundError("sealed document", certificate_id)
         return decrypt(key, blob, certificate_id, issuer)

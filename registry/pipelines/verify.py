@@ -165,18 +165,22 @@ class Verifier:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.index = index
 
-    def _read(self, document_hash: bytes, proof: list[bytes]) -> tuple[DocumentView, int]:
-        """From the event index when it is at the chain head (no RPC), else from the chain."""
+    def _read(self, document_hash: bytes, proof: list[bytes]) -> tuple[DocumentView, int, bool]:
+        """From the event index when it is at the chain head (no RPC), else from the chain; and whether the
+        index answered (the utilisation is then read from it too, without asking again if it is fresh)."""
         if self.index is not None and self.index.fresh():
             view, head = self.index.inspect(document_hash, proof)
             if view.anchored:
-                return view, head
+                return view, head, True
             # a negative answer may only mean the follower has not seen the newest block: ask the chain
-        return self.reads.inspect_at_head(document_hash, proof)
+        view, head = self.reads.inspect_at_head(document_hash, proof)
+        return view, head, False
 
-    def _utilisation(self, document_hash: bytes, root: bytes, item_count: int, head: int) -> Utilisation:
-        """From the index while it is fresh, else from the chain at the block the view was read at."""
-        if self.index is not None and self.index.fresh():
+    def _utilisation(self, document_hash: bytes, root: bytes, item_count: int, head: int,
+                     indexed: bool) -> Utilisation:
+        """From the index when it answered the view (*indexed*) or is fresh now, else from the chain at the
+        block the view was read at."""
+        if self.index is not None and (indexed or self.index.fresh()):
             return self.index.utilisation(document_hash, root, item_count)
         return self.reads.utilisation_of(document_hash, root, item_count, block=head)
 
@@ -208,7 +212,7 @@ class Verifier:
         if run.status("integrity") is FAIL:
             return self._untrusted(run, document_hash, certificate, declaration is not None)
         try:
-            view, head = self._read(document_hash, [parse_hex32(p) for p in document.proof.path])
+            view, head, indexed = self._read(document_hash, [parse_hex32(p) for p in document.proof.path])
         except ChainUnavailableError as error:
             return self._unavailable(run, document_hash, certificate, error)
         claimed_root = document.proof.batch_root
@@ -217,7 +221,7 @@ class Verifier:
         self._validity_check(run, certificate)
         self._readable_check(run, view, facts, has_content=bool(certificate))
         try:
-            self._utilisation_check(run, view, head, terms, certificate)
+            self._utilisation_check(run, view, (head, indexed), terms, certificate)
         except ChainUnavailableError as error:
             return self._unavailable(run, document_hash, certificate, error)
         if declaration is not None:
@@ -231,7 +235,7 @@ class Verifier:
         run = _Run()
         run.add("integrity", SKIPPED, "only a hash was given: contents not checked")
         try:
-            view, head = self._read(document_hash, proof or [])
+            view, head, indexed = self._read(document_hash, proof or [])
         except ChainUnavailableError as error:
             return self._unavailable(run, document_hash, {}, error)
         self._anchoring_checks(run, view, {}, None)
@@ -239,7 +243,7 @@ class Verifier:
         run.add("validity", SKIPPED, "only a hash was given: validity dates not known")
         self._readable_check(run, view, facts, has_content=False)
         try:
-            self._utilisation_check(run, view, head, facts.terms, {})
+            self._utilisation_check(run, view, (head, indexed), facts.terms, {})
         except ChainUnavailableError as error:
             return self._unavailable(run, document_hash, {}, error)
         return self._report(run, document_hash, view, head, {})
@@ -353,12 +357,13 @@ class Verifier:
             run.add("readable", SKIPPED, "no contents given and no key information")
 
     # Complexity (radon C): the utilisation outcomes: unanchored, no terms, exhausted or remaining, open requests
-    def _utilisation_check(self, run: _Run, view: DocumentView, head: int, terms: Terms | None,
+    def _utilisation_check(self, run: _Run, view: DocumentView, read: tuple[int, bool], terms: Terms | None,
                            certificate: Mapping[str, Any]) -> None:
+        """*read*: the head the view was read at, and whether the index answered it."""
         if not view.anchored:
             run.add("utilisation", SKIPPED, "not anchored")
             return
-        used = self._utilisation(view.document_hash, view.root, len(terms.quantities) if terms else 0, head)
+        used = self._utilisation(view.document_hash, view.root, len(terms.quantities) if terms else 0, *read)
         if terms is None:
             run.add("utilisation", SKIPPED, "no certified quantities in hand (the document carries no committed terms)")
         else:

@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from registry.custody.apikeys import Principal, Role
+from registry.custody.keys import DataKey, record_aad
 from registry.custody.signer import signer_for
 from registry.domain.report import VerificationReport
 from registry.domain.states import CertificateStatus
 from registry.errors import (
-    KeyDestroyedError,
     NotFoundError,
     PermissionDenied,
 )
@@ -30,7 +30,7 @@ from registry.openattestation.verifier import OpenAttestationVerifier
 from registry.pipelines.verify import Declaration, NodeFacts, Verifier
 from registry.sealing.document import SealedDocument
 from registry.sealing.record import parse_sealed_record
-from registry.sealing.terms import Terms
+from registry.sealing.terms import SealedTerms, Terms
 from registry.services.context import (
     PENDING_STATUS,
     Service,
@@ -41,8 +41,9 @@ from registry.services.context import (
     status_subject,
 )
 from registry.storage.audit import ReceiptQuery
+from registry.storage.filing import ReceiptFiler
 from registry.storage.store import (
-    CertificateRow,
+    HeldCertificate,
     ReceiptRecord,
 )
 from registry.types import hex32, parse_hex32, same_account
@@ -73,21 +74,23 @@ class Verification(Service):
         self.verifier = Verifier(ctx.reads or ctx.chain, index=ctx.follower)
         self.signer = signer_for(ctx.node_account)
         """Signs receipts with the node account's key, parsed once (:mod:`registry.custody.signer`)."""
+        self.filer = ReceiptFiler(ctx.store)
+        """Files receipts, those of concurrent verifications in one transaction (:mod:`registry.storage.filing`)."""
 
     def verify_document(self, document: SealedDocument, declaration: Declaration | None = None,
                         principal: Principal | None = None) -> tuple[VerificationReport, VerificationReceipt]:
         """Verify a (possibly selectively disclosed) sealed document and sign a receipt (filed in
         *principal*'s history when given)."""
-        row = self.store.by_document_hash(parse_hex32(document.document_hash))
-        report = self.verifier.verify_document(document, declaration, self._facts(row))
-        return report, self._receipt(report, principal)
+        known = self._known(parse_hex32(document.document_hash))
+        report = self.verifier.verify_document(document, declaration, self._facts(known.certificate))
+        return report, self._receipt(report, principal, known)
 
     def verify_bundle(self, bundle: ProofBundle,
                       principal: Principal | None = None) -> tuple[VerificationReport, VerificationReceipt]:
         """Verify a zero-knowledge proof bundle (:mod:`registry.zk.verifier`) and sign a receipt."""
-        row = self.store.by_document_hash(parse_hex32(bundle.document_hash))
-        report = verify_bundle(self.verifier, bundle, self._facts(row))
-        return report, self._receipt(report, principal)
+        known = self._known(parse_hex32(bundle.document_hash))
+        report = verify_bundle(self.verifier, bundle, self._facts(known.certificate))
+        return report, self._receipt(report, principal, known)
 
     def verify_openattestation(self, document: Mapping[str, Any], identity: IdentityResolver,
                                principal: Principal | None = None) -> tuple[VerificationReport, VerificationReceipt]:
@@ -103,14 +106,13 @@ class Verification(Service):
     def verify_hash(self, document_hash: bytes, proof: Sequence[bytes] | None = None,
                     principal: Principal | None = None) -> tuple[VerificationReport, VerificationReceipt]:
         """Status-only verification of a hash (with its proof, if given or if this node issued it)."""
-        row = self.store.by_document_hash(document_hash)
-        if proof is None and row and row.proof:
-            proof = [parse_hex32(p) for p in row.proof]
-        facts = self._facts(row)
-        if row is not None and facts.key_exists:
-            facts = dataclasses.replace(facts, terms=self._terms(row))
+        known = self._known(document_hash, with_record=True)
+        held = known.certificate
+        if proof is None and held and held.proof:
+            proof = [parse_hex32(p) for p in held.proof]
+        facts = self._facts(held, self._terms(held, known.key) if held is not None else None)
         report = self.verifier.verify_hash(document_hash, list(proof) if proof else None, facts)
-        return report, self._receipt(report, principal)
+        return report, self._receipt(report, principal, known)
 
     def verify_number(self, issuer: str, certificate_number: str,
                       principal: Principal | None = None) -> tuple[VerificationReport, VerificationReceipt]:
@@ -128,7 +130,8 @@ class Verification(Service):
                                    certificate_number.encode()).digest()
             report = self.verifier.verify_hash(probe, None, NodeFacts())
         else:
-            report = self.verifier.verify_hash(row.document_hash, proof_of(row), self._facts(row))
+            held = self.store.held_certificate(row.document_hash)  # the number is not revealed again
+            report = self.verifier.verify_hash(row.document_hash, proof_of(row), self._facts(held))
         return self._status_only(report, principal)
 
     def _status_only(self, report: VerificationReport,
@@ -152,45 +155,81 @@ class Verification(Service):
             return self.verify_hash(row.document_hash, principal=principal)
         return self.verify_document(self.ctx.sealed_of(row), principal=principal)
 
-    def _terms(self, row: CertificateRow) -> Terms | None:
-        """The committed terms of one of this node's certificates (None once its key is gone)."""
-        try:
-            _, sealed = parse_sealed_record(self.vault.decrypt_record(row.id, row.issuer), row.document_hash)
-        except (KeyDestroyedError, NotFoundError):
+    def _known(self, document_hash: bytes, *, with_record: bool = False) -> _Known:
+        """Read this node's certificate of *document_hash* (one statement; its sealed document with
+        *with_record*) and unwrap the data key held for it, once for the whole verification: its own
+        key, or else a key another node released to this one (as :meth:`KeyVault.key_for_document`)."""
+        held = self.store.held_certificate(document_hash, with_record=with_record)
+        if held is None:
+            return _Known(document_hash, None, self.vault.released_key(document_hash))
+        key = None if held.wrapped_key is None else self.vault.data_key(held.id, held.wrapped_key)
+        return _Known(document_hash, held, key)
+
+    def _terms(self, held: HeldCertificate, key: DataKey | None) -> Terms | None:
+        """The committed terms of one of this node's certificates (None once its key is gone), opened
+        with the key the verification already unwrapped."""
+        if key is None:
             return None
-        return sealed.terms.unpack()[0] if sealed.terms is not None else None
+        sealed = self._sealed_terms(held, key)
+        return sealed.unpack()[0] if sealed is not None else None
 
-    def _facts(self, row: CertificateRow | None) -> NodeFacts:
-        if row is None:
+    def _sealed_terms(self, held: HeldCertificate, key: DataKey) -> SealedTerms | None:
+        """The terms from their small ciphertext; until a certificate has one (sealed before schema version
+        14), from the whole sealed document, then sealed apart for the next verification."""
+        if held.sealed_terms is not None:
+            data = json.loads(key.decrypt(held.sealed_terms, _terms_aad(held)))
+            return SealedTerms(**data) if data else None
+        if held.sealed_record is None:
+            return None
+        record = self.vault.decrypt_record(held.id, held.issuer, key, held.sealed_record)
+        terms = parse_sealed_record(record, held.document_hash)[1].terms
+        plain = json.dumps(terms.model_dump() if terms is not None else None).encode()
+        self.store.put_sealed_terms(held.id, key.encrypt(plain, _terms_aad(held)))
+        return terms
+
+    def _facts(self, held: HeldCertificate | None, terms: Terms | None = None) -> NodeFacts:
+        """Whether the key still exists and this node's own status (a pending change first), with the committed
+        *terms* when the caller opened them (a verification by hash)."""
+        if held is None:
             return NodeFacts()
-        waiting = self.outbox.pending_for(status_subject(row.document_hash))
-        status = PENDING_STATUS[waiting[-1].kind] if waiting else row.status
-        return NodeFacts(key_exists=self.store.wrapped_key(row.id) is not None, local_status=status)
+        waiting = self.outbox.pending_for(status_subject(held.document_hash))
+        status = PENDING_STATUS[waiting[-1].kind] if waiting else held.status
+        return NodeFacts(key_exists=held.wrapped_key is not None, terms=terms, local_status=status)
 
-    def _receipt(self, report: VerificationReport, principal: Principal | None = None) -> VerificationReceipt:
+    def _receipt(self, report: VerificationReport, principal: Principal | None = None,
+                 known: _Known | None = None) -> VerificationReceipt:
         """Sign a receipt and file it: the report itself only sealed under the certificate's data key.
 
         With no key on this node for the document, the contents are not kept at all. The
-        receipt is filed under *principal*'s key id (never the key) when one asked.
+        receipt is filed under *principal*'s key id (never the key) when one asked. *known*
+        is what the verification already read of the document (read here when not given).
         """
-        body = report.model_dump(mode="json")
-        report_hash = "0x" + hashlib.sha256(canonical_json(body)).hexdigest()
+        body = canonical_json(report.model_dump(mode="json"))
+        report_hash = "0x" + hashlib.sha256(body).hexdigest()
         receipt_id = str(uuid.uuid4())
         checked_at = datetime.now(UTC).isoformat(timespec="seconds")
         message = f"coo-verification/1|{receipt_id}|{report_hash}|{checked_at}|{report.chain_head}".encode()
         receipt = VerificationReceipt(receipt_id, report_hash, checked_at, report.chain_head,
                                       self.signer.address, "0x" + self.signer.sign_message(message).hex())
-        digest = parse_hex32(report.document_hash) if report.document_hash else None
-        row = self.store.by_document_hash(digest) if digest else None
-        held = self.vault.key_for_document(digest) if digest else None
-        contents = held[1].encrypt(canonical_json(body), _receipt_aad(receipt_id)) if held else None
-        importing = (report.disclosed or {}).get("importing_country") or (row.importing_country if row else None)
-        self.store.add_receipt(ReceiptRecord(
-            id=receipt_id, document_hash=digest, issuer=report.issuer or (row.issuer if row else None),
+        known = self._known_for(report, known)
+        held = known.certificate if known is not None else None
+        contents = known.key.encrypt(body, _receipt_aad(receipt_id)) if known and known.key else None
+        importing = (report.disclosed or {}).get("importing_country") or (held.importing_country if held else None)
+        self.filer.file(ReceiptRecord(
+            id=receipt_id, document_hash=known.document_hash if known else None,
+            issuer=report.issuer or (held.issuer if held else None),
             importing_country=importing, verdict=report.verdict.value, report_hash=report_hash,
             checked_at=checked_at, chain_head=report.chain_head, node_account=receipt.node_account,
             signature=receipt.signature, contents=contents, key_id=_key_of(principal)))
         return receipt
+
+    def _known_for(self, report: VerificationReport, known: _Known | None) -> _Known | None:
+        """What the receipt of *report* needs of its document: *known* when it is about that document,
+        else read now (an OpenAttestation report); None when the report names no document."""
+        if not report.document_hash:
+            return None
+        digest = parse_hex32(report.document_hash)
+        return known if known is not None and known.document_hash == digest else self._known(digest)
 
     def verification_receipt(self, principal: Principal, receipt_id: str) -> dict[str, Any]:
         """A receipt from the audit log, for the certificate's issuer, the importing country's Customs,
@@ -265,6 +304,17 @@ class Verification(Service):
 
 
 @dataclass(frozen=True)
+class _Known:
+    """What one verification read of its document: this node's certificate (None: not registered here)
+    and the data key held for it (None: none here). Passed to the receipt so nothing is read or unwrapped
+    twice; it lives only as long as the request (no key is cached across requests)."""
+
+    document_hash: bytes
+    certificate: HeldCertificate | None
+    key: DataKey | None
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     """One verification in a caller's history (:meth:`Verification.history`)."""
 
@@ -285,6 +335,11 @@ def _receipt_of(record: ReceiptRecord) -> VerificationReceipt:
 def _key_of(principal: Principal | None) -> str | None:
     """The id of the caller's API key (never the key), to file a receipt under; None without one."""
     return principal.key_id if principal is not None else None
+
+
+def _terms_aad(held: HeldCertificate) -> bytes:
+    """What binds a certificate's sealed terms to it (as its sealed document is bound)."""
+    return b"coo-terms/1|" + record_aad(held.id, held.issuer)
 
 
 def _receipt_aad(receipt_id: str) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +53,15 @@ class ReceiptQuery:
 
 _RECEIPT_COLUMNS = ", ".join(ReceiptRecord.__dataclass_fields__)
 
+_KEPT_CONTENTS = ("CASE WHEN EXISTS (SELECT 1 FROM erasures WHERE document_hash = :document_hash) THEN NULL"
+                  " ELSE :contents END")
+
+_FILE_RECEIPT = (
+    f"INSERT INTO verification_receipts ({_RECEIPT_COLUMNS}, created_at) VALUES ("
+    + ", ".join(_KEPT_CONTENTS if name == "contents" else f":{name}" for name in ReceiptRecord.__dataclass_fields__)
+    + ", :created_at) ON CONFLICT (id) DO NOTHING")
+"""File one receipt (named parameters: its fields and ``created_at``); nothing when the id is already filed."""
+
 
 class AuditTables(Database):
     """The ``audit_log``, ``verification_receipts`` and ``api_keys`` tables."""
@@ -84,17 +93,24 @@ class AuditTables(Database):
         return data
 
     def add_receipt(self, record: ReceiptRecord) -> None:
-        """Append a signed verification receipt (its contents already sealed) to the audit log.
+        """Append a signed verification receipt (its contents already sealed) to the audit log, in one statement.
+
+        The contents are dropped when the document's erasure has begun: a verification that read the key
+        just before the erasure cannot put contents back after it dropped every receipt's.
 
         Raises:
             ConflictError: the id is already in the log (entries are never overwritten).
         """
-        with self.transaction() as conn:
-            if conn.execute("SELECT 1 FROM verification_receipts WHERE id = ?", (record.id,)).fetchone():
-                raise ConflictError(f"verification receipt {record.id} is already in the audit log")
-            values = tuple(record.__dict__.values())
-            conn.execute(f"INSERT INTO verification_receipts ({_RECEIPT_COLUMNS}, created_at)"
-                         f" VALUES ({', '.join('?' * len(values))}, ?)", (*values, time.time()))
+        if not self.add_receipts([record])[0]:
+            raise ConflictError(f"verification receipt {record.id} is already in the audit log")
+
+    def add_receipts(self, records: Sequence[ReceiptRecord]) -> list[bool]:
+        """Append receipts as :meth:`add_receipt` does, all in one transaction (a group commit,
+        :class:`registry.storage.filing.ReceiptFiler`); for each, whether it was filed (False: its id
+        already was, and that entry is left as it is)."""
+        with self.transaction() as conn:  # each filed at its own time, in the order given (histories list by it)
+            return [conn.execute(_FILE_RECEIPT, {**record.__dict__, "created_at": time.time()}).rowcount > 0
+                    for record in records]
 
     def receipt(self, receipt_id: str) -> ReceiptRecord:
         """A verification receipt by id.

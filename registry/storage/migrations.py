@@ -236,6 +236,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         " WHERE role = 'released' AND state = 'erased' AND acknowledged = 0",
         "ALTER TABLE batches ADD COLUMN sent_block INTEGER",
     )),
+    Migration(14, "the committed terms sealed apart under the same data key, so a verification by hash reads them"
+                  " without opening the whole sealed document; deleted with it on erasure", (
+        "ALTER TABLE sealed_documents ADD COLUMN terms BLOB",
+    )),
 )
 """Every migration, in order; ``MIGRATIONS[i].version == i + 1``."""
 

@@ -17,7 +17,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
+
+from eth_utils.address import to_checksum_address
 
 from registry.chain.client import ChainEvent, DocumentState, DocumentView, certificate_key
 from registry.chain.customs import RequestState, Utilisation
@@ -171,55 +174,62 @@ def _jsonable(value: Any) -> Any:
     return "0x" + value.hex() if isinstance(value, bytes) else value
 
 
+_INSPECT = (
+    "SELECT b.issuer, b.anchored_at, b.document_count, b.state, b.reason, i.country, i.active,"
+    " d.state, d.reason, d.changed_at, d.changed_by, d.replacement, d.replacement_root,"
+    " a.authority, issuer_name.name, authority_name.name"
+    " FROM onchain_batches b"
+    " LEFT JOIN onchain_issuers i ON i.issuer = b.issuer"
+    " LEFT JOIN onchain_documents d ON d.root = b.root AND d.document_hash = ?"
+    " LEFT JOIN onchain_authorities a ON a.country = i.country"
+    " LEFT JOIN onchain_names issuer_name ON issuer_name.account = b.issuer"
+    " LEFT JOIN onchain_names authority_name ON authority_name.account = a.authority"
+    " WHERE b.root = ?")
+"""A document's batch, its issuer's standing, its own status, the issuer's authority and both names: one
+statement, each table read by its primary key (accounts are stored lower-case, as the events are applied)."""
+
+_LEDGER = "COALESCE((SELECT ledger FROM onchain_ledgers WHERE certificate = :key), :key)"
+
+_UTILISATION = (
+    f"SELECT {_LEDGER}, NULL, NULL, (SELECT COUNT(*) FROM onchain_requests"
+    " WHERE document_hash = :document_hash AND root = :root AND state = :open)"
+    f" UNION ALL SELECT NULL, item, drawn, NULL FROM onchain_drawn WHERE ledger = {_LEDGER}")
+"""The ledger a certificate draws on (its own, or the one of what it replaced, as :func:`_ledger`) with its open
+verification requests (the row whose item is NULL), and what is drawn on each item of that ledger (one row
+each): one statement, every table read by its primary key or an index."""
+
+
 class IndexedView:
     """``inspect`` answered from the projection in the store (no RPC)."""
 
     def __init__(self, connection: Any) -> None:
         self._connection = connection
 
-    # Complexity (radon C): rebuilds the contract's inspect() from the indexed rows, batch-of-one case included
     def inspect(self, document_hash: bytes, proof: Sequence[bytes] = ()) -> DocumentView:
-        """What ``CertificateRegistry.inspect`` returns, from the indexed events."""
+        """What ``CertificateRegistry.inspect`` returns, from the indexed events (one statement)."""
         conn: sqlite3.Connection = self._connection()
         root = process_proof(document_hash, proof)
-        batch = conn.execute("SELECT issuer, anchored_at, document_count, state, reason FROM onchain_batches"
-                             " WHERE root = ?", (root,)).fetchone()
-        if batch is None or (root == document_hash and batch[2] != 1):
+        found = conn.execute(_INSPECT, (document_hash, root)).fetchone()
+        if found is None or (root == document_hash and found[2] != 1):
             return _unanchored(document_hash, root)
-        issuer, anchored_at, count, state, reason = batch
-        standing = conn.execute("SELECT country, active FROM onchain_issuers WHERE issuer = ?", (issuer,)).fetchone()
-        country, active = (standing[0], bool(standing[1])) if standing else (None, False)
-        own = conn.execute("SELECT state, reason, changed_at, changed_by, replacement, replacement_root"
-                           " FROM onchain_documents WHERE root = ? AND document_hash = ?",
-                           (root, document_hash)).fetchone()
-        changed_at, changed_by = 0, None
-        if own is not None and own[0] != 0:
-            changed_at, changed_by = own[2], own[3]
-            if root != document_hash:
-                state, reason = own[0], own[1]
-        from eth_utils.address import to_checksum_address
-
-        authority = conn.execute("SELECT authority FROM onchain_authorities WHERE country = ?", (country,)).fetchone()
+        issuer, anchored_at, count, _, _, country, active = found[:7]
+        state, reason, changed_at, changed_by = _status(found, batch_of_one=root == document_hash)
+        replacement, replacement_root, authority, issuer_name, authority_name = found[11:]
         return DocumentView(
-            document_hash=document_hash, root=root, issuer=to_checksum_address(issuer), country=country,
+            document_hash=document_hash, root=root, issuer=_checksummed(issuer), country=country,
             anchored_at=anchored_at, document_count=count, authorised_at_anchoring=True,
-            issuer_active=active, state=DocumentState(state), reason=reason, changed_at=changed_at,
-            changed_by=to_checksum_address(changed_by) if changed_by else None,
-            replacement=bytes(own[4]) if own is not None and own[4] else None,
-            replacement_root=bytes(own[5]) if own is not None and own[5] else None,
-            issuer_name=_name(conn, issuer), authority=to_checksum_address(authority[0]) if authority else None,
-            authority_name=_name(conn, authority[0]) if authority else None,
-        )
-
+            issuer_active=bool(active), state=DocumentState(state), reason=reason, changed_at=changed_at,
+            changed_by=_account(changed_by), replacement=_blob(replacement), replacement_root=_blob(replacement_root),
+            issuer_name=_text(issuer_name), authority=_account(authority), authority_name=_text(authority_name))
 
     def utilisation(self, document_hash: bytes, root: bytes, item_count: int) -> Utilisation:
-        """What ``CustomsRegistry.utilisationOf`` returns, from the indexed events."""
+        """What ``CustomsRegistry.utilisationOf`` returns, from the indexed events (one statement)."""
         conn: sqlite3.Connection = self._connection()
-        ledger = _ledger(conn, certificate_key(root, document_hash))
-        drawn = dict(conn.execute("SELECT item, drawn FROM onchain_drawn WHERE ledger = ?", (ledger,)).fetchall())
-        open_requests = conn.execute("SELECT COUNT(*) FROM onchain_requests WHERE document_hash = ? AND root = ?"
-                                     " AND state = ?", (document_hash, root, int(RequestState.OPEN))).fetchone()[0]
-        return Utilisation(ledger, tuple(int(drawn.get(i, 0)) for i in range(item_count)), int(open_requests))
+        rows = conn.execute(_UTILISATION, {"key": certificate_key(root, document_hash), "document_hash": document_hash,
+                                           "root": root, "open": int(RequestState.OPEN)}).fetchall()
+        ledger, _, _, open_requests = next(row for row in rows if row[1] is None)
+        drawn = {row[1]: row[2] for row in rows if row[1] is not None}
+        return Utilisation(bytes(ledger), tuple(int(drawn.get(i, 0)) for i in range(item_count)), int(open_requests))
 
     def issuer_active(self, issuer: str) -> bool:
         """What ``TrustRegistry.isAuthorised`` returns, from the indexed events."""
@@ -228,9 +238,34 @@ class IndexedView:
         return bool(row and row[0])
 
 
-def _name(conn: sqlite3.Connection, account: str) -> str | None:
-    row = conn.execute("SELECT name FROM onchain_names WHERE account = ?", (account.lower(),)).fetchone()
-    return str(row[0]) if row else None
+def _status(found: sqlite3.Row, *, batch_of_one: bool) -> tuple[int, int, int, str | None]:
+    """(state, reason, changed at, changed by) of an :data:`_INSPECT` row, as the contract has it: the
+    document's own status when it has one (a batch of one keeps its state and reason in the batch record),
+    else the batch's, with no change recorded."""
+    state, reason, own_state, own_reason, changed_at, changed_by = found[3], found[4], *found[7:11]
+    if not own_state:
+        return state, reason, 0, None
+    if batch_of_one:
+        return state, reason, changed_at, changed_by
+    return own_state, own_reason, changed_at, changed_by
+
+
+def _account(value: str | None) -> str | None:
+    return _checksummed(value) if value else None
+
+
+def _blob(value: bytes | None) -> bytes | None:
+    return bytes(value) if value else None
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+@lru_cache(maxsize=4096)
+def _checksummed(account: str) -> str:
+    """*account* in EIP-55 form, computed once per account (a keccak each time otherwise; accounts are public)."""
+    return str(to_checksum_address(account))
 
 
 def _unanchored(document_hash: bytes, root: bytes) -> DocumentView:

@@ -47,6 +47,39 @@ def certificate_row(row: sqlite3.Row | None) -> CertificateRow | None:
 
 
 @dataclass(frozen=True)
+class HeldCertificate:
+    """What a verification reads of one of this node's certificates, in one statement.
+
+    No certificate number: a verification never shows it, so it is not decrypted (that would
+    unwrap the data key once more). The wrapped data key comes with the row (None once
+    destroyed), and the encrypted sealed document when it was asked for, so the key is
+    unwrapped at most once per verification and the facts, terms and receipt agree.
+    """
+
+    id: str
+    issuer: str
+    document_hash: bytes
+    status: str
+    importing_country: str
+    proof: list[str] | None
+    wrapped_key: bytes | None
+    sealed_record: bytes | None = None
+    """The encrypted sealed document, when asked for and its terms are not yet sealed apart."""
+    sealed_terms: bytes | None = None
+    """The committed terms sealed apart under the data key (schema version 14), when asked for."""
+
+
+def held_certificate(row: sqlite3.Row | None) -> HeldCertificate | None:
+    """Map a row of :meth:`registry.storage.store.Store.held_certificate` to a :class:`HeldCertificate`."""
+    if row is None:
+        return None
+    return HeldCertificate(
+        id=row[0], issuer=row[1], document_hash=bytes(row[2]), status=row[3], importing_country=row[4],
+        proof=json.loads(row[5]) if row[5] else None, wrapped_key=None if row[6] is None else bytes(row[6]),
+        sealed_record=None if row[7] is None else bytes(row[7]), sealed_terms=None if row[8] is None else bytes(row[8]))
+
+
+@dataclass(frozen=True)
 class BatchRow:
     """One anchoring batch; ``root``/``tx_hash`` are set once sent, block/time once anchored."""
 

@@ -38,12 +38,15 @@ from registry.storage.rows import (
     BatchRow,
     CertificateRow,
     ClaimedBatch,
+    HeldCertificate,
     IndexedEvent,
     NewCertificate,
     PendingGroup,
+    held_certificate,
 )
 
-__all__ = ["MIGRATIONS", "BatchRow", "Database", "CertificateRow", "ClaimedBatch", "Erasure", "IndexedEvent",
+__all__ = ["MIGRATIONS", "BatchRow", "Database", "CertificateRow", "ClaimedBatch", "Erasure", "HeldCertificate",
+           "IndexedEvent",
            "NewCertificate", "NumberSealer", "PendingGroup", "ReceiptRecord", "Store"]
 
 
@@ -163,6 +166,27 @@ class Store(BatchTables, AuditTables, CertificateRows):
         """The certificate with *document_hash*, or None if this node did not register it."""
         rows = self._query(f"{_SELECT_CERT} WHERE document_hash = ?", (document_hash,))
         return self._row(rows[0]) if rows else None
+
+    def held_certificate(self, document_hash: bytes, *, with_record: bool = False) -> HeldCertificate | None:
+        """What a verification needs of the certificate with *document_hash*, or None if this node did not
+        register it: the row without its number and its wrapped data key, read together in one indexed
+        statement (one snapshot: they cannot disagree). With *with_record*, also its terms sealed apart, or,
+        until they are (:meth:`put_sealed_terms`), the whole encrypted sealed document."""
+        extra, join = ("NULL, NULL", "")
+        if with_record:
+            extra, join = ("CASE WHEN s.terms IS NULL THEN s.ciphertext END, s.terms",
+                           " LEFT JOIN sealed_documents s ON s.certificate_id = c.id")
+        rows = self._query("SELECT c.id, c.issuer, c.document_hash, c.status, c.importing_country, c.proof, w.wrapped,"
+                           f" {extra} FROM certificates c LEFT JOIN wrapped_keys w ON w.certificate_id = c.id{join}"
+                           " WHERE c.document_hash = ?", (document_hash,))
+        return held_certificate(rows[0] if rows else None)
+
+    def put_sealed_terms(self, certificate_id: str, sealed_terms: bytes) -> None:
+        """Keep a certificate's committed terms sealed apart (under its data key), once: nothing changes
+        when they already are, or when its sealed document is gone (erased: they go with it)."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE sealed_documents SET terms = ? WHERE certificate_id = ? AND terms IS NULL",
+                         (sealed_terms, certificate_id))
 
     def by_number(self, issuer: str, certificate_number: str) -> CertificateRow | None:
         """The certificate of (issuer, certificate number), or None (numbers are unique per issuer only).

@@ -6,7 +6,6 @@ callback records what they execute, and each one is planned with ``EXPLAIN QUERY
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from registry.pipelines.indexer import ChainIndexer, Follower
 from registry.pipelines.retention import AuditPruner
 from registry.storage.store import Store
 from registry.storage.writelog import WriteKind, WriteLog
+from tests.support.plans import full_scans
 
 ROOT = b"\x11" * 32
 
@@ -87,13 +87,6 @@ def _background_rounds(store: Store) -> None:
     store.unanchor_batch(batch_id, "reorg")
 
 
-def _full_scans(conn: sqlite3.Connection, statement: str) -> list[str]:
-    """The plan steps of *statement* that read a whole table (a scan by no index)."""
-    plan = conn.execute("EXPLAIN QUERY PLAN " + statement).fetchall()
-    return [str(step[3]) for step in plan if str(step[3]).startswith("SCAN ") and "INDEX" not in str(step[3])
-            and not str(step[3]).startswith("SCAN CONSTANT")]
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     found = Store(tmp_path / "node.db")
@@ -108,7 +101,7 @@ def test_every_statement_of_the_background_loops_reads_by_index(store: Store) ->
     planned = {s for s in statements if s.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE", "INSERT"))}
     assert any("FROM batches" in s and "'anchored'" in s for s in planned)  # the reorg watch ran
     assert any("state IN ('sending', 'sent')" in s for s in planned)  # so did the settling of sent batches
-    scans = {s: found for s in planned if (found := _full_scans(store.connection(), s))}
+    scans = {s: found for s in planned if (found := full_scans(store.connection(), s))}
     assert scans == {}
 
 
