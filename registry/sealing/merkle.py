@@ -63,6 +63,14 @@ def hash_pair(a: bytes, b: bytes) -> bytes:
     return keccak(a + b) if a < b else keccak(b + a)
 
 
+def _level_above(level: Sequence[bytes]) -> list[bytes]:
+    """The next level up: adjacent pairs ``(0, 1), (2, 3), …`` hashed, an odd last node promoted unchanged."""
+    above = [hash_pair(a, b) for a, b in zip(level[0::2], level[1::2], strict=False)]
+    if len(level) % 2:
+        above.append(level[-1])
+    return above
+
+
 def _check_node(node: bytes, what: str) -> None:
     if not isinstance(node, bytes) or len(node) != NODE_SIZE:
         raise ValidationError(f"{what} must be {NODE_SIZE} bytes")
@@ -89,12 +97,8 @@ class MerkleTree:
             _check_node(leaf, f"Merkle leaf {position}")
         level = tuple(leaves)
         levels = [level]
-        pair = hash_pair
         while len(level) > 1:
-            above = [pair(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-            if len(level) % 2:
-                above.append(level[-1])  # odd node promoted unchanged
-            level = tuple(above)
+            level = tuple(_level_above(level))
             levels.append(level)
         index: dict[bytes, int] = {}
         for position, leaf in enumerate(levels[0]):
@@ -171,12 +175,18 @@ def merkle_root(leaves: Sequence[bytes]) -> bytes:
         leaves: 32-byte leaves, in order; at least one.
 
     Returns:
-        The 32-byte root.
+        The 32-byte root, that of :class:`MerkleTree` (computed level by level without keeping the
+        levels or the index a tree keeps for its proofs).
 
     Raises:
         ValidationError: no leaves, or a leaf that is not 32 bytes.
     """
-    return MerkleTree(leaves).root
+    if not leaves or not all(type(leaf) is bytes and len(leaf) == NODE_SIZE for leaf in leaves):
+        return MerkleTree(leaves).root  # refuses it, naming the first bad leaf (or a subclass of bytes: kept)
+    level: Sequence[bytes] = leaves
+    while len(level) > 1:
+        level = _level_above(level)
+    return level[0]
 
 
 def merkle_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
