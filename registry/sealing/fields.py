@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -14,7 +14,7 @@ import rfc8785
 
 from registry.errors import SealedDocumentError
 from registry.sealing.canonical import canonical_json, plain_scalar
-from registry.sealing.merkle import keccak, merkle_root
+from registry.sealing.merkle import keccak, keccak_each, merkle_root
 from registry.sealing.terms import SealedTerms, Terms
 from registry.zk.commitment import SealedCommitment
 
@@ -27,6 +27,9 @@ _KEY = r"[^.\[\]\x00]+"
 _PATH = re.compile(rf"{_KEY}(?:\.{_KEY}|\[(?:0|[1-9][0-9]*)\])*")
 _STEP = re.compile(rf"\.?({_KEY})|\[([0-9]+)\]")
 _key_match = re.compile(_KEY).fullmatch
+_valid_keys: set[str] = set()
+"""Field names already matched (a certificate's names recur in every certificate), at most ``_KEYS_KEPT``."""
+_KEYS_KEPT = 4096
 _HEX32 = r"^0x[0-9a-fA-F]{64}$"
 
 
@@ -69,7 +72,7 @@ def _collect(value: Any, prefix: str, out: list[tuple[str, Any]]) -> None:
         if not value:
             out.append((prefix, {}))
         for key, inner in value.items():
-            if type(key) is str and _key_match(key):
+            if type(key) is str and (key in _valid_keys or _valid_key(key)):
                 _collect(inner, f"{prefix}.{key}" if prefix else key, out)
             else:
                 _collect(inner, _checked_path(prefix, key), out)
@@ -86,6 +89,15 @@ def _collect(value: Any, prefix: str, out: list[tuple[str, Any]]) -> None:
         out.append((prefix, value))
     else:
         raise SealedDocumentError(f"{prefix}: {type(value).__name__} is not a JSON value")
+
+
+def _valid_key(key: str) -> bool:
+    """Whether *key* is a valid field name (no ``.[]`` or NUL, not empty); remembered when it is."""
+    if _key_match(key) is None:
+        return False
+    if len(_valid_keys) < _KEYS_KEPT:
+        _valid_keys.add(key)
+    return True
 
 
 def _checked_path(prefix: str, key: Any) -> str:
@@ -121,20 +133,30 @@ def leaf_hash(salt: bytes, path: str, value: Any) -> bytes:
         raise SealedDocumentError(f"{path}: value cannot be canonicalised ({error})") from None
 
 
-def _field_leaf(salt: bytes, path: str, value: Any) -> bytes:
-    """:func:`leaf_hash` of a field :func:`fields_of` listed, under a salt of :func:`fresh_salts`.
+def _field_leaves(fields: Sequence[tuple[str, Any]], salts: Sequence[bytes]) -> list[bytes]:
+    """:func:`leaf_hash` of each field :func:`fields_of` listed, under its salt of :func:`fresh_salts`, in order.
 
     Such a salt has the right length and such a path no NUL, so the checks are skipped; a string,
     boolean, null or safe integer (nearly every field) is serialised by orjson, which writes RFC 8785's
-    bytes for exactly these (:mod:`registry.sealing.canonical`). Anything else, or what orjson or
-    UTF-8 refuses (a lone surrogate), takes :func:`leaf_hash` itself, which hashes or refuses it.
+    bytes for exactly these (:mod:`registry.sealing.canonical`), and the preimages are hashed together
+    (:func:`keccak_each`). Anything else, or what orjson or UTF-8 refuses (a lone surrogate), takes
+    :func:`leaf_hash` itself, which hashes or refuses it.
     """
-    if plain_scalar(value):
-        try:
-            return keccak(salt + path.encode("utf-8") + b"\x00" + orjson.dumps(value))
-        except (orjson.JSONEncodeError, UnicodeEncodeError):
-            pass
-    return leaf_hash(salt, path, value)
+    preimages: list[bytes] = []
+    others: dict[int, bytes] = {}
+    for index, ((path, value), salt) in enumerate(zip(fields, salts, strict=True)):
+        if plain_scalar(value):
+            try:
+                preimages.append(salt + path.encode("utf-8") + b"\x00" + orjson.dumps(value))
+                continue
+            except (orjson.JSONEncodeError, UnicodeEncodeError):
+                pass
+        others[index] = leaf_hash(salt, path, value)
+        preimages.append(b"")
+    leaves = keccak_each(preimages)
+    for index, leaf in others.items():
+        leaves[index] = leaf
+    return leaves
 
 
 def document_hash_of(leaves: Iterable[bytes]) -> bytes:
@@ -194,7 +216,7 @@ def seal(certificate: Mapping[str, Any], terms: Terms | None = None, zk: SealedC
     fields = fields_of(certificate)
     *field_salts, terms_salt = fresh_salts(len(fields) + 1)  # one call for every field's salt and the terms'
     salts = {path: salt for (path, _), salt in zip(fields, field_salts, strict=True)}
-    leaves = {path: _field_leaf(salts[path], path, value) for path, value in fields}
+    leaves = dict(zip(salts, _field_leaves(fields, field_salts), strict=True))
     extra = [zk.leaf()] if zk is not None else []
     if terms is None:
         return Sealed(document_hash_of([*leaves.values(), *extra]), salts, leaves, zk=zk)

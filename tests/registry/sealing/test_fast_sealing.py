@@ -110,12 +110,13 @@ def test_flatten_lists_the_fields_and_refuses_what_the_previous_flatten_did(valu
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.binary(min_size=32, max_size=32), st.text(max_size=10) | st.just("a\ud800"), scalars | st.just({})
-       | st.just([]) | st.lists(st.integers(0, 3), max_size=2))
-def test_a_field_leaf_is_leaf_hash_or_its_refusal(salt: bytes, path: str, value: Any) -> None:
-    path = path.replace("\x00", "")
-    assert outcome(lambda: sealing_fields._field_leaf(salt, path, value)) == outcome(
-        lambda: leaf_hash(salt, path, value))
+@given(st.lists(st.tuples(st.binary(min_size=32, max_size=32), st.text(max_size=10) | st.just("a\ud800"),
+                          scalars | st.just({}) | st.just([]) | st.lists(st.integers(0, 3), max_size=2)), max_size=6))
+def test_the_field_leaves_are_leaf_hash_of_each_or_its_first_refusal(fields: list[tuple[bytes, str, Any]]) -> None:
+    salts = [salt for salt, _, _ in fields]
+    listed = [(path.replace("\x00", ""), value) for _, path, value in fields]
+    assert outcome(lambda: sealing_fields._field_leaves(listed, salts)) == outcome(
+        lambda: [leaf_hash(salt, path, value) for salt, (path, value) in zip(salts, listed, strict=True)])
 
 
 @settings(max_examples=300, deadline=None)
