@@ -8,6 +8,7 @@ hash, the salts and the leaves other nodes check must not move.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -22,7 +23,9 @@ from registry.errors import SealedDocumentError, ValidationError
 from registry.sealing import fields as sealing_fields
 from registry.sealing.fields import DOMAIN_TAG, fields_of, flatten, fresh_salts, leaf_hash, seal
 from registry.sealing.merkle import NODE_SIZE, MerkleTree, hash_pair, keccak, merkle_root
+from registry.sealing.record import sealed_record
 from registry.sealing.terms import SealedTerms, Terms
+from registry.zk.commitment import SealedCommitment
 
 _KEY = r"[^.\[\]\x00]+"
 
@@ -149,3 +152,34 @@ def test_sealing_gives_the_previous_hash_salts_leaves_and_terms_for_the_same_ran
         expected = reference_seal(certificate, terms)
         sealed = seal(certificate, terms)
     assert sealed == expected
+
+
+def reference_sealed_record(certificate: Mapping[str, Any], sealed: sealing_fields.Sealed) -> bytes:
+    """:func:`sealed_record` as it was: one ``json.dumps`` of the whole record."""
+    record: dict[str, Any] = {"certificate": dict(certificate), "salts": {p: s.hex() for p, s in sealed.salts.items()}}
+    if sealed.terms is not None:
+        record["terms"] = sealed.terms.model_dump()
+    if sealed.zk is not None:
+        record["zk"] = sealed.zk.model_dump()
+    return json.dumps(record).encode()
+
+
+paths = st.text(max_size=8) | st.sampled_from(['a"b', "a\\b", "é", "\x7f", "goods[0].hs_code", " ~!#[]"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(valid_keys, valid_values, min_size=1, max_size=6),
+       st.dictionaries(paths, st.binary(min_size=32, max_size=32), max_size=8), st.booleans())
+def test_the_sealed_record_is_the_bytes_one_json_dumps_gave(certificate: dict[str, Any], salts: dict[str, bytes],
+                                                             with_terms: bool) -> None:
+    terms = SealedTerms.of(Terms(importing_country="JP", valid_until=2_000_000_000, quantities=(5,)), bytes(32))
+    sealed = sealing_fields.Sealed(bytes(32), salts, {}, terms if with_terms else None)
+    assert sealed_record(certificate, sealed) == reference_sealed_record(certificate, sealed)
+    assert sealed_record(certificate, seal(certificate)) is not None
+
+
+def test_a_sealed_record_with_a_commitment_is_the_bytes_one_json_dumps_gave() -> None:
+    certificate = {"certificate_number": "N-1", "goods": [{"quantity": "5"}]}
+    zk = SealedCommitment(commitment="0x" + "ab" * 32)
+    sealed = seal(certificate, Terms(importing_country="JP", valid_until=2_000_000_000, quantities=(5,)), zk)
+    assert sealed_record(certificate, sealed) == reference_sealed_record(certificate, sealed)
