@@ -62,6 +62,22 @@ def _fingerprinted(body: dict[str, Any], figures: list[dict[str, str]] | None) -
     return canonical_json(body if figures is None else {"certificate": body, "confidential": figures})
 
 
+def _parsed(payloads: Sequence[Any]) -> list[Certificate | CertificateValidationError]:
+    """Each payload validated (:func:`parse_certificate`), or why it is not a certificate."""
+    parsed: list[Certificate | CertificateValidationError] = []
+    for payload in payloads:
+        try:
+            parsed.append(parse_certificate(payload))
+        except CertificateValidationError as error:
+            parsed.append(error)
+    return parsed
+
+
+def _numbers(parsed: Sequence[Certificate | CertificateValidationError]) -> list[str]:
+    """The certificate numbers of the valid ones."""
+    return [certificate.certificate_number for certificate in parsed if isinstance(certificate, Certificate)]
+
+
 class Issuing(Service):
     """What issuing bodies (and their authority, for status changes) do, behind role checks."""
 
@@ -138,13 +154,8 @@ class Issuing(Service):
         first, so that the registered ones are looked up in one query; the refusals are then
         collected in request order.
         """
-        parsed: list[Certificate | CertificateValidationError] = []
-        for payload in payloads:
-            try:
-                parsed.append(parse_certificate(payload))
-            except CertificateValidationError as error:
-                parsed.append(error)
-        registered = self.store.by_numbers(issuer, [c.certificate_number for c in parsed if isinstance(c, Certificate)])
+        parsed = _parsed(payloads)
+        registered = self.store.by_numbers(issuer, _numbers(parsed))
         for index, certificate in enumerate(parsed):
             if isinstance(certificate, CertificateValidationError):
                 admission.invalid(index, certificate)
