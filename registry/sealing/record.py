@@ -35,10 +35,10 @@ _VERBATIM = re.compile(r'[ !#-\[\]-~]*')
 
 
 def _salts_json(salts: Mapping[str, bytes]) -> str:
-    """``json.dumps({path: salt.hex()})``: written directly when every path is written verbatim (:data:`_VERBATIM`;
-    a salt's hex always is), else by ``json.dumps``."""
-    if _VERBATIM.fullmatch("".join(salts)):
-        return "{" + ", ".join(map('"{}": "{}"'.format, salts, map(bytes.hex, salts.values()))) + "}"
+    """``json.dumps({path: salt.hex()})``: written directly when every path is a plain ``str`` written verbatim
+    (:data:`_VERBATIM`; a salt's hex always is), else by ``json.dumps``."""
+    if set(map(type, salts)) <= {str} and _VERBATIM.fullmatch("".join(salts)):
+        return "{" + ", ".join([f'"{path}": "{salt.hex()}"' for path, salt in salts.items()]) + "}"
     return json.dumps({path: salt.hex() for path, salt in salts.items()})
 
 
