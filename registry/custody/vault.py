@@ -35,7 +35,7 @@ import hmac
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -111,6 +111,17 @@ class _SharedLock:
                 self._cond.notify_all()
 
 
+def _tag_secret(kek: KEK) -> bytes:
+    """The key of the number tags under an epoch's KEK."""
+    return kek.derive("number-tag")
+
+
+def _tag_with(secret: bytes, issuer: str, number: str) -> str:
+    """The lookup tag of (issuer, number) under *secret* (:func:`_tag_secret`): an HMAC, never the number."""
+    message = issuer.lower().encode() + b"\x00" + number.encode()
+    return "t:" + hmac.new(secret, message, "sha256").hexdigest()
+
+
 def released_ref(document_hash: bytes) -> str:
     """The name a released key is bound to when wrapped (its AAD)."""
     return "released:" + hex32(document_hash)
@@ -135,6 +146,7 @@ class KeyVault:
         self._released = CustomsRecords(store)
         self._lock = _SharedLock(store.path.parent / "keys.lock")
         self._rotation = threading.Lock()
+        self._pinned = threading.local()  # per thread: (epoch, KEK) read when its wrapping() hold began
         store.attach_sealer(self)
         if len(self._ring.epochs()) > 1 or store.erasing() or self._has_legacy():
             self.close_epoch()
@@ -145,8 +157,16 @@ class KeyVault:
     # -- wrapping -------------------------------------------------------------------------
 
     def _wrap(self, key: DataKey, ref: str, epoch: int | None = None) -> bytes:
-        epoch = self._ring.current if epoch is None else epoch
-        return _EPOCH_MARK + epoch.to_bytes(4, "big") + self._ring.key(epoch).wrap(key, ref)
+        epoch, kek = self._current() if epoch is None else (epoch, self._ring.key(epoch))
+        return _EPOCH_MARK + epoch.to_bytes(4, "big") + kek.wrap(key, ref)
+
+    def _current(self) -> tuple[int, KEK]:
+        """The current epoch and its KEK: those this thread's :meth:`wrapping` hold read, else the keyring's now."""
+        pinned: tuple[int, KEK] | None = getattr(self._pinned, "current", None)
+        if pinned is not None:
+            return pinned
+        epoch = self._ring.current
+        return epoch, self._ring.key(epoch)
 
     def _unwrap(self, wrapped: bytes, ref: str) -> DataKey:
         if len(wrapped) == _LEGACY_WRAPPED:
@@ -160,9 +180,19 @@ class KeyVault:
 
     @contextmanager
     def wrapping(self) -> Iterator[None]:
-        """Hold while wrapping new keys and storing them: no epoch closes in between."""
+        """Hold while wrapping new keys and storing them: no epoch closes in between.
+
+        No process opens or destroys an epoch while any holds this (:meth:`close_epoch` takes the
+        exclusive side), so the current epoch and its KEK are read once as the hold begins and every
+        key wrapped or number tagged inside uses them, without looking at the key directory again.
+        """
         with self._lock.shared():
-            yield
+            outer = getattr(self._pinned, "current", None)
+            self._pinned.current = self._current()
+            try:
+                yield
+            finally:
+                self._pinned.current = outer
 
     def new_wrapped_key(self, certificate_id: str) -> tuple[DataKey, bytes]:
         """A fresh data key and its wrapped form, for :meth:`registry.storage.store.Store.insert_certificates`.
@@ -276,13 +306,19 @@ class KeyVault:
         Holds the shared side, so an epoch cannot close between computing the tag and using
         it: call it outside store transactions, or inside :meth:`wrapping`.
         """
+        return self.number_tags(issuer, [number])[number]
+
+    def number_tags(self, issuer: str, numbers: Iterable[str]) -> dict[str, str]:
+        """:meth:`number_tag` of each of *numbers* (by number), with one key derivation for them all.
+
+        Holds the shared side as :meth:`number_tag` does.
+        """
         with self._lock.shared():
-            return self._tag(self._ring.current, issuer, number)
+            secret = _tag_secret(self._current()[1])
+            return {number: _tag_with(secret, issuer, number) for number in numbers}
 
     def _tag(self, epoch: int, issuer: str, number: str) -> str:
-        secret = self._ring.key(epoch).derive("number-tag")
-        message = issuer.lower().encode() + b"\x00" + number.encode()
-        return "t:" + hmac.new(secret, message, "sha256").hexdigest()
+        return _tag_with(_tag_secret(self._ring.key(epoch)), issuer, number)
 
     @staticmethod
     def seal_number(key: DataKey, certificate_id: str, issuer: str, number: str) -> bytes:

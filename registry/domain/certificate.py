@@ -76,14 +76,20 @@ _FLOAT_DIGITS = 15  # every decimal of at most 15 significant digits survives a 
 # -- field types ------------------------------------------------------------------------
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""C0 and C1 control characters (DEL included)."""
+_CONTROL_BUT_BREAKS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""The same, line feeds and tabs excepted."""
+
+
 def _printable(multiline: bool) -> AfterValidator:
-    allowed = "\n\t" if multiline else ""
+    """Refuse control characters (but line feeds and tabs when *multiline*), with one regex search per text."""
+    control = _CONTROL_BUT_BREAKS if multiline else _CONTROL
+    message = "text must not contain control characters" + (" (line breaks and tabs are fine)" if multiline else "")
 
     def run(value: str) -> str:
-        for char in value:
-            if (char < " " and char not in allowed) or "\x7f" <= char <= "\x9f":
-                raise PydanticCustomError("text_characters", "text must not contain control characters"
-                                          + (" (line breaks and tabs are fine)" if multiline else ""))
+        if control.search(value) is not None:
+            raise PydanticCustomError("text_characters", message)
         return value
 
     return AfterValidator(run)

@@ -47,10 +47,11 @@ def _plain(value: Any) -> bool:
         return all(_plain(item) for item in value)
     if kind is dict:
         return all(type(key) is str and key.isascii() and _plain(item) for key, item in value.items())
-    return _plain_scalar(value)
+    return plain_scalar(value)
 
 
-def _plain_scalar(value: Any) -> bool:
+def plain_scalar(value: Any) -> bool:
+    """Whether *value* is a string, boolean, null or safe integer (exact types): orjson writes RFC 8785's bytes."""
     kind = type(value)
     if kind is int:
         return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+import orjson
 import rfc8785
 
 from registry.errors import SealedDocumentError
-from registry.sealing.canonical import canonical_json
-from registry.sealing.merkle import keccak, merkle_root
+from registry.sealing.canonical import canonical_json, plain_scalar
+from registry.sealing.merkle import keccak, keccak_each, merkle_root
 from registry.sealing.terms import SealedTerms, Terms
 from registry.zk.commitment import SealedCommitment
 
@@ -25,15 +26,19 @@ _MAX_SAFE_INTEGER = 2**53 - 1
 _KEY = r"[^.\[\]\x00]+"
 _PATH = re.compile(rf"{_KEY}(?:\.{_KEY}|\[(?:0|[1-9][0-9]*)\])*")
 _STEP = re.compile(rf"\.?({_KEY})|\[([0-9]+)\]")
+_key_match = re.compile(_KEY).fullmatch
+_valid_keys: set[str] = set()
+"""Field names already matched (a certificate's names recur in every certificate), at most ``_KEYS_KEPT``."""
+_KEYS_KEPT = 4096
 _HEX32 = r"^0x[0-9a-fA-F]{64}$"
 
 
-# Complexity (radon C): one branch per JSON value kind with its canonical-hashing rule; together they define the leaves
 def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
     """Yield ``(path, value)`` for every field (scalar, empty object or list) in document order.
 
     An empty certificate yields ``("", {})``: :func:`seal` refuses it, and in a disclosed
-    document it is what is left when every field is withheld.
+    document it is what is left when every field is withheld. The fields are listed by
+    :func:`fields_of` first, so an invalid value is refused before any field is yielded.
 
     Args:
         value: the JSON value (a certificate's ``to_json()`` output).
@@ -43,27 +48,64 @@ def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         SealedDocumentError: a float, an integer beyond 2^53, a non-JSON value, or
             an object key that is empty, not a string, or contains ``.[]`` or NUL.
     """
-    if isinstance(value, Mapping):
+    yield from fields_of(value, prefix)
+
+
+def fields_of(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Every ``(path, value)`` field of *value* in document order, as :func:`flatten` yields them (same errors).
+
+    Built into one list by plain recursion rather than nested generators, with the key pattern
+    compiled once: sealing flattens every certificate it registers.
+    """
+    out: list[tuple[str, Any]] = []
+    _collect(value, prefix, out)
+    return out
+
+
+# Complexity (radon C): one branch per JSON value kind with its canonical-hashing rule; together they define the leaves
+def _collect(value: Any, prefix: str, out: list[tuple[str, Any]]) -> None:
+    """Append the fields of *value* (at *prefix*) to *out*; the rules of :func:`flatten`, in its order."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        out.append((prefix, value))
+    elif isinstance(value, Mapping):
         if not value:
-            yield prefix, {}
+            out.append((prefix, {}))
         for key, inner in value.items():
-            where = f"{prefix}.{key}" if prefix else str(key)
-            if not isinstance(key, str) or not re.fullmatch(_KEY, key):
-                raise SealedDocumentError(f"{prefix or 'certificate'}: invalid field name {key!r}")
-            yield from flatten(inner, where)
+            if type(key) is str and (key in _valid_keys or _valid_key(key)):
+                _collect(inner, f"{prefix}.{key}" if prefix else key, out)
+            else:
+                _collect(inner, _checked_path(prefix, key), out)
     elif isinstance(value, (list, tuple)):
         if not value:
-            yield prefix, []
+            out.append((prefix, []))
         for index, inner in enumerate(value):
-            yield from flatten(inner, f"{prefix}[{index}]")
+            _collect(inner, f"{prefix}[{index}]", out)
     elif isinstance(value, float):
         raise SealedDocumentError(f"{prefix}: floating-point values are not sealed; use a decimal string")
     elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > _MAX_SAFE_INTEGER:
         raise SealedDocumentError(f"{prefix}: integer beyond 2^53 cannot be hashed canonically; use a string")
-    elif value is None or isinstance(value, (str, int)):
-        yield prefix, value
+    elif isinstance(value, (str, int)):
+        out.append((prefix, value))
     else:
         raise SealedDocumentError(f"{prefix}: {type(value).__name__} is not a JSON value")
+
+
+def _valid_key(key: str) -> bool:
+    """Whether *key* is a valid field name (no ``.[]`` or NUL, not empty); remembered when it is."""
+    if _key_match(key) is None:
+        return False
+    if len(_valid_keys) < _KEYS_KEPT:
+        _valid_keys.add(key)
+    return True
+
+
+def _checked_path(prefix: str, key: Any) -> str:
+    """The path of *key* under *prefix* for a key that is not a plain ``str`` or breaks the pattern (refused)."""
+    where = f"{prefix}.{key}" if prefix else str(key)
+    if not isinstance(key, str) or not _key_match(key):
+        raise SealedDocumentError(f"{prefix or 'certificate'}: invalid field name {key!r}")
+    return where
 
 
 def leaf_hash(salt: bytes, path: str, value: Any) -> bytes:
@@ -89,6 +131,32 @@ def leaf_hash(salt: bytes, path: str, value: Any) -> bytes:
         return keccak(salt + path.encode("utf-8") + b"\x00" + canonical_json(value))
     except (rfc8785.CanonicalizationError, UnicodeEncodeError, ValueError, TypeError) as error:
         raise SealedDocumentError(f"{path}: value cannot be canonicalised ({error})") from None
+
+
+def _field_leaves(fields: Sequence[tuple[str, Any]], salts: Sequence[bytes]) -> list[bytes]:
+    """:func:`leaf_hash` of each field :func:`fields_of` listed, under its salt of :func:`fresh_salts`, in order.
+
+    Such a salt has the right length and such a path no NUL, so the checks are skipped; a string,
+    boolean, null or safe integer (nearly every field) is serialised by orjson, which writes RFC 8785's
+    bytes for exactly these (:mod:`registry.sealing.canonical`), and the preimages are hashed together
+    (:func:`keccak_each`). Anything else, or what orjson or UTF-8 refuses (a lone surrogate), takes
+    :func:`leaf_hash` itself, which hashes or refuses it.
+    """
+    preimages: list[bytes] = []
+    others: dict[int, bytes] = {}
+    for index, ((path, value), salt) in enumerate(zip(fields, salts, strict=True)):
+        if plain_scalar(value):
+            try:
+                preimages.append(salt + path.encode("utf-8") + b"\x00" + orjson.dumps(value))
+                continue
+            except (orjson.JSONEncodeError, UnicodeEncodeError):
+                pass
+        others[index] = leaf_hash(salt, path, value)
+        preimages.append(b"")
+    leaves = keccak_each(preimages)
+    for index, leaf in others.items():
+        leaves[index] = leaf
+    return leaves
 
 
 def document_hash_of(leaves: Iterable[bytes]) -> bytes:
@@ -145,10 +213,10 @@ def seal(certificate: Mapping[str, Any], terms: Terms | None = None, zk: SealedC
     """
     if not certificate:
         raise SealedDocumentError("certificate: empty, nothing to seal")
-    fields = list(flatten(certificate))
+    fields = fields_of(certificate)
     *field_salts, terms_salt = fresh_salts(len(fields) + 1)  # one call for every field's salt and the terms'
     salts = {path: salt for (path, _), salt in zip(fields, field_salts, strict=True)}
-    leaves = {path: leaf_hash(salts[path], path, value) for path, value in fields}
+    leaves = dict(zip(salts, _field_leaves(fields, field_salts), strict=True))
     extra = [zk.leaf()] if zk is not None else []
     if terms is None:
         return Sealed(document_hash_of([*leaves.values(), *extra]), salts, leaves, zk=zk)

@@ -28,7 +28,8 @@ Cost: building is O(n) hashes (n - 1 exactly); a proof is O(log n) lookups.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
 from registry.errors import ValidationError
@@ -39,12 +40,22 @@ try:  # safe-pysha3's C Keccak is about ten times faster than eth-hash's pycrypt
     def keccak(data: bytes) -> bytes:
         """Return keccak256 of *data* (Ethereum's Keccak, not NIST SHA3-256)."""
         return _keccak_256(data).digest()  # type: ignore[no-any-return]
+
+    def keccak_each(preimages: Iterable[bytes]) -> list[bytes]:
+        """:func:`keccak` of each of *preimages*, in order, iterated in C (no Python call per hash)."""
+        return list(map(_digest, map(_keccak_256, preimages)))
 except ImportError:  # pragma: no cover - safe-pysha3 is a declared dependency
     from eth_hash.auto import keccak as _eth_hash_keccak
 
     def keccak(data: bytes) -> bytes:
         """Return keccak256 of *data* (Ethereum's Keccak, not NIST SHA3-256)."""
         return _eth_hash_keccak(data)
+
+    def keccak_each(preimages: Iterable[bytes]) -> list[bytes]:
+        """:func:`keccak` of each of *preimages*, in order."""
+        return [_eth_hash_keccak(preimage) for preimage in preimages]
+
+_digest = operator.methodcaller("digest")
 
 NODE_SIZE = 32
 """Bytes in every leaf and inner node."""
@@ -61,6 +72,15 @@ def hash_pair(a: bytes, b: bytes) -> bytes:
         ``keccak256(min(a, b) ‖ max(a, b))``.
     """
     return keccak(a + b) if a < b else keccak(b + a)
+
+
+def _level_above(level: Sequence[bytes]) -> list[bytes]:
+    """The next level up: adjacent pairs ``(0, 1), (2, 3), …`` hashed (as :func:`hash_pair`), an odd last node
+    promoted unchanged."""
+    above = keccak_each([a + b if a < b else b + a for a, b in zip(level[0::2], level[1::2], strict=False)])
+    if len(level) % 2:
+        above.append(level[-1])
+    return above
 
 
 def _check_node(node: bytes, what: str) -> None:
@@ -89,12 +109,8 @@ class MerkleTree:
             _check_node(leaf, f"Merkle leaf {position}")
         level = tuple(leaves)
         levels = [level]
-        pair = hash_pair
         while len(level) > 1:
-            above = [pair(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-            if len(level) % 2:
-                above.append(level[-1])  # odd node promoted unchanged
-            level = tuple(above)
+            level = tuple(_level_above(level))
             levels.append(level)
         index: dict[bytes, int] = {}
         for position, leaf in enumerate(levels[0]):
@@ -171,12 +187,18 @@ def merkle_root(leaves: Sequence[bytes]) -> bytes:
         leaves: 32-byte leaves, in order; at least one.
 
     Returns:
-        The 32-byte root.
+        The 32-byte root, that of :class:`MerkleTree` (computed level by level without keeping the
+        levels or the index a tree keeps for its proofs).
 
     Raises:
         ValidationError: no leaves, or a leaf that is not 32 bytes.
     """
-    return MerkleTree(leaves).root
+    if not leaves or not all(type(leaf) is bytes and len(leaf) == NODE_SIZE for leaf in leaves):
+        return MerkleTree(leaves).root  # refuses it, naming the first bad leaf (or a subclass of bytes: kept)
+    level: Sequence[bytes] = leaves
+    while len(level) > 1:
+        level = _level_above(level)
+    return level[0]
 
 
 def merkle_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:

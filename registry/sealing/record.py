@@ -4,6 +4,7 @@ certificate with its salts and terms, in one canonical byte string."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,13 +16,30 @@ from registry.zk.commitment import SealedCommitment
 def sealed_record(certificate: Mapping[str, Any], sealed: Sealed) -> bytes:
     """What a node keeps (encrypted) of a sealed certificate, and publishes on chain in encrypted
     mode: the certificate, its salts, its terms and its zero-knowledge commitment with the opening (the
-    confidential figures), as JSON. The proof is added when anchored."""
-    record: dict[str, Any] = {"certificate": dict(certificate), "salts": {p: s.hex() for p, s in sealed.salts.items()}}
+    confidential figures), as JSON. The proof is added when anchored.
+
+    The bytes of ``json.dumps`` of that record (default options), written member by member: without
+    indentation ``json.dumps`` writes a nested value as it writes it alone, and the salts, a third of
+    the record, are mostly written directly (:func:`_salts_json`).
+    """
+    members = [f'"certificate": {json.dumps(dict(certificate))}', f'"salts": {_salts_json(sealed.salts)}']
     if sealed.terms is not None:
-        record["terms"] = sealed.terms.model_dump()
+        members.append(f'"terms": {json.dumps(sealed.terms.model_dump())}')
     if sealed.zk is not None:
-        record["zk"] = sealed.zk.model_dump()
-    return json.dumps(record).encode()
+        members.append(f'"zk": {json.dumps(sealed.zk.model_dump())}')
+    return ("{" + ", ".join(members) + "}").encode()
+
+
+_VERBATIM = re.compile(r'[ !#-\[\]-~]*')
+"""Printable ASCII but ``"`` and ``\\``: what ``json.dumps`` writes in a string as it is."""
+
+
+def _salts_json(salts: Mapping[str, bytes]) -> str:
+    """``json.dumps({path: salt.hex()})``: written directly when every path is a plain ``str`` written verbatim
+    (:data:`_VERBATIM`; a salt's hex always is), else by ``json.dumps``."""
+    if set(map(type, salts)) <= {str} and _VERBATIM.fullmatch("".join(salts)):
+        return "{" + ", ".join([f'"{path}": "{salt.hex()}"' for path, salt in salts.items()]) + "}"
+    return json.dumps({path: salt.hex() for path, salt in salts.items()})
 
 
 def parse_sealed_record(record: bytes, document_hash: bytes) -> tuple[dict[str, Any], Sealed]:

@@ -18,7 +18,7 @@ from registry.chain.refusals import Refusal
 from registry.custody.apikeys import Principal, Role
 from registry.custody.keys import DestructionReceipt, encrypt
 from registry.custody.vault import KeyVault
-from registry.domain.certificate import parse_certificate
+from registry.domain.certificate import Certificate, parse_certificate
 from registry.domain.reasons import RevocationReason
 from registry.domain.states import CertificateStatus, Mode
 from registry.errors import (
@@ -62,6 +62,22 @@ def _fingerprinted(body: dict[str, Any], figures: list[dict[str, str]] | None) -
     return canonical_json(body if figures is None else {"certificate": body, "confidential": figures})
 
 
+def _parsed(payloads: Sequence[Any]) -> list[Certificate | CertificateValidationError]:
+    """Each payload validated (:func:`parse_certificate`), or why it is not a certificate."""
+    parsed: list[Certificate | CertificateValidationError] = []
+    for payload in payloads:
+        try:
+            parsed.append(parse_certificate(payload))
+        except CertificateValidationError as error:
+            parsed.append(error)
+    return parsed
+
+
+def _numbers(parsed: Sequence[Certificate | CertificateValidationError]) -> list[str]:
+    """The certificate numbers of the valid ones."""
+    return [certificate.certificate_number for certificate in parsed if isinstance(certificate, Certificate)]
+
+
 class Issuing(Service):
     """What issuing bodies (and their authority, for status changes) do, behind role checks."""
 
@@ -101,13 +117,9 @@ class Issuing(Service):
                                 len(payloads) > 1 if batch is None else batch)
         self.anchorer.wake()
         by_number = {r.certificate_number: r for r in rows}
-        out = []
-        for payload in payloads:
-            number = str(payload.get("certificate_number"))
-            row = by_number.get(number) or self.store.by_number(issuer, number)
-            assert row is not None
-            out.append(row)
-        return out
+        numbers = [str(payload.get("certificate_number")) for payload in payloads]
+        by_number.update(self.store.by_numbers(issuer, [number for number in numbers if number not in by_number]))
+        return [by_number[number] for number in numbers]
 
     def _accept(self, principal: Principal, issuer: str, payloads: Sequence[Any], mode: str,
                 replaces: str | None, parent: bytes | None, parent_items: Sequence[int] | None,
@@ -138,13 +150,15 @@ class Issuing(Service):
         to *admission*.
 
         An item already registered by this issuer with the same contents is not stored
-        again (registration is idempotent on the issuer and number).
+        again (registration is idempotent on the issuer and number). Every item is validated
+        first, so that the registered ones are looked up in one query; the refusals are then
+        collected in request order.
         """
-        for index, payload in enumerate(payloads):
-            try:
-                certificate = parse_certificate(payload)
-            except CertificateValidationError as error:
-                admission.invalid(index, error)
+        parsed = _parsed(payloads)
+        registered = self.store.by_numbers(issuer, _numbers(parsed))
+        for index, certificate in enumerate(parsed):
+            if isinstance(certificate, CertificateValidationError):
+                admission.invalid(index, certificate)
                 continue
             refused = len(admission.refused)
             admission.check(index, certificate, principal.country)
@@ -152,7 +166,7 @@ class Issuing(Service):
                 admission.refuse(index, "back_to_back", ConflictError(
                     "a parent certificate applies only to a back-to-back certificate"))
             body, figures = certificate.to_json(), certificate.confidential()
-            existing = self.store.by_number(issuer, certificate.certificate_number)
+            existing = registered.get(certificate.certificate_number)
             if existing is not None and not self.vault.same_body(existing.id, existing.fingerprint,
                                                                   _fingerprinted(body, figures)):
                 admission.refuse(index, "certificate_number", ConflictError(

@@ -23,10 +23,10 @@ import hmac
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from registry.errors import ConflictError, NotFoundError
 from registry.storage.audit import AuditTables, ReceiptRecord
@@ -73,6 +73,42 @@ class Erasure:
 
 
 _ERASURE_COLUMNS = ", ".join(Erasure.__dataclass_fields__)
+_IN_CHUNK = 500
+"""Values bound in one ``IN (...)`` list (well below SQLite's limit on bound parameters)."""
+
+
+@runtime_checkable
+class NumberTagger(NumberSealer, Protocol):
+    """A number sealer that tags many numbers of one issuer at once (the key vault)."""
+
+    def number_tags(self, issuer: str, numbers: Iterable[str]) -> dict[str, str]:
+        """The lookup tag of each of *numbers* under the current epoch, by number."""
+
+
+def _marks(values: Sequence[object]) -> str:
+    """One ``?`` per value, for an ``IN (...)`` list."""
+    return ", ".join("?" * len(values))
+
+
+def _resubmitted(existing: CertificateRow, item: NewCertificate) -> CertificateRow:
+    """*existing*, the row of *item*'s issuer, number and copy, when *item* has its fingerprint (constant-time).
+
+    Raises:
+        ConflictError: the number is registered with different contents.
+    """
+    if not hmac.compare_digest(existing.fingerprint, item.fingerprint):
+        raise ConflictError(f"certificate number {item.certificate_number} is already registered by this issuer "
+                            "with different contents")
+    return existing
+
+
+def _pending_row(item: NewCertificate, now: float) -> CertificateRow:
+    """The row :meth:`Store.insert_certificates` writes for *item* at *now*, as reading it back gives it."""
+    return CertificateRow(
+        id=item.id, issuer=item.issuer, certificate_number=item.certificate_number, fingerprint=item.fingerprint,
+        document_hash=item.document_hash, mode=item.mode, status="pending", exporting_country=item.exporting_country,
+        importing_country=item.importing_country, batch_id=None, proof=None, replaces=item.replaces,
+        replaced_by=None, revocation_reason=None, created_at=now, updated_at=now)
 
 
 class Store(BatchTables, AuditTables, CertificateRows):
@@ -104,6 +140,10 @@ class Store(BatchTables, AuditTables, CertificateRows):
         Idempotent per (issuer, certificate number): a resubmission with the same
         request fingerprint returns the existing row and writes nothing.
 
+        Every item is checked against what is stored (one query per issuer for the numbers, one
+        for the document hashes, per 500 items) and against the items before it, then the new ones
+        are written together; the rows returned for them are what reading them back gives.
+
         Returns:
             One row per item, in order (existing rows for resubmissions).
 
@@ -112,42 +152,25 @@ class Store(BatchTables, AuditTables, CertificateRows):
                 document hash already registered (nothing of the call is written).
         """
         now = time.time()
-        out: list[CertificateRow] = []
-        with self.transaction() as conn:
-            for item in items:
-                number = item.certificate_number
-                if item.number_sealed is not None:
-                    number = self._number_key(item.issuer, item.certificate_number)
-                existing = self._row(conn.execute(
-                    f"{_SELECT_CERT} WHERE issuer = ? AND certificate_number = ? AND copy = ?",
-                    (item.issuer, number, item.copy)).fetchone())
+        keys = self._stored_numbers(items)
+        with self.transaction():
+            placed = self._placed(items, keys)
+            taken = self._taken_hashes([item.document_hash for item in items])
+            out: list[CertificateRow] = []
+            fresh: list[tuple[NewCertificate, str]] = []
+            for item, key in zip(items, keys, strict=True):
+                where = (item.issuer, key, item.copy)
+                existing = placed.get(where)
                 if existing is not None:
-                    if not hmac.compare_digest(existing.fingerprint, item.fingerprint):
-                        raise ConflictError(
-                            f"certificate number {item.certificate_number} is already registered by this issuer "
-                            "with different contents")
-                    out.append(existing)
+                    out.append(_resubmitted(existing, item))
                     continue
-                if conn.execute("SELECT 1 FROM certificates WHERE document_hash = ?", (item.document_hash,)).fetchone():
+                if item.document_hash in taken:
                     raise ConflictError(f"document hash 0x{item.document_hash.hex()} is already registered")
-                conn.execute(
-                    "INSERT INTO certificates (id, issuer, certificate_number, fingerprint, document_hash, mode,"
-                    " status, exporting_country, importing_country, replaces, created_at, updated_at, copy,"
-                    " number_sealed) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
-                    (item.id, item.issuer, number, item.fingerprint, item.document_hash, item.mode,
-                     item.exporting_country, item.importing_country, item.replaces, now, now, item.copy,
-                     item.number_sealed))
-                if item.sealed_record is not None:
-                    conn.execute("INSERT INTO sealed_documents (certificate_id, ciphertext) VALUES (?, ?)",
-                                 (item.id, item.sealed_record))
-                if item.wrapped_key is not None:
-                    conn.execute("INSERT INTO wrapped_keys (certificate_id, wrapped, created_at) VALUES (?, ?, ?)",
-                                 (item.id, item.wrapped_key, now))
-                conn.execute("INSERT INTO outbox (certificate_id, issuer, mode, enqueued_at) VALUES (?, ?, ?, ?)",
-                             (item.id, item.issuer, item.mode, now))
-                row = self._row(conn.execute(f"{_SELECT_CERT} WHERE id = ?", (item.id,)).fetchone())
-                assert row is not None
+                taken.add(item.document_hash)
+                placed[where] = row = _pending_row(item, now)
                 out.append(row)
+                fresh.append((item, key))
+            self._write_new(fresh, now)
         return out
 
     def certificate(self, certificate_id: str) -> CertificateRow:
@@ -423,6 +446,90 @@ class Store(BatchTables, AuditTables, CertificateRows):
         rows = self._query("SELECT tx_hash, log_index, block_number, name, subject, args, block_time FROM chain_events"
                            " WHERE subject = ? ORDER BY block_number, log_index", (subject,))
         return [IndexedEvent(r[0], r[1], r[2], r[3], None if r[4] is None else bytes(r[4]), r[5], r[6]) for r in rows]
+
+    # -- registration in bulk (numbers looked up and certificates written per request, not per item) ----------
+
+    def by_numbers(self, issuer: str, certificate_numbers: Sequence[str]) -> dict[str, CertificateRow]:
+        """:meth:`by_number` of each of *certificate_numbers* that is found, by number (one query per 500)."""
+        if not certificate_numbers:
+            return {}
+        keys = self._number_keys(issuer, certificate_numbers)
+        number_of = {key: number for number, key in keys.items()}
+        latest = {row["certificate_number"]: row for row in self._numbered_rows(issuer, list(number_of))}  # copy order
+        found = {number_of[key]: self._row(row) for key, row in latest.items()}
+        return {number: row for number, row in found.items() if row is not None}
+
+    def _number_keys(self, issuer: str, numbers: Iterable[str]) -> dict[str, str]:
+        """What the ``certificate_number`` column holds for each of *numbers* (:meth:`_number_key`), by number."""
+        sealer = self._sealer
+        if sealer is None:
+            return {number: number for number in numbers}
+        if isinstance(sealer, NumberTagger):
+            return sealer.number_tags(issuer, numbers)
+        return {number: sealer.number_tag(issuer, number) for number in numbers}
+
+    def _stored_numbers(self, items: Sequence[NewCertificate]) -> list[str]:
+        """The ``certificate_number`` column of each item: its number's tag when the number is kept sealed."""
+        sealed: dict[str, list[str]] = {}
+        for item in items:
+            if item.number_sealed is not None:
+                sealed.setdefault(item.issuer, []).append(item.certificate_number)
+        tags = {issuer: self._number_keys(issuer, numbers) for issuer, numbers in sealed.items()}
+        return [item.certificate_number if item.number_sealed is None else tags[item.issuer][item.certificate_number]
+                for item in items]
+
+    def _numbered_rows(self, issuer: str, keys: Sequence[str], copy: int | None = None) -> list[sqlite3.Row]:
+        """The stored rows of *issuer* whose ``certificate_number`` column is one of *keys* (of that *copy*, or every
+        copy in copy order)."""
+        rows: list[sqlite3.Row] = []
+        which = "" if copy is None else " AND copy = ?"
+        for start in range(0, len(keys), _IN_CHUNK):
+            chunk = keys[start:start + _IN_CHUNK]
+            rows += self._query(f"{_SELECT_CERT} WHERE issuer = ?{which} AND certificate_number IN ({_marks(chunk)})"
+                                " ORDER BY copy", (issuer, *([] if copy is None else [copy]), *chunk))
+        return rows
+
+    def _placed(self, items: Sequence[NewCertificate],
+                keys: Sequence[str]) -> dict[tuple[str, str, int], CertificateRow]:
+        """The stored rows the items name, by (issuer, ``certificate_number`` column, copy)."""
+        wanted: dict[tuple[str, int], set[str]] = {}
+        for item, key in zip(items, keys, strict=True):
+            wanted.setdefault((item.issuer, item.copy), set()).add(key)
+        placed: dict[tuple[str, str, int], CertificateRow] = {}
+        for (issuer, copy), copy_keys in wanted.items():
+            for raw in self._numbered_rows(issuer, sorted(copy_keys), copy):
+                row = self._row(raw)
+                assert row is not None
+                placed[(issuer, raw["certificate_number"], copy)] = row
+        return placed
+
+    def _taken_hashes(self, document_hashes: Sequence[bytes]) -> set[bytes]:
+        """Those of *document_hashes* already registered."""
+        taken: set[bytes] = set()
+        for start in range(0, len(document_hashes), _IN_CHUNK):
+            chunk = document_hashes[start:start + _IN_CHUNK]
+            rows = self._query(f"SELECT document_hash FROM certificates WHERE document_hash IN ({_marks(chunk)})",
+                               chunk)
+            taken.update(bytes(row[0]) for row in rows)
+        return taken
+
+    def _write_new(self, fresh: Sequence[tuple[NewCertificate, str]], now: float) -> None:
+        """Write the record, sealed document, wrapped key and outbox entry of each new item (inside a transaction),
+        *fresh* pairing each with its ``certificate_number`` column."""
+        conn = self._connection()
+        conn.executemany(
+            "INSERT INTO certificates (id, issuer, certificate_number, fingerprint, document_hash, mode,"
+            " status, exporting_country, importing_country, replaces, created_at, updated_at, copy,"
+            " number_sealed) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
+            [(item.id, item.issuer, key, item.fingerprint, item.document_hash, item.mode, item.exporting_country,
+              item.importing_country, item.replaces, now, now, item.copy, item.number_sealed) for item, key in fresh])
+        conn.executemany("INSERT INTO sealed_documents (certificate_id, ciphertext) VALUES (?, ?)",
+                         [(item.id, item.sealed_record) for item, _ in fresh if item.sealed_record is not None])
+        conn.executemany("INSERT INTO wrapped_keys (certificate_id, wrapped, created_at) VALUES (?, ?, ?)",
+                         [(item.id, item.wrapped_key, now) for item, _ in fresh if item.wrapped_key is not None])
+        conn.executemany("INSERT INTO outbox (certificate_id, issuer, mode, enqueued_at) VALUES (?, ?, ?, ?)",
+                         [(item.id, item.issuer, item.mode, now) for item, _ in fresh])
+
 
 def begin_erasure(conn: sqlite3.Connection, document_hash: bytes, certificate_id: str | None, role: str,
                   now: float, issuer: str | None = None) -> None:

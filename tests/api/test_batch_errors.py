@@ -123,3 +123,21 @@ async def test_a_malformed_batch_or_another_roles_key_is_refused_before_any_item
     customs = await client.post("/v1/certificates/batch", json={"certificates": [example()]},
                                 headers=auth(keys, "customs"))
     assert_problem(customs, 403, "issuer")
+
+
+async def test_refusals_are_listed_in_request_order_whatever_rule_refuses_each_item(
+    client: httpx.AsyncClient, keys: dict[str, dict[str, str]], node: Node
+) -> None:
+    issuer = auth(keys, "issuer")
+    registered = [example(), example()]
+    for body in registered:
+        assert (await client.post("/v1/certificates", json=body, headers=issuer)).status_code == 202
+    before = NothingNew(node)
+    items: list[Any] = [{**registered[0], "remarks": "other contents"}, _bad_hs_code(), registered[1],
+                        {**registered[1], "remarks": "other contents"}, "not an object", example()]
+    answer = await client.post("/v1/certificates/batch", json={"certificates": items}, headers=issuer)
+    body = assert_problem(answer, 422, "4 of 6 certificates", "first certificates[0].certificate_number")
+    assert [e["loc"] for e in body["errors"]] == [
+        "certificates[0].certificate_number", "certificates[1].goods[0].hs_code", "certificates[3].certificate_number",
+        "certificates[3].certificate_number", "certificates[4]"]
+    before.check(keys["issuer"]["account"], [str(items[1]["certificate_number"]), str(items[5]["certificate_number"])])
