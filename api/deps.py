@@ -73,7 +73,6 @@ KeyReleaseDep = Annotated[KeyRelease, Depends(_part("key_release"))]
 
 async def current_principal(
     request: Request,
-    ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The caller, from its bearer API key; a client with too many invalid keys lately waits.
@@ -84,12 +83,14 @@ async def current_principal(
     """
     if credentials is None:
         raise AuthenticationError("this endpoint needs an API key: send `Authorization: Bearer <key>`")
-    return await _principal(request, ctx, credentials.credentials)
+    return await _principal(request, credentials.credentials)
 
 
-async def _principal(request: Request, ctx: ServiceContext, token: str) -> Principal:
+async def _principal(request: Request, token: str) -> Principal:
     """A key this process checked before, on the event loop (no hand-off: a cache look-up and at most one
-    indexed read); any other key in the bounded pool (scrypt)."""
+    indexed read); any other key in the bounded pool (scrypt). The node's context is read from the request,
+    not taken as one more dependency: each costs a round of FastAPI's dependency solving on every request."""
+    ctx = _node(request).context
     limiter: FailureLimiter = request.app.state.auth_failures
     limiter.check(_client(request))
     known = ctx.api_keys.known(token)
@@ -110,7 +111,6 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 async def optional_principal(
     request: Request,
-    ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
     """The caller if it sent an API key (public endpoints that show more to entitled callers).
@@ -119,7 +119,7 @@ async def optional_principal(
         AuthenticationError: an invalid key (no key at all is fine).
         TooManyAttemptsError: the client is over its limit of failed keys.
     """
-    return None if credentials is None else await _principal(request, ctx, credentials.credentials)
+    return None if credentials is None else await _principal(request, credentials.credentials)
 
 
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]

@@ -111,7 +111,9 @@ def test_a_key_this_process_checked_before_is_looked_up_on_the_loop_and_an_unsee
 
     seen = Principal("a" * 16, Role.CUSTOMS, "JP", None, "officer")
     keys = SimpleNamespace(known=lambda token: seen if token == "seen" else None)
-    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(auth_failures=FailureLimiter())),
+    ctx = SimpleNamespace(api_keys=keys)
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(auth_failures=FailureLimiter(),
+                                                                        node=SimpleNamespace(context=ctx))),
                               client=SimpleNamespace(host="127.0.0.1"))
     handed_off: list[str] = []
 
@@ -120,8 +122,7 @@ def test_a_key_this_process_checked_before_is_looked_up_on_the_loop_and_an_unsee
         return seen
 
     monkeypatch.setattr(deps, "blocking", pool)
-    ctx = SimpleNamespace(api_keys=keys)
-    assert asyncio.run(deps._principal(request, ctx, "seen")) is seen  # type: ignore[arg-type]
+    assert asyncio.run(deps._principal(request, "seen")) is seen  # type: ignore[arg-type]
     assert handed_off == []
-    asyncio.run(deps._principal(request, ctx, "unseen"))  # type: ignore[arg-type]
+    asyncio.run(deps._principal(request, "unseen"))  # type: ignore[arg-type]
     assert handed_off == ["unseen"]
