@@ -13,6 +13,7 @@ carrying the Solidity custom error's name and arguments; an unreachable node bec
 from __future__ import annotations
 
 import ast
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -481,18 +482,20 @@ def _quantity(answer: Any) -> int:
     Raises:
         ChainError: an error answer, or anything else than a quantity.
     """
-    if isinstance(answer, dict) and answer.get("error"):
-        error = answer["error"]
-        raise ChainError(f"node refused the request: {error.get('message') if isinstance(error, dict) else error}")
-    value = answer.get("result") if isinstance(answer, dict) else None
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if not isinstance(answer, dict):
+        raise ChainError(f"the node's answer is not a block number: {str(answer)[:40]!r}")
+    if answer.get("error"):
+        raise ChainError(f"node refused the request: {answer['error']}"[:200])
+    value = answer.get("result")
+    if isinstance(value, str) and _QUANTITY.fullmatch(value):
+        return int(value, 16)
+    if type(value) is int and value >= 0:
         return value
-    if isinstance(value, str) and value.startswith("0x") and 2 < len(value) <= 66:
-        try:
-            return int(value, 16)
-        except ValueError:
-            pass
     raise ChainError(f"the node's answer is not a block number: {str(value)[:40]!r}")
+
+
+_QUANTITY = re.compile(r"0x[0-9a-fA-F]{1,64}")
+"""A JSON-RPC quantity (hex digits after ``0x``, at most 256 bits)."""
 
 
 def _int_or_none(value: Any) -> int | None:
