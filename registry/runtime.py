@@ -277,7 +277,9 @@ def _pipelines(config: NodeConfig, store: Store, chain: ChainClient, vault: KeyV
         relay = AnchorRelay(store, wake, link, bound=config.rpc_timeout)
         return relay, HeadWatcher(indexer), StoreOutbox(WriteLog(store), wake, bound=config.rpc_timeout), (link,)
     since = deployment.block_number if deployment is not None else chain.deployed_since()
-    indexer = ChainIndexer(store, reads or chain, first_block=since)  # never from block 0
+    # never from block 0; from a reorg window before the deployment, which a reorganisation may have
+    # moved to an earlier block on a network that replaces recent blocks
+    indexer = ChainIndexer(store, reads or chain, first_block=max(1, since - config.batch.reorg_window))
     def key_of(address: str) -> LocalAccount | None:
         return node_account if address.lower() == node_account.address.lower() else accounts.get(address)
 
