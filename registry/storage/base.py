@@ -43,14 +43,17 @@ class CertificateRows(Database):
     def _number_key(self, issuer: str, certificate_number: str) -> str:
         return certificate_number if self._sealer is None else self._sealer.number_tag(issuer, certificate_number)
 
-    def _row(self, row: sqlite3.Row | None) -> CertificateRow | None:
-        """A certificate row with its number revealed (sealed numbers are decrypted; erased ones are "")."""
+    def _row(self, row: sqlite3.Row | None, *, reveal: bool = True) -> CertificateRow | None:
+        """A certificate row with its number revealed (sealed numbers are decrypted; erased ones are ""), or,
+        without *reveal*, left out ("": revealing a sealed number unwraps the certificate's data key)."""
         if row is None:
             return None
         data = dict(row)
         sealed = data.pop("number_sealed", None)
         found = certificate_row(data)  # type: ignore[arg-type]
         assert found is not None
+        if not reveal:
+            return replace(found, certificate_number="")
         if sealed is not None and self._sealer is not None:
             return replace(found, certificate_number=self._sealer.reveal_number(found.id, found.issuer, bytes(sealed)))
         if found.status == CertificateStatus.ERASED:

@@ -6,7 +6,6 @@ import json
 import sqlite3
 import time
 from collections.abc import Mapping
-from dataclasses import replace
 
 from registry.domain.states import BatchState
 from registry.errors import ConflictError, NotFoundError
@@ -18,7 +17,6 @@ from registry.storage.rows import (
     ClaimedBatch,
     PendingGroup,
     batch_row,
-    certificate_row,
 )
 
 
@@ -63,7 +61,7 @@ class BatchTables(CertificateRows):
             rows = conn.execute(f"{_SELECT_CERT} WHERE id IN ({marks})", ids).fetchall()
             batch = batch_row(conn.execute(f"SELECT {BATCH_COLUMNS} FROM batches WHERE id = ?", (batch_id,)).fetchone())
         order = {cid: i for i, cid in enumerate(ids)}
-        members = sorted(map(_member, rows), key=lambda c: order[c.id])
+        members = sorted(map(self._member, rows), key=lambda c: order[c.id])
         return ClaimedBatch(batch, members)
 
     def _batch_state(self, conn: sqlite3.Connection, batch_id: int) -> str:
@@ -206,17 +204,14 @@ class BatchTables(CertificateRows):
         columns = ", ".join("c." + c for c in (*CertificateRow.__dataclass_fields__, "number_sealed"))
         rows = self._query(f"SELECT {columns} FROM certificates c JOIN outbox o ON o.certificate_id = c.id"
                            " WHERE o.batch_id = ? ORDER BY o.seq", (batch_id,))
-        return list(map(_member, rows))
+        return list(map(self._member, rows))
 
-
-def _member(row: sqlite3.Row) -> CertificateRow:
-    """A batch member as anchoring uses it (id, issuer, document hash, mode), its number left unrevealed (""):
-    revealing it would unwrap the member's data key, once per member of every batch, for nothing."""
-    data = dict(row)
-    data.pop("number_sealed", None)
-    found = certificate_row(data)  # type: ignore[arg-type]
-    assert found is not None
-    return replace(found, certificate_number="")
+    def _member(self, row: sqlite3.Row) -> CertificateRow:
+        """A batch member as anchoring uses it (id, issuer, document hash, mode), its number left unrevealed:
+        revealing it would unwrap the member's data key, once per member of every batch, for nothing."""
+        member = self._row(row, reveal=False)
+        assert member is not None
+        return member
 
 
 __all__ = ["BatchTables"]
