@@ -28,6 +28,7 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
+from registry.chain.bootstrap import deploy_settled, fund_settled
 from registry.chain.client import ChainClient, Deployment
 from registry.chain.network import LiveChainClient, accept_poa_headers
 from registry.chain.nodes import NodeProcess
@@ -72,6 +73,8 @@ from registry.vc.keys import did_web
 log = logging.getLogger("coo.runtime")
 
 ADMIN_KEY_FILE = "admin-api-key"
+FIRST_STEPS_TIMEOUT_S = 120.0
+"""Longest wait for the node's funding or its registry's deployment to reach the confirmation depth."""
 
 
 class ProcessRole(StrEnum):
@@ -311,11 +314,12 @@ def _deploy_or_attach(chain: ChainClient, node_account: LocalAccount, config: No
         if not chain.is_deployed():
             raise ChainError(f"no registry contract at {config.contract_address} on {chain.chain_id}")
         return None
+    depth = config.batch.confirmations  # settled at the depth every write is (a Clique block can be replaced)
     try:
-        chain.fund(node_account.address)
+        fund_settled(chain, node_account.address, depth, FIRST_STEPS_TIMEOUT_S)
     except ChainError:
         log.info("could not fund the node account; the network must do it")
-    return chain.ensure_deployed(node_account, data / "deployment.json")
+    return deploy_settled(chain, node_account, data / "deployment.json", depth, FIRST_STEPS_TIMEOUT_S)
 
 
 def _first_admin_key(api_keys: ApiKeys, store: Store, data: Path) -> Path | None:

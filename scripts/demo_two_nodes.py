@@ -86,7 +86,8 @@ class ApiNode:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise DemoError(f"node {self.name} exited; see {self.data / 'node.log'}")
+                last = self.log_tail(1).strip() or "no output"
+                raise DemoError(f"node {self.name} exited ({last}); see {self.data / 'node.log'}")
             try:
                 if self.http.get("/readyz").status_code == 200:
                     return
@@ -105,6 +106,13 @@ class ApiNode:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last *lines* lines of the node's log ("" before it has one)."""
+        path = self.data / "node.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
     @property
     def admin_key(self) -> str:

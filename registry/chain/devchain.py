@@ -18,8 +18,9 @@ class DevChain(Transport):
     """What only a development chain offers."""
 
 
-    def fund(self, address: str, wei: int = DEFAULT_FUNDING_WEI) -> None:
-        """Give *address* gas money on a development chain.
+    def fund(self, address: str, wei: int = DEFAULT_FUNDING_WEI) -> int | None:
+        """Give *address* gas money on a development chain; the block of the transfer, or None when the
+        balance was set outright (no block holds it, none can be replaced).
 
         Uses ``anvil_setBalance`` / ``evm_setAccountBalance`` where the node has
         it, else a transfer from the node's first unlocked account.
@@ -31,13 +32,14 @@ class DevChain(Transport):
         for method in ("anvil_setBalance", "evm_setAccountBalance"):
             answer: Any = self._rpc(lambda m=method: self.w3.provider.make_request(m, [target, hex(wei)]))  # type: ignore[misc]
             if "error" not in answer:
-                return
+                return None
         accounts = self._rpc(lambda: self.w3.eth.accounts)
         if not accounts:
             raise ChainError("the node has no funded account to pay for gas; fund the node account yourself")
         tx_hash = self._rpc(lambda: self.w3.eth.send_transaction({"from": accounts[0], "to": target,
                                                                   "value": Wei(wei)}))
-        self._rpc(lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout))
+        receipt = self._rpc(lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout))
+        return int(receipt["blockNumber"])
 
     def balance(self, address: str) -> int:
         """The balance of *address* at the head, in wei."""

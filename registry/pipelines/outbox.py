@@ -240,15 +240,26 @@ class Outbox(WriteQueue, Worker):
         self.log.mark(write.id, WriteState.PENDING, attempted=True)
         try:
             tx = self.effects.send(write, signer, wait)
-        except ContractRevertError as error:
-            found = self.effects.find(write) if error.name in ALREADY.get(write.kind, ()) else Found(Effect.ABSENT)
-            if found.effect is Effect.PRESENT:  # e.g. "declaration recorded": by this very write, before a crash
-                return self._take(write, Found(Effect.PRESENT, {**(found.result or {}), "already_on_chain": True}))
-            self._refuse(write, f"{describe(error)} ({error.name})")  # for people, and the name for machines
-            if raise_refusal:
-                raise
-            return True
+        except ChainError as error:
+            if isinstance(error, ContractRevertError):
+                return self._refused_on_send(write, error, raise_refusal=raise_refusal)
+            self.log.mark(write.id, WriteState.PENDING, error=f"the last attempt failed: {error}")  # for its status
+            raise
         return self._sent(write, tx)
+
+    def _refused_on_send(self, write: ChainWrite, error: ContractRevertError, *, raise_refusal: bool) -> bool:
+        """A send the contract refused: the write's own effect if this very write made it before, else final.
+
+        Raises:
+            ContractRevertError: *error*, when *raise_refusal*.
+        """
+        found = self.effects.find(write) if error.name in ALREADY.get(write.kind, ()) else Found(Effect.ABSENT)
+        if found.effect is Effect.PRESENT:  # e.g. "declaration recorded": by this very write, before a crash
+            return self._take(write, Found(Effect.PRESENT, {**(found.result or {}), "already_on_chain": True}))
+        self._refuse(write, f"{describe(error)} ({error.name})")  # for people, and the name for machines
+        if raise_refusal:
+            raise error
+        return True
 
     def _sent(self, write: ChainWrite, tx: TxResult) -> bool:
         result = self.effects.result_of(write, tx)

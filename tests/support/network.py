@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,11 +21,14 @@ import pytest
 
 from registry.chain.network import Network, client_package
 from scripts.demo_network import Issued, Members, consortium, prepare
+from scripts.demo_two_nodes import DemoError
 
 needs_ethereumjs = pytest.mark.skipif(not (client_package() / "package.json").exists(),
                                       reason="@ethereumjs/client not installed (npm install installs it)")
 NODES = 4
 BLOCK_TIME = 1
+LOG_LINES = 60
+"""How much of each member's node log a failed set-up shows."""
 
 
 @dataclass
@@ -79,5 +83,20 @@ def consortium_members(consortium_network: RunningNetwork, tmp_path_factory: pyt
                        ) -> Iterator[Consortium]:
     """The members set up once: every scenario leaves the network whole (each heals what it broke)."""
     said: list[str] = []
-    with consortium(tmp_path_factory.mktemp("members"), consortium_network.network) as members:
-        yield Consortium(members, prepare(members, said.append), said)
+    workdir = tmp_path_factory.mktemp("members")
+    with _logs_on_failure(workdir), consortium(workdir, consortium_network.network) as members:
+        issued = prepare(members, said.append)
+        yield Consortium(members, issued, said)
+
+
+@contextmanager
+def _logs_on_failure(workdir: Path) -> Iterator[None]:
+    """A member's failed set-up says what its node logged: the temporary directory holding the logs is gone by
+    the time anyone reads a CI report."""
+    try:
+        yield
+    except DemoError as error:
+        tails = [f"--- the last lines of {log.parent.name}/{log.name} ---\n"
+                 + "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-LOG_LINES:])
+                 for log in sorted(workdir.glob("*/node.log"))]
+        raise DemoError("\n".join([str(error), *tails])) from error

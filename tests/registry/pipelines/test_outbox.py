@@ -213,3 +213,36 @@ def test_a_slow_loss_watch_keeps_no_request_waiting(node: Node, demo_keys: dict[
             watcher.join(30)
             outbox.effects.find = find  # type: ignore[method-assign]
     assert not watcher.is_alive()
+
+
+def test_a_send_that_fails_leaves_the_write_pending_with_the_reason_on_its_status(
+        node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
+    """A transaction the chain never mines (a node that drops it, a replaced block) keeps the write pending and
+    retried; its status says why, where it used to say nothing after any number of attempts."""
+    from registry.errors import ChainError, TransactionFailedError
+
+    service, outbox = node.context, node.context.outbox
+    issuer = fresh_issuer(node, demo_keys)
+    (authority,) = principals(service, demo_keys, "authority")
+    signer = node.context.signer_for(authority, Role.AUTHORITY)
+    send = outbox.effects.send
+
+    def dropped(*_: object, **__: object) -> object:
+        raise TransactionFailedError("transaction 0xab was not mined: not in the chain after 5 s")
+
+    with node.paused():
+        write = outbox.log.add(WriteKind.SUSPEND_ISSUER, signer.address, {"account": issuer},
+                               subject=f"standing:{issuer.lower()}")
+        outbox.effects.send = dropped  # type: ignore[method-assign]
+        try:
+            with pytest.raises(ChainError):
+                outbox.round()
+        finally:
+            outbox.effects.send = send  # type: ignore[method-assign]
+        failed = outbox.log.get(write.id)
+        assert failed.state is WriteState.PENDING and failed.attempts == 1
+        assert failed.error is not None and "was not mined" in failed.error
+        outbox.round()
+    settled = outbox.log.get(write.id)
+    assert settled.state is WriteState.SETTLED and settled.error is None
+    assert not service.chain.is_authorised(issuer)
