@@ -22,6 +22,9 @@ from tests.support.consortium import example
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
+CLIENT_TIMEOUT_S = 30.0
+"""How long a helper waits for one answer of the live node: these tests check what it answers, not how fast (a
+node niced beside the network scenarios on 2 cores can take longer than httpx's default 5 s)."""
 """Screenshots and PDFs the browser tests leave for a person to look at."""
 
 needs_chromium = pytest.mark.skipif(shutil.which("chromium") is None,
@@ -84,7 +87,8 @@ def wait_for_status(url: str, headers: dict[str, str], certificate_id: str, want
     """Poll the certificate's record until its status is *wanted* (at most 20 s)."""
     deadline = time.monotonic() + 20
     while True:
-        record: dict[str, Any] = httpx.get(f"{url}/v1/certificates/{certificate_id}", headers=headers).json()
+        record: dict[str, Any] = httpx.get(f"{url}/v1/certificates/{certificate_id}", headers=headers,
+                                             timeout=CLIENT_TIMEOUT_S).json()
         if record["status"] == wanted:
             return record
         if time.monotonic() > deadline:
@@ -95,7 +99,8 @@ def wait_for_status(url: str, headers: dict[str, str], certificate_id: str, want
 def issue(url: str, data: Path, body: dict[str, Any] | None = None, **changes: object) -> dict[str, Any]:
     """Register *body* (or an example SG → JP certificate with *changes*) and wait until it is anchored."""
     headers = issuer_headers(data)
-    answer = httpx.post(f"{url}/v1/certificates", json=body or example(**changes), headers=headers)
+    answer = httpx.post(f"{url}/v1/certificates", json=body or example(**changes), headers=headers,
+                        timeout=CLIENT_TIMEOUT_S)
     assert answer.status_code == 202, answer.text
     return wait_for_status(url, headers, answer.json()["id"], "anchored")
 
@@ -103,6 +108,6 @@ def issue(url: str, data: Path, body: dict[str, Any] | None = None, **changes: o
 def sealed_document(url: str, data: Path, certificate_id: str) -> dict[str, Any]:
     """The sealed document of one of the demo issuer's certificates."""
     document: dict[str, Any] = httpx.get(f"{url}/v1/certificates/{certificate_id}/document",
-                                         headers=issuer_headers(data)).json()
+                                         headers=issuer_headers(data), timeout=CLIENT_TIMEOUT_S).json()
     return document
 
