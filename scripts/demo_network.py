@@ -182,6 +182,7 @@ def across_a_partition(m: Members, issued: Issued, say: Callable[[str], None] = 
                            json={"reason": "fraud"})
     fresh = m.sg.call("POST", "/v1/certificates", sg_key, (201, 202), json=example_body("SG-NET-partition"))
     fork = _fork_block(m, fork_point, timeout=30)
+    fork_sealer = m.network.sealers_of(SG_CHAIN_NODE, (fork[0],))[0]  # while cut off: after the heal it is replaced
     jp_during = m.jp.call("GET", f"/v1/verify/{target['document_hash']}", expect=(200, 503))["verdict"]
     used = m.jp.call("POST", f"/v1/certificates/{issued.valid['document_hash']}/utilisations", jp_key, (201, 202),
                      json={**DECLARATION, "declaration_reference": "JP-YOK-2611-000778",
@@ -197,7 +198,9 @@ def across_a_partition(m: Members, issued: Issued, say: Callable[[str], None] = 
         m.jp.settle(used, jp_key, "utilisation")
     canonical = {m.network.block_hash(i, fork[0]) for i in range(len(m.network.nodes))}
     remaining = _remaining_at(m.sg, issued, 60, until="600")
-    seen = {"fork_point": fork_point, "sg_fork_block": fork, "canonical_at_fork_height": sorted(map(str, canonical)),
+    seen = {"fork_point": fork_point, "sg_fork_block": fork, "sg_sealer": m.network.members[SG_CHAIN_NODE].sealer,
+            "fork_block_sealer": fork_sealer,
+            "canonical_at_fork_height": sorted(map(str, canonical)),
             "jp_during": jp_during, "sg_during": sg_stalled["verdict"], "sg_settled_during": sg_settled_during,
             "jp_after": jp_after, "fresh_at_jp": fresh_at_jp, "remaining_at_sg": remaining}
     say(f"SG cut off at block {fork_point}; SG sealed block {fork[0]} alone and answered {sg_stalled['verdict']}; "
@@ -227,11 +230,14 @@ def _cut_when_sg_may_seal(m: Members) -> int:
 
 
 def _fork_block(m: Members, fork_point: int, timeout: float) -> tuple[int, str]:
-    """The block SG's chain node seals alone after the cut (number, hash)."""
+    """The block SG's chain node seals alone after the cut (number, hash): the first above *fork_point* that SG's
+    sealer sealed. Blocks the others sealed may still reach SG's chain node just after the cut (what was already
+    in its socket buffers), so SG's own block may come a block or two later than the one after the cut."""
+    sg = m.network.members[SG_CHAIN_NODE].sealer
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = m.network.heads()[SG_CHAIN_NODE]
-        if found is not None and found[0] > fork_point:
+        if found is not None and found[0] > fork_point and m.network.sealers_of(SG_CHAIN_NODE, (found[0],)) == [sg]:
             return found
         time.sleep(0.1)
     raise DemoError(f"SG's chain node sealed nothing on its side of the cut within {timeout:.0f} s")

@@ -90,7 +90,9 @@ def test_a_killed_chain_node_leaves_no_process_and_catches_up_when_it_rejoins(st
 def test_cut_off_from_the_others_sg_settles_nothing_on_its_own_fork_and_answers_unavailable(
         story: dict[str, Any]) -> None:
     cut = story["partition"]
-    assert cut["sg_fork_block"][0] == cut["fork_point"] + 1  # SG's lone sealer built a block no one else has
+    # SG's lone sealer built a block of its own after the cut (the others' blocks in flight may come first)
+    assert cut["fork_point"] < cut["sg_fork_block"][0] <= cut["fork_point"] + 3
+    assert cut["fork_block_sealer"] == cut["sg_sealer"]
     assert cut["sg_settled_during"] is False  # one block on a fork is not the Clique depth
     assert cut["sg_during"] == "UNAVAILABLE"  # its chain stalled: never a VALID from a state it cannot confirm
     assert cut["jp_during"] == "VALID"  # the revocation is not on the chain JP can reach: it is not recorded yet
