@@ -325,6 +325,21 @@ class KeyVault:
         """The certificate number encrypted under its data key (for ``NewCertificate.number_sealed``)."""
         return key.encrypt(number.encode(), b"coo-number/1|" + record_aad(certificate_id, issuer))
 
+    @staticmethod
+    def seal_terms(key: DataKey, certificate_id: str, issuer: str, plain: bytes) -> bytes:
+        """A certificate's committed terms (:func:`~registry.sealing.terms.terms_plain`) encrypted under its data
+        key, apart from its sealed document, so a verification by hash opens a few hundred bytes, not the document."""
+        return key.encrypt(plain, _terms_aad(certificate_id, issuer))
+
+    @staticmethod
+    def open_terms(key: DataKey, certificate_id: str, issuer: str, sealed: bytes) -> bytes:
+        """What :meth:`seal_terms` sealed.
+
+        Raises:
+            DecryptionError: *sealed* is not the terms of this certificate under *key*.
+        """
+        return key.decrypt(sealed, _terms_aad(certificate_id, issuer))
+
     def reveal_number(self, certificate_id: str, issuer: str, sealed: bytes) -> str:
         """The certificate number ("" once the key is destroyed)."""
         try:
@@ -501,3 +516,8 @@ class Shredder(Worker):
 
     def _idle(self) -> None:
         self._stop.wait(self.interval)
+
+
+def _terms_aad(certificate_id: str, issuer: str) -> bytes:
+    """What binds a certificate's sealed terms to it (as its sealed document is bound)."""
+    return b"coo-terms/1|" + record_aad(certificate_id, issuer)

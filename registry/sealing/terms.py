@@ -21,6 +21,7 @@ certificate's ``valid_until`` day.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -203,3 +204,14 @@ def terms_disagreement(terms: Terms, certificate: Mapping[str, Any]) -> str | No
                 except (SealedDocumentError, ArithmeticError, ValueError, TypeError):
                     return f"goods[{index}].quantity {item['quantity']!r} is not a quantity"
     return None
+
+
+def terms_plain(terms: SealedTerms | None) -> bytes:
+    """The bytes a certificate's terms are kept sealed apart as (under its data key): their JSON, or ``null``."""
+    return json.dumps(terms.model_dump() if terms is not None else None).encode()
+
+
+def terms_from_plain(plain: bytes) -> SealedTerms | None:
+    """The terms :func:`terms_plain` gave *plain* for."""
+    data = json.loads(plain)
+    return SealedTerms(**data) if data else None

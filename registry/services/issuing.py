@@ -34,7 +34,7 @@ from registry.pipelines.effects import hexes
 from registry.sealing.document import SealedDocument
 from registry.sealing.fields import Sealed, seal
 from registry.sealing.record import parse_sealed_record, sealed_record
-from registry.sealing.terms import terms_for
+from registry.sealing.terms import terms_for, terms_plain
 from registry.services.admission import Admission
 from registry.services.context import (
     Service,
@@ -197,6 +197,7 @@ class Issuing(Service):
             importing_country=body["importing_country"], sealed_record=encrypt(key, record, certificate_id, issuer),
             wrapped_key=wrapped, replaces=replaces, copy=copy,
             number_sealed=KeyVault.seal_number(key, certificate_id, issuer, number),
+            terms_sealed=KeyVault.seal_terms(key, certificate_id, issuer, terms_plain(sealed.terms)),
         )
 
     def sealed_document(self, principal: Principal | None, certificate_id: str) -> SealedDocument:

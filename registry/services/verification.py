@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from registry.custody.apikeys import Principal, Role
-from registry.custody.keys import DataKey, record_aad
+from registry.custody.keys import DataKey
 from registry.custody.signer import signer_for
+from registry.custody.vault import KeyVault
 from registry.domain.report import VerificationReport
 from registry.domain.states import CertificateStatus
 from registry.errors import (
@@ -30,7 +31,7 @@ from registry.openattestation.verifier import OpenAttestationVerifier
 from registry.pipelines.verify import Declaration, NodeFacts, Verifier
 from registry.sealing.document import SealedDocument
 from registry.sealing.record import parse_sealed_record
-from registry.sealing.terms import SealedTerms, Terms
+from registry.sealing.terms import SealedTerms, Terms, terms_from_plain, terms_plain
 from registry.services.context import (
     PENDING_STATUS,
     Service,
@@ -177,14 +178,12 @@ class Verification(Service):
         """The terms from their small ciphertext; until a certificate has one (sealed before schema version
         14), from the whole sealed document, then sealed apart for the next verification."""
         if held.sealed_terms is not None:
-            data = json.loads(key.decrypt(held.sealed_terms, _terms_aad(held)))
-            return SealedTerms(**data) if data else None
+            return terms_from_plain(KeyVault.open_terms(key, held.id, held.issuer, held.sealed_terms))
         if held.sealed_record is None:
             return None
         record = self.vault.decrypt_record(held.id, held.issuer, key, held.sealed_record)
         terms = parse_sealed_record(record, held.document_hash)[1].terms
-        plain = json.dumps(terms.model_dump() if terms is not None else None).encode()
-        self.store.put_sealed_terms(held.id, key.encrypt(plain, _terms_aad(held)))
+        self.store.put_sealed_terms(held.id, KeyVault.seal_terms(key, held.id, held.issuer, terms_plain(terms)))
         return terms
 
     def _facts(self, held: HeldCertificate | None, terms: Terms | None = None) -> NodeFacts:
@@ -335,11 +334,6 @@ def _receipt_of(record: ReceiptRecord) -> VerificationReceipt:
 def _key_of(principal: Principal | None) -> str | None:
     """The id of the caller's API key (never the key), to file a receipt under; None without one."""
     return principal.key_id if principal is not None else None
-
-
-def _terms_aad(held: HeldCertificate) -> bytes:
-    """What binds a certificate's sealed terms to it (as its sealed document is bound)."""
-    return b"coo-terms/1|" + record_aad(held.id, held.issuer)
 
 
 def _receipt_aad(receipt_id: str) -> bytes:

@@ -148,6 +148,9 @@ class NewCertificate:
     number_sealed: bytes | None = None
     """The certificate number encrypted under the data key; when given, the store keeps only
     this and a keyed tag of the number (never the number itself)."""
+    terms_sealed: bytes | None = None
+    """The committed terms encrypted under the data key, apart from the sealed document (what a
+    verification by hash reads); None leaves them to be sealed apart at the first verification."""
 
 
 class PendingGroup(NamedTuple):

@@ -523,8 +523,9 @@ class Store(BatchTables, AuditTables, CertificateRows):
             " number_sealed) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
             [(item.id, item.issuer, key, item.fingerprint, item.document_hash, item.mode, item.exporting_country,
               item.importing_country, item.replaces, now, now, item.copy, item.number_sealed) for item, key in fresh])
-        conn.executemany("INSERT INTO sealed_documents (certificate_id, ciphertext) VALUES (?, ?)",
-                         [(item.id, item.sealed_record) for item, _ in fresh if item.sealed_record is not None])
+        conn.executemany("INSERT INTO sealed_documents (certificate_id, ciphertext, terms) VALUES (?, ?, ?)",
+                         [(item.id, item.sealed_record, item.terms_sealed) for item, _ in fresh
+                          if item.sealed_record is not None])
         conn.executemany("INSERT INTO wrapped_keys (certificate_id, wrapped, created_at) VALUES (?, ?, ?)",
                          [(item.id, item.wrapped_key, now) for item, _ in fresh if item.wrapped_key is not None])
         conn.executemany("INSERT INTO outbox (certificate_id, issuer, mode, enqueued_at) VALUES (?, ?, ?, ?)",

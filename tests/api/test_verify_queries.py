@@ -44,7 +44,6 @@ async def _anchored_hash(client: httpx.AsyncClient, keys: dict[str, Any], node: 
 async def test_a_verification_by_hash_runs_a_few_statements_each_by_index(
         client: httpx.AsyncClient, keys: dict[str, Any], node: Node) -> None:
     digest = await _anchored_hash(client, keys, node)
-    node.verification.verify_hash(digest)  # the first one also seals the terms apart (once per certificate)
     store = node.context.store
     with traced(store) as statements:
         report, _ = node.verification.verify_hash(digest)
@@ -56,12 +55,31 @@ async def test_a_verification_by_hash_runs_a_few_statements_each_by_index(
     assert {s: found for s in planned if (found := full_scans(store.connection(), s))} == {}
 
 
-async def test_the_terms_are_sealed_apart_at_the_first_verification_and_read_from_there_after(
+async def test_the_terms_are_sealed_apart_at_registration_and_the_first_verification_writes_nothing_but_its_receipt(
         client: httpx.AsyncClient, keys: dict[str, Any], node: Node) -> None:
     digest = await _anchored_hash(client, keys, node)
     store = node.context.store
+    registered = store.held_certificate(digest, with_record=True)
+    assert registered is not None and registered.sealed_terms is not None  # as registered: apart already
+    assert registered.sealed_record is None  # so the sealed document is not even read
+    with traced(store) as statements:
+        first, _ = node.verification.verify_hash(digest)
+    written = [s for s in statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    assert written and all("verification_receipts" in s for s in written), written  # no write on the read path
+    utilisation = next(c for c in first.checks if c.name == "utilisation")
+    assert utilisation.status is CheckStatus.PASS and utilisation.details["remaining"], utilisation  # terms in hand
+
+
+async def test_a_certificate_registered_without_its_terms_apart_gets_them_at_its_first_verification(
+        client: httpx.AsyncClient, keys: dict[str, Any], node: Node) -> None:
+    """A certificate registered before the terms were sealed apart at registration (schema version 14)."""
+    digest = await _anchored_hash(client, keys, node)
+    store = node.context.store
+    with store.transaction() as conn:
+        conn.execute("UPDATE sealed_documents SET terms = NULL WHERE certificate_id ="
+                     " (SELECT id FROM certificates WHERE document_hash = ?)", (digest,))
     before = store.held_certificate(digest, with_record=True)
-    assert before is not None and before.sealed_terms is None  # as registered: only in the sealed document
+    assert before is not None and before.sealed_terms is None and before.sealed_record is not None
     first, _ = node.verification.verify_hash(digest)
     after = store.held_certificate(digest, with_record=True)
     assert after is not None and after.sealed_terms is not None and after.sealed_record is None

@@ -200,3 +200,16 @@ def test_the_current_epoch_cannot_be_destroyed_and_a_destroyed_one_is_gone(tmp_p
     assert oct((tmp_path / "keys" / "epoch-2.key").stat().st_mode & 0o777) == "0o600"
     with pytest.raises(KeyVaultError):
         EpochKeyring(tmp_path / "keys", KEK(os.urandom(32)))  # another root KEK cannot open it
+
+
+def test_sealed_terms_open_only_as_the_terms_of_the_certificate_they_were_sealed_for() -> None:
+    """A store row's terms moved to another certificate (or claimed by another issuer) do not open there."""
+    key = DataKey.generate()
+    sealed = KeyVault.seal_terms(key, "cert-a", ISSUER, b'{"importing_country": "JP"}')
+    assert KeyVault.open_terms(key, "cert-a", ISSUER, sealed) == b'{"importing_country": "JP"}'
+    with pytest.raises(DecryptionError):
+        KeyVault.open_terms(key, "cert-b", ISSUER, sealed)
+    with pytest.raises(DecryptionError):
+        KeyVault.open_terms(key, "cert-a", "0xAbCdEf0000000000000000000000000000000002", sealed)
+    with pytest.raises(DecryptionError):  # nor as the certificate's number, sealed under the same key
+        key.decrypt(sealed, b"coo-number/1|cert-a")
