@@ -240,10 +240,10 @@ class Outbox(WriteQueue, Worker):
         self.log.mark(write.id, WriteState.PENDING, attempted=True)
         try:
             tx = self.effects.send(write, signer, wait)
-        except ChainError as error:
-            if isinstance(error, ContractRevertError):
-                return self._refused_on_send(write, error, raise_refusal=raise_refusal)
-            self.log.mark(write.id, WriteState.PENDING, error=f"the last attempt failed: {error}")  # for its status
+        except ContractRevertError as error:
+            return self._refused_on_send(write, error, raise_refusal=raise_refusal)
+        except Exception as error:  # the chain (or anything under it) failed: the write stays pending, and says why
+            self.log.mark(write.id, WriteState.PENDING, error=f"the last attempt failed: {_reason(error)}")
             raise
         return self._sent(write, tx)
 
@@ -359,6 +359,11 @@ def _lane(write: ChainWrite) -> str:
     if document_hash:
         return f"document:{document_hash}"
     return str(write.args.get("lane") or write.subject or f"write:{write.id}")
+
+
+def _reason(error: Exception) -> str:
+    """What a failed attempt shows on the write's status: a registry error's message, else the error's type too."""
+    return str(error) if isinstance(error, ChainError) else f"{type(error).__name__}: {error}"
 
 
 __all__ = ["Applier", "Outbox", "WriteQueue"]

@@ -16,7 +16,7 @@ from eth_account import Account
 
 from registry.chain.customs import CustomsLedger
 from registry.custody.apikeys import Role
-from registry.errors import ConflictError, ContractRevertError
+from registry.errors import ConflictError, ContractRevertError, TransactionFailedError
 from registry.runtime import Node
 from registry.sealing.merkle import keccak
 from registry.services.utilisation import Draw
@@ -215,11 +215,15 @@ def test_a_slow_loss_watch_keeps_no_request_waiting(node: Node, demo_keys: dict[
     assert not watcher.is_alive()
 
 
+@pytest.mark.parametrize(("failure", "shown"), [
+    (TransactionFailedError("transaction 0xab was not mined: not in the chain after 5 s"), "was not mined"),
+    (ValueError("the node answered a block number that is not one"), "ValueError: the node answered"),
+], ids=["not mined", "an unexpected answer"])
 def test_a_send_that_fails_leaves_the_write_pending_with_the_reason_on_its_status(
-        node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
-    """A transaction the chain never mines (a node that drops it, a replaced block) keeps the write pending and
-    retried; its status says why, where it used to say nothing after any number of attempts."""
-    from registry.errors import ChainError, TransactionFailedError
+        node: Node, demo_keys: dict[str, dict[str, str]], failure: Exception, shown: str) -> None:
+    """A transaction the chain never mines (a node that drops it, a replaced block), or any other failure under
+    the send, keeps the write pending and retried; its status says why, where it used to say nothing after any
+    number of attempts."""
 
     service, outbox = node.context, node.context.outbox
     issuer = fresh_issuer(node, demo_keys)
@@ -228,20 +232,20 @@ def test_a_send_that_fails_leaves_the_write_pending_with_the_reason_on_its_statu
     send = outbox.effects.send
 
     def dropped(*_: object, **__: object) -> object:
-        raise TransactionFailedError("transaction 0xab was not mined: not in the chain after 5 s")
+        raise failure
 
     with node.paused():
         write = outbox.log.add(WriteKind.SUSPEND_ISSUER, signer.address, {"account": issuer},
                                subject=f"standing:{issuer.lower()}")
         outbox.effects.send = dropped  # type: ignore[method-assign]
         try:
-            with pytest.raises(ChainError):
+            with pytest.raises(type(failure)):
                 outbox.round()
         finally:
             outbox.effects.send = send  # type: ignore[method-assign]
         failed = outbox.log.get(write.id)
         assert failed.state is WriteState.PENDING and failed.attempts == 1
-        assert failed.error is not None and "was not mined" in failed.error
+        assert failed.error is not None and shown in failed.error
         outbox.round()
     settled = outbox.log.get(write.id)
     assert settled.state is WriteState.SETTLED and settled.error is None
