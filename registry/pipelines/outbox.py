@@ -237,7 +237,7 @@ class Outbox(WriteQueue, Worker):
         if signer is None:
             self._refuse(write, f"this node holds no signing key for {write.signer}")
             return True
-        self.log.mark(write.id, WriteState.PENDING, attempted=True)
+        self.log.mark(write.id, WriteState.PENDING, attempted=True, error=write.error)  # the last failure stays shown
         try:
             tx = self.effects.send(write, signer, wait)
         except ContractRevertError as error:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -246,7 +247,18 @@ def test_a_send_that_fails_leaves_the_write_pending_with_the_reason_on_its_statu
         failed = outbox.log.get(write.id)
         assert failed.state is WriteState.PENDING and failed.attempts == 1
         assert failed.error is not None and shown in failed.error
-        outbox.round()
+
+        def watched(*args: object, **kwargs: object) -> object:  # the next attempt, while it waits for its receipt
+            during.append(outbox.log.get(write.id))
+            return send(*args, **kwargs)
+
+        during: list[Any] = []
+        outbox.effects.send = watched  # type: ignore[method-assign]
+        try:
+            outbox.round()
+        finally:
+            outbox.effects.send = send  # type: ignore[method-assign]
+        assert during[0].attempts == 2 and during[0].error == failed.error  # still says why, until it settles
     settled = outbox.log.get(write.id)
     assert settled.state is WriteState.SETTLED and settled.error is None
     assert not service.chain.is_authorised(issuer)
