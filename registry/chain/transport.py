@@ -350,10 +350,20 @@ class Transport:
 
     @contextmanager
     def _nonce(self, address: str) -> Iterator[int]:
+        """The next nonce of *address*: counted here, and read from the node at first use and after a failure.
+
+        Read as the count of *mined* transactions (``latest``), not ``pending``: only this process sends for its
+        accounts, and a node may count in ``pending`` a transaction that will never be mined. EthereumJS drops a
+        transaction whose block (one it sealed itself) was replaced, and then counts the later ones still in its
+        pool: a nonce read from ``pending`` lands past the gap, and that transaction, and every later one, waits
+        forever. From ``latest``, the next attempt fills the gap. A transaction of ours that is merely slow is
+        met with "replacement underpriced" or "already known" instead, and the write is tried again once it is
+        mined.
+        """
         with self._nonce_lock:
             if address not in self._nonces:
                 self._nonces[address] = self._rpc(
-                    lambda: int(self.w3.eth.get_transaction_count(to_checksum_address(address), "pending")))
+                    lambda: int(self.w3.eth.get_transaction_count(to_checksum_address(address), "latest")))
             nonce = self._nonces[address]
             try:
                 yield nonce
