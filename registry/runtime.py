@@ -260,6 +260,8 @@ def _connect(config: NodeConfig, node_account: LocalAccount
         if not config.role.sends:
             forbid_transactions(chain.w3)
         chain.max_head_age = config.max_head_age
+        if config.max_head_age:  # a transaction not mined while the chain sealed for longer than it may stall
+            chain.receipt_timeout = config.max_head_age  # is not coming (a node dropped it): send it again sooner
         deployment = _deploy_or_attach(chain, node_account, config, config.data_dir)
         reads = _quorum(config, endpoints, chain.address)
     except BaseException:
@@ -286,7 +288,8 @@ def _pipelines(config: NodeConfig, store: Store, chain: ChainClient, vault: KeyV
     def key_of(address: str) -> LocalAccount | None:
         return node_account if address.lower() == node_account.address.lower() else accounts.get(address)
 
-    funded = FundedSigners(chain, key_of)  # one record of the accounts seen with gas money, for both
+    funded = FundedSigners(chain, key_of, depth=config.batch.confirmations,  # one record of the accounts seen
+                           settle_timeout=FIRST_STEPS_TIMEOUT_S)        # with gas money, for both
     anchorer = Anchorer(store, chain, vault, funded, config.batch)
     outbox = Outbox(WriteLog(store), chain, funded,
                     confirmations=config.batch.confirmations, bound=config.rpc_timeout,

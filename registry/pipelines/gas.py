@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from eth_account.signers.local import LocalAccount
 
+from registry.chain.bootstrap import fund_settled
 from registry.chain.client import ChainClient
 from registry.errors import ChainError
 
@@ -33,10 +34,15 @@ class FundedSigners:
     """The signing key for an address (as *lookup* gives it), its account funded first if it has nothing."""
 
     def __init__(self, chain: ChainClient, lookup: Callable[[str], LocalAccount | None],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, *, depth: int = 1,
+                 settle_timeout: float = 60.0) -> None:
         self.chain = chain
         self.lookup = lookup
         self.clock = clock
+        self.depth = depth
+        """Blocks a funding needs before it counts (the confirmation depth): on Clique a funding seen mined
+        can be lost with its block, and the account's first transaction then refused for want of gas."""
+        self.settle_timeout = settle_timeout
         self._checked: dict[str, float] = {}
         """When each address was last seen with gas money (or funded) by this process."""
 
@@ -54,5 +60,5 @@ class FundedSigners:
             if self.chain.balance(address) == 0:
                 log.info("funding %s, which has no gas money, before its next transaction", address)
                 with contextlib.suppress(ChainError):  # a permissioned network funds accounts by its own rules
-                    self.chain.fund(address)
+                    fund_settled(self.chain, address, self.depth, self.settle_timeout)
             self._checked[address] = self.clock()

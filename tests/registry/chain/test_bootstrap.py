@@ -119,3 +119,32 @@ def test_a_deployment_that_never_stays_is_a_clear_error_after_a_few_tries(
 def test_a_chain_that_does_not_move_is_unavailable_not_a_hang(chain: ChainClient) -> None:
     with pytest.raises(ChainUnavailableError, match="did not reach block"):
         wait_for_depth(chain, chain.block_number(), 3, timeout=0.3)
+
+
+def test_the_writer_funds_a_signer_with_no_gas_money_at_the_same_depth(replacing: ReplacingChain) -> None:
+    """An account created by an API worker is funded by the writer before its first transaction
+    (:class:`~registry.pipelines.gas.FundedSigners`); a funding lost with its block is made again there too."""
+    from registry.pipelines.gas import FundedSigners
+
+    account = Account.create()
+    funded = FundedSigners(replacing, lambda _: account, depth=DEPTH, settle_timeout=30)
+    replacing.replace_next()
+    assert funded(account.address) is account
+    replacing.block_number()  # the replacement happens whether or not the node looked
+    assert replacing.replaced == 1
+    assert replacing.balance(account.address) > 0
+
+
+def test_on_a_chain_that_seals_at_a_pace_a_transaction_is_waited_for_only_as_long_as_the_chain_may_stall(
+        chain: ChainClient, tmp_path: Path) -> None:
+    """A transaction a node dropped (its block replaced) is sent again after the stall bound (20 s for four
+    sealers with 1 s blocks), not after the minute a development chain gets: a member's first writes, waiting
+    on gas money or a gap in its nonces, settled in time no more."""
+    from registry.runtime import NodeConfig, _connect
+
+    config = NodeConfig(data_dir=tmp_path, rpc_url=str(chain.w3.provider.endpoint_uri),  # type: ignore[attr-defined]
+                        contract_address=chain.address, max_head_age=20.0)
+    client, *_ = _connect(config, Account.create())
+    assert client.receipt_timeout == 20.0
+    anvil_config = NodeConfig(data_dir=tmp_path, rpc_url=config.rpc_url, contract_address=chain.address)
+    assert _connect(anvil_config, Account.create())[0].receipt_timeout == 60.0  # Anvil's head may stand still
