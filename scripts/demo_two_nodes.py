@@ -61,6 +61,13 @@ class DemoError(Exception):
     """A step of the scenario did not give what it should."""
 
 
+def log_tail(path: Path, lines: int) -> str:
+    """The last *lines* lines of the log at *path* ("" when there is none)."""
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
 class ApiNode:
     """One ``coo up`` process with its own data directory and port."""
 
@@ -109,10 +116,7 @@ class ApiNode:
 
     def log_tail(self, lines: int = 40) -> str:
         """The last *lines* lines of the node's log ("" before it has one)."""
-        path = self.data / "node.log"
-        if not path.exists():
-            return ""
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+        return log_tail(self.data / "node.log", lines)
 
     @property
     def admin_key(self) -> str:

@@ -22,10 +22,10 @@ from tests.support.consortium import example
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
+"""Screenshots and PDFs the browser tests leave for a person to look at."""
 CLIENT_TIMEOUT_S = 30.0
 """How long a helper waits for one answer of the live node: these tests check what it answers, not how fast (a
 node niced beside the network scenarios on 2 cores can take longer than httpx's default 5 s)."""
-"""Screenshots and PDFs the browser tests leave for a person to look at."""
 
 needs_chromium = pytest.mark.skipif(shutil.which("chromium") is None,
                                     reason="Debian chromium not installed (make test installs it)")

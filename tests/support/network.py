@@ -21,7 +21,7 @@ import pytest
 
 from registry.chain.network import Network, client_package
 from scripts.demo_network import Issued, Members, consortium, prepare
-from scripts.demo_two_nodes import DemoError
+from scripts.demo_two_nodes import DemoError, log_tail
 
 needs_ethereumjs = pytest.mark.skipif(not (client_package() / "package.json").exists(),
                                       reason="@ethereumjs/client not installed (npm install installs it)")
@@ -96,7 +96,6 @@ def _logs_on_failure(workdir: Path) -> Iterator[None]:
     try:
         yield
     except DemoError as error:
-        tails = [f"--- the last lines of {log.parent.name}/{log.name} ---\n"
-                 + "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-LOG_LINES:])
+        tails = [f"--- the last lines of {log.parent.name}/{log.name} ---\n{log_tail(log, LOG_LINES)}"
                  for log in sorted(workdir.glob("*/node.log"))]
         raise DemoError("\n".join([str(error), *tails])) from error
