@@ -46,8 +46,13 @@ def fund_settled(chain: ChainClient, address: str, depth: int, timeout: float) -
     Raises:
         ChainError: the chain cannot fund it, or the funding did not stay after :data:`TRIES` tries.
     """
+    failure: ChainError | None = None
     for _ in range(TRIES):
-        block = chain.fund(address)
+        try:
+            block = chain.fund(address)
+        except ChainError as error:  # e.g. never mined: the node dropped it with a replaced block it sealed
+            failure = error
+            continue
         if block is None or depth <= 1:
             return
         wait_for_depth(chain, block, depth, timeout)
@@ -55,7 +60,8 @@ def fund_settled(chain: ChainClient, address: str, depth: int, timeout: float) -
             return
         log.warning("the funding of %s in block %s left the chain (the block was replaced); funding again",
                     address, block)
-    raise ChainError(f"the funding of {address} did not stay on chain after {TRIES} tries")
+    raise ChainError(f"the funding of {address} did not stay on chain after {TRIES} tries"
+                     + (f" (last: {failure})" if failure is not None else ""))
 
 
 def deploy_settled(chain: ChainClient, admin: LocalAccount, record: Path, depth: int,

@@ -148,3 +148,24 @@ def test_on_a_chain_that_seals_at_a_pace_a_transaction_is_waited_for_only_as_lon
     assert client.receipt_timeout == 20.0
     anvil_config = NodeConfig(data_dir=tmp_path, rpc_url=config.rpc_url, contract_address=chain.address)
     assert _connect(anvil_config, Account.create())[0].receipt_timeout == 60.0  # Anvil's head may stand still
+
+
+def test_a_funding_never_mined_is_sent_again_not_taken_for_a_chain_that_cannot_fund(
+        replacing: ReplacingChain) -> None:
+    """Every node that sealed the transfer in a block of its own lost that block and dropped it: its receipt
+    never comes. That is one lost try, as a replaced block is."""
+    from registry.errors import TransactionFailedError
+
+    class DroppedOnce(ReplacingChain):
+        dropped = 0
+
+        def fund(self, address: str, wei: int = 10**21) -> int | None:
+            if not self.dropped:
+                self.dropped += 1
+                raise TransactionFailedError("transaction 0xab was not mined: not in the chain after 20 s")
+            return super().fund(address, wei)
+
+    client = DroppedOnce.connect(str(replacing.w3.provider.endpoint_uri))  # type: ignore[attr-defined]
+    account = Account.create()
+    fund_settled(client, account.address, DEPTH, timeout=30)
+    assert client.dropped == 1 and client.balance(account.address) > 0
