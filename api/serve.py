@@ -76,8 +76,16 @@ def set_up_demo(node: Node, base_url: str) -> Path:
     return path
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """Bind the API's listening socket now, before anything else starts, so a busy port fails at once.
+def listen(host: str, port: int, count: int = 1) -> list[socket.socket]:
+    """Bind the API's listening sockets now, before anything else starts, so a busy port fails at once.
+
+    One socket for one process. For *count* > 1 API worker processes, *count* sockets on the one
+    address, each with ``SO_REUSEPORT``, one per worker: the kernel spreads new connections across
+    them. Workers sharing one socket did not share the load: the first to wake accepted every
+    connection then waiting (an event loop accepts all it can at once), so a burst of keep-alive
+    clients was served by one worker while the other idled. The address is first bound without
+    ``SO_REUSEPORT``, so a port that any other socket holds (another node's shared sockets
+    included) is refused as before, not joined.
 
     Raises:
         SettingsError: the host does not resolve, is not an address of this machine, or the
@@ -88,8 +96,28 @@ def listen(host: str, port: int) -> socket.socket:
                                                              flags=socket.AI_PASSIVE)[0]
     except socket.gaierror as error:
         raise SettingsError(f"cannot listen on {host}: unknown host ({error.strerror})") from None
+    first = _bound(family, kind, proto, address, host, port, shared=False)
+    if count == 1:
+        return [first]
+    address = first.getsockname()  # the port the kernel chose, if 0 was asked for
+    first.close()
+    listeners: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            listeners.append(_bound(family, kind, proto, address, host, port, shared=True))
+    except SettingsError:
+        for listener in listeners:
+            listener.close()
+        raise
+    return listeners
+
+
+def _bound(family: int, kind: int, proto: int, address: Any, host: str, port: int, *,
+           shared: bool) -> socket.socket:
     listener = socket.socket(family, kind, proto)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: restarts need no wait
+    if shared:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         listener.bind(address)
     except OSError as error:
@@ -125,9 +153,9 @@ def serve(overrides: dict[str, Any], demo: bool = False) -> None:
         WorkerExited: an API worker process ended on its own (the node was stopped).
     """
     settings = load_settings(overrides)
-    listener = listen(settings.host, settings.port)
-    _warn_public_url(settings)
     workers = settings.worker_count
+    listeners = listen(settings.host, settings.port, workers)
+    _warn_public_url(settings)
     wake_read, wake_write = os.pipe() if workers > 1 else (None, None)
     config = node_config(settings)
     if wake_read is not None:
@@ -135,18 +163,18 @@ def serve(overrides: dict[str, Any], demo: bool = False) -> None:
     try:
         node = open_node(config)
     except BaseException:
-        listener.close()
+        _close_all(listeners)
         _close_fds(wake_read, wake_write)
         raise
     try:
         _announce(node, settings, demo)
         if wake_write is None:
-            _serve_here(node, settings, listener)
+            _serve_here(node, settings, listeners[0])
         else:
             _deploy_document_store(node, settings)
-            _supervise(node, settings, listener, wake_write, workers)
+            _supervise(node, settings, listeners, wake_write)
     finally:
-        listener.close()
+        _close_all(listeners)
         _close_fds(wake_read, wake_write)
 
 
@@ -190,16 +218,21 @@ def _serve_here(node: Node, settings: Settings, listener: socket.socket) -> None
         raise
 
 
-def _supervise(node: Node, settings: Settings, listener: socket.socket, wake_write: int, workers: int) -> None:
+def _supervise(node: Node, settings: Settings, listeners: list[socket.socket], wake_write: int) -> None:
     """Several processes: this one is the chain writer and runs the API workers until a stop signal."""
     from api.workers import Supervisor, worker_environment
 
-    console.print(f"serving on {settings.base_url}  (verification page: {settings.base_url}/): {workers} API "
+    console.print(f"serving on {settings.base_url}  (verification page: {settings.base_url}/): {len(listeners)} API "
                   f"worker processes, chain writer process {os.getpid()}", highlight=False)
     try:
-        Supervisor(listener, wake_write, worker_environment(node, settings), workers).run()
+        Supervisor(listeners, wake_write, worker_environment(node, settings)).run()
     finally:
         node.close()
+
+
+def _close_all(listeners: list[socket.socket]) -> None:
+    for listener in listeners:
+        listener.close()
 
 
 def _close_fds(*fds: int | None) -> None:

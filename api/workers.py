@@ -4,10 +4,10 @@ The process ``coo up`` starts is the supervisor and the *chain writer*: it opens
 node with every background worker (anchoring, the chain-write outbox, the event index,
 the shredder, the audit pruner) and is the only process that sends transactions or
 counts nonces. It binds the port, then starts N API workers (``python -m api.workers``),
-each a fresh interpreter that inherits the listening socket and the write end of the
-wake-up pipe, and serves the API with a runtime built without a transaction sender
-(:class:`registry.runtime.ProcessRole`, :mod:`registry.pipelines.relay`). The kernel
-hands each connection to one of them.
+each a fresh interpreter that inherits a listening socket of its own (one of N on the port,
+``SO_REUSEPORT``: :func:`api.serve.listen`) and the write end of the wake-up pipe, and serves the
+API with a runtime built without a transaction sender (:class:`registry.runtime.ProcessRole`,
+:mod:`registry.pipelines.relay`). The kernel spreads the connections across the N sockets.
 
 SIGTERM or SIGINT stops the API workers first (each finishes its requests), then the
 writer's workers and the managed chain; ``coo up`` then exits 0 with no process left.
@@ -64,7 +64,7 @@ def worker_environment(node: Node, settings: Settings) -> dict[str, str]:
 
 
 def spawn(listener: socket.socket, wake_fd: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Start one API worker serving on *listener* (inherited, like the wake-up pipe's write end).
+    """Start one API worker serving on *listener* (its own, inherited like the wake-up pipe's write end).
 
     The worker is killed by the kernel the moment this process dies, however it dies: a worker left
     serving the port without its writer would answer for a node that is gone, and keep the port from
@@ -79,17 +79,15 @@ class Supervisor:
     """Runs the API worker processes until a stop signal, or until one of them ends.
 
     Args:
-        listener: the bound listening socket.
+        listeners: one bound socket per API worker, all on the node's address (:func:`api.serve.listen`).
         wake_fd: the wake-up pipe's write end (the writer reads the other end).
         env: the API workers' environment.
-        count: how many API workers.
     """
 
-    def __init__(self, listener: socket.socket, wake_fd: int, env: dict[str, str], count: int) -> None:
-        self.listener = listener
+    def __init__(self, listeners: list[socket.socket], wake_fd: int, env: dict[str, str]) -> None:
+        self.listeners = listeners
         self.wake_fd = wake_fd
         self.env = env
-        self.count = count
         self.children: list[subprocess.Popen[bytes]] = []
         self._stop = threading.Event()
 
@@ -105,8 +103,9 @@ class Supervisor:
         """
         previous = {sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
-            self.listener.listen(BACKLOG)
-            self.children = [spawn(self.listener, self.wake_fd, self.env) for _ in range(self.count)]
+            for listener in self.listeners:
+                listener.listen(BACKLOG)
+            self.children = [spawn(listener, self.wake_fd, self.env) for listener in self.listeners]
             while not self._stop.wait(0.2):
                 ended = [child for child in self.children if child.poll() is not None]
                 if ended:

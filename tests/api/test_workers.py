@@ -5,8 +5,9 @@ through both API workers at once. The scenario runs once for the module; each te
 one thing it showed: every accepted write settled and no answer was a 5xx; on chain every
 transaction succeeded and no sender used a nonce twice (or skipped one); only the chain
 writer process sent transactions (an RPC recorder between the node and Anvil tells which
-process held the connection); the API workers run no sending worker; SIGTERM stops every
-process and ``coo up`` exits 0.
+process held the connection); the API workers run no sending worker; connections opened
+in one burst are served by both API workers; SIGTERM stops every process and ``coo up``
+exits 0.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -170,6 +172,7 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 shown["readyz"] = [httpx.get(f"{url}/readyz", timeout=5).json() for _ in range(12)]
                 shown["writes"] = httpx.get(f"{url}/metrics").text
                 shown["metrics"] = [httpx.get(f"{url}/metrics", timeout=5).text for _ in range(12)]
+                shown["burst"] = _burst(url, shown["pids"]["children"], BURST)
             finally:
                 process.send_signal(signal.SIGTERM)
                 try:
@@ -183,6 +186,37 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         yield shown
     finally:
         anvil.stop()
+
+
+BURST = 32
+"""Keep-alive clients connecting at once, while one API worker is busy for a moment."""
+
+
+def _burst(url: str, workers: list[int], count: int) -> list[int]:
+    """*count* clients connect while the first of *workers* is busy for a moment (stopped), each asks
+    ``/metrics``; the pid of the process that took each connection, in order.
+
+    With one listening socket shared by the workers, the worker awake when the clients connected
+    accepted them all, and each keep-alive client stays with the worker that accepted it: a worker busy
+    for a moment at that time got no share of the load for as long as the clients stayed connected."""
+    port = int(url.rsplit(":", 1)[1])
+    busy = workers[0]
+    os.kill(busy, signal.SIGSTOP)
+    try:
+        connections = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(count)]
+        for connection in connections:
+            connection.sendall(b"GET /metrics HTTP/1.1\r\nHost: node\r\nConnection: close\r\n\r\n")
+        time.sleep(1.0)  # the other worker has taken every connection it is going to take
+    finally:
+        os.kill(busy, signal.SIGCONT)
+    pids = []
+    for connection in connections:
+        with connection:
+            answer = b"".join(iter(lambda c=connection: c.recv(65536), b""))
+        found = re.search(rb'^coo_process_info\{role="api",pid="(\d+)"\} 1$', answer, re.M)
+        assert found, answer[:300]
+        pids.append(int(found.group(1)))
+    return pids
 
 
 def _transactions(rpc_url: str) -> list[dict[str, Any]]:
@@ -237,6 +271,12 @@ def test_metrics_say_which_process_answered_an_api_worker_never_the_writer(seen:
     assert {role for role, _ in answered} == {"api"}
     assert {pid for _, pid in answered} <= set(seen["pids"]["children"])
     assert all(re.search(r"^coo_process_resident_bytes [1-9]\d*$", text, re.M) for text in seen["metrics"])
+
+
+def test_connections_opened_at_once_are_served_by_both_api_workers(seen: dict[str, Any]) -> None:
+    """Keep-alive clients connecting while one worker is busy for a moment still get both workers."""
+    served = {pid: seen["burst"].count(pid) for pid in set(seen["burst"])}
+    assert set(served) == set(seen["pids"]["children"]), served
 
 
 def test_sigterm_stops_every_process_and_exits_zero(seen: dict[str, Any]) -> None:
