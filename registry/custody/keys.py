@@ -46,6 +46,7 @@ from eth_account.messages import encode_defunct
 from eth_keys.exceptions import BadSignature
 from eth_utils.exceptions import ValidationError as SignatureValidationError
 
+from registry.entropy import random_bytes
 from registry.errors import DecryptionError, KeyVaultError
 
 KEY_BYTES = 32
@@ -92,7 +93,7 @@ class KEK(_Secret):
         Returns:
             ``nonce ‖ ciphertext ‖ tag`` (60 bytes).
         """
-        nonce = secrets.token_bytes(NONCE_BYTES)
+        nonce = random_bytes(NONCE_BYTES)
         return nonce + AESGCM(self._key).encrypt(nonce, data_key.unsafe_bytes(), _wrap_aad(certificate_id))
 
     def unwrap(self, wrapped: bytes, certificate_id: str) -> DataKey:
@@ -120,7 +121,7 @@ class DataKey(_Secret):
     @classmethod
     def generate(cls) -> DataKey:
         """A fresh random data key."""
-        return cls(AESGCM.generate_key(bit_length=256))
+        return cls(random_bytes(KEY_BYTES))
 
     def encrypt(self, plaintext: bytes, aad: bytes) -> bytes:
         """Encrypt and authenticate *plaintext* with associated data *aad*.
@@ -128,7 +129,7 @@ class DataKey(_Secret):
         Returns:
             ``nonce ‖ ciphertext ‖ tag`` with a fresh random 96-bit nonce.
         """
-        nonce = secrets.token_bytes(NONCE_BYTES)
+        nonce = random_bytes(NONCE_BYTES)
         return nonce + AESGCM(self._key).encrypt(nonce, plaintext, aad)
 
     def decrypt(self, blob: bytes, aad: bytes) -> bytes:

@@ -22,7 +22,6 @@ certificate's ``valid_until`` day.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -31,6 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from registry.entropy import random_bytes
 from registry.errors import SealedDocumentError
 from registry.sealing.merkle import keccak
 from registry.types import hex32, parse_hex32
@@ -129,7 +129,7 @@ def terms_for(certificate: Mapping[str, Any], parent: bytes | None = None,
 
 def new_salt() -> bytes:
     """A fresh 256-bit salt for a terms leaf."""
-    return secrets.token_bytes(32)
+    return random_bytes(32)
 
 
 class SealedTerms(BaseModel):

@@ -7,7 +7,6 @@ Every change of a certificate's status goes through the chain-write outbox
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ from registry.custody.vault import KeyVault
 from registry.domain.certificate import Certificate, parse_certificate
 from registry.domain.reasons import RevocationReason
 from registry.domain.states import CertificateStatus, Mode
+from registry.entropy import random_uuid
 from registry.errors import (
     CertificateValidationError,
     ChainError,
@@ -186,7 +186,7 @@ class Issuing(Service):
         number is kept sealed under it, so erasing the key leaves neither to confirm a guess.
         """
         sealed: Sealed = seal(body, terms_for(body, parent, parent_items), zk)
-        certificate_id = str(uuid.uuid4())
+        certificate_id = str(random_uuid())
         key, wrapped = self.vault.new_wrapped_key(certificate_id)
         record = sealed_record(body, sealed)
         number = body["certificate_number"]

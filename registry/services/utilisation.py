@@ -9,7 +9,6 @@ outbox and keeps the declaration, sealed, on this node.
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -22,6 +21,7 @@ from registry.chain.client import DocumentState
 from registry.chain.customs import CustomsLedger
 from registry.chain.refusals import Refusal
 from registry.custody.apikeys import Principal, Role
+from registry.entropy import random_uuid
 from registry.errors import (
     ConflictError,
     ContractRevertError,
@@ -138,7 +138,7 @@ class Utilisation(Service):
                 return known, False, self._balance(sealed, terms)
             raise ConflictError(f"declaration {reference} has already drawn on this certificate with other quantities")
         root = root_of(sealed)
-        record_id = str(uuid.uuid4())
+        record_id = str(random_uuid())
         local = {"record_id": record_id, "declared_on": declared_on.isoformat(), "draws": draw_json(sealed, wanted),
                  "declaration_reference": self.documents.seal_text(document_hash, f"declaration|{record_id}",
                                                                    reference)}

@@ -22,6 +22,7 @@ from registry.custody.signer import signer_for
 from registry.custody.vault import KeyVault
 from registry.domain.report import VerificationReport
 from registry.domain.states import CertificateStatus
+from registry.entropy import random_uuid
 from registry.errors import (
     NotFoundError,
     PermissionDenied,
@@ -205,7 +206,7 @@ class Verification(Service):
         """
         body = canonical_json(report.model_dump(mode="json"))
         report_hash = "0x" + hashlib.sha256(body).hexdigest()
-        receipt_id = str(uuid.uuid4())
+        receipt_id = str(random_uuid())
         checked_at = datetime.now(UTC).isoformat(timespec="seconds")
         message = f"coo-verification/1|{receipt_id}|{report_hash}|{checked_at}|{report.chain_head}".encode()
         receipt = VerificationReceipt(receipt_id, report_hash, checked_at, report.chain_head,
