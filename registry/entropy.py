@@ -4,8 +4,8 @@ Registering a certificate draws a dozen small random values (its id, its data ke
 key's wrap and of each ciphertext, its terms salt), and every verification one (its receipt id). Each
 ``os.urandom`` is a ``getrandom`` system call that releases the GIL, so under load each hands the
 interpreter to another thread and then waits to get it back. :func:`random_bytes` serves them from a
-block read with one call instead (the salts of a certificate's fields were already one call:
-:func:`registry.sealing.fields.fresh_salts`).
+block read with one call instead, and so are the salts of a certificate's fields
+(:func:`registry.sealing.fields.fresh_salts`).
 
 What keeps the bytes as good as ``secrets`` gives them:
 
@@ -23,10 +23,10 @@ import os
 import threading
 import uuid
 
-BLOCK = 4096
+BLOCK = 64 << 10
 """Bytes read from the kernel at a time, per thread."""
-DIRECT = 1024
-"""Draws larger than this are read from the kernel directly."""
+DIRECT = 8 << 10
+"""Draws larger than this are read from the kernel directly (a certificate's salts, 32 bytes a field, are not)."""
 
 
 class _Block(threading.local):

@@ -3,7 +3,6 @@ flatten a certificate into salted leaves, hash them, and assemble a certificate 
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any, Final
 import orjson
 import rfc8785
 
+from registry.entropy import random_bytes
 from registry.errors import SealedDocumentError
 from registry.sealing.canonical import canonical_json, plain_scalar
 from registry.sealing.merkle import keccak, keccak_each, merkle_root
@@ -172,12 +172,12 @@ def document_hash_of(leaves: Iterable[bytes]) -> bytes:
 
 
 def fresh_salts(count: int) -> list[bytes]:
-    """*count* fresh 256-bit salts from one ``os.urandom`` call (the kernel's CSPRNG, as :mod:`secrets` uses).
+    """*count* fresh 256-bit salts from one draw of :func:`registry.entropy.random_bytes` (the kernel's CSPRNG).
 
-    One call rather than one per field: each ``getrandom`` releases the GIL, and a certificate has
+    One draw rather than one per field: each ``getrandom`` releases the GIL, and a certificate has
     dozens of fields. The slices are independent uniform values, so distinct but for a 2^-256 chance.
     """
-    pool = os.urandom(SALT_SIZE * count)
+    pool = random_bytes(SALT_SIZE * count)
     return [pool[start:start + SALT_SIZE] for start in range(0, len(pool), SALT_SIZE)]
 
 

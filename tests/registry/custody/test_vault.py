@@ -213,3 +213,14 @@ def test_sealed_terms_open_only_as_the_terms_of_the_certificate_they_were_sealed
         KeyVault.open_terms(key, "cert-a", "0xAbCdEf0000000000000000000000000000000002", sealed)
     with pytest.raises(DecryptionError):  # nor as the certificate's number, sealed under the same key
         key.decrypt(sealed, b"coo-number/1|cert-a")
+
+
+@pytest.mark.parametrize("size", [0, 1, 2046, 2047, 2048, 2300, 4094, 4095, 10_000])
+def test_the_fingerprint_fed_in_pieces_is_the_hmac_of_the_whole_body(size: int) -> None:
+    import hashlib
+    import hmac
+
+    key = DataKey.generate()
+    body = os.urandom(size)
+    whole = hmac.new(key.unsafe_bytes(), b"coo-fingerprint/1|" + body, hashlib.sha256).digest()
+    assert KeyVault.fingerprint(key, body) == whole
