@@ -116,10 +116,12 @@ def load(node: ApiNode, lines: list[str], method: str, shape: Load) -> dict[str,
     duration = f"{max(1, int(shape.seconds))}s" if not shape.limit else "600s"
     command = ["wrk", "-t1", f"-c{shape.connections}", f"-d{duration}", "--timeout", "60s", "-s", str(LUA),
                node.url, "--", file.name, method, str(shape.limit)]
-    server, client = node.tree.cpu(), child_cpu()
+    before, client = node.tree.cpu_by_process(), child_cpu()
     done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False,
                           env={**os.environ, "BENCH_AUTH": shape.auth, "BENCH_EXPECT": shape.expect})
-    server, client = node.tree.cpu() - server, child_cpu() - client
+    after, client = node.tree.cpu_by_process(), child_cpu() - client
+    used = {pid: seconds - before.get(pid, 0.0) for pid, seconds in after.items()}
+    server = sum(used.values())
     Path(file.name).unlink()
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed: {done.stderr[-500:]}")
@@ -127,5 +129,13 @@ def load(node: ApiNode, lines: list[str], method: str, shape: Load) -> dict[str,
     seconds = figures["duration_us"] / 1e6
     errors = sum(figures["errors"].values()) - figures["errors"]["status"]
     figures.update(seconds=seconds, per_second=figures["answered"] / seconds, server_cpu_s=server,
-                   client_cpu_s=client, socket_errors=errors, connections=shape.connections)
+                   client_cpu_s=client, socket_errors=errors, connections=shape.connections,
+                   busiest_worker_share=busiest_share(used, node.process.pid))
     return figures
+
+
+def busiest_share(used: dict[int, float], writer: int) -> float:
+    """The busiest API worker's share of the API workers' CPU, in % (100 / N when N workers shared the load
+    evenly; the writer's own CPU left out). With one process, that process's: 100."""
+    workers = [seconds for pid, seconds in used.items() if pid != writer] or [used.get(writer, 0.0)]
+    return 100 * max(workers) / max(sum(workers), 1e-9)

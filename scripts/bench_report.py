@@ -26,16 +26,22 @@ def api_figures(raw: Raw) -> dict[str, dict[str, Any]]:
         "naive transact() loop": _series(reg, lambda r: r["naive"]["per_second"], "cert/s"),
         "registration / naive loop": _series(reg, lambda r: r["ratio"], "×"),
         "registration server CPU": _series(reg, lambda r: r["api"]["server_cpu_ms_per_cert"], "ms/cert"),
+        "registration, busiest API worker's share of their CPU": _series(
+            reg, lambda r: r["api"]["busiest_worker_share"], "%"),
         "acceptance → anchored p50": _series(reg, lambda r: r["api"]["anchoring"]["p50_s"], "s"),
         "acceptance → anchored p99": _series(reg, lambda r: r["api"]["anchoring"]["p99_s"], "s"),
         "POST /v1/verify": _series(post, lambda r: r["per_second"], "req/s"),
         "POST /v1/verify p99": _series(post, lambda r: r["p99_ms"], "ms"),
         "POST /v1/verify server CPU": _series(post, lambda r: r["server_cpu_ms_per_op"], "ms/op"),
         "POST /v1/verify wrk CPU": _series(post, lambda r: r["client_cpu_ms_per_op"], "ms/op"),
+        "POST /v1/verify, busiest API worker's share of their CPU": _series(
+            post, lambda r: r["busiest_worker_share"], "%"),
         "GET /v1/verify/{hash}": _series(get, lambda r: r["per_second"], "req/s"),
         "GET /v1/verify/{hash} p99": _series(get, lambda r: r["p99_ms"], "ms"),
         "GET /v1/verify/{hash} server CPU": _series(get, lambda r: r["server_cpu_ms_per_op"], "ms/op"),
         "GET /v1/verify/{hash} wrk CPU": _series(get, lambda r: r["client_cpu_ms_per_op"], "ms/op"),
+        "GET /v1/verify/{hash}, busiest API worker's share of their CPU": _series(
+            get, lambda r: r["busiest_worker_share"], "%"),
         "idle server CPU": _series(raw["idle"], lambda r: r, "ms/s"),
     }
 

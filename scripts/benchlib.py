@@ -107,11 +107,15 @@ class ProcessTree:
 
     def cpu(self) -> float:
         """CPU seconds used so far by the tree (descendants that exited keep their last reading)."""
+        return sum(self.cpu_by_process().values())
+
+    def cpu_by_process(self) -> dict[int, float]:
+        """CPU seconds used so far by each process of the tree, by pid (exited ones keep their last reading)."""
         for pid in self.pids():
             seconds, _ = _stat(pid)
             if seconds:
                 self._seen[pid] = seconds
-        return sum(self._seen.values())
+        return dict(self._seen)
 
     def rss(self) -> int:
         """Resident bytes of the tree now (pages shared between forked workers counted in each)."""

@@ -24,6 +24,8 @@ FIGURES = [
     "acceptance → anchored p50", "acceptance → anchored p99", "POST /v1/verify", "POST /v1/verify p99",
     "POST /v1/verify server CPU", "POST /v1/verify wrk CPU", "GET /v1/verify/{hash}", "GET /v1/verify/{hash} p99",
     "GET /v1/verify/{hash} server CPU", "GET /v1/verify/{hash} wrk CPU", "idle server CPU",
+    *(f"{name}, busiest API worker's share of their CPU" for name in (
+        "registration", "POST /v1/verify", "GET /v1/verify/{hash}")),
     *(f"{name} at {size} stored" for size in (0, 40) for name in (
         "idle server CPU", "registration CPU", "POST /v1/verify CPU", "GET /v1/verify/{hash} CPU", "server RSS")),
     "disk per certificate at 0 stored (fixed cost included)", "disk per added certificate, 0 → 40 stored",
@@ -55,6 +57,8 @@ def test_every_figure_is_there_with_a_unit_and_a_positive_finite_value(results: 
         assert figure["min"] <= figure["median"] <= figure["max"], name
         assert figure["runs"], name
         assert f"| {name} |" in table, name
+        if figure["unit"] == "%":  # a share of the API workers' CPU: of all of it at most
+            assert figure["max"] <= 100, name
 
 
 def test_every_target_is_judged_from_a_measured_value(results: tuple[dict[str, Any], str]) -> None:
