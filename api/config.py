@@ -168,6 +168,9 @@ class Settings(BaseSettings):
     rpc_timeout_ms: int = Field(default=5000, gt=0, description="longest wait for one JSON-RPC request (no retries)")
     auth_failures_per_minute: int = Field(default=20, gt=0, description="invalid API keys a client may send a minute")
     readiness_timeout_ms: int = Field(default=800, gt=0, description="longest /readyz waits for the chain")
+    keep_alive_s: int = Field(default=65, gt=0, description="seconds an idle keep-alive connection stays open: "
+                              "longer than clients keep idle connections (httpx 5 s, load balancers 60 s), so "
+                              "a client never sends a request on a connection the node is closing")
     sqlite_secure_delete: bool = Field(default=True, description="SQLite overwrites deleted content (defence in "
                                        "depth; erasure does not rely on it, and the forensic tests turn it off)")
     audit_retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=0,

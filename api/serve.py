@@ -134,6 +134,18 @@ _BIND_ERRORS = {
 }
 
 
+def server_config(settings: Settings, node: Node) -> uvicorn.Config:
+    """uvicorn's settings for serving *node*'s API on an inherited socket (one process, or one API worker).
+
+    The keep-alive timeout is the node's ``keep_alive_s``, not uvicorn's 5 s: a client that keeps
+    idle connections for 5 s itself (httpx's default) and sends its next request just before then,
+    as the server's 5 s end, had the connection closed under its request (a reset, not an answer),
+    which a busy machine made frequent enough to fail the load test.
+    """
+    return uvicorn.Config(create_app(settings, node, close_node=True), log_level="warning",
+                          timeout_keep_alive=settings.keep_alive_s)
+
+
 def _warn_public_url(settings: Settings) -> None:
     if settings.public_url is None:
         console.print(f"warning: COO_PUBLIC_URL is not set, so QR codes and links will encode {settings.base_url}; "
@@ -210,9 +222,7 @@ def _serve_here(node: Node, settings: Settings, listener: socket.socket) -> None
     try:
         # The app's lifespan closes the node (worker, follower, managed Anvil) on shutdown:
         # uvicorn re-raises SIGTERM/SIGINT after a graceful shutdown, so code after run() may never execute.
-        server = uvicorn.Server(uvicorn.Config(create_app(settings, node, close_node=True), host=settings.host,
-                                               port=settings.port, log_level="warning"))
-        server.run(sockets=[listener])
+        uvicorn.Server(server_config(settings, node)).run(sockets=[listener])
     except BaseException:
         node.close()
         raise

@@ -31,9 +31,10 @@ from types import FrameType
 
 import uvicorn
 
-from api.app import create_app, node_config
+from api.app import node_config
 from api.config import Settings, SettingsError, load_settings
 from api.heap import ARENAS, HeapTrimmer
+from api.serve import server_config
 from registry.chain.nodes import _die_with_parent
 from registry.runtime import Node, ProcessRole, open_node
 
@@ -145,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: API worker could not start: {error or type(error).__name__}", file=sys.stderr)
         return 2
     listener = socket.socket(fileno=listen_fd)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, node, close_node=True), log_level="warning"))
+    server = uvicorn.Server(server_config(settings, node))
     trimmer = HeapTrimmer().start()
     try:
         server.run(sockets=[listener])

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 from benchlib import ROOT, ProcessTree, child_cpu
 
-from registry.chain.nodes import free_port
+from registry.chain.ports import free_port
 
 COO = str(Path(sys.executable).parent / "coo")
 LUA = Path(__file__).resolve().parent / "bench_wrk.lua"

@@ -43,7 +43,8 @@ sys.path.insert(0, str(ROOT))
 
 from api.offload import TIMEOUT as SERVER_DEADLINE_S  # noqa: E402
 from registry.chain.client import ChainClient  # noqa: E402
-from registry.chain.nodes import NodeProcess, free_port  # noqa: E402
+from registry.chain.nodes import NodeProcess  # noqa: E402
+from registry.chain.ports import free_port  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "rcep-sg-jp.json"
 CLIENT_TIMEOUT_S = 2 * SERVER_DEADLINE_S

@@ -47,7 +47,8 @@ from registry.chain.genesis import (
     write_static_nodes,
 )
 from registry.chain.links import Pair, PeerLinks, pair_key, parse_pair
-from registry.chain.nodes import _die_with_parent, free_port, rpc_ready
+from registry.chain.nodes import _die_with_parent, rpc_ready
+from registry.chain.ports import free_port
 from registry.errors import ChainUnavailableError
 
 LAUNCHER = PROJECT_ROOT / "scripts" / "ethereumjs-node.mjs"

@@ -29,7 +29,6 @@ import fcntl
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import IO
 
 from registry.chain.compiler import PROJECT_ROOT
+from registry.chain.ports import free_port
 from registry.errors import ChainUnavailableError
 
 NODE_BIN = PROJECT_ROOT / "node_modules" / ".bin"
@@ -57,14 +57,6 @@ def anvil_binary() -> Path:
         if os.access(native, os.X_OK):
             return native
     return NODE_BIN / "anvil"
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """Ask the OS for a currently free TCP port on *host*."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def rpc_ready(url: str, timeout: float = 1.0) -> bool:

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.cli import app
 from api.config import Settings
-from registry.chain.nodes import NodeProcess, free_port
+from registry.chain.nodes import NodeProcess
+from registry.chain.ports import free_port
 from registry.runtime import Node
 from tests.support.consortium import example
 from tests.support.http import served_over_http

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from registry.chain.nodes import free_port
+from registry.chain.ports import free_port
 from registry.runtime import Node
 from tests.api import test_cli
 from tests.support.consortium import example

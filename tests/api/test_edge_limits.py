@@ -16,7 +16,7 @@ import pytest
 import registry.custody.apikeys
 from api.app import create_app
 from api.config import Settings
-from registry.chain.nodes import free_port
+from registry.chain.ports import free_port
 from registry.runtime import Node
 from tests.support.consortium import example
 from tests.support.http import auth, served_over_http

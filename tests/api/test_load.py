@@ -58,7 +58,10 @@ def test_fifty_clients_for_a_minute_lose_nothing_and_keep_memory_flat(tmp_path: 
             await asyncio.gather(*(client_loop(api, deadline, accepted, statuses, documents) for _ in range(CLIENTS)))
 
         warm = api.rss_bytes()
-        asyncio.run(run())
+        try:
+            asyncio.run(run())
+        except httpx.HTTPError as error:
+            raise AssertionError(f"{error!r} under load; the node's log ends:\n{api.log_tail()}") from error
         after = api.rss_bytes()
         assert not [s for s in statuses if s >= 500], statuses
         assert statuses.get(202, 0) > 0 and statuses.get(200, 0) > 0

@@ -30,7 +30,8 @@ import httpx
 import pytest
 from web3 import Web3
 
-from registry.chain.nodes import NodeProcess, free_port
+from registry.chain.nodes import NodeProcess
+from registry.chain.ports import free_port
 from tests.support.consortium import example
 from tests.support.rpc_recorder import RpcRecorder
 
@@ -167,7 +168,10 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             try:
                 run = Scenario(url, json.loads((base / "node" / "demo-keys.json").read_text()))
                 shown["pids"] = {"writer": process.pid, "children": _children(process.pid)}
-                _scenario(run)
+                with ThreadPoolExecutor(1) as idler:
+                    after_idle = idler.submit(_answer_after_idle, url, IDLE_S)
+                    _scenario(run)
+                    shown["after idle"] = after_idle.result()
                 shown["answers"] = run.answers
                 shown["readyz"] = [httpx.get(f"{url}/readyz", timeout=5).json() for _ in range(12)]
                 shown["writes"] = httpx.get(f"{url}/metrics").text
@@ -217,6 +221,36 @@ def _burst(url: str, workers: list[int], count: int) -> list[int]:
         assert found, answer[:300]
         pids.append(int(found.group(1)))
     return pids
+
+
+IDLE_S = 6.0
+"""How long a keep-alive client leaves its connection idle: over httpx's own 5 s limit for idle connections,
+and uvicorn's default keep-alive timeout (also 5 s)."""
+
+
+def _answer_after_idle(url: str, idle: float) -> bytes:
+    """The status line answering a request sent on a keep-alive connection left idle *idle* seconds (or the
+    error the connection gave instead)."""
+    port = int(url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as connection, connection.makefile("rb") as reader:
+        _health(connection, reader)
+        time.sleep(idle)
+        try:
+            return _health(connection, reader)
+        except OSError as error:
+            return repr(error).encode()
+
+
+def _health(connection: socket.socket, reader: Any) -> bytes:
+    """Ask ``/healthz`` on *connection* and read the whole answer; its status line."""
+    connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: node\r\n\r\n")
+    status: bytes = reader.readline()
+    length = 0
+    while (line := reader.readline()) not in (b"\r\n", b""):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    reader.read(length)
+    return status
 
 
 def _transactions(rpc_url: str) -> list[dict[str, Any]]:
@@ -277,6 +311,13 @@ def test_connections_opened_at_once_are_served_by_both_api_workers(seen: dict[st
     """Keep-alive clients connecting while one worker is busy for a moment still get both workers."""
     served = {pid: seen["burst"].count(pid) for pid in set(seen["burst"])}
     assert set(served) == set(seen["pids"]["children"]), served
+
+
+def test_a_keep_alive_connection_left_idle_longer_than_clients_keep_one_is_still_answered(
+        seen: dict[str, Any]) -> None:
+    """A client whose idle limit is about uvicorn's default keep-alive timeout sent requests on connections the
+    node was closing: the node keeps idle connections far longer than clients do."""
+    assert seen["after idle"].startswith(b"HTTP/1.1 200"), seen["after idle"]
 
 
 def test_sigterm_stops_every_process_and_exits_zero(seen: dict[str, Any]) -> None:

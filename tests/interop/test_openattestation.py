@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.cli import app as cli
 from api.config import Settings, SettingsError, load_settings
-from registry.chain.nodes import free_port
+from registry.chain.ports import free_port
 from registry.runtime import Node
 from tests.interop.oa_support import DevIssuer, TinyDns, node_script, txt_record
 from tests.support.http import assert_problem, served_over_http

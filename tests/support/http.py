@@ -21,7 +21,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from registry.chain.client import ChainClient
-from registry.chain.nodes import NodeProcess, free_port
+from registry.chain.nodes import NodeProcess
+from registry.chain.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,8 +92,9 @@ class LiveApi:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen([str(Path(sys.executable).parent / "coo"), "up", "--demo"], env=self.env,
-                                        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen([str(Path(sys.executable).parent / "coo"), "up", "--demo"],
+                                            env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -115,6 +117,15 @@ class LiveApi:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    @property
+    def log(self) -> Path:
+        """What ``coo up`` printed (beside the data directory)."""
+        return self.data.parent / f"{self.data.name}.log"
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last *lines* of :attr:`log`, for a failure's message."""
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
 
     def headers(self) -> dict[str, str]:
         keys = json.loads((self.data / "demo-keys.json").read_text())

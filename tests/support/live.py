@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from registry.chain.nodes import free_port
+from registry.chain.ports import free_port
 from tests.support.consortium import example
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,8 @@ import pytest
 from eth_account import Account
 
 from registry.chain.client import ChainClient, DocumentState
-from registry.chain.nodes import NodeProcess, free_port
+from registry.chain.nodes import NodeProcess
+from registry.chain.ports import free_port
 from registry.errors import ChainUnavailableError, ContractNotDeployedError
 from tests.support import reverts
 from tests.support.consortium import Consortium, new_consortium, set_up_consortium

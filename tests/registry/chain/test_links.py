@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from registry.chain.links import PeerLinks, pair_key, parse_pair
-from registry.chain.nodes import free_port
+from registry.chain.ports import free_port
 
 
 class _Echo(socketserver.BaseRequestHandler):

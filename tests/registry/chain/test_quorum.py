@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from registry.chain.client import ChainClient, DocumentState
-from registry.chain.nodes import NodeProcess, free_port
+from registry.chain.nodes import NodeProcess
+from registry.chain.ports import free_port
 from registry.chain.quorum import DEFAULT_MAX_LAG, QuorumReader
 from registry.domain.reasons import RevocationReason
 from registry.domain.report import Verdict, VerificationReport
