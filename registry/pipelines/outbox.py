@@ -15,7 +15,9 @@ sent, then driven to the chain by :class:`Outbox`:
    crash between sending and recording never doubles it. A refusal by the
    contract is checked the same way: "already revoked" by this very write counts
    as done, anything else marks the write ``refused`` (never sent again).
-3. **Settle** when mined at the confirmation depth; then, exactly once, the
+3. **Settle** when mined at the confirmation depth (a write found on chain after
+   an earlier attempt too: from the block its event names, else from the head it
+   was found at); then, exactly once, the
    node's own bookkeeping for it runs (an *applier* registered per kind: mark the
    certificate revoked, shred its key, keep the declaration, …).
 4. **Watch.** A settled write the chain later loses (a reorg; a managed chain
@@ -279,12 +281,14 @@ class Outbox(WriteQueue, Worker):
         if found.effect is not Effect.PRESENT:
             self.log.mark(write.id, WriteState.PENDING, error="its transaction left the chain before settling")
             return False
-        self._settle(write, found.result)
+        self._settle(write, {**(write.result or {}), **(found.result or {})} or None)  # what the send said too
         return True
 
     def _take(self, write: ChainWrite, found: Found) -> bool:
         """Act on what the chain shows of a write that was attempted before."""
         if found.effect is Effect.PRESENT:
+            if self.confirmations > 1:  # on chain is not yet settled: it settles at the depth, as a sent write does
+                return self._confirm(self._seen(write, found))
             self._settle(write, found.result)
             return True
         if found.effect is Effect.PRECLUDED:
@@ -293,6 +297,15 @@ class Outbox(WriteQueue, Worker):
         if write.error != found.why:
             self.log.mark(write.id, WriteState.PENDING, error=found.why)
         return False  # WAIT
+
+    def _seen(self, write: ChainWrite, found: Found) -> ChainWrite:
+        """Record a write found on chain as ``sent``: in the block its event names or, for an effect read from
+        the chain's state, in the head block now (no earlier block is known to hold it)."""
+        result = found.result or {}
+        block = result.get("block_number")
+        return self.log.mark(write.id, WriteState.SENT, tx_hash=result.get("tx_hash"),
+                             block_number=self.chain.block_number() if block is None else int(block),
+                             result=found.result)
 
     def _settle(self, write: ChainWrite, result: Mapping[str, Any] | None) -> None:
         tx = result or {}

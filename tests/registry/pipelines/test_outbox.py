@@ -86,6 +86,31 @@ def test_a_request_sent_just_before_a_crash_is_recognised_on_chain_not_opened_tw
     assert found is not None and found.document_hash == parse_hex32(sealed.document_hash)
 
 
+def test_a_write_found_on_chain_after_a_crash_settles_only_at_the_confirmation_depth(
+        node: Node, demo_keys: dict[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its transaction went out just before the crash and is in the newest block: a reorg could still take it,
+    so it is not reported settled before the depth every sent write waits for."""
+    service, outbox = node.context, node.context.outbox
+    issuer = fresh_issuer(node, demo_keys)
+    (authority,) = principals(service, demo_keys, "authority")
+    signer = node.context.signer_for(authority, Role.AUTHORITY)
+    monkeypatch.setattr(outbox, "confirmations", 3)
+    states = []
+    with node.paused():
+        write = outbox.log.add(WriteKind.SUSPEND_ISSUER, signer.address, {"account": issuer},
+                               subject=f"standing:{issuer.lower()}")
+        outbox.log.mark(write.id, WriteState.PENDING, attempted=True)  # counted, then sent, then the crash
+        outbox.effects.send(write, signer)
+        assert not service.chain.is_authorised(issuer)
+        for _ in range(3):
+            outbox.round()
+            states.append(outbox.log.get(write.id).state)
+            service.chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    assert states == [WriteState.SENT, WriteState.SENT, WriteState.SETTLED], states
+    settled = outbox.log.get(write.id)
+    assert settled.applied and settled.attempts == 1, "the write was sent again"
+
+
 def test_a_refused_write_is_final_and_another_countrys_authority_changes_nothing(
         node: Node, demo_keys: dict[str, dict[str, str]]) -> None:
     service, outbox = node.context, node.context.outbox
