@@ -11,8 +11,12 @@ API with a runtime built without a transaction sender (:class:`registry.runtime.
 
 SIGTERM or SIGINT stops the API workers first (each finishes its requests), then the
 writer's workers and the managed chain; ``coo up`` then exits 0 with no process left.
-An API worker that dies on its own stops the node (exit status non-zero), and a worker
-whose writer is gone stops itself (:class:`~registry.pipelines.relay.WriterLink`). An API worker keeps
+An API worker that dies on its own (killed, out of memory) is started again on its
+socket, which the supervisor keeps open, so connections that arrive meanwhile wait in its
+queue rather than being refused; a worker that keeps dying (more than
+:data:`MAX_RESTARTS` times within :data:`RESTART_WINDOW` seconds) stops the node (exit
+status non-zero). A worker whose writer is gone stops itself
+(:class:`~registry.pipelines.relay.WriterLink`). An API worker keeps
 its resident memory near what it uses (:mod:`api.heap`).
 """
 
@@ -25,6 +29,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from types import FrameType
@@ -44,6 +49,10 @@ STOP_TIMEOUT = 30.0
 """Seconds an API worker has to finish its requests after SIGTERM before it is killed."""
 BACKLOG = 2048
 """Connections the kernel queues while the API workers start (or are busy)."""
+MAX_RESTARTS = 5
+RESTART_WINDOW = 60.0
+"""An API worker that died more than ``MAX_RESTARTS`` times within ``RESTART_WINDOW`` seconds is not started
+again: the node stops (a worker that cannot run would otherwise be restarted for ever)."""
 
 
 class WorkerExited(RuntimeError):
@@ -83,13 +92,19 @@ class Supervisor:
         listeners: one bound socket per API worker, all on the node's address (:func:`api.serve.listen`).
         wake_fd: the wake-up pipe's write end (the writer reads the other end).
         env: the API workers' environment.
+        max_restarts: restarts allowed within ``window`` seconds before the node stops.
     """
 
-    def __init__(self, listeners: list[socket.socket], wake_fd: int, env: dict[str, str]) -> None:
+    def __init__(self, listeners: list[socket.socket], wake_fd: int, env: dict[str, str], *,
+                 max_restarts: int = MAX_RESTARTS, window: float = RESTART_WINDOW) -> None:
         self.listeners = listeners
         self.wake_fd = wake_fd
         self.env = env
+        self.max_restarts = max_restarts
+        self.window = window
         self.children: list[subprocess.Popen[bytes]] = []
+        self.restarts: list[float] = []
+        """When each restart happened (monotonic seconds)."""
         self._stop = threading.Event()
 
     def request_stop(self, signum: int, _frame: FrameType | None) -> None:
@@ -100,7 +115,7 @@ class Supervisor:
         """Start the workers and watch them until a stop is requested; always stops them on return.
 
         Raises:
-            WorkerExited: an API worker ended on its own (the others are stopped too).
+            WorkerExited: an API worker kept dying (the others are stopped too).
         """
         previous = {sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
@@ -108,14 +123,27 @@ class Supervisor:
                 listener.listen(BACKLOG)
             self.children = [spawn(listener, self.wake_fd, self.env) for listener in self.listeners]
             while not self._stop.wait(0.2):
-                ended = [child for child in self.children if child.poll() is not None]
-                if ended:
-                    raise WorkerExited(f"API worker {ended[0].pid} exited with status {ended[0].returncode}; "
-                                       "stopping the node")
+                for index, child in enumerate(self.children):
+                    if child.poll() is not None and not self._stop.is_set():
+                        self.children[index] = self._restart(index, child)
         finally:
             self.stop_children()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+    def _restart(self, index: int, ended: subprocess.Popen[bytes]) -> subprocess.Popen[bytes]:
+        """A new API worker on the socket of *ended*, which exited on its own.
+
+        Raises:
+            WorkerExited: API workers died more than ``max_restarts`` times within the window.
+        """
+        now = time.monotonic()
+        self.restarts = [at for at in self.restarts if now - at < self.window] + [now]
+        if len(self.restarts) > self.max_restarts:
+            raise WorkerExited(f"API worker {ended.pid} exited with status {ended.returncode}; {len(self.restarts)} "
+                               f"API workers died within {self.window:.0f} s: stopping the node")
+        log.error("API worker %s exited with status %s: starting another on its socket", ended.pid, ended.returncode)
+        return spawn(self.listeners[index], self.wake_fd, self.env)
 
     def stop_children(self) -> None:
         """SIGTERM every API worker still running, wait for each (killing one that outstays the timeout)."""

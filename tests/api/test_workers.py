@@ -30,6 +30,8 @@ import httpx
 import pytest
 from web3 import Web3
 
+from api.serve import listen
+from api.workers import Supervisor, WorkerExited
 from registry.chain.nodes import NodeProcess
 from registry.chain.ports import free_port
 from tests.support.consortium import example
@@ -177,6 +179,7 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 shown["writes"] = httpx.get(f"{url}/metrics").text
                 shown["metrics"] = [httpx.get(f"{url}/metrics", timeout=5).text for _ in range(12)]
                 shown["burst"] = _burst(url, shown["pids"]["children"], BURST)
+                shown["replaced"] = _kill_one(url, process.pid, shown["pids"]["children"])
             finally:
                 process.send_signal(signal.SIGTERM)
                 try:
@@ -253,6 +256,33 @@ def _health(connection: socket.socket, reader: Any) -> bytes:
     return status
 
 
+def _kill_one(url: str, writer: int, workers: list[int]) -> dict[str, Any]:
+    """Kill one API worker (SIGKILL), then at once have *BURST* clients connect and ask ``/metrics``: which
+    processes answered, and the API workers afterwards."""
+    os.kill(workers[1], signal.SIGKILL)
+    served = _served(url, BURST)
+    return {"killed": workers[1], "served": served, "workers": [p for p in _children(writer) if _alive(p)]}
+
+
+def _served(url: str, count: int) -> list[int | str]:
+    """*count* clients connect at once and ask ``/metrics``: the pid of the process that answered each (or the
+    error its connection gave)."""
+    port = int(url.rsplit(":", 1)[1])
+    connections = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(count)]
+    answers: list[int | str] = []
+    for connection in connections:
+        with connection:
+            try:
+                connection.sendall(b"GET /metrics HTTP/1.1\r\nHost: node\r\nConnection: close\r\n\r\n")
+                answer = b"".join(iter(lambda c=connection: c.recv(65536), b""))
+            except OSError as error:
+                answers.append(repr(error))
+                continue
+        found = re.search(rb'^coo_process_info\{role="api",pid="(\d+)"\} 1$', answer, re.M)
+        answers.append(int(found.group(1)) if found else repr(answer[:200]))
+    return answers
+
+
 def _transactions(rpc_url: str) -> list[dict[str, Any]]:
     w3 = Web3(Web3.HTTPProvider(rpc_url))
     found = []
@@ -320,7 +350,33 @@ def test_a_keep_alive_connection_left_idle_longer_than_clients_keep_one_is_still
     assert seen["after idle"].startswith(b"HTTP/1.1 200"), seen["after idle"]
 
 
+def test_a_killed_api_worker_is_replaced_and_connections_meanwhile_are_served(seen: dict[str, Any]) -> None:
+    """Clients that connected just after one worker was killed wait for its replacement; none is refused."""
+    replaced = seen["replaced"]
+    survivor = next(pid for pid in seen["pids"]["children"] if pid != replaced["killed"])
+    assert not _alive(replaced["killed"])
+    (new,) = [pid for pid in replaced["workers"] if pid != survivor]
+    assert set(replaced["served"]) == {survivor, new}, replaced["served"]
+    assert "starting another on its socket" in seen["log"], seen["log"][-2000:]
+
+
 def test_sigterm_stops_every_process_and_exits_zero(seen: dict[str, Any]) -> None:
     assert seen["exit"] == 0, seen["log"][-3000:]
-    left = [pid for pid in [seen["pids"]["writer"], *seen["pids"]["children"]] if _alive(pid)]
+    started = [seen["pids"]["writer"], *seen["pids"]["children"], *seen["replaced"]["workers"]]
+    left = [pid for pid in started if _alive(pid)]
     assert left == [], left
+
+
+def test_an_api_worker_that_keeps_dying_stops_the_node() -> None:
+    """A worker that cannot start is not restarted for ever: after the allowed restarts the node stops."""
+    listeners = listen("127.0.0.1", 0)
+    _, wake = os.pipe()
+    supervisor = Supervisor(listeners, wake, {**os.environ, "COO_PORT": "not-a-port"}, max_restarts=2)
+    try:
+        with pytest.raises(WorkerExited, match="3 API workers died within 60 s"):
+            supervisor.run()
+    finally:
+        listeners[0].close()
+        os.close(wake)
+    assert len(supervisor.restarts) == 3
+    assert all(child.poll() is not None for child in supervisor.children)
