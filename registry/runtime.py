@@ -66,9 +66,10 @@ from registry.services.requests import Requests
 from registry.services.utilisation import Utilisation
 from registry.services.verification import Verification
 from registry.storage.store import Store
-from registry.storage.writelog import WriteLog
+from registry.storage.writelog import WriteKind, WriteLog
 from registry.vc.issuer import VcIssuer
 from registry.vc.keys import did_web
+from registry.zk.writes import ClaimLogs, ClaimWrites
 
 log = logging.getLogger("coo.runtime")
 
@@ -221,6 +222,8 @@ def open_node(config: NodeConfig, *, start_worker: bool = True) -> Node:
                              api_keys=api_keys, anchorer=anchorer, follower=follower, outbox=outbox, reads=reads)
     issuing, verification, governance = Issuing(context), Verification(context), Governance(context)
     follow_status_changes(outbox, store)  # a revoked certificate's OpenAttestation exports are revoked too
+    if config.role.sends:  # the process that sends records claims (and deploys their log)
+        outbox.handle(WriteKind.ZK_CLAIM, ClaimWrites(ClaimLogs(chain, data, lambda: _new_signer(context))))
     admin_key_path = _first_admin_key(api_keys, store, data) if config.role.sends else None
     host = config.base_url.split("://", 1)[-1].split("/", 1)[0]
     vc_issuer = VcIssuer(data, kek, did_web(host), config.base_url)
@@ -323,6 +326,13 @@ def _deploy_or_attach(chain: ChainClient, node_account: LocalAccount, config: No
     except ChainError:
         log.info("could not fund the node account; the network must do it")
     return deploy_settled(chain, node_account, data / "deployment.json", depth, FIRST_STEPS_TIMEOUT_S)
+
+
+def _new_signer(context: ServiceContext) -> LocalAccount:
+    """A new funded account of this node's book, with its key."""
+    account = context.accounts.get(context.new_funded_account())
+    assert account is not None  # just created in the book
+    return account
 
 
 def _first_admin_key(api_keys: ApiKeys, store: Store, data: Path) -> Path | None:

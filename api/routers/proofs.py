@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Response
 
 from api.deps import CurrentCustoms, CurrentIssuer, NodeDep
 from api.limits import GuardedRoute
-from api.schemas import ClaimsRecorded, ProofRequest
+from api.schemas import PENDING_RESPONSES, ClaimsRecorded, ProofRequest
 from registry.services.proofs import Proofs
 from registry.zk.bundle import ProofBundle
 
@@ -18,7 +18,7 @@ router = APIRouter(route_class=GuardedRoute, tags=["issuers"])
 
 
 def _proofs(node: NodeDep) -> Proofs:
-    return Proofs(node.context, node.verification, node.config.data_dir)
+    return Proofs(node.context, node.verification)
 
 
 ProofsDep = Annotated[Proofs, Depends(_proofs)]
@@ -35,12 +35,14 @@ def prove(certificate_id: str, body: ProofRequest, who: CurrentIssuer, response:
     return proofs.prove(who, certificate_id, body.claims)
 
 
-@router.post("/v1/claims", summary="Verify a proof bundle's claims on chain and record them", tags=["customs"])
+@router.post("/v1/claims", summary="Verify a proof bundle's claims on chain and record them", tags=["customs"],
+             responses=PENDING_RESPONSES)
 def record(bundle: ProofBundle, who: CurrentCustoms, proofs: ProofsDep) -> ClaimsRecorded:
     """The bundle is verified here first (as `POST /v1/verify`: a refused bundle is a 409 and nothing is sent);
     then each claim is verified again by the generated Groth16 verifier on chain and recorded by `ZkClaimLog`
-    as a `ClaimVerified` event, signed by the calling officer's account. The contracts are deployed next to the
-    registry on first use."""
+    as a `ClaimVerified` event, signed by the calling officer's account. The claims are chain writes like any
+    other (sent in order by the node's chain writer): `202` with the last claim's status link when they are not
+    on chain within the request's bound. The contracts are deployed next to the registry on first use."""
     report, receipt, log, recorded = proofs.record(who, bundle)
     return ClaimsRecorded(verdict=report.verdict, receipt_id=receipt.receipt_id, claim_log=log,
                           recorded=[dataclasses.asdict(r) for r in recorded])

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
@@ -138,6 +138,19 @@ _STATUS = {WriteKind.REVOKE: DocumentState.REVOKED, WriteKind.SUPERSEDE: Documen
            WriteKind.ERASE: DocumentState.ERASED}
 
 
+class WriteHandler(Protocol):
+    """Sends writes of a kind that calls a contract other than the registry, and finds their effect."""
+
+    def send(self, write: ChainWrite, signer: LocalAccount, wait: float | None) -> TxResult:
+        """Send *write* signed by *signer* and wait (at most *wait* seconds) until mined."""
+
+    def find(self, write: ChainWrite) -> Found:
+        """Whether the chain shows *write*'s effect now."""
+
+    def result_of(self, write: ChainWrite, tx: TxResult) -> dict[str, Any] | None:
+        """What a mined write yields for the node."""
+
+
 class ChainEffects:
     """Send a recorded write, or find its effect, on the registry behind *chain*.
 
@@ -148,8 +161,11 @@ class ChainEffects:
     """
 
     def __init__(self, chain: ChainClient, claimed: Callable[[], set[Any]],
-                 anchoring_block: Callable[[bytes], int | None] | None = None) -> None:
+                 anchoring_block: Callable[[bytes], int | None] | None = None,
+                 handlers: Mapping[WriteKind, WriteHandler] | None = None) -> None:
         self.chain = chain
+        self.handlers = handlers if handlers is not None else {}
+        """The kinds sent to other contracts, and what sends each (``WriteQueue.handle``)."""
         self.ledger = CustomsLedger(chain)
         self.claimed = claimed
         self.anchoring_block = anchoring_block
@@ -170,6 +186,9 @@ class ChainEffects:
             ContractRevertError: the contract refuses it.
             ChainError: the chain failed, or it was not mined in time.
         """
+        handler = self.handlers.get(write.kind)
+        if handler is not None:
+            return handler.send(write, signer, wait)
         if write.kind in _STORE_CALLS:
             function, key = _STORE_CALLS[write.kind]
             store = DocumentStore(self.chain.w3, write.args["store"])
@@ -182,6 +201,9 @@ class ChainEffects:
 
     def result_of(self, write: ChainWrite, tx: TxResult) -> dict[str, Any] | None:
         """What a mined write yields for the node (a request's id)."""
+        handler = self.handlers.get(write.kind)
+        if handler is not None:
+            return handler.result_of(write, tx)
         if write.kind is WriteKind.REQUEST:
             opened = [e for e in tx.events if e.name == "VerificationRequested"]
             return {"request_id": int(opened[0].args["id"])} if opened else None
@@ -196,6 +218,9 @@ class ChainEffects:
             ChainError: the chain failed.
         """
         a, kind = write.args, write.kind
+        handler = self.handlers.get(kind)
+        if handler is not None:
+            return handler.find(write)
         if kind in _STORE_CALLS:
             return self._on_store(write)
         if kind in _STATUS:

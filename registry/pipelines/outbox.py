@@ -48,7 +48,7 @@ from eth_account.signers.local import LocalAccount
 from registry.chain.client import ChainClient, TxResult
 from registry.chain.messages import describe
 from registry.errors import ChainError, ConflictError, ContractRevertError, WritePending
-from registry.pipelines.effects import ALREADY, ChainEffects, Effect, Found
+from registry.pipelines.effects import ALREADY, ChainEffects, Effect, Found, WriteHandler
 from registry.pipelines.worker import Worker
 from registry.storage.writelog import ChainWrite, WriteKind, WriteLog, WriteState
 
@@ -73,6 +73,18 @@ class WriteQueue:
         self.log = log_
         self.bound = bound
         self._appliers: dict[WriteKind, Applier] = {}
+        self._handlers: dict[WriteKind, WriteHandler] = {}
+
+    def handle(self, kind: WriteKind, handler: WriteHandler) -> None:
+        """Have *handler* send writes of *kind*, a contract other than the registry's, and find their effect (in
+        the process that sends them)."""
+        self._handlers[kind] = handler
+
+    def record(self, kind: WriteKind, signer: LocalAccount, args: Mapping[str, Any], *,
+               subject: str | None = None) -> ChainWrite:
+        """Record a write without waiting for it: a write submitted after it on the same certificate waits for it
+        too (one certificate's writes are sent in order, :func:`_lane`)."""
+        return self.log.add(kind, signer.address, args, subject=subject)
 
     def on_settled(self, kind: WriteKind, applier: Applier) -> None:
         """Run *applier* once a write of *kind* settles (in the process that sends it)."""
@@ -127,7 +139,7 @@ class Outbox(WriteQueue, Worker):
         self.confirmations = max(1, confirmations)
         self.window = window
         self.effects = ChainEffects(chain, lambda: self.log.claimed_results(WriteKind.REQUEST, "request_id"),
-                                    anchoring_block)
+                                    anchoring_block, self._handlers)
         self._lock = threading.Lock()
         self._guard = threading.Lock()
         self._submitting: set[int] = set()

@@ -7,23 +7,19 @@ bundle files a signed receipt like every other verification (:class:`~registry.s
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from registry.custody.apikeys import Principal, Role
 from registry.domain.report import VerificationReport
-from registry.errors import ChainError, ConflictError, PermissionDenied
+from registry.errors import ConflictError, PermissionDenied
 from registry.services.context import Service, ServiceContext
 from registry.services.verification import Verification, VerificationReceipt
+from registry.storage.writelog import WriteKind, WriteState
 from registry.types import same_account
 from registry.zk.bundle import ProofBundle
-from registry.zk.onchain import ClaimLog, ZkDeployment, load_deployment, save_deployment
 from registry.zk.prover import prove
-
-DEPLOYMENT_FILE = "zk-contracts.json"
-_DEPLOYING = threading.Lock()
+from registry.zk.writes import claim_args
 
 
 @dataclass(frozen=True)
@@ -39,10 +35,9 @@ class RecordedClaim:
 class Proofs(Service):
     """Prove for a certificate's issuer; verify proof bundles."""
 
-    def __init__(self, ctx: ServiceContext, verification: Verification, data_dir: Path) -> None:
+    def __init__(self, ctx: ServiceContext, verification: Verification) -> None:
         super().__init__(ctx)
         self.verification = verification
-        self.record_path = data_dir / DEPLOYMENT_FILE
 
     def prove(self, principal: Principal, certificate_id: str, claims: Sequence[str]) -> ProofBundle:
         """Prove *claims* about one of the caller's own anchored certificates.
@@ -67,41 +62,31 @@ class Proofs(Service):
     def record(self, principal: Principal,
                bundle: ProofBundle) -> tuple[VerificationReport, VerificationReceipt, str, list[RecordedClaim]]:
         """Verify *bundle* here, then have the chain verify each claim again and record it (``ClaimVerified``),
-        signed by the calling Customs officer's account. The verifiers and the log are deployed on first use.
+        signed by the calling Customs officer's account, through the outbox (one ``zk-claim`` write per claim,
+        sent in order by the process that sends the node's transactions; the claim log is deployed on first use).
 
         Returns:
             The report and receipt of the verification here, the claim log's address, and one record per claim.
 
         Raises:
             PermissionDenied: not a Customs key with an account this node signs for.
-            ConflictError: the bundle does not verify here (nothing is sent).
-            ContractRevertError: the chain refused a claim (the claims before it stay recorded).
+            ConflictError: the bundle does not verify here (nothing is recorded), or the chain refused a claim.
+            WritePending: the claims are recorded, the last not on chain yet (it names that write).
         """
         signer = self.ctx.signer_for(principal, Role.CUSTOMS)
         report, receipt = self.verify(bundle, principal)
         if not report.accepted:
             raise ConflictError(f"the bundle does not verify, so nothing is recorded: {report.summary}")
-        log = self.claim_log()
-        recorded = []
-        for claim in bundle.claims:
-            result = log.record(signer, bundle, claim)
-            recorded.append(RecordedClaim(claim.claim, result.tx_hash, result.block_number, result.gas_used))
-        return report, receipt, log.address, recorded
+        head = self.chain.block_number()
+        *first, last = [claim_args(bundle, claim, head) for claim in bundle.claims]
+        writes = [self.outbox.record(WriteKind.ZK_CLAIM, signer, args) for args in first]
+        writes.append(self.outbox.submit(WriteKind.ZK_CLAIM, signer, last))  # one certificate's writes go in order
+        done = [self.outbox.log.get(write.id) for write in writes]
+        refused = [write for write in done if write.state is not WriteState.SETTLED]
+        if refused:
+            raise ConflictError(f"the chain refused the claim {refused[0].args['claim']!r}: {refused[0].error}")
+        recorded = [RecordedClaim(w.args["claim"], w.tx_hash or "", w.block_number or 0,
+                                  int((w.result or {}).get("gas_used") or 0)) for w in done]
+        return report, receipt, str((done[-1].result or {}).get("claim_log")), recorded
 
-    def claim_log(self) -> ClaimLog:
-        """This node's ``ZkClaimLog``: the recorded one while it is live on this chain, else a new one (once)."""
-        with _DEPLOYING:
-            known = load_deployment(self.record_path)
-            if known is not None and known.chain_id == self.chain.chain_id and self._live(known):
-                return ClaimLog(self.chain.w3, known.log)
-            deployer = self.accounts.get(self.ctx.new_funded_account())
-            assert deployer is not None  # just created in the book
-            log = ClaimLog(self.chain.w3)
-            save_deployment(self.record_path, log.deploy_all(deployer))
-            return log
 
-    def _live(self, known: ZkDeployment) -> bool:
-        try:
-            return ClaimLog(self.chain.w3, known.log).has_code()
-        except (ChainError, ValueError):
-            return False

@@ -47,6 +47,8 @@ class WriteKind(StrEnum):
     """``issue(merkleRoot)`` on this node's OpenAttestation DocumentStore (an exported certificate)."""
     OA_REVOKE = "oa-revoke"
     """``revoke(targetHash)`` on this node's OpenAttestation DocumentStore (its certificate was revoked)."""
+    ZK_CLAIM = "zk-claim"
+    """``record`` on this node's ``ZkClaimLog``: one claim of a proof bundle verified and recorded on chain."""
 
 
 class WriteState(StrEnum):

@@ -99,6 +99,11 @@ class ClaimLog(Transport):
         return (parse_hex32(bundle.document_hash), [parse_hex32(p) for p in bundle.commitment.path],
                 CIRCUITS.index(claim.circuit), calldata_proof(claim), [int(v) for v in claim.public_inputs])
 
+    @staticmethod
+    def inputs_digest(inputs: list[int]) -> bytes:
+        """``keccak256(abi.encodePacked(publicInputs))``: how ``ClaimVerified`` names a claim's public inputs."""
+        return bytes(keccak(b"".join(int(v).to_bytes(32, "big") for v in inputs)))
+
     def check(self, bundle: ProofBundle, claim: ClaimProof) -> bool:
         """``check``: whether the chain's verifier accepts *claim* about the commitment in *bundle*'s document.
 

@@ -198,3 +198,30 @@ async def test_a_bundle_that_does_not_verify_is_not_sent_to_the_chain(
     forged["claims"][0]["claim"] = "goods[1].rvc >= 41"
     assert_problem(await client.post("/v1/claims", json=forged, headers=auth(keys, "customs")), 409,
                    "nothing is recorded")
+
+
+def test_a_claim_sent_just_before_a_crash_is_found_on_chain_not_recorded_twice(
+        node: Node, demo_keys: Keys, bundle: dict[str, Any]) -> None:
+    """The outbox looks for the claim's ClaimVerified event (from the block the write was recorded at) before it
+    sends an attempted claim again."""
+    from registry.custody.apikeys import Role
+    from registry.storage.writelog import WriteKind, WriteState
+    from registry.zk.bundle import ProofBundle
+    from registry.zk.writes import claim_args
+
+    outbox = node.context.outbox
+    customs, = principals(node.context, demo_keys, "customs")
+    signer = node.context.signer_for(customs, Role.CUSTOMS)
+    parsed = ProofBundle.model_validate(bundle)
+    args = claim_args(parsed, parsed.claims[1], node.context.chain.block_number())
+    logs = outbox.effects.handlers[WriteKind.ZK_CLAIM].logs  # type: ignore[attr-defined]
+    with node.paused():
+        write = outbox.record(WriteKind.ZK_CLAIM, signer, args)
+        outbox.log.mark(write.id, WriteState.PENDING, attempted=True)  # counted, then sent, then the crash
+        sent = outbox.effects.send(write, signer)
+        outbox.round()
+    events = logs.current().events(args["from_block"], names={"ClaimVerified"})
+    assert [e.tx_hash for e in events if e.block_number >= sent.block_number] == [sent.tx_hash], "recorded twice"
+    settled = outbox.log.get(write.id)
+    assert settled.state is WriteState.SETTLED and settled.attempts == 1
+    assert settled.tx_hash in {e.tx_hash for e in events}  # this one, or the same officer's same claim just before

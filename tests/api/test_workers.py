@@ -169,11 +169,13 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             process, url = _start(base / "node", recorder.url)
             try:
                 run = Scenario(url, json.loads((base / "node" / "demo-keys.json").read_text()))
+                shown["keys"] = run.keys
                 shown["pids"] = {"writer": process.pid, "children": _children(process.pid)}
                 with ThreadPoolExecutor(1) as idler:
                     after_idle = idler.submit(_answer_after_idle, url, IDLE_S)
                     _scenario(run)
                     shown["after idle"] = after_idle.result()
+                shown["claims"] = _record_claims(run)
                 shown["answers"] = run.answers
                 shown["readyz"] = [httpx.get(f"{url}/readyz", timeout=5).json() for _ in range(12)]
                 shown["writes"] = httpx.get(f"{url}/metrics").text
@@ -224,6 +226,30 @@ def _burst(url: str, workers: list[int], count: int) -> list[int]:
         assert found, answer[:300]
         pids.append(int(found.group(1)))
     return pids
+
+
+CLAIM = "goods[1].rvc >= 40"
+
+
+def _record_claims(run: Scenario) -> dict[str, Any]:
+    """The issuer registers a certificate with a confidential figure and proves a claim about it; Customs has
+    the chain verify and record the claim (``POST /v1/claims``, answered by an API worker)."""
+    body = example()
+    goods: list[dict[str, Any]] = body["goods"]  # type: ignore[assignment]
+    goods[1] = {**goods[1], "non_originating_value": "9000.00"}
+    issuer, customs = run.headers("issuer"), run.headers("customs")
+    with httpx.Client(base_url=run.url, timeout=120) as client:
+        accepted = client.post("/v1/certificates", json=body, headers=issuer).json()
+        _until(lambda: client.get(f"/v1/certificates/{accepted['id']}", headers=issuer).json()["status"]
+               == "anchored", "the certificate anchored")
+        bundle = client.post(f"/v1/certificates/{accepted['id']}/proofs", json={"claims": [CLAIM]}, headers=issuer)
+        assert bundle.status_code == 200, bundle.text
+        answer = client.post("/v1/claims", json=bundle.json(), headers=customs)
+        recorded = answer.json()
+        if answer.status_code == 202:  # recorded, not on chain within the request's bound: the writer sends it
+            _until(lambda: client.get(recorded["status_url"], headers=customs).json()["state"] == "settled",
+                   "the claim settled", 60)
+        return {"status": answer.status_code, "answer": recorded, "document_hash": bundle.json()["document_hash"]}
 
 
 IDLE_S = 6.0
@@ -283,13 +309,20 @@ def _served(url: str, count: int) -> list[int | str]:
     return answers
 
 
+CLAIM_VERIFIED = Web3.keccak(text="ClaimVerified(bytes32,uint8,bytes32,address)")
+
+
 def _transactions(rpc_url: str) -> list[dict[str, Any]]:
+    """Every transaction on the chain: sender, nonce, status, and the document a ``ClaimVerified`` it emitted names."""
     w3 = Web3(Web3.HTTPProvider(rpc_url))
     found = []
     for number in range(w3.eth.block_number + 1):
         for tx in w3.eth.get_block(number, full_transactions=True)["transactions"]:
             receipt = w3.eth.get_transaction_receipt(tx["hash"])
-            found.append({"from": tx["from"], "nonce": tx["nonce"], "status": receipt["status"]})
+            claims = ["0x" + bytes(log["topics"][1]).hex() for log in receipt["logs"]
+                      if log["topics"] and bytes(log["topics"][0]) == CLAIM_VERIFIED]
+            found.append({"from": tx["from"], "nonce": tx["nonce"], "status": receipt["status"],
+                          "claim": claims[0] if claims else None})
     return found
 
 
@@ -358,6 +391,16 @@ def test_a_killed_api_worker_is_replaced_and_connections_meanwhile_are_served(se
     (new,) = [pid for pid in replaced["workers"] if pid != survivor]
     assert set(replaced["served"]) == {survivor, new}, replaced["served"]
     assert "starting another on its socket" in seen["log"], seen["log"][-2000:]
+
+
+def test_customs_records_a_claim_through_an_api_worker_and_only_the_writer_sends_it(seen: dict[str, Any]) -> None:
+    """An API worker sends no transaction: the claim is recorded in the store and the writer puts it on chain (the
+    recorder saw every transaction come from the writer, the verifiers' deployment included)."""
+    claims = seen["claims"]
+    assert claims["status"] in (200, 202), claims
+    verified = [tx for tx in seen["chain"] if tx["status"] == 1 and tx.get("claim")]
+    assert [tx["claim"] for tx in verified] == [claims["document_hash"]], (claims, verified)
+    assert verified[0]["from"] == seen["keys"]["customs"]["account"]
 
 
 def test_sigterm_stops_every_process_and_exits_zero(seen: dict[str, Any]) -> None:
