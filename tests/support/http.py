@@ -76,6 +76,11 @@ def assert_problem(answer: httpx.Response, status: int, *words: str) -> dict[str
     return body
 
 
+START_TIMEOUT_S = 180.0
+"""How long a live node may take to start: it deploys and sets up the demo consortium (several chain writes), and
+beside the network scenarios on 2 cores the main session runs niced; these tests check what it does, not how fast."""
+
+
 class LiveApi:
     """`coo up --demo` against an external chain, restartable on the same port and data."""
 
@@ -95,15 +100,19 @@ class LiveApi:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen([str(Path(sys.executable).parent / "coo"), "up", "--demo"],
                                             env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"coo up exited with status {self.process.returncode}:\n{self.log_tail()}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200 and \
                         (self.data / "demo-keys.json").exists():
                     return
             except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError("coo up did not start")
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise AssertionError(f"coo up did not start within {START_TIMEOUT_S:.0f} s:\n{self.log_tail()}")
 
     def kill(self) -> None:
         assert self.process is not None
