@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import os
 import random
 import socket
@@ -34,6 +35,7 @@ LOWEST = 1025
 ATTEMPTS = 500
 
 _lock = threading.Lock()
+_random = random.Random()  # noqa: S311 (a port needs no secrecy; seeded from the OS, again in a forked child)
 _reserved: set[int] = set()
 _ledger: int | None = None
 
@@ -48,11 +50,14 @@ def ephemeral_range() -> tuple[int, int]:
 
 
 def candidate_ports() -> list[int]:
-    """Every unprivileged port outside the ephemeral range, in a random order."""
-    low, high = ephemeral_range()
-    ports = [*range(LOWEST, low), *range(high + 1, 65536)]
-    random.SystemRandom().shuffle(ports)
-    return ports
+    """Up to :data:`ATTEMPTS` unprivileged ports outside the ephemeral range, in a random order."""
+    outside = _outside(*ephemeral_range())
+    return _random.sample(outside, min(ATTEMPTS, len(outside)))
+
+
+@functools.cache
+def _outside(low: int, high: int) -> tuple[int, ...]:
+    return (*range(LOWEST, low), *range(high + 1, 65536))
 
 
 def ledger_path() -> Path:
@@ -70,7 +75,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         OSError: no such port was found.
     """
     with _lock:
-        for port in candidate_ports()[:ATTEMPTS]:
+        for port in candidate_ports():
             if port in _reserved or not _bindable(host, port) or not _reserve(port):
                 continue
             _reserved.add(port)
@@ -105,10 +110,12 @@ def _reserve(port: int) -> bool:
 
 
 def _new_lock_after_fork() -> None:
-    """A forked child starts with the lock free (a thread of the parent may have held it at the fork). The
-    parent's ports stay in its set: the child holds none of their locks, but they are the parent's, not free."""
+    """A forked child starts with the lock free (a thread of the parent may have held it at the fork) and a random
+    order of its own. The parent's ports stay in its set: the child holds none of their locks, but they are the
+    parent's, not free."""
     global _lock
     _lock = threading.Lock()
+    _random.seed()
 
 
 with contextlib.suppress(AttributeError):  # os.register_at_fork is POSIX-only
