@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from eth_account.signers.local import LocalAccount
+
 from registry.custody.apikeys import Principal, Role
 from registry.domain.report import VerificationReport
 from registry.errors import ConflictError, PermissionDenied
 from registry.services.context import Service, ServiceContext
 from registry.services.verification import Verification, VerificationReceipt
-from registry.storage.writelog import WriteKind, WriteState
+from registry.storage.writelog import ChainWrite, WriteKind, WriteState
 from registry.types import same_account
 from registry.zk.bundle import ProofBundle
 from registry.zk.prover import prove
@@ -77,16 +79,29 @@ class Proofs(Service):
         report, receipt = self.verify(bundle, principal)
         if not report.accepted:
             raise ConflictError(f"the bundle does not verify, so nothing is recorded: {report.summary}")
+        done = self._record_claims(signer, bundle)
+        return report, receipt, str((done[-1].result or {}).get("claim_log")), [_recorded(w) for w in done]
+
+    def _record_claims(self, signer: LocalAccount, bundle: ProofBundle) -> list[ChainWrite]:
+        """One ``zk-claim`` write per claim, in order; each once settled.
+
+        Raises:
+            ConflictError: the chain refused a claim.
+            WritePending: the last claim is not on chain yet (the ones before it go first).
+        """
         head = self.chain.block_number()
         *first, last = [claim_args(bundle, claim, head) for claim in bundle.claims]
         writes = [self.outbox.record(WriteKind.ZK_CLAIM, signer, args) for args in first]
         writes.append(self.outbox.submit(WriteKind.ZK_CLAIM, signer, last))  # one certificate's writes go in order
         done = [self.outbox.log.get(write.id) for write in writes]
-        refused = [write for write in done if write.state is not WriteState.SETTLED]
-        if refused:
-            raise ConflictError(f"the chain refused the claim {refused[0].args['claim']!r}: {refused[0].error}")
-        recorded = [RecordedClaim(w.args["claim"], w.tx_hash or "", w.block_number or 0,
-                                  int((w.result or {}).get("gas_used") or 0)) for w in done]
-        return report, receipt, str((done[-1].result or {}).get("claim_log")), recorded
+        refused = next((write for write in done if write.state is not WriteState.SETTLED), None)
+        if refused is not None:
+            raise ConflictError(f"the chain refused the claim {refused.args['claim']!r}: {refused.error}")
+        return done
+
+
+def _recorded(write: ChainWrite) -> RecordedClaim:
+    return RecordedClaim(write.args["claim"], write.tx_hash or "", write.block_number or 0,
+                         int((write.result or {}).get("gas_used") or 0))
 
 
